@@ -1,0 +1,653 @@
+/*
+ * config.c - configuration: one table of keys, a file parser, environment
+ * overrides, validation and secret files.
+ *
+ * Order of precedence: built-in default < file < environment.  Every key
+ * is typed; a value that does not parse or is out of range stops start-up
+ * with a message naming the key and where the value came from.
+ */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "synthia/config.h"
+#include "synthia/error.h"
+#include "synthia/log.h"
+#include "synthia/str.h"
+
+const sy_config *sy_conf;
+
+enum key_type {
+    T_STR,      /* char * (NULL when empty) */
+    T_INT,      /* int64_t within [min, max] */
+    T_DURATION, /* int64_t milliseconds within [min, max] */
+    T_SIZE,     /* int64_t bytes within [min, max] */
+    T_BOOL,     /* bool */
+    T_OCTAL,    /* int64_t, file mode */
+    T_LEVEL,    /* int log level */
+    T_RLDOWN,   /* int enum sy_redis_down_policy */
+};
+
+typedef struct key_def {
+    const char *section;
+    const char *key;
+    int type;
+    size_t off;
+    const char *def;
+    int64_t min, max;
+    const char *help;
+} key_def;
+
+#define O(f) offsetof(sy_config, f)
+#define DAY (86400LL * 1000)
+
+static const key_def keys[] = {
+    {"server", "listen", T_STR, O(listen), "", 0, 0,
+     "FastCGI socket: unix:/path, host:port or [v6]:port; empty: the "
+     "socket on fd 0 or from systemd (LISTEN_FDS)"},
+    {"server", "listen_mode", T_OCTAL, O(listen_mode), "0660", 0, 0777,
+     "permissions of a unix socket created by --listen/server.listen"},
+    {"server", "backlog", T_INT, O(backlog), "1024", 1, 65535,
+     "listen(2) backlog of a socket created by synthia"},
+    {"server", "workers", T_INT, O(workers), "4", 0, 64,
+     "responder processes; 0 runs one responder without a master "
+     "(for spawn-fcgi -F N)"},
+    {"server", "max_requests", T_INT, O(max_requests), "10000", 0,
+     1000000000, "recycle a responder after this many requests (0: never)"},
+    {"server", "request_timeout", T_DURATION, O(request_timeout_ms), "30s",
+     100, DAY, "end a request that runs longer with 503 and replace its "
+     "responder"},
+    {"server", "slow_request", T_DURATION, O(slow_request_ms), "1s", 0, DAY,
+     "log requests slower than this with where the time went (0: off)"},
+    {"server", "drain_timeout", T_DURATION, O(drain_timeout_ms), "30s", 0,
+     DAY, "on SIGTERM or SIGHUP, wait this long for requests in flight"},
+    {"server", "max_body", T_SIZE, O(max_body), "1M", 1024, 1LL << 30,
+     "largest request body a route accepts unless it sets its own"},
+    {"server", "request_memory", T_SIZE, O(request_memory), "64M",
+     1LL << 20, 1LL << 32, "memory budget of one request"},
+    {"server", "crash_loop_deaths", T_INT, O(crash_loop_deaths), "10", 1,
+     10000, "this many abnormal responder deaths ..."},
+    {"server", "crash_loop_window", T_DURATION, O(crash_loop_window_ms),
+     "60s", 1000, DAY, "... within this window trip the crash-loop guard"},
+    {"server", "access_log", T_BOOL, O(access_log), "on", 0, 0,
+     "write one JSON access-log line per request to stderr"},
+    {"server", "trusted_networks", T_STR, O(trusted_networks),
+     "127.0.0.0/8 ::1/128", 0, 0,
+     "networks (CIDR, space-separated) that may read /health/detailed "
+     "and /metrics without a token"},
+
+    {"database", "url", T_STR, O(db_url), "", 0, 0,
+     "libpq connection URI, e.g. postgresql://synthia@/synthia?host="
+     "/run/postgresql (required)"},
+    {"database", "read_url", T_STR, O(db_read_url), "", 0, 0,
+     "optional read replica for read-only routes"},
+    {"database", "password_file", T_STR, O(db_password_file), "", 0, 0,
+     "file holding the database password (never put it in the URL)"},
+    {"database", "connect_timeout", T_DURATION, O(db_connect_timeout_ms),
+     "2s", 1000, 60000, "PostgreSQL connect timeout"},
+    {"database", "statement_timeout", T_DURATION,
+     O(db_statement_timeout_ms), "10s", 0, DAY,
+     "PostgreSQL statement_timeout (0: none)"},
+    {"database", "prepared", T_BOOL, O(db_prepared), "on", 0, 0,
+     "prepare statements on connect; off behind PgBouncer in transaction "
+     "mode"},
+
+    {"redis", "url", T_STR, O(redis_url), "redis://127.0.0.1:6379/0", 0, 0,
+     "redis://[:password@]host:port/db or unix:///path/redis.sock?db=N"},
+    {"redis", "required", T_BOOL, O(redis_required), "false", 0, 0,
+     "when true, /health/ready fails while Redis is down"},
+    {"redis", "password_file", T_STR, O(redis_password_file), "", 0, 0,
+     "file holding the Redis AUTH password"},
+    {"redis", "timeout", T_DURATION, O(redis_timeout_ms), "500ms", 10,
+     60000, "Redis connect and command timeout"},
+    {"redis", "retry", T_DURATION, O(redis_retry_ms), "1s", 0, 60000,
+     "after a Redis failure, wait this long before reconnecting"},
+
+    {"auth", "jwt_secret_file", T_STR, O(jwt_secret_file), "", 0, 0,
+     "file holding the HS256 secret, at least 32 bytes (required)"},
+    {"auth", "issuer", T_STR, O(issuer), "synthia", 0, 0,
+     "iss claim of issued tokens, checked on every token"},
+    {"auth", "access_ttl", T_DURATION, O(access_ttl_ms), "15m", 10000, DAY,
+     "lifetime of access tokens"},
+    {"auth", "refresh_ttl", T_DURATION, O(refresh_ttl_ms), "30d", 60000,
+     365 * DAY, "lifetime of refresh tokens"},
+    {"auth", "refresh_reuse_grace", T_DURATION, O(refresh_reuse_grace_ms),
+     "10s", 0, 300000,
+     "a refresh token reused within this time returns the same successor"},
+    {"auth", "cookie_secure", T_BOOL, O(cookie_secure), "true", 0, 0,
+     "mark auth cookies Secure (false only for plain-HTTP development)"},
+
+    {"cors", "origins", T_STR, O(cors_origins), "", 0, 0,
+     "space-separated origins allowed for token and cookie clients"},
+
+    {"ratelimit", "on_redis_down", T_RLDOWN, O(on_redis_down), "local", 0, 0,
+     "when Redis is unreachable: local (each responder enforces its "
+     "share), open (no limit) or closed (refuse)"},
+
+    {"log", "level", T_LEVEL, O(log_level), "info", 0, 0,
+     "debug, info, warn or error"},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return SY_ECONFIG;
+}
+
+static void
+env_name(const key_def *k, char *out, size_t outlen)
+{
+    size_t n = (size_t)snprintf(out, outlen, "SYNTHIA_%s_%s", k->section,
+                                k->key);
+    for (size_t i = 0; i < n && i < outlen; i++)
+        out[i] = (char)toupper((unsigned char)out[i]);
+}
+
+static int
+parse_octal(sy_str v, int64_t *out)
+{
+    int64_t r = 0;
+    if (v.len == 0 || v.len > 6)
+        return SY_EINVAL;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.p[i] < '0' || v.p[i] > '7')
+            return SY_EINVAL;
+        r = r * 8 + (v.p[i] - '0');
+    }
+    *out = r;
+    return 0;
+}
+
+static int
+parse_policy(sy_str v, int *out)
+{
+    if (sy_str_eqc(v, "local"))
+        *out = SY_RL_DOWN_LOCAL;
+    else if (sy_str_eqc(v, "open"))
+        *out = SY_RL_DOWN_OPEN;
+    else if (sy_str_eqc(v, "closed"))
+        *out = SY_RL_DOWN_CLOSED;
+    else
+        return SY_EINVAL;
+    return 0;
+}
+
+/* Store value v for key k into cfg; where says where it came from. */
+static int
+set_value(sy_config *cfg, const key_def *k, sy_str v, const char *where,
+          char *err, size_t errlen)
+{
+    char *base = (char *)cfg;
+    int64_t n = 0;
+    int rc = 0;
+
+    switch (k->type) {
+    case T_STR: {
+        char **slot = (char **)(base + k->off);
+        free(*slot);
+        *slot = v.len ? strndup(v.p, v.len) : NULL;
+        if (v.len && !*slot)
+            abort();
+        return 0;
+    }
+    case T_BOOL:
+        rc = sy_parse_bool(v, (bool *)(base + k->off));
+        if (rc < 0)
+            return fail(err, errlen, "%s: %s.%s must be true or false",
+                        where, k->section, k->key);
+        return 0;
+    case T_LEVEL:
+        if (sy_log_parse_level(v, (int *)(base + k->off)) < 0)
+            return fail(err, errlen,
+                        "%s: %s.%s must be debug, info, warn or error",
+                        where, k->section, k->key);
+        return 0;
+    case T_RLDOWN:
+        if (parse_policy(v, (int *)(base + k->off)) < 0)
+            return fail(err, errlen,
+                        "%s: %s.%s must be local, open or closed", where,
+                        k->section, k->key);
+        return 0;
+    case T_INT:
+        rc = sy_parse_i64(v, k->min, k->max, &n);
+        break;
+    case T_DURATION:
+        rc = sy_parse_duration_ms(v, &n);
+        break;
+    case T_SIZE:
+        rc = sy_parse_size(v, &n);
+        break;
+    case T_OCTAL:
+        rc = parse_octal(v, &n);
+        break;
+    default:
+        rc = SY_EINVAL;
+    }
+    if (rc < 0 || n < k->min || n > k->max)
+        return fail(err, errlen,
+                    "%s: %s.%s = '%.*s' is not valid (%s)", where,
+                    k->section, k->key, (int)(v.len > 64 ? 64 : v.len), v.p,
+                    k->help);
+    *(int64_t *)(base + k->off) = n;
+    return 0;
+}
+
+static const key_def *
+find_key(sy_str section, sy_str key)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (sy_str_eqc(section, keys[i].section) &&
+            sy_str_eqc(key, keys[i].key))
+            return &keys[i];
+    return NULL;
+}
+
+static sy_str
+trim(sy_str s)
+{
+    while (s.len && isspace((unsigned char)s.p[0])) {
+        s.p++;
+        s.len--;
+    }
+    while (s.len && isspace((unsigned char)s.p[s.len - 1]))
+        s.len--;
+    return s;
+}
+
+/* Values may be quoted with "..." to keep surrounding spaces or '#'. */
+static sy_str
+unquote(sy_str v)
+{
+    if (v.len >= 2 && v.p[0] == '"' && v.p[v.len - 1] == '"')
+        return (sy_str){v.p + 1, v.len - 2};
+    return v;
+}
+
+/* Strip a comment that starts a token (" #" or " ;") outside quotes. */
+static sy_str
+strip_comment(sy_str v)
+{
+    bool quoted = false;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.p[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && (v.p[i] == '#' || v.p[i] == ';') &&
+                 (i == 0 || isspace((unsigned char)v.p[i - 1])))
+            return (sy_str){v.p, i};
+    }
+    return v;
+}
+
+static int
+parse_line(sy_config *cfg, sy_str line, sy_str *section, const char *path,
+           int lineno, char *err, size_t errlen)
+{
+    char where[300];
+    line = trim(line);
+    if (line.len == 0 || line.p[0] == '#' || line.p[0] == ';')
+        return 0;
+    snprintf(where, sizeof(where), "%s:%d", path, lineno);
+    if (line.p[0] == '[') {
+        if (line.p[line.len - 1] != ']')
+            return fail(err, errlen, "%s: section header needs ']'", where);
+        *section = trim((sy_str){line.p + 1, line.len - 2});
+        return 0;
+    }
+    const char *eq = memchr(line.p, '=', line.len);
+    if (!eq)
+        return fail(err, errlen, "%s: expected 'key = value'", where);
+    sy_str key = trim((sy_str){line.p, (size_t)(eq - line.p)});
+    sy_str val = (sy_str){eq + 1, line.len - (size_t)(eq - line.p) - 1};
+    val = unquote(trim(strip_comment(val)));
+    const key_def *k = find_key(*section, key);
+    if (!k)
+        return fail(err, errlen, "%s: unknown key '%.*s.%.*s'", where,
+                    (int)section->len, section->p, (int)key.len, key.p);
+    return set_value(cfg, k, val, where, err, errlen);
+}
+
+static int
+parse_file(sy_config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return fail(err, errlen, "cannot read config file %s: %s", path,
+                    strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int lineno = 0, rc = 0;
+    char secbuf[64] = "";
+    sy_str section = sy_str_c(secbuf);
+    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        rc = parse_line(cfg, (sy_str){line, (size_t)n}, &section, path,
+                        lineno, err, errlen);
+        if (rc == 0 && section.p != secbuf) { /* keep it past the line */
+            size_t l = section.len < 63 ? section.len : 63;
+            memmove(secbuf, section.p, l);
+            secbuf[l] = 0;
+            section = (sy_str){secbuf, l};
+        }
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static int
+apply_env(sy_config *cfg, char *err, size_t errlen)
+{
+    char name[96];
+    for (size_t i = 0; i < NKEYS; i++) {
+        env_name(&keys[i], name, sizeof(name));
+        const char *v = getenv(name);
+        if (v) {
+            int rc = set_value(cfg, &keys[i], sy_str_c(v), name, err, errlen);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Read a small secret file; strips one trailing newline. */
+static int
+read_secret(const char *path, const char *keyname, unsigned char **out,
+            size_t *outlen, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, "%s: cannot read %s: %s", keyname, path,
+                    strerror(errno));
+    unsigned char buf[8192];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    close(fd);
+    if (n < 0)
+        return fail(err, errlen, "%s: cannot read %s: %s", keyname, path,
+                    strerror(errno));
+    if ((size_t)n == sizeof(buf))
+        return fail(err, errlen, "%s: %s is larger than 8 KiB", keyname,
+                    path);
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    *out = malloc((size_t)n + 1);
+    if (!*out)
+        abort();
+    memcpy(*out, buf, (size_t)n);
+    (*out)[n] = 0;
+    *outlen = (size_t)n;
+    explicit_bzero(buf, sizeof(buf));
+    return 0;
+}
+
+static int
+parse_networks(sy_config *cfg, char *err, size_t errlen)
+{
+    cfg->ntrusted = 0;
+    const char *s = cfg->trusted_networks ? cfg->trusted_networks : "";
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',')
+            s++;
+        size_t n = strcspn(s, " \t,");
+        if (n == 0)
+            break;
+        if (cfg->ntrusted == SY_CONFIG_MAX_NETS)
+            return fail(err, errlen, "server.trusted_networks: at most %d",
+                        SY_CONFIG_MAX_NETS);
+        if (sy_cidr_parse(s, n, &cfg->trusted[cfg->ntrusted]) < 0)
+            return fail(err, errlen,
+                        "server.trusted_networks: '%.*s' is not a network",
+                        (int)n, s);
+        cfg->ntrusted++;
+        s += n;
+    }
+    return 0;
+}
+
+static int
+validate_origins(const char *list, char *err, size_t errlen)
+{
+    const char *s = list ? list : "";
+    while (*s) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        size_t n = strcspn(s, " ,");
+        if (n == 0)
+            break;
+        sy_str o = {s, n};
+        if ((!sy_str_starts(o, "http://") && !sy_str_starts(o, "https://")) ||
+            o.p[n - 1] == '/')
+            return fail(err, errlen,
+                        "cors.origins: '%.*s' must be scheme://host[:port] "
+                        "with no path", (int)n, s);
+        s += n;
+    }
+    return 0;
+}
+
+static int
+validate(sy_config *cfg, char *err, size_t errlen)
+{
+    int rc;
+    if (!cfg->db_url)
+        return fail(err, errlen, "database.url is required "
+                    "(or SYNTHIA_DATABASE_URL)");
+    if (!cfg->jwt_secret_file)
+        return fail(err, errlen, "auth.jwt_secret_file is required "
+                    "(or SYNTHIA_AUTH_JWT_SECRET_FILE)");
+    if (!cfg->redis_url)
+        return fail(err, errlen, "redis.url is required");
+    if (!cfg->issuer)
+        return fail(err, errlen, "auth.issuer must not be empty");
+    if (cfg->refresh_ttl_ms <= cfg->access_ttl_ms)
+        return fail(err, errlen,
+                    "auth.refresh_ttl must be longer than auth.access_ttl");
+    rc = read_secret(cfg->jwt_secret_file, "auth.jwt_secret_file",
+                     &cfg->jwt_secret, &cfg->jwt_secret_len, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (cfg->jwt_secret_len < 32)
+        return fail(err, errlen,
+                    "auth.jwt_secret_file: the secret in %s is %zu bytes; "
+                    "at least 32 are required",
+                    cfg->jwt_secret_file, cfg->jwt_secret_len);
+    if (cfg->db_password_file) {
+        size_t n;
+        rc = read_secret(cfg->db_password_file, "database.password_file",
+                         (unsigned char **)&cfg->db_password, &n, err,
+                         errlen);
+        if (rc < 0)
+            return rc;
+    }
+    if (cfg->redis_password_file) {
+        size_t n;
+        rc = read_secret(cfg->redis_password_file, "redis.password_file",
+                         (unsigned char **)&cfg->redis_password, &n, err,
+                         errlen);
+        if (rc < 0)
+            return rc;
+    }
+    if (!sy_str_starts(sy_str_c(cfg->db_url), "postgresql://") &&
+        !sy_str_starts(sy_str_c(cfg->db_url), "postgres://"))
+        return fail(err, errlen, "database.url must be a postgresql:// URI");
+    if (!sy_str_starts(sy_str_c(cfg->redis_url), "redis://") &&
+        !sy_str_starts(sy_str_c(cfg->redis_url), "unix://"))
+        return fail(err, errlen,
+                    "redis.url must start with redis:// or unix://");
+    rc = parse_networks(cfg, err, errlen);
+    if (rc < 0)
+        return rc;
+    return validate_origins(cfg->cors_origins, err, errlen);
+}
+
+int
+sy_config_load(sy_config *cfg, const char *path, char *err, size_t errlen)
+{
+    int rc = 0;
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < NKEYS && rc == 0; i++)
+        rc = set_value(cfg, &keys[i], sy_str_c(keys[i].def), "default",
+                       err, errlen);
+    if (rc == 0 && path && *path) {
+        cfg->path = strdup(path);
+        if (!cfg->path)
+            abort();
+        rc = parse_file(cfg, path, err, errlen);
+    }
+    if (rc == 0)
+        rc = apply_env(cfg, err, errlen);
+    if (rc == 0)
+        rc = validate(cfg, err, errlen);
+    if (rc < 0)
+        sy_config_free(cfg);
+    return rc;
+}
+
+void
+sy_config_free(sy_config *cfg)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].type == T_STR) {
+            char **slot = (char **)((char *)cfg + keys[i].off);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+    if (cfg->jwt_secret) {
+        explicit_bzero(cfg->jwt_secret, cfg->jwt_secret_len);
+        free(cfg->jwt_secret);
+    }
+    if (cfg->db_password) {
+        explicit_bzero(cfg->db_password, strlen(cfg->db_password));
+        free(cfg->db_password);
+    }
+    if (cfg->redis_password) {
+        explicit_bzero(cfg->redis_password, strlen(cfg->redis_password));
+        free(cfg->redis_password);
+    }
+    free(cfg->path);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *
+sy_config_default_path(void)
+{
+#ifdef SY_SYSCONFDIR
+    return SY_SYSCONFDIR "/synthia.conf";
+#else
+    return "/etc/synthia/synthia.conf";
+#endif
+}
+
+int
+sy_cidr_parse(const char *s, size_t n, sy_cidr *out)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof(buf))
+        return SY_EINVAL;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    char *slash = strchr(buf, '/');
+    int64_t prefix = -1;
+    if (slash) {
+        *slash = 0;
+        if (sy_parse_i64(sy_str_c(slash + 1), 0, 128, &prefix) < 0)
+            return SY_EINVAL;
+    }
+    sy_cidr c = {0};
+    if (inet_pton(AF_INET, buf, c.addr) == 1) {
+        c.family = AF_INET;
+        c.prefix = prefix < 0 ? 32 : (int)prefix;
+        if (c.prefix > 32)
+            return SY_EINVAL;
+    } else if (inet_pton(AF_INET6, buf, c.addr) == 1) {
+        c.family = AF_INET6;
+        c.prefix = prefix < 0 ? 128 : (int)prefix;
+    } else {
+        return SY_EINVAL;
+    }
+    *out = c;
+    return 0;
+}
+
+static bool
+prefix_match(const unsigned char *a, const unsigned char *b, int bits)
+{
+    int full = bits / 8, rest = bits % 8;
+    if (memcmp(a, b, (size_t)full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    unsigned char mask = (unsigned char)(0xff << (8 - rest));
+    return (a[full] & mask) == (b[full] & mask);
+}
+
+bool
+sy_cidr_contains(const sy_cidr *net, const char *addr, size_t len)
+{
+    char buf[64];
+    unsigned char a[16];
+    if (len == 0 || len >= sizeof(buf))
+        return false;
+    memcpy(buf, addr, len);
+    buf[len] = 0;
+    if (inet_pton(AF_INET, buf, a) == 1) {
+        if (net->family == AF_INET)
+            return prefix_match(a, net->addr, net->prefix);
+        /* an IPv4 peer against an IPv4-mapped IPv6 network */
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
+                                                 0, 0, 0, 0, 0xff, 0xff};
+        unsigned char m[16];
+        memcpy(m, mapped, 12);
+        memcpy(m + 12, a, 4);
+        return prefix_match(m, net->addr, net->prefix);
+    }
+    if (inet_pton(AF_INET6, buf, a) == 1) {
+        if (net->family == AF_INET6)
+            return prefix_match(a, net->addr, net->prefix);
+        /* an IPv4-mapped IPv6 peer (::ffff:a.b.c.d) against IPv4 */
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
+                                                 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(a, mapped, 12) == 0)
+            return prefix_match(a + 12, net->addr, net->prefix);
+    }
+    return false;
+}
+
+bool
+sy_config_trusted(const sy_config *cfg, const char *addr, size_t len)
+{
+    for (int i = 0; i < cfg->ntrusted; i++)
+        if (sy_cidr_contains(&cfg->trusted[i], addr, len))
+            return true;
+    return false;
+}
+
+void
+sy_config_each_key(sy_config_key_fn fn, void *ud)
+{
+    char env[96];
+    for (size_t i = 0; i < NKEYS; i++) {
+        env_name(&keys[i], env, sizeof(env));
+        fn(keys[i].section, keys[i].key, env, keys[i].def, keys[i].help, ud);
+    }
+}

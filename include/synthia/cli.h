@@ -1,0 +1,14 @@
+/*
+ * cli.h - subcommands other than serve and migrate.
+ */
+#ifndef SYNTHIA_CLI_H
+#define SYNTHIA_CLI_H
+
+/* `synthia check-config`: validate and print a JSON summary. */
+int sy_cli_check_config(const char *config_path);
+
+/* Load config_path (or the default) into the process-wide sy_conf, with
+ * a message on stderr naming the bad key on failure.  0 or SY_ECONFIG. */
+int sy_cli_load_config(const char *config_path);
+
+#endif

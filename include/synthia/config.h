@@ -1,0 +1,118 @@
+/*
+ * config.h - the configuration file, its environment overrides and
+ * validation.
+ *
+ * Format: `key = value` lines under `[section]` headers; `#` and `;` start
+ * comments.  Every key can be overridden by SYNTHIA_<SECTION>_<KEY> in the
+ * environment.  One table in config.c lists every key with its type,
+ * default, range and help text: the loader, `synthia check-config`, and the
+ * documentation all read that table.  Unknown keys are errors, so a typo
+ * never silently falls back to a default.
+ */
+#ifndef SYNTHIA_CONFIG_H
+#define SYNTHIA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SY_CONFIG_MAX_NETS 32
+
+typedef struct sy_cidr {
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network address */
+    int prefix;             /* prefix length in bits */
+} sy_cidr;
+
+enum sy_redis_down_policy {
+    SY_RL_DOWN_LOCAL = 0,
+    SY_RL_DOWN_OPEN,
+    SY_RL_DOWN_CLOSED,
+};
+
+typedef struct sy_config {
+    char *path; /* file it was read from */
+
+    /* [server] */
+    char *listen;               /* unix:/path | host:port | NULL (inherit) */
+    int64_t listen_mode;        /* unix socket mode */
+    int64_t backlog;
+    int64_t workers;            /* 0: single responder, no master */
+    int64_t max_requests;       /* recycle a responder after this many */
+    int64_t request_timeout_ms; /* end a request that runs longer */
+    int64_t slow_request_ms;    /* log requests slower than this (0: off) */
+    int64_t drain_timeout_ms;   /* SIGTERM/SIGHUP: wait this long */
+    int64_t max_body;           /* default request body limit */
+    int64_t request_memory;     /* per-request arena budget */
+    int64_t crash_loop_deaths;  /* this many abnormal deaths ... */
+    int64_t crash_loop_window_ms; /* ... within this window: crash loop */
+    bool access_log;
+    char *trusted_networks;
+    sy_cidr trusted[SY_CONFIG_MAX_NETS];
+    int ntrusted;
+
+    /* [database] */
+    char *db_url;
+    char *db_read_url;
+    char *db_password_file;
+    char *db_password; /* read from db_password_file */
+    int64_t db_connect_timeout_ms;
+    int64_t db_statement_timeout_ms;
+    bool db_prepared;
+
+    /* [redis] */
+    char *redis_url;
+    bool redis_required;
+    char *redis_password_file;
+    char *redis_password;
+    int64_t redis_timeout_ms;
+    int64_t redis_retry_ms; /* after a failure, wait before reconnecting */
+
+    /* [auth] */
+    char *jwt_secret_file;
+    unsigned char *jwt_secret;
+    size_t jwt_secret_len;
+    char *issuer;
+    int64_t access_ttl_ms;
+    int64_t refresh_ttl_ms;
+    int64_t refresh_reuse_grace_ms;
+    bool cookie_secure;
+
+    /* [cors] */
+    char *cors_origins;
+
+    /* [ratelimit] */
+    int on_redis_down; /* enum sy_redis_down_policy */
+
+    /* [log] */
+    int log_level;
+} sy_config;
+
+/* Process-wide configuration in force (set by the caller after loading).
+ * Responders treat it as read-only; SIGHUP replaces it in the master and
+ * new responders inherit the new one. */
+extern const sy_config *sy_conf;
+
+/* Load defaults, the file (NULL or "" for none), then the environment, then
+ * validate and read secret files.  On failure returns SY_ECONFIG with a
+ * message naming the key in err. */
+int sy_config_load(sy_config *cfg, const char *path, char *err, size_t errlen);
+void sy_config_free(sy_config *cfg);
+
+/* Path used when neither --config nor SYNTHIA_CONFIG is given. */
+const char *sy_config_default_path(void);
+
+/* Is this numeric address (IPv4 or IPv6 text) inside the trusted networks? */
+bool sy_config_trusted(const sy_config *cfg, const char *addr, size_t len);
+/* Parse "a.b.c.d/n" or "x::y/n" (a bare address is a host route). */
+int sy_cidr_parse(const char *s, size_t n, sy_cidr *out);
+bool sy_cidr_contains(const sy_cidr *net, const char *addr, size_t len);
+
+/* Call fn for each key with its section, name, env name, default and help
+ * (used by check-config and documentation tests). */
+typedef void (*sy_config_key_fn)(const char *section, const char *key,
+                                 const char *env, const char *def,
+                                 const char *help, void *ud);
+void sy_config_each_key(sy_config_key_fn fn, void *ud);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * json.h - JSON request bodies and typed field getters (json-c).
+ *
+ * Bodies are size-checked before parsing and parsed with a depth-limited
+ * tokener.  Getters record a validation error in the response for the
+ * field they could not read, so a handler collects every problem of a body
+ * in one pass and returns SY_EVALIDATION once.
+ */
+#ifndef SYNTHIA_JSON_H
+#define SYNTHIA_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "synthia/request.h"
+#include "synthia/response.h"
+
+struct json_object;
+
+#define SY_JSON_MAX_DEPTH 32
+
+/* Is the content type application/json or application/<x>+json (with any
+ * parameters)? */
+bool sy_json_content_type(sy_str ctype);
+
+/* Parse body into *out (owned by arena a).  Returns 0, SY_EJSON for
+ * malformed JSON, SY_EVALIDATION when the top level is not an object. */
+int sy_json_parse(sy_arena *a, sy_str body, struct json_object **out);
+
+/* Typed getters: 0 with the value, SY_ENOTFOUND when the field is absent
+ * and optional, SY_EVALIDATION (recorded in res) when it is absent and
+ * required or has the wrong type or range. */
+int sy_json_str(sy_res *res, struct json_object *obj, const char *field,
+                bool required, size_t minlen, size_t maxlen, sy_str *out);
+int sy_json_int(sy_res *res, struct json_object *obj, const char *field,
+                bool required, int64_t min, int64_t max, int64_t *out);
+int sy_json_bool(sy_res *res, struct json_object *obj, const char *field,
+                 bool required, bool *out);
+
+/* json_object_put for the arena's deferred destructors. */
+void sy_json_put(void *obj);
+
+#endif

@@ -1,0 +1,17 @@
+/*
+ * listen.h - the FastCGI listening socket and systemd notification.
+ */
+#ifndef SYNTHIA_LISTEN_H
+#define SYNTHIA_LISTEN_H
+
+/* Find the listening socket, in this order: fd 0 when it is a listening
+ * socket (spawn-fcgi, systemd StandardInput=socket), systemd LISTEN_FDS,
+ * else bind spec ("unix:/path", "host:port", "[::1]:port").  Unix sockets
+ * get `mode`.  Returns the fd, or a negative SY_E code with a log line. */
+int sy_listen_socket(const char *spec, int mode, int backlog);
+
+/* sd_notify(3) without libsystemd: send state ("READY=1", ...) to
+ * $NOTIFY_SOCKET when it is set; silently nothing otherwise. */
+void sy_notify(const char *state);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * log.h - one JSON object per line on stderr (journald picks it up).
+ *
+ * Every line has time, level, pid, event and, inside a request, its
+ * request_id.  Structured lines are built with sy_log_begin/..._end; quick
+ * messages with sy_log().  Never log tokens, keys, passwords or photos.
+ */
+#ifndef SYNTHIA_LOG_H
+#define SYNTHIA_LOG_H
+
+#include <stdint.h>
+
+#include "synthia/str.h"
+
+enum sy_log_level {
+    SY_LOG_DEBUG = 0,
+    SY_LOG_INFO = 1,
+    SY_LOG_WARN = 2,
+    SY_LOG_ERROR = 3,
+};
+
+void sy_log_set_level(int level);
+int sy_log_get_level(void);
+/* "debug", "info", "warn"/"warning", "error" → level; SY_EINVAL otherwise. */
+int sy_log_parse_level(sy_str s, int *level);
+/* Request id for following lines of this process (NULL clears it). */
+void sy_log_set_request_id(const char *id);
+/* Component name written as "proc" (master, responder, cli). */
+void sy_log_set_proc(const char *proc);
+
+/* One line: {"time",..,"level",..,"event": event, "msg": formatted}. */
+void sy_log(int level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Structured line: begin, add fields, end (writes it).  begin returns
+ * NULL when the level is filtered out; the kv functions accept NULL. */
+typedef struct sy_logline sy_logline;
+sy_logline *sy_log_begin(int level, const char *event);
+void sy_log_str(sy_logline *l, const char *key, sy_str value);
+void sy_log_cstr(sy_logline *l, const char *key, const char *value);
+void sy_log_int(sy_logline *l, const char *key, int64_t value);
+void sy_log_end(sy_logline *l);
+
+#endif

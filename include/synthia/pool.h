@@ -1,0 +1,96 @@
+/*
+ * pool.h - state shared by the master and its responders.
+ *
+ * One anonymous MAP_SHARED segment, mapped by the master before it forks:
+ * a header with pool-wide figures and one slot per responder.  Each slot is
+ * written only by the responder that owns it (and by the master when it
+ * reaps or times out that responder), so counters need no locks; readers
+ * may see a value one request old.  Slots outlive their responders: a
+ * replacement continues the counters, so Prometheus counters never go
+ * backwards.  With --workers 0 the segment is private to the process.
+ */
+#ifndef SYNTHIA_POOL_H
+#define SYNTHIA_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SY_POOL_MAX_SLOTS 128
+#define SY_METRICS_MAX_ROUTES 127           /* + 1 row for unmatched */
+#define SY_METRICS_ROWS (SY_METRICS_MAX_ROUTES + 1)
+#define SY_METRICS_NSTATUS 20
+#define SY_METRICS_NBUCKETS 14              /* last one is +Inf */
+
+enum sy_slot_state {
+    SY_SLOT_FREE = 0,
+    SY_SLOT_STARTING,
+    SY_SLOT_IDLE,
+    SY_SLOT_BUSY,
+    SY_SLOT_STOPPING,
+};
+
+typedef struct sy_slot_metrics {
+    uint64_t requests[SY_METRICS_ROWS][SY_METRICS_NSTATUS];
+    uint64_t latency[SY_METRICS_ROWS][SY_METRICS_NBUCKETS];
+    uint64_t latency_sum_us[SY_METRICS_ROWS];
+    uint64_t db_errors;
+    uint64_t db_connects;
+    uint64_t redis_errors;
+    uint64_t redis_connects;
+    uint64_t ratelimit_degraded;
+} sy_slot_metrics;
+
+typedef struct sy_slot {
+    pid_t pid;
+    int state;              /* enum sy_slot_state */
+    unsigned generation;    /* config generation it was started with */
+    int64_t started_us;     /* monotonic */
+    int64_t busy_since_us;  /* monotonic, 0 when idle */
+    uint64_t served;        /* requests served by the current process */
+    uint64_t seq;           /* sequence number of the current request */
+    uint64_t kill_seq;      /* set by the master: end this request */
+    char method[8];         /* current request, for the timeout log */
+    char path[120];
+    char request_id[68];
+    sy_slot_metrics m;
+} sy_slot;
+
+typedef struct sy_pool_shm {
+    uint32_t magic;
+    int target;             /* responders the master keeps running */
+    int busy;               /* responders inside a request (atomic) */
+    int live;               /* responders alive */
+    unsigned generation;    /* bumped on every reload */
+    int crash_loop;         /* 1 while the crash-loop guard holds back */
+    int64_t started_wall_ms;
+    uint64_t all_busy;      /* times a request found every responder busy */
+    uint64_t deaths;        /* abnormal responder deaths */
+    uint64_t recycled;      /* responders retired after max_requests */
+    uint64_t timeouts;      /* requests ended by request_timeout */
+    uint64_t reloads;
+    sy_slot slots[SY_POOL_MAX_SLOTS];
+} sy_pool_shm;
+
+extern sy_pool_shm *sy_pool;   /* NULL until sy_pool_map() */
+extern sy_slot *sy_self_slot;  /* this responder's slot (NULL in master) */
+
+/* Map the segment (shared when `shared`, else private).  0 or SY_EIO. */
+int sy_pool_map(bool shared);
+
+/* Pool-wide figures summed over slots. */
+typedef struct sy_pool_stats {
+    int responders, busy, idle, target;
+    uint64_t served, all_busy, deaths, recycled, timeouts, reloads;
+    bool crash_loop;
+    int64_t uptime_s;
+} sy_pool_stats;
+void sy_pool_stats_get(sy_pool_stats *st);
+
+/* Metrics recording by the current responder (no-ops without a slot). */
+void sy_pool_count_request(int route_index, int status, int64_t dur_us);
+int sy_metrics_status_index(int status);
+extern const int sy_metrics_statuses[SY_METRICS_NSTATUS];
+extern const double sy_metrics_buckets_s[SY_METRICS_NBUCKETS - 1];
+
+#endif

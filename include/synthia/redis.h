@@ -1,0 +1,57 @@
+/*
+ * redis.h - this responder's Redis connection.
+ *
+ * Opened lazily with connect and command timeouts; after an error the
+ * context is dropped and re-opened on a later call, at most every
+ * redis.retry interval, so a dead Redis costs a request nothing but the
+ * check.  Lua scripts are declared as sy_redis_script values, loaded on
+ * connect, and called by SHA with a reload on NOSCRIPT.  Replies are owned
+ * by the arena.
+ */
+#ifndef SYNTHIA_REDIS_H
+#define SYNTHIA_REDIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "synthia/arena.h"
+
+struct redisReply;
+
+typedef struct sy_redis_script {
+    const char *name;
+    const char *lua;
+    char sha[41];  /* filled when loaded */
+} sy_redis_script;
+
+/* Run a command given as argv.  Returns 0 with the reply (which may be a
+ * Redis error reply: check reply->type), or SY_EREDIS when Redis is
+ * unreachable or timed out. */
+int sy_redis_argv(sy_arena *a, int argc, const char **argv,
+                  const size_t *lens, struct redisReply **out);
+
+/* printf-style command (hiredis format: %s, %b, %d ...). */
+int sy_redis_cmd(sy_arena *a, struct redisReply **out, const char *fmt, ...);
+
+/* EVALSHA script with keys then args (loading it on NOSCRIPT). */
+int sy_redis_eval(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
+                  const char **argv, const size_t *lens,
+                  struct redisReply **out);
+
+/* Register a script to be loaded on every (re)connect. */
+void sy_redis_register(sy_redis_script *s);
+
+/* PING round trip in microseconds; err gets a short reason. */
+int sy_redis_ping(int64_t *latency_us, char *err, size_t errlen);
+
+/* True when the last attempt failed and the retry interval has not
+ * passed (callers can degrade without waiting). */
+bool sy_redis_down(void);
+
+void sy_redis_close(void);
+
+/* Microseconds spent waiting on Redis since the last take. */
+int64_t sy_redis_take_time(void);
+
+#endif

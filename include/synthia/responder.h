@@ -1,0 +1,23 @@
+/*
+ * responder.h - one FastCGI responder: accept, parse, dispatch, write,
+ * reset the arena, repeat.
+ */
+#ifndef SYNTHIA_RESPONDER_H
+#define SYNTHIA_RESPONDER_H
+
+#include <stdbool.h>
+
+/* Exit statuses of a responder that the master understands. */
+#define SY_EXIT_RECYCLE 0  /* max_requests reached, or drained */
+#define SY_EXIT_FATAL 70   /* cannot serve at all (bad socket) */
+#define SY_EXIT_TIMEOUT 75 /* a request ran past request_timeout */
+
+/* Serve on listen_fd until told to stop or recycled; returns the exit
+ * status.  have_master: a master watches request timeouts; without one
+ * the responder arms its own timer per request. */
+int sy_responder_run(int listen_fd, bool have_master);
+
+/* Ask the loop to stop after the current request (signal-safe). */
+void sy_responder_stop(void);
+
+#endif
