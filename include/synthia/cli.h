@@ -4,8 +4,12 @@
 #ifndef SYNTHIA_CLI_H
 #define SYNTHIA_CLI_H
 
-/* `synthia check-config`: validate and print a JSON summary. */
-int sy_cli_check_config(const char *config_path);
+#include <stdbool.h>
+
+/* `synthia check-config`: validate and print a JSON summary; with
+ * list_keys, print every key (section, key, env, default, help) as one
+ * JSON line each instead.  Returns the process exit status. */
+int sy_cli_check_config(const char *config_path, bool list_keys);
 
 /* Load config_path (or the default) into the process-wide sy_conf, with
  * a message on stderr naming the bad key on failure.  0 or SY_ECONFIG. */

@@ -51,6 +51,10 @@ int sy_db_conn(struct pg_conn **out);
 /* Server version number (e.g. 150018) of the open connection, or 0. */
 int sy_db_server_version(void);
 
+/* SQLSTATE ("42P01") when the latest sy_db_exec/sy_db_ping call failed
+ * on the server; "" when it succeeded or never reached the server. */
+const char *sy_db_last_sqlstate(void);
+
 /* Close the connection (before exit, or after fork in a child). */
 void sy_db_close(void);
 

@@ -16,6 +16,10 @@ typedef struct sy_serve_opts {
     long workers;            /* --workers, -1: from config */
 } sy_serve_opts;
 
+/* argv of the process, for the re-exec that reloads a master-less
+ * responder (set by main before sy_serve). */
+extern char **sy_saved_argv;
+
 /* Run `synthia serve`; returns the process exit status. */
 int sy_serve(const sy_serve_opts *opts);
 

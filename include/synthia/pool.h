@@ -48,6 +48,7 @@ typedef struct sy_slot {
     int64_t started_us;     /* monotonic */
     int64_t busy_since_us;  /* monotonic, 0 when idle */
     uint64_t served;        /* requests served by the current process */
+    uint64_t total_served;  /* requests served by every process of the slot */
     uint64_t seq;           /* sequence number of the current request */
     uint64_t kill_seq;      /* set by the master: end this request */
     char method[8];         /* current request, for the timeout log */

@@ -25,6 +25,21 @@ typedef struct sy_redis_script {
     char sha[41];  /* filled when loaded */
 } sy_redis_script;
 
+/* A parsed redis.url. */
+typedef struct sy_redis_target {
+    bool unix_socket;
+    char host[256];     /* host name or address; the path of a socket */
+    int port;
+    int db;
+    char user[64];      /* ACL user (Redis 6+); "" for the default user */
+    char password[256]; /* "" for none */
+} sy_redis_target;
+
+/* Parse redis://[[user]:password@]host[:port][/db] ([v6] hosts in
+ * brackets, user and password percent-decoded) or unix:///path[?db=N].
+ * Returns 0 or SY_EINVAL; out is written only on success. */
+int sy_redis_parse_url(const char *url, sy_redis_target *out);
+
 /* Run a command given as argv.  Returns 0 with the reply (which may be a
  * Redis error reply: check reply->type), or SY_EREDIS when Redis is
  * unreachable or timed out. */

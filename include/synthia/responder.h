@@ -11,6 +11,7 @@
 #define SY_EXIT_RECYCLE 0  /* max_requests reached, or drained */
 #define SY_EXIT_FATAL 70   /* cannot serve at all (bad socket) */
 #define SY_EXIT_TIMEOUT 75 /* a request ran past request_timeout */
+#define SY_EXIT_RELOAD 76  /* no master: SIGHUP, re-execute to reload */
 
 /* Serve on listen_fd until told to stop or recycled; returns the exit
  * status.  have_master: a master watches request timeouts; without one

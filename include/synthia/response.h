@@ -33,7 +33,8 @@ typedef struct sy_res {
 
 void sy_res_init(sy_res *res, sy_arena *a, const sy_req *req, size_t max);
 
-/* Add a header (name and value are copied into the arena unless static).
+/* Add a header.  name must be a static string; sy_res_header copies the
+ * value into the arena, sy_res_headerc keeps the (static) value as is.
  * Returns 0 or SY_ENOMEM. */
 int sy_res_header(sy_res *res, const char *name, sy_str value);
 int sy_res_headerc(sy_res *res, const char *name, const char *value);
@@ -41,7 +42,8 @@ int sy_res_headerc(sy_res *res, const char *name, const char *value);
 int sy_res_header_set(sy_res *res, const char *name, sy_str value);
 sy_str sy_res_get_header(const sy_res *res, const char *name);
 
-/* Serialise obj as the body with status and application/json. */
+/* Serialise obj as the body with status and application/json; takes
+ * ownership of obj (puts it), whatever the result. */
 int sy_res_json(sy_res *res, int status, struct json_object *obj);
 /* Raw bytes as the body (copied) with a content type. */
 int sy_res_bytes(sy_res *res, int status, const char *ctype, const void *p,

@@ -1,0 +1,77 @@
+/*
+ * check_config.c - `synthia check-config` and the config loading that
+ * every subcommand shares.
+ */
+#include "synthia/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synthia/config.h"
+#include "synthia/error.h"
+#include "synthia/log.h"
+#include "synthia/str.h"
+
+static sy_config loaded;
+
+int
+sy_cli_load_config(const char *config_path)
+{
+    char err[512];
+    const char *path = config_path ? config_path : getenv("SYNTHIA_CONFIG");
+    if (!path)
+        path = sy_config_default_path();
+    if (sy_config_load(&loaded, path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "synthia: configuration error: %s\n", err);
+        return SY_ECONFIG;
+    }
+    sy_conf = &loaded;
+    sy_log_set_level(loaded.log_level);
+    return 0;
+}
+
+static void
+print_key(const char *section, const char *key, const char *env,
+          const char *def, const char *help, void *ud)
+{
+    sy_buf b;
+    (void)ud;
+    sy_buf_init(&b, NULL, 4096);
+    sy_buf_puts(&b, "{\"section\":");
+    sy_buf_json_str(&b, section, strlen(section));
+    sy_buf_puts(&b, ",\"key\":");
+    sy_buf_json_str(&b, key, strlen(key));
+    sy_buf_puts(&b, ",\"env\":");
+    sy_buf_json_str(&b, env, strlen(env));
+    sy_buf_puts(&b, ",\"default\":");
+    sy_buf_json_str(&b, def, strlen(def));
+    sy_buf_puts(&b, ",\"help\":");
+    sy_buf_json_str(&b, help, strlen(help));
+    sy_buf_puts(&b, "}\n");
+    fwrite(b.p, 1, b.len, stdout);
+    sy_buf_free(&b);
+}
+
+int
+sy_cli_check_config(const char *config_path, bool list_keys)
+{
+    if (list_keys) {
+        sy_config_each_key(print_key, NULL);
+        return 0;
+    }
+    if (sy_cli_load_config(config_path) < 0)
+        return 1;
+    sy_buf b;
+    const char *listen = sy_conf->listen ? sy_conf->listen : "(inherited)";
+    const char *path = sy_conf->path ? sy_conf->path : "";
+    sy_buf_init(&b, NULL, 8192);
+    sy_buf_puts(&b, "{\"ok\":true,\"config\":");
+    sy_buf_json_str(&b, path, strlen(path));
+    sy_buf_puts(&b, ",\"listen\":");
+    sy_buf_json_str(&b, listen, strlen(listen));
+    sy_buf_printf(&b, ",\"workers\":%lld}\n", (long long)sy_conf->workers);
+    fwrite(b.p, 1, b.len, stdout);
+    sy_buf_free(&b);
+    return 0;
+}

@@ -1,0 +1,485 @@
+/*
+ * master.c - the prefork master of `synthia serve`.
+ *
+ * Signals are blocked and taken synchronously with sigtimedwait(), so the
+ * master is a plain loop with no handler races: every 100 ms it reaps
+ * children, respawns missing responders (with back-off), enforces request
+ * timeouts, and moves draining responders along.
+ *
+ * SIGHUP: re-read the config; if it is valid, start a new generation of
+ * responders and ask the old ones to finish their request and exit.  The
+ * listening socket stays open in the master throughout, so connections
+ * that arrive meanwhile wait in the kernel backlog: no request is refused.
+ * SIGTERM/SIGINT/SIGQUIT: stop accepting, let requests finish (up to
+ * server.drain_timeout), exit.
+ */
+#include "synthia/master.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "synthia/cli.h"
+#include "synthia/clock.h"
+#include "synthia/config.h"
+#include "synthia/error.h"
+#include "synthia/listen.h"
+#include "synthia/log.h"
+#include "synthia/pool.h"
+#include "synthia/responder.h"
+
+#define TICK_MS 100
+#define RESEND_STOP_US 200000     /* repeat SIGTERM to beat accept() races */
+#define KILL_GRACE_US 5000000     /* after SIGALRM, SIGKILL if still alive */
+#define BACKOFF_MAX_US 5000000
+#define CRASH_LOOP_DELAY_US 10000000
+#define MAX_DEATHS 1024
+
+char **sy_saved_argv;
+
+typedef struct child {
+    pid_t pid;
+    unsigned generation;
+    bool stopping;
+    int64_t stop_sent_us;
+    int64_t stop_deadline_us;
+    int64_t alarm_sent_us;
+} child;
+
+typedef struct master {
+    int fd;
+    const char *config_path;
+    const char *listen_override;
+    long workers_override;
+    sy_config cfg[2]; /* current and previous, swapped on reload */
+    int cur;
+    child kids[SY_POOL_MAX_SLOTS];
+    int64_t deaths[MAX_DEATHS]; /* times of recent abnormal deaths */
+    int ndeaths;
+    int64_t next_spawn_us;
+    bool draining;
+    int64_t drain_deadline_us;
+} master;
+
+static int
+target_workers(const master *m)
+{
+    if (m->workers_override >= 0)
+        return (int)m->workers_override;
+    return (int)sy_conf->workers;
+}
+
+/* ---------------------------------------------------------- spawning */
+
+static void
+child_main(master *m, int slot)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    sy_self_slot = &sy_pool->slots[slot];
+    sy_self_slot->pid = getpid();
+    _exit(sy_responder_run(m->fd, true));
+}
+
+static int
+free_slot(const master *m)
+{
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++)
+        if (m->kids[i].pid == 0)
+            return i;
+    return -1;
+}
+
+static void
+spawn(master *m)
+{
+    int i = free_slot(m);
+    if (i < 0)
+        return; /* every slot busy with draining responders: next tick */
+    sy_slot *s = &sy_pool->slots[i];
+    s->state = SY_SLOT_STARTING;
+    s->generation = sy_pool->generation;
+    s->started_us = sy_mono_us();
+    s->busy_since_us = 0;
+    s->kill_seq = 0;
+    pid_t pid = fork();
+    if (pid < 0) {
+        s->state = SY_SLOT_FREE;
+        sy_log(SY_LOG_ERROR, "fork_failed", "fork: %s", strerror(errno));
+        m->next_spawn_us = sy_mono_us() + 1000000;
+        return;
+    }
+    if (pid == 0)
+        child_main(m, i);
+    s->pid = pid;
+    m->kids[i] = (child){.pid = pid, .generation = sy_pool->generation};
+    __atomic_add_fetch(&sy_pool->live, 1, __ATOMIC_RELAXED);
+}
+
+static int
+count_current(const master *m)
+{
+    int n = 0;
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++)
+        if (m->kids[i].pid && !m->kids[i].stopping &&
+            m->kids[i].generation == sy_pool->generation)
+            n++;
+    return n;
+}
+
+static void
+top_up(master *m)
+{
+    if (m->draining || sy_mono_us() < m->next_spawn_us)
+        return;
+    int missing = target_workers(m) - count_current(m);
+    for (int i = 0; i < missing; i++)
+        spawn(m);
+}
+
+/* ------------------------------------------------ deaths and back-off */
+
+static int
+recent_deaths(master *m, int64_t now)
+{
+    int64_t window = sy_conf->crash_loop_window_ms * 1000;
+    int keep = 0;
+    for (int i = 0; i < m->ndeaths; i++)
+        if (now - m->deaths[i] <= window)
+            m->deaths[keep++] = m->deaths[i];
+    m->ndeaths = keep;
+    return keep;
+}
+
+static void
+record_death(master *m)
+{
+    int64_t now = sy_mono_us();
+    int n = recent_deaths(m, now);
+    if (n < MAX_DEATHS)
+        m->deaths[m->ndeaths++] = now;
+    n++;
+    sy_pool->deaths++;
+    bool loop = n >= sy_conf->crash_loop_deaths;
+    if (loop && !sy_pool->crash_loop)
+        sy_log(SY_LOG_ERROR, "crash_loop",
+               "%d responders died within %lld ms: respawning every %d s "
+               "until they stop dying", n,
+               (long long)sy_conf->crash_loop_window_ms,
+               CRASH_LOOP_DELAY_US / 1000000);
+    sy_pool->crash_loop = loop;
+    int64_t delay = 0;
+    if (loop)
+        delay = CRASH_LOOP_DELAY_US;
+    else if (n > 1)
+        delay = 100000LL << (n - 2 > 6 ? 6 : n - 2);
+    if (delay > BACKOFF_MAX_US && !loop)
+        delay = BACKOFF_MAX_US;
+    if (now + delay > m->next_spawn_us)
+        m->next_spawn_us = now + delay;
+}
+
+static void
+clear_crash_loop(master *m)
+{
+    if (sy_pool->crash_loop && recent_deaths(m, sy_mono_us()) == 0) {
+        sy_pool->crash_loop = 0;
+        sy_log(SY_LOG_INFO, "crash_loop_over", "responders are stable again");
+    }
+}
+
+static void
+log_exit(const child *k, const sy_slot *s, int status)
+{
+    sy_logline *l;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == SY_EXIT_TIMEOUT) {
+        l = sy_log_begin(SY_LOG_ERROR, "responder_timeout");
+        sy_log_cstr(l, "request_id", s->request_id);
+        sy_log_cstr(l, "method", s->method);
+        sy_log_cstr(l, "path", s->path);
+    } else if (WIFSIGNALED(status)) {
+        l = sy_log_begin(SY_LOG_ERROR, "responder_killed");
+        sy_log_int(l, "signal", WTERMSIG(status));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+        l = sy_log_begin(SY_LOG_ERROR, "responder_failed");
+        sy_log_int(l, "exit_status", WEXITSTATUS(status));
+    } else {
+        l = sy_log_begin(SY_LOG_DEBUG, "responder_exit");
+    }
+    sy_log_int(l, "responder_pid", k->pid);
+    sy_log_int(l, "served", (int64_t)s->served);
+    sy_log_end(l);
+}
+
+static void
+reap(master *m)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        int i;
+        for (i = 0; i < SY_POOL_MAX_SLOTS && m->kids[i].pid != pid; i++)
+            ;
+        if (i == SY_POOL_MAX_SLOTS)
+            continue;
+        child *k = &m->kids[i];
+        sy_slot *s = &sy_pool->slots[i];
+        log_exit(k, s, status);
+        if (s->state == SY_SLOT_BUSY)
+            __atomic_sub_fetch(&sy_pool->busy, 1, __ATOMIC_RELAXED);
+        bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        bool timeout = WIFEXITED(status) &&
+                       WEXITSTATUS(status) == SY_EXIT_TIMEOUT;
+        if (timeout)
+            sy_pool->timeouts++;
+        else if (clean && !k->stopping)
+            sy_pool->recycled++;
+        else if (!clean && !k->stopping)
+            record_death(m);
+        s->state = SY_SLOT_FREE;
+        s->pid = 0;
+        s->busy_since_us = 0;
+        __atomic_sub_fetch(&sy_pool->live, 1, __ATOMIC_RELAXED);
+        *k = (child){0};
+    }
+}
+
+/* -------------------------------------------- stopping and watchdogs */
+
+static void
+ask_stop(child *k, int64_t deadline)
+{
+    k->stopping = true;
+    k->stop_deadline_us = deadline;
+    k->stop_sent_us = sy_mono_us();
+    kill(k->pid, SIGTERM);
+}
+
+static void
+move_stopping(master *m, int64_t now)
+{
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++) {
+        child *k = &m->kids[i];
+        if (!k->pid || !k->stopping)
+            continue;
+        if (now >= k->stop_deadline_us) {
+            sy_log(SY_LOG_WARN, "drain_timeout",
+                   "responder %d did not finish in time; killing it",
+                   (int)k->pid);
+            kill(k->pid, SIGKILL);
+            k->stop_deadline_us = now + 1000000;
+        } else if (now - k->stop_sent_us >= RESEND_STOP_US) {
+            /* a responder that was between its stop check and accept()
+             * when the first signal came needs another one */
+            kill(k->pid, SIGTERM);
+            k->stop_sent_us = now;
+        }
+    }
+}
+
+static void
+watch_timeouts(master *m, int64_t now)
+{
+    int64_t limit = sy_conf->request_timeout_ms * 1000;
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++) {
+        child *k = &m->kids[i];
+        sy_slot *s = &sy_pool->slots[i];
+        if (!k->pid)
+            continue;
+        int64_t since = __atomic_load_n(&s->busy_since_us, __ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SY_SLOT_BUSY ||
+            since == 0 || now - since < limit) {
+            k->alarm_sent_us = 0;
+            continue;
+        }
+        if (!k->alarm_sent_us) {
+            s->kill_seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+            kill(k->pid, SIGALRM);
+            k->alarm_sent_us = now;
+        } else if (now - k->alarm_sent_us > KILL_GRACE_US) {
+            kill(k->pid, SIGKILL);
+        }
+    }
+}
+
+/* ------------------------------------------------------ reload, drain */
+
+static void
+reload(master *m)
+{
+    char err[512];
+    int next = 1 - m->cur;
+    sy_notify("RELOADING=1");
+    if (sy_config_load(&m->cfg[next], m->config_path, err, sizeof(err)) < 0) {
+        sy_log(SY_LOG_ERROR, "reload_failed",
+               "config not reloaded, keeping the running one: %s", err);
+        sy_notify("READY=1\nSTATUS=reload failed; running the old config");
+        return;
+    }
+    if (strcmp(m->cfg[next].listen ? m->cfg[next].listen : "",
+               sy_conf->listen ? sy_conf->listen : "") != 0)
+        sy_log(SY_LOG_WARN, "reload_listen",
+               "server.listen changed; the socket changes only on restart");
+    sy_config_free(&m->cfg[m->cur]);
+    m->cur = next;
+    sy_conf = &m->cfg[next];
+    sy_log_set_level(sy_conf->log_level);
+    sy_pool->generation++;
+    sy_pool->reloads++;
+    sy_pool->target = target_workers(m);
+    int64_t deadline = sy_mono_us() + sy_conf->drain_timeout_ms * 1000;
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++)
+        if (m->kids[i].pid && !m->kids[i].stopping)
+            ask_stop(&m->kids[i], deadline);
+    m->next_spawn_us = 0;
+    top_up(m);
+    sy_log(SY_LOG_INFO, "reloaded", "configuration reloaded; responders "
+           "rolled to generation %u", sy_pool->generation);
+    sy_notify("READY=1\nSTATUS=reloaded");
+}
+
+static void
+start_drain(master *m)
+{
+    if (m->draining)
+        return;
+    m->draining = true;
+    m->drain_deadline_us = sy_mono_us() + sy_conf->drain_timeout_ms * 1000;
+    sy_notify("STOPPING=1");
+    sy_log(SY_LOG_INFO, "draining", "finishing requests in flight, then "
+           "exiting");
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++)
+        if (m->kids[i].pid && !m->kids[i].stopping)
+            ask_stop(&m->kids[i], m->drain_deadline_us);
+}
+
+static int
+live_children(const master *m)
+{
+    int n = 0;
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++)
+        n += m->kids[i].pid != 0;
+    return n;
+}
+
+/* ---------------------------------------------------------- the loop */
+
+static void
+handle_signal(master *m, int sig)
+{
+    switch (sig) {
+    case SIGCHLD:
+        reap(m);
+        break;
+    case SIGHUP:
+        if (!m->draining)
+            reload(m);
+        break;
+    case SIGTERM:
+    case SIGINT:
+    case SIGQUIT:
+        start_drain(m);
+        break;
+    default:
+        break;
+    }
+}
+
+static int
+run_master(master *m)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sy_pool->target = target_workers(m);
+    top_up(m);
+    char status[128];
+    snprintf(status, sizeof(status), "READY=1\nMAINPID=%d\nSTATUS=%d "
+             "responders", (int)getpid(), sy_pool->target);
+    sy_notify(status);
+    sy_log(SY_LOG_INFO, "started", "master ready with %d responders",
+           sy_pool->target);
+
+    struct timespec tick = {0, TICK_MS * 1000000L};
+    while (!m->draining || live_children(m) > 0) {
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig > 0)
+            handle_signal(m, sig);
+        reap(m);
+        int64_t now = sy_mono_us();
+        move_stopping(m, now);
+        watch_timeouts(m, now);
+        clear_crash_loop(m);
+        top_up(m);
+    }
+    sy_log(SY_LOG_INFO, "stopped", "all responders finished");
+    return 0;
+}
+
+/* Without a master (spawn-fcgi -F N): serve, and on SIGHUP re-execute
+ * ourselves on the same socket so the configuration is re-read. */
+static int
+run_single(int fd)
+{
+    if (sy_pool_map(false) < 0)
+        return 1;
+    sy_self_slot = &sy_pool->slots[0];
+    sy_self_slot->pid = getpid();
+    sy_pool->target = sy_pool->live = 1;
+    sy_notify("READY=1");
+    int status = sy_responder_run(fd, false);
+    if (status != SY_EXIT_RELOAD)
+        return status;
+    if (fd != 0 && fd != 3) {
+        dup2(fd, 3);
+        fd = 3;
+    }
+    if (fd == 3) {
+        char pid[16];
+        snprintf(pid, sizeof(pid), "%d", (int)getpid());
+        setenv("LISTEN_FDS", "1", 1);
+        setenv("LISTEN_PID", pid, 1);
+    }
+    sy_log(SY_LOG_INFO, "reexec", "SIGHUP: re-executing to reload");
+    execv("/proc/self/exe", sy_saved_argv);
+    sy_log(SY_LOG_ERROR, "reexec_failed", "execv: %s", strerror(errno));
+    return 1;
+}
+
+int
+sy_serve(const sy_serve_opts *o)
+{
+    static master m;
+    m.config_path = o->config_path;
+    m.listen_override = o->listen;
+    m.workers_override = o->workers;
+    sy_log_set_proc("master");
+    const char *spec = o->listen ? o->listen : sy_conf->listen;
+    m.fd = sy_listen_socket(spec, (int)sy_conf->listen_mode,
+                            (int)sy_conf->backlog);
+    if (m.fd < 0)
+        return 1;
+    if (target_workers(&m) == 0)
+        return run_single(m.fd);
+    if (sy_config_load(&m.cfg[0], o->config_path, (char[256]){0}, 256) < 0)
+        return 1;
+    m.cur = 0;
+    sy_conf = &m.cfg[0];
+    if (sy_pool_map(true) < 0) {
+        sy_log(SY_LOG_ERROR, "pool_map", "cannot map shared memory");
+        return 1;
+    }
+    return run_master(&m);
+}

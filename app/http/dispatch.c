@@ -1,0 +1,148 @@
+/*
+ * dispatch.c - the request path: route, body limit, access control, body,
+ * handler, and the one place where a failing handler becomes a problem.
+ *
+ * Order (DESIGN.md "Request path"): the transport has parsed the request
+ * and chosen its id; here the route is matched (404/405), the declared
+ * body size checked against the route's limit (413, before anything is
+ * read), the caller authorised for the route's auth level, a JSON body
+ * read and parsed (415/413/400), and the handler run.
+ */
+#include "synthia/dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "synthia/config.h"
+#include "synthia/error.h"
+#include "synthia/json.h"
+#include "synthia/log.h"
+#include "synthia/problem.h"
+#include "synthia/router.h"
+
+#define DEFAULT_MAX_BODY (1024 * 1024)
+
+const char *
+sy_dispatch_route_name(const sy_req *req)
+{
+    return req->route ? req->route->pattern : "unmatched";
+}
+
+static size_t
+body_limit(const sy_route *r)
+{
+    if (r && r->max_body)
+        return r->max_body;
+    return sy_conf ? (size_t)sy_conf->max_body : DEFAULT_MAX_BODY;
+}
+
+static int
+too_big(sy_res *res, size_t limit)
+{
+    char detail[96];
+    snprintf(detail, sizeof(detail),
+             "The request body is larger than %zu bytes.", limit);
+    return sy_problem(res, 413, "payload_too_large", detail);
+}
+
+static int
+route_request(sy_req *req, sy_res *res)
+{
+    sy_route_match m;
+    int rc = sy_router_match(sy_routes, sy_nroutes, req->method, req->path,
+                             &m);
+    if (rc == 0) {
+        req->route = &sy_routes[m.index];
+        req->route_index = m.index;
+    }
+    /* the declared size is refused before anything is read or routed */
+    size_t limit = body_limit(req->route);
+    if (req->content_length > 0 && (uint64_t)req->content_length > limit)
+        return too_big(res, limit);
+    if (rc == SY_EMETHOD) {
+        char *allow = sy_arena_strndup(res->arena, m.allow, strlen(m.allow));
+        if (allow)
+            sy_res_headerc(res, "Allow", allow);
+        char detail[128];
+        snprintf(detail, sizeof(detail), "This resource supports %s.",
+                 m.allow);
+        return sy_problem(res, 405, "method_not_allowed", detail);
+    }
+    if (rc == SY_ENOTFOUND)
+        return sy_problem(res, 404, "not_found",
+                          "No resource matches this path.");
+    for (int i = 0; i < m.nparams; i++) {
+        rc = sy_url_decode(req->arena, m.params[i], false, &req->params[i]);
+        if (rc < 0)
+            return sy_problem(res, 400, "bad_request",
+                              "The path has an invalid percent-escape.");
+    }
+    req->nparams = m.nparams;
+    return 0;
+}
+
+/* Access control by the route's auth level.  Identity (tokens, keys,
+ * roles) plugs in here; until a caller can present one, every level
+ * above PUBLIC/TRUSTED is refused with 401. */
+static int
+authorize(sy_req *req, sy_res *res)
+{
+    switch (req->route->auth) {
+    case SY_AUTH_PUBLIC:
+        return 0;
+    case SY_AUTH_TRUSTED:
+        if (sy_conf && sy_config_trusted(sy_conf, req->client_addr.p,
+                                         req->client_addr.len))
+            return 0;
+        return sy_problem(res, 403, "forbidden",
+                          "Only trusted networks may read this resource.");
+    default:
+        return sy_problem(res, 401, "unauthorized",
+                          "This resource needs credentials.");
+    }
+}
+
+static int
+read_json_body(sy_req *req, sy_res *res)
+{
+    sy_str body;
+    if (!sy_json_content_type(req->content_type))
+        return sy_problem(res, 415, "unsupported_media_type",
+                          "The body must be application/json.");
+    size_t limit = body_limit(req->route);
+    int rc = sy_req_body(req, limit, &body);
+    if (rc == SY_ETOOBIG)
+        return too_big(res, limit);
+    if (rc < 0)
+        return sy_problem(res, 400, "bad_request",
+                          "The request body could not be read.");
+    rc = sy_json_parse(req->arena, body, &req->json);
+    if (rc == SY_EJSON)
+        return sy_problem(res, 400, "invalid_json",
+                          "The body is not well-formed JSON.");
+    if (rc == SY_EVALIDATION)
+        return sy_problem(res, 422, "validation_failed",
+                          "The body must be a JSON object.");
+    return rc;
+}
+
+void
+sy_dispatch(sy_req *req, sy_res *res)
+{
+    res->head_only = sy_str_eqc(req->method, "HEAD");
+    int rc = route_request(req, res);
+    if (rc == 0)
+        rc = authorize(req, res);
+    if (rc == 0 && (req->route->flags & SY_ROUTE_JSON))
+        rc = read_json_body(req, res);
+    if (rc == 0)
+        rc = req->route->handler(req, res);
+    if (rc < 0 && rc != SY_ENOTMODIFIED) {
+        sy_problem_from_rc(res, rc);
+    } else if (res->status == 0) {
+        sy_log(SY_LOG_ERROR, "handler_no_response",
+               "handler for %s returned no response",
+               sy_dispatch_route_name(req));
+        sy_problem_from_rc(res, SY_EINTERNAL);
+    }
+}

@@ -1,0 +1,132 @@
+/*
+ * json.c - JSON request bodies: content type, depth-limited parsing with
+ * json-c, typed getters that record validation errors.
+ */
+#include "synthia/json.h"
+
+#include <json-c/json.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "synthia/error.h"
+#include "synthia/problem.h"
+
+void
+sy_json_put(void *obj)
+{
+    json_object_put(obj);
+}
+
+bool
+sy_json_content_type(sy_str ctype)
+{
+    const char *semi = memchr(ctype.p ? ctype.p : "", ';', ctype.len);
+    sy_str mt = {ctype.p, semi ? (size_t)(semi - ctype.p) : ctype.len};
+    while (mt.len && mt.p[mt.len - 1] == ' ')
+        mt.len--;
+    if (sy_str_ieqc(mt, "application/json"))
+        return true;
+    /* application/<anything>+json, e.g. application/merge-patch+json */
+    return mt.len > 17 && sy_str_starts(mt, "application/") &&
+           sy_str_ieqc((sy_str){mt.p + mt.len - 5, 5}, "+json");
+}
+
+int
+sy_json_parse(sy_arena *a, sy_str body, struct json_object **out)
+{
+    json_tokener *tok = json_tokener_new_ex(SY_JSON_MAX_DEPTH);
+    if (!tok)
+        return SY_ENOMEM;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+                                    JSON_TOKENER_VALIDATE_UTF8);
+    json_object *o = json_tokener_parse_ex(tok, body.p, (int)body.len);
+    enum json_tokener_error err = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (err != json_tokener_success || !o) {
+        json_object_put(o);
+        return SY_EJSON;
+    }
+    /* only white space may follow the value */
+    for (size_t i = used; i < body.len; i++) {
+        char c = body.p[i];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            json_object_put(o);
+            return SY_EJSON;
+        }
+    }
+    if (sy_arena_defer(a, sy_json_put, o) < 0)
+        return SY_ENOMEM;
+    if (!json_object_is_type(o, json_type_object))
+        return SY_EVALIDATION;
+    *out = o;
+    return 0;
+}
+
+/* Absent field: SY_ENOTFOUND when optional, a recorded error otherwise. */
+static int
+absent(sy_res *res, const char *field, bool required)
+{
+    if (!required)
+        return SY_ENOTFOUND;
+    sy_problem_field(res, field, "is required");
+    return SY_EVALIDATION;
+}
+
+int
+sy_json_str(sy_res *res, struct json_object *obj, const char *field,
+            bool required, size_t minlen, size_t maxlen, sy_str *out)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, field, &v) ||
+        json_object_is_type(v, json_type_null))
+        return absent(res, field, required);
+    if (!json_object_is_type(v, json_type_string))
+        return sy_problem_field(res, field, "must be a string");
+    size_t n = (size_t)json_object_get_string_len(v);
+    if (n < minlen || n > maxlen) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "must be %zu to %zu characters long",
+                 minlen, maxlen);
+        return sy_problem_field(res, field, msg);
+    }
+    *out = (sy_str){json_object_get_string(v), n};
+    return 0;
+}
+
+int
+sy_json_int(sy_res *res, struct json_object *obj, const char *field,
+            bool required, int64_t min, int64_t max, int64_t *out)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, field, &v) ||
+        json_object_is_type(v, json_type_null))
+        return absent(res, field, required);
+    if (!json_object_is_type(v, json_type_int))
+        return sy_problem_field(res, field, "must be an integer");
+    errno = 0;
+    int64_t n = json_object_get_int64(v);
+    if (errno != 0 || n < min || n > max) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "must be between %lld and %lld",
+                 (long long)min, (long long)max);
+        return sy_problem_field(res, field, msg);
+    }
+    *out = n;
+    return 0;
+}
+
+int
+sy_json_bool(sy_res *res, struct json_object *obj, const char *field,
+             bool required, bool *out)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, field, &v) ||
+        json_object_is_type(v, json_type_null))
+        return absent(res, field, required);
+    if (!json_object_is_type(v, json_type_boolean))
+        return sy_problem_field(res, field, "must be true or false");
+    *out = json_object_get_boolean(v);
+    return 0;
+}

@@ -1,0 +1,147 @@
+/*
+ * problem.c - every error body of the API, in one shape (RFC 9457).
+ *
+ * The table below is the only place where SY_E* codes become HTTP
+ * statuses and stable problem codes.  Details never carry SQL, secrets,
+ * file paths or stack traces: handlers pass a sentence meant for clients.
+ */
+#include "synthia/problem.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "synthia/error.h"
+#include "synthia/json.h"
+
+typedef struct problem_def {
+    int rc;
+    int status;
+    const char *code;
+    const char *title;
+} problem_def;
+
+static const problem_def defs[] = {
+    {SY_EBADREQ, 400, "bad_request", "Bad request"},
+    {SY_EJSON, 400, "invalid_json", "The body is not valid JSON"},
+    {SY_EUNAUTH, 401, "unauthorized", "Authentication required"},
+    {SY_EFORBIDDEN, 403, "forbidden", "Forbidden"},
+    {SY_ENOTFOUND, 404, "not_found", "Not found"},
+    {SY_EMETHOD, 405, "method_not_allowed", "Method not allowed"},
+    {SY_ECONFLICT, 409, "conflict", "Conflict"},
+    {SY_ETOOBIG, 413, "payload_too_large", "Payload too large"},
+    {SY_EMEDIA, 415, "unsupported_media_type", "Unsupported media type"},
+    {SY_EVALIDATION, 422, "validation_failed", "Validation failed"},
+    {SY_ERATE, 429, "rate_limited", "Too many requests"},
+    {SY_ENOMEM, 500, "internal_error", "Internal server error"},
+    {SY_EINTERNAL, 500, "internal_error", "Internal server error"},
+    {SY_EINVAL, 500, "internal_error", "Internal server error"},
+    {SY_EIO, 500, "internal_error", "Internal server error"},
+    {SY_ECONFIG, 500, "internal_error", "Internal server error"},
+    {SY_EDB, 503, "storage_unavailable", "Storage unavailable"},
+    {SY_EREDIS, 503, "storage_unavailable", "Storage unavailable"},
+    {SY_ETIMEOUT, 503, "timeout", "Request timed out"},
+    {SY_EPROVIDER, 503, "provider_unavailable", "Provider unavailable"},
+};
+
+static const problem_def internal = {SY_EINTERNAL, 500, "internal_error",
+                                    "Internal server error"};
+
+static const problem_def *
+find_rc(int rc)
+{
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+        if (defs[i].rc == rc)
+            return &defs[i];
+    return &internal;
+}
+
+static const char *
+title_for_status(int status)
+{
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+        if (defs[i].status == status)
+            return defs[i].title;
+    return sy_status_text(status);
+}
+
+int
+sy_problem_status(int rc)
+{
+    return find_rc(rc)->status;
+}
+
+const char *
+sy_problem_code(int rc)
+{
+    return find_rc(rc)->code;
+}
+
+/* The SY_E code that a status maps back to, so `return sy_problem()`
+ * gives the dispatcher a truthful code. */
+static int
+rc_for_status(int status)
+{
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+        if (defs[i].status == status)
+            return defs[i].rc;
+    return status >= 500 ? SY_EINTERNAL : SY_EBADREQ;
+}
+
+int
+sy_problem(sy_res *res, int status, const char *code, const char *detail)
+{
+    char type[96];
+    const char *title = title_for_status(status);
+    json_object *o = json_object_new_object();
+    if (!o)
+        return SY_ENOMEM;
+    snprintf(type, sizeof(type), "urn:synthia:problem:%s", code);
+    json_object_object_add(o, "type", json_object_new_string(type));
+    json_object_object_add(o, "title", json_object_new_string(title));
+    json_object_object_add(o, "status", json_object_new_int(status));
+    json_object_object_add(o, "detail",
+                           json_object_new_string(detail ? detail : title));
+    json_object_object_add(o, "code", json_object_new_string(code));
+    json_object_object_add(
+        o, "request_id",
+        json_object_new_string(res->req ? res->req->request_id : ""));
+    if (res->errors) {
+        json_object_object_add(o, "errors", json_object_get(res->errors));
+    }
+    int rc = sy_res_json(res, status, o);
+    res->content_type = SY_STR("application/problem+json");
+    res->problem_code = code;
+    return rc < 0 ? rc : rc_for_status(status);
+}
+
+int
+sy_problem_from_rc(sy_res *res, int rc)
+{
+    if (res->problem_code)
+        return rc;
+    const problem_def *d = find_rc(rc);
+    const char *detail = NULL;
+    if (rc == SY_EVALIDATION && res->errors)
+        detail = "One or more fields are invalid; see errors.";
+    sy_problem(res, d->status, d->code, detail);
+    return rc;
+}
+
+int
+sy_problem_field(sy_res *res, const char *field, const char *message)
+{
+    if (!res->errors) {
+        res->errors = json_object_new_array();
+        if (!res->errors || sy_arena_defer(res->arena, sy_json_put,
+                                           res->errors) < 0) {
+            res->errors = NULL;
+            return SY_ENOMEM;
+        }
+    }
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "field", json_object_new_string(field));
+    json_object_object_add(e, "message", json_object_new_string(message));
+    json_object_array_add(res->errors, e);
+    return SY_EVALIDATION;
+}
