@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "synthia/cli.h"
+#include "synthia/config.h"
 #include "synthia/log.h"
 #include "synthia/master.h"
 #include "synthia/migrate.h"

@@ -98,6 +98,46 @@ sy_res_json(sy_res *res, int status, struct json_object *obj)
     return rc;
 }
 
+/* Does an If-None-Match list ("a", W/"b", *) contain etag? */
+static bool
+etag_listed(sy_str list, sy_str etag)
+{
+    while (list.len) {
+        while (list.len && (list.p[0] == ' ' || list.p[0] == ',')) {
+            list.p++;
+            list.len--;
+        }
+        size_t n = 0;
+        while (n < list.len && list.p[n] != ',')
+            n++;
+        sy_str item = {list.p, n};
+        while (item.len && item.p[item.len - 1] == ' ')
+            item.len--;
+        if (sy_str_starts(item, "W/"))
+            item = (sy_str){item.p + 2, item.len - 2};
+        if (sy_str_eqc(item, "*") || sy_str_eq(item, etag))
+            return true;
+        list.p += n;
+        list.len -= n;
+    }
+    return false;
+}
+
+int
+sy_res_etag(sy_res *res, sy_str etag)
+{
+    int rc = sy_res_header(res, "ETag", etag);
+    if (rc < 0)
+        return rc;
+    if (res->req &&
+        etag_listed(sy_req_header(res->req, "If-None-Match"), etag)) {
+        sy_buf_reset(&res->body);
+        res->status = 304;
+        return SY_ENOTMODIFIED;
+    }
+    return 0;
+}
+
 const char *
 sy_status_text(int status)
 {

@@ -22,6 +22,10 @@ const sy_route sy_routes[] = {
      SY_RATE_NONE, 0, 0},
     {"GET", "/metrics", sy_route_metrics_get, SY_AUTH_TRUSTED, SY_RATE_NONE,
      0, 0},
+
+    /* Documentation */
+    {"GET", "/api/v1/openapi.json", sy_route_docs_openapi, SY_AUTH_PUBLIC,
+     SY_RATE_NONE, 0, 0},
 };
 
 const size_t sy_nroutes = sizeof(sy_routes) / sizeof(sy_routes[0]);

@@ -49,6 +49,11 @@ int sy_res_json(sy_res *res, int status, struct json_object *obj);
 int sy_res_bytes(sy_res *res, int status, const char *ctype, const void *p,
                  size_t n);
 
+/* Set ETag (a quoted strong validator, e.g. "\"abc\"") and honour the
+ * request's If-None-Match: returns SY_ENOTMODIFIED with status 304 when
+ * it matches (the handler returns that code as is), else 0. */
+int sy_res_etag(sy_res *res, sy_str etag);
+
 /* Reason phrase for a status code ("OK", "Not Found", ...). */
 const char *sy_status_text(int status);
 

@@ -18,4 +18,7 @@ int sy_route_health_storage(sy_req *req, sy_res *res);
 /* metrics.c */
 int sy_route_metrics_get(sy_req *req, sy_res *res);
 
+/* docs.c */
+int sy_route_docs_openapi(sy_req *req, sy_res *res);
+
 #endif
