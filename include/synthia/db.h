@@ -2,9 +2,9 @@
  * db.h - this responder's PostgreSQL connection.
  *
  * Opened lazily on first use, with connect and statement timeouts; after a
- * failure it is dropped and re-opened on a later call (no restart needed),
- * at most every database.retry interval so a dead server does not add a
- * connect timeout to every request.  Named statements live in one table
+ * failure it is dropped and re-opened on a later call (no restart needed).
+ * Reconnects back off (250 ms doubling to 2 s) so a dead server does not
+ * add a connect timeout to every request.  Named statements live in one table
  * (statements.c) and are prepared on connect unless database.prepared is
  * off (PgBouncer in transaction mode).  Results are owned by the arena.
  */

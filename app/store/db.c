@@ -1,0 +1,365 @@
+/*
+ * db.c - this process's PostgreSQL connection (db.h).
+ *
+ * One PGconn per process, opened on first use.  Statements come from the
+ * table in statements.c; with database.prepared on, each is prepared on
+ * this connection the first time it runs, so a statement on a table that a
+ * later migration creates cannot stop the connection from opening.  A
+ * failed connect, or a statement that leaves the connection broken, drops
+ * it and refuses new attempts for a back-off (250 ms doubling to 2 s,
+ * reset by a successful connect): a dead server costs a request a clock
+ * read, not a connect timeout.  Before each statement a zero-timeout poll
+ * notices a connection the server closed while we were idle (restart,
+ * idle kill) and reconnects instead of failing the request.
+ */
+#include "synthia/db.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "synthia/clock.h"
+#include "synthia/config.h"
+#include "synthia/error.h"
+#include "synthia/log.h"
+#include "synthia/pool.h"
+
+#define BACKOFF_MIN_US 250000
+#define BACKOFF_MAX_US 2000000
+
+static PGconn *conn;
+static pid_t conn_pid; /* process that opened conn */
+static bool prepared[SY_SQL__COUNT];
+static int64_t retry_at_us; /* no connect attempt before this */
+static int64_t backoff_us;  /* last back-off; 0 after a success */
+static int64_t wait_us;     /* time in libpq since the last take */
+static char last_sqlstate[6];
+static const char *last_reason = "not connected";
+
+static void
+count_error(void)
+{
+    if (sy_self_slot)
+        __atomic_fetch_add(&sy_self_slot->m.db_errors, 1, __ATOMIC_RELAXED);
+}
+
+static void
+count_connect(void)
+{
+    if (sy_self_slot)
+        __atomic_fetch_add(&sy_self_slot->m.db_connects, 1, __ATOMIC_RELAXED);
+}
+
+/* libpq messages end with a newline; the log line should not. */
+static sy_str
+trimmed(const char *msg)
+{
+    sy_str s = sy_str_c(msg);
+    while (s.len > 0 && (s.p[s.len - 1] == '\n' || s.p[s.len - 1] == ' '))
+        s.len--;
+    return s;
+}
+
+static void
+on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    sy_logline *l = sy_log_begin(SY_LOG_DEBUG, "db_notice");
+    sy_log_str(l, "msg", trimmed(message));
+    sy_log_end(l);
+}
+
+static void
+log_conn_failure(const char *what)
+{
+    sy_logline *l = sy_log_begin(SY_LOG_ERROR, "db_error");
+    sy_log_cstr(l, "op", what);
+    sy_log_str(l, "msg", trimmed(conn ? PQerrorMessage(conn) : "no memory"));
+    sy_log_int(l, "retry_ms", backoff_us / 1000);
+    sy_log_end(l);
+}
+
+/* Drop the connection after a failure and start (or double) the
+ * back-off. */
+static void
+drop_failed(const char *what, const char *reason)
+{
+    backoff_us = backoff_us ? backoff_us * 2 : BACKOFF_MIN_US;
+    if (backoff_us > BACKOFF_MAX_US)
+        backoff_us = BACKOFF_MAX_US;
+    retry_at_us = sy_mono_us() + backoff_us;
+    log_conn_failure(what);
+    count_error();
+    PQfinish(conn);
+    conn = NULL;
+    last_reason = reason;
+}
+
+typedef struct conn_params {
+    const char *keys[8];
+    const char *vals[8];
+    int n;
+} conn_params;
+
+static void
+param(conn_params *p, const char *key, const char *val)
+{
+    p->keys[p->n] = key;
+    p->vals[p->n] = val;
+    p->n++;
+    p->keys[p->n] = NULL;
+    p->vals[p->n] = NULL;
+}
+
+static PGconn *
+open_conn(void)
+{
+    char timeout[24], options[64];
+    conn_params p = {.n = 0};
+
+    /* Before dbname, so the URL may override them; after it, ours win. */
+    param(&p, "application_name", "synthia");
+    param(&p, "client_encoding", "UTF8");
+    param(&p, "dbname", sy_conf->db_url);
+    /* libpq counts whole seconds. */
+    snprintf(timeout, sizeof(timeout), "%lld",
+             (long long)(sy_conf->db_connect_timeout_ms + 999) / 1000);
+    param(&p, "connect_timeout", timeout);
+    if (sy_conf->db_statement_timeout_ms > 0) {
+        snprintf(options, sizeof(options), "-c statement_timeout=%lld",
+                 (long long)sy_conf->db_statement_timeout_ms);
+        param(&p, "options", options);
+    }
+    if (sy_conf->db_password)
+        param(&p, "password", sy_conf->db_password);
+    return PQconnectdbParams(p.keys, p.vals, 1);
+}
+
+static int
+connect_db(void)
+{
+    int64_t t0 = sy_mono_us();
+    if (t0 < retry_at_us) {
+        last_reason = "cannot connect (retrying shortly)";
+        return SY_EDB;
+    }
+    if (!sy_conf || !sy_conf->db_url) {
+        last_reason = "not configured";
+        return SY_EDB;
+    }
+    conn = open_conn();
+    wait_us += sy_mono_us() - t0;
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        drop_failed("connect", "cannot connect");
+        return SY_EDB;
+    }
+    PQsetNoticeProcessor(conn, on_notice, NULL);
+    memset(prepared, 0, sizeof(prepared));
+    conn_pid = getpid();
+    backoff_us = 0;
+    retry_at_us = 0;
+    count_connect();
+    return 0;
+}
+
+/* An idle connection has nothing to read.  If it has, the server is
+ * usually closing it (a FATAL message, then EOF, which may take a second
+ * read to see); a stray notice or notification is read and dropped. */
+static bool
+conn_usable(void)
+{
+    struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+    if (PQstatus(conn) != CONNECTION_OK || p.fd < 0)
+        return false;
+    for (int i = 0; i < 4 && poll(&p, 1, 0) > 0; i++) {
+        if (!PQconsumeInput(conn))
+            return false;
+        PGnotify *note;
+        while ((note = PQnotifies(conn)) != NULL)
+            PQfreemem(note);
+        if (PQstatus(conn) != CONNECTION_OK)
+            return false;
+    }
+    return true;
+}
+
+static int
+ensure_conn(void)
+{
+    if (conn && conn_usable())
+        return 0;
+    if (conn) {
+        /* Lost while idle: not this request's failure, reconnect now. */
+        sy_log(SY_LOG_INFO, "db_reconnect", "connection closed by server");
+        PQfinish(conn);
+        conn = NULL;
+    }
+    return connect_db();
+}
+
+/* Classify a result: 0 for success; otherwise log, and drop the
+ * connection when the failure broke it. */
+static int
+result_rc(PGresult *r, const char *name)
+{
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return 0;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        drop_failed(name, "connection lost");
+        return SY_EDB;
+    }
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    snprintf(last_sqlstate, sizeof(last_sqlstate), "%s", state ? state : "");
+    bool conflict = state && strcmp(state, "23505") == 0;
+    sy_logline *l =
+        sy_log_begin(conflict ? SY_LOG_DEBUG : SY_LOG_ERROR, "db_error");
+    sy_log_cstr(l, "stmt", name);
+    sy_log_cstr(l, "sqlstate", last_sqlstate);
+    /* Class 22 (data exception) messages quote the offending input. */
+    if (strncmp(last_sqlstate, "22", 2) != 0)
+        sy_log_str(l, "msg",
+                   trimmed(PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)));
+    sy_log_end(l);
+    if (conflict)
+        return SY_ECONFLICT;
+    count_error();
+    last_reason = "query failed";
+    return SY_EDB;
+}
+
+static int
+prepare(int stmt)
+{
+    const sy_db_stmt *s = &sy_db_statements[stmt];
+    PGresult *r = PQprepare(conn, s->name, s->sql, s->nparams, NULL);
+    int rc = result_rc(r, s->name);
+    PQclear(r);
+    if (rc == 0)
+        prepared[stmt] = true;
+    return rc;
+}
+
+static int
+exec_stmt(int stmt, const char *const *params, int nparams, PGresult **out)
+{
+    const sy_db_stmt *s = &sy_db_statements[stmt];
+    PGresult *r;
+    if (sy_conf->db_prepared) {
+        int rc = prepared[stmt] ? 0 : prepare(stmt);
+        if (rc < 0)
+            return rc;
+        r = PQexecPrepared(conn, s->name, nparams, params, NULL, NULL, 0);
+    } else {
+        r = PQexecParams(conn, s->sql, nparams, NULL, params, NULL, NULL, 0);
+    }
+    int rc = result_rc(r, s->name);
+    if (rc < 0) {
+        PQclear(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* Run a statement; the caller owns the result. */
+static int
+run(int stmt, const char *const *params, int nparams, PGresult **out)
+{
+    last_sqlstate[0] = '\0';
+    if (stmt < 0 || stmt >= SY_SQL__COUNT ||
+        nparams != sy_db_statements[stmt].nparams) {
+        sy_log(SY_LOG_ERROR, "db_error", "statement %d given %d parameters",
+               stmt, nparams);
+        return SY_EINVAL;
+    }
+    int rc = ensure_conn();
+    if (rc < 0)
+        return rc;
+    int64_t t0 = sy_mono_us();
+    rc = exec_stmt(stmt, params, nparams, out);
+    wait_us += sy_mono_us() - t0;
+    return rc;
+}
+
+static void
+clear_result(void *r)
+{
+    PQclear(r);
+}
+
+int
+sy_db_exec(sy_arena *a, int stmt, const char *const *params, int nparams,
+           struct pg_result **out)
+{
+    PGresult *r;
+    int rc = run(stmt, params, nparams, &r);
+    if (rc < 0)
+        return rc;
+    rc = sy_arena_defer(a, clear_result, r);
+    if (rc < 0)
+        return rc;
+    *out = r;
+    return 0;
+}
+
+int
+sy_db_ping(int64_t *latency_us, char *err, size_t errlen)
+{
+    int64_t t0 = sy_mono_us();
+    PGresult *r;
+    int rc = run(SY_SQL_PING, NULL, 0, &r);
+    if (rc < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", last_reason);
+        return SY_EDB;
+    }
+    PQclear(r);
+    *latency_us = sy_mono_us() - t0;
+    return 0;
+}
+
+int
+sy_db_conn(struct pg_conn **out)
+{
+    int rc = ensure_conn();
+    if (rc < 0)
+        return rc;
+    *out = conn;
+    return 0;
+}
+
+int
+sy_db_server_version(void)
+{
+    return conn ? PQserverVersion(conn) : 0;
+}
+
+const char *
+sy_db_last_sqlstate(void)
+{
+    return last_sqlstate;
+}
+
+void
+sy_db_close(void)
+{
+    if (!conn)
+        return;
+    /* Inherited across fork: close our copy of the socket first, so that
+     * PQfinish cannot send Terminate on the parent's session. */
+    if (conn_pid != getpid())
+        close(PQsocket(conn));
+    PQfinish(conn);
+    conn = NULL;
+}
+
+int64_t
+sy_db_take_time(void)
+{
+    int64_t t = wait_us;
+    wait_us = 0;
+    return t;
+}
