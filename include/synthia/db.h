@@ -5,7 +5,7 @@
  * failure it is dropped and re-opened on a later call (no restart needed).
  * Reconnects back off (250 ms doubling to 2 s) so a dead server does not
  * add a connect timeout to every request.  Named statements live in one table
- * (statements.c) and are prepared on connect unless database.prepared is
+ * (statements.c) and are prepared on first use unless database.prepared is
  * off (PgBouncer in transaction mode).  Results are owned by the arena.
  */
 #ifndef SYNTHIA_DB_H
