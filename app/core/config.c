@@ -103,7 +103,8 @@ static const key_def keys[] = {
      "mode"},
 
     {"redis", "url", T_STR, O(redis_url), "redis://127.0.0.1:6379/0", 0, 0,
-     "redis://[:password@]host:port/db or unix:///path/redis.sock?db=N"},
+     "redis://host:port/db or unix:///path/redis.sock?db=N (put the "
+     "password in redis.password_file, not in the URL)"},
     {"redis", "required", T_BOOL, O(redis_required), "false", 0, 0,
      "when true, /health/ready fails while Redis is down"},
     {"redis", "password_file", T_STR, O(redis_password_file), "", 0, 0,
