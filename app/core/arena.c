@@ -89,15 +89,18 @@ void
 sy_arena_reset(sy_arena *a)
 {
     run_defers(a);
-    /* keep the oldest chunk if it has the ordinary size */
+    /* keep the oldest chunk of the ordinary size (a big block may sit
+     * behind it, so it is not necessarily the last in the list) */
     sy_arena_chunk *keep = NULL;
     while (a->head) {
         sy_arena_chunk *c = a->head;
         a->head = c->next;
-        if (!a->head && c->size == a->chunk_size)
+        if (c->size == a->chunk_size) {
+            free(keep);
             keep = c;
-        else
+        } else {
             free(c);
+        }
     }
     if (keep) {
         keep->used = 0;

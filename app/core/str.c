@@ -45,7 +45,7 @@ bool
 sy_str_starts(sy_str a, const char *prefix)
 {
     size_t n = strlen(prefix);
-    return a.len >= n && memcmp(a.p, prefix, n) == 0;
+    return a.len >= n && (n == 0 || memcmp(a.p, prefix, n) == 0);
 }
 
 char *

@@ -5,7 +5,6 @@
 #include "synthia/json.h"
 
 #include <json-c/json.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,7 +27,7 @@ sy_json_content_type(sy_str ctype)
     if (sy_str_ieqc(mt, "application/json"))
         return true;
     /* application/<anything>+json, e.g. application/merge-patch+json */
-    return mt.len > 17 && sy_str_starts(mt, "application/") &&
+    return mt.len > 17 && sy_str_ieqc((sy_str){mt.p, 12}, "application/") &&
            sy_str_ieqc((sy_str){mt.p + mt.len - 5, 5}, "+json");
 }
 
@@ -43,8 +42,14 @@ sy_json_parse(sy_arena *a, sy_str body, struct json_object **out)
     json_object *o = json_tokener_parse_ex(tok, body.p, (int)body.len);
     enum json_tokener_error err = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
+    if (err == json_tokener_continue) {
+        /* a bare number or literal only ends at the end of the input */
+        o = json_tokener_parse_ex(tok, "", 1);
+        err = json_tokener_get_error(tok);
+        used = body.len;
+    }
     json_tokener_free(tok);
-    if (err != json_tokener_success || !o) {
+    if (err != json_tokener_success) {
         json_object_put(o);
         return SY_EJSON;
     }
@@ -56,6 +61,8 @@ sy_json_parse(sy_arena *a, sy_str body, struct json_object **out)
             return SY_EJSON;
         }
     }
+    if (!o) /* the literal null */
+        return SY_EVALIDATION;
     if (sy_arena_defer(a, sy_json_put, o) < 0)
         return SY_ENOMEM;
     if (!json_object_is_type(o, json_type_object))
@@ -105,9 +112,11 @@ sy_json_int(sy_res *res, struct json_object *obj, const char *field,
         return absent(res, field, required);
     if (!json_object_is_type(v, json_type_int))
         return sy_problem_field(res, field, "must be an integer");
-    errno = 0;
     int64_t n = json_object_get_int64(v);
-    if (errno != 0 || n < min || n > max) {
+    /* json-c clamps numbers above INT64_MAX to INT64_MAX */
+    bool clamped = n == INT64_MAX &&
+                   json_object_get_uint64(v) > (uint64_t)INT64_MAX;
+    if (clamped || n < min || n > max) {
         char msg[96];
         snprintf(msg, sizeof(msg), "must be between %lld and %lld",
                  (long long)min, (long long)max);

@@ -56,13 +56,21 @@ find_rc(int rc)
     return &internal;
 }
 
-static const char *
-title_for_status(int status)
+/* The definition for a problem code with this status, else the first
+ * one with the status, else NULL. */
+static const problem_def *
+find_def(int status, const char *code)
 {
-    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
-        if (defs[i].status == status)
-            return defs[i].title;
-    return sy_status_text(status);
+    const problem_def *first = NULL;
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+        if (defs[i].status != status)
+            continue;
+        if (strcmp(defs[i].code, code) == 0)
+            return &defs[i];
+        if (!first)
+            first = &defs[i];
+    }
+    return first;
 }
 
 int
@@ -80,11 +88,13 @@ sy_problem_code(int rc)
 /* The SY_E code that a status maps back to, so `return sy_problem()`
  * gives the dispatcher a truthful code. */
 static int
-rc_for_status(int status)
+rc_for_status(int status, const char *code)
 {
-    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
-        if (defs[i].status == status)
-            return defs[i].rc;
+    if (status == 500)
+        return SY_EINTERNAL; /* not SY_ENOMEM, the first 500 in defs */
+    const problem_def *d = find_def(status, code);
+    if (d)
+        return d->rc;
     return status >= 500 ? SY_EINTERNAL : SY_EBADREQ;
 }
 
@@ -92,7 +102,8 @@ int
 sy_problem(sy_res *res, int status, const char *code, const char *detail)
 {
     char type[96];
-    const char *title = title_for_status(status);
+    const problem_def *def = find_def(status, code);
+    const char *title = def ? def->title : sy_status_text(status);
     json_object *o = json_object_new_object();
     if (!o)
         return SY_ENOMEM;
@@ -112,7 +123,7 @@ sy_problem(sy_res *res, int status, const char *code, const char *detail)
     int rc = sy_res_json(res, status, o);
     res->content_type = SY_STR("application/problem+json");
     res->problem_code = code;
-    return rc < 0 ? rc : rc_for_status(status);
+    return rc < 0 ? rc : rc_for_status(status, code);
 }
 
 int

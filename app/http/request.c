@@ -19,7 +19,7 @@
 static bool
 env_is(const char *e, const char *name, size_t n, sy_str *out)
 {
-    if (memcmp(e, name, n) != 0 || e[n] != '=')
+    if (strncmp(e, name, n) != 0 || e[n] != '=')
         return false;
     *out = sy_str_c(e + n + 1);
     return true;
@@ -209,7 +209,9 @@ sy_req_cookie(const sy_req *req, const char *name)
         sy_str k = trim_ows((sy_str){pair.p, (size_t)(eq - pair.p)});
         if (!sy_str_eqc(k, name))
             continue;
-        sy_str v = trim_ows((sy_str){eq + 1, pair.len - k.len - 1});
+        const char *vstart = eq + 1;
+        sy_str v = trim_ows(
+            (sy_str){vstart, (size_t)(pair.p + pair.len - vstart)});
         if (v.len >= 2 && v.p[0] == '"' && v.p[v.len - 1] == '"')
             v = (sy_str){v.p + 1, v.len - 2};
         return v;
