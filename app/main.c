@@ -21,6 +21,8 @@ static const char usage[] =
     "  serve [--listen SPEC] [--workers N]  run the FastCGI responder pool\n"
     "  migrate [status]                     apply or list schema migrations\n"
     "  check-config [--keys]                validate the configuration\n"
+    "  admin create-sysadmin|create-tenant|create-user|create-key ...\n"
+    "                                       bootstrap tenants, users, keys\n"
     "  version                              print the version\n"
     "\n"
     "The configuration is read from --config FILE, $SYNTHIA_CONFIG, or\n"
@@ -107,6 +109,11 @@ main(int argc, char **argv)
     if (strcmp(cmd, "check-config") == 0)
         return sy_cli_check_config(config,
                                    argc > 2 && strcmp(argv[2], "--keys") == 0);
+    if (strcmp(cmd, "admin") == 0) {
+        if (sy_cli_load_config(config) < 0)
+            return 1;
+        return sy_cli_admin(argc - 2, argv + 2);
+    }
     if (strcmp(cmd, "migrate") == 0) {
         if (sy_cli_load_config(config) < 0)
             return 1;

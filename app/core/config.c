@@ -127,9 +127,46 @@ static const key_def keys[] = {
      "a refresh token reused within this time returns the same successor"},
     {"auth", "cookie_secure", T_BOOL, O(cookie_secure), "true", 0, 0,
      "mark auth cookies Secure (false only for plain-HTTP development)"},
+    {"auth", "jwt_algorithm", T_STR, O(jwt_algorithm), "HS256", 0, 0,
+     "signing algorithm of access tokens: HS256, RS256 or ES256"},
+    {"auth", "jwt_private_key_file", T_STR, O(jwt_private_key_file), "", 0,
+     0, "PEM private key for RS256 (RSA >= 2048 bits) or ES256 (P-256)"},
+    {"auth", "jwt_kid", T_STR, O(jwt_kid), "", 0, 0,
+     "kid of the signing key (empty: derived from the key)"},
+    {"auth", "jwt_verify_keys", T_STR, O(jwt_verify_keys), "", 0, 0,
+     "older keys still accepted, as kid=path pairs (HS256 secret files or "
+     "PEM public keys), so signing keys rotate without logouts"},
+    {"auth", "jwt_leeway", T_DURATION, O(jwt_leeway_ms), "30s", 0, 300000,
+     "clock skew tolerated on exp and iat"},
+    {"auth", "argon2_memory", T_SIZE, O(argon2_memory), "19M", 1LL << 20,
+     1LL << 32, "argon2id memory cost (OWASP minimum: 19M with 2 passes)"},
+    {"auth", "argon2_iterations", T_INT, O(argon2_iterations), "2", 1, 20,
+     "argon2id passes"},
+    {"auth", "argon2_parallelism", T_INT, O(argon2_parallelism), "1", 1, 16,
+     "argon2id lanes"},
+    {"auth", "password_min_length", T_INT, O(password_min_length), "8", 6,
+     64, "shortest accepted password, in characters"},
+    {"auth", "password_max_length", T_INT, O(password_max_length), "128",
+     16, 1024, "longest accepted password, in characters"},
+    {"auth", "login_pair_limit", T_INT, O(login_pair_limit), "5", 1, 1000,
+     "failed logins for one account from one address before 429 with a "
+     "delay that doubles per further failure"},
+    {"auth", "login_account_limit", T_INT, O(login_account_limit), "100", 1,
+     100000, "failed logins for one account from all addresses"},
+    {"auth", "login_address_limit", T_INT, O(login_address_limit), "50", 1,
+     100000, "failed logins from one address for all accounts"},
+    {"auth", "login_window", T_DURATION, O(login_window_ms), "15m", 1000,
+     DAY, "window of the failed-login counters"},
+    {"auth", "login_max_delay", T_DURATION, O(login_max_delay_ms), "15m",
+     1000, DAY, "cap of the doubling login delay"},
+    {"auth", "api_key_cache_ttl", T_DURATION, O(api_key_cache_ttl_ms), "60s",
+     0, 3600000, "how long a key lookup is cached in Redis (revocation "
+     "clears it at once)"},
 
     {"cors", "origins", T_STR, O(cors_origins), "", 0, 0,
      "space-separated origins allowed for token and cookie clients"},
+    {"cors", "max_age", T_DURATION, O(cors_max_age_ms), "10m", 0, DAY,
+     "how long browsers may cache a preflight answer"},
 
     {"ratelimit", "on_redis_down", T_RLDOWN, O(on_redis_down), "local", 0, 0,
      "when Redis is unreachable: local (each responder enforces its "
@@ -494,6 +531,17 @@ validate(sy_config *cfg, char *err, size_t errlen)
         !sy_str_starts(sy_str_c(cfg->redis_url), "unix://"))
         return fail(err, errlen,
                     "redis.url must start with redis:// or unix://");
+    const char *alg = cfg->jwt_algorithm ? cfg->jwt_algorithm : "";
+    if (strcmp(alg, "HS256") != 0 && strcmp(alg, "RS256") != 0 &&
+        strcmp(alg, "ES256") != 0)
+        return fail(err, errlen,
+                    "auth.jwt_algorithm must be HS256, RS256 or ES256");
+    if (strcmp(alg, "HS256") != 0 && !cfg->jwt_private_key_file)
+        return fail(err, errlen, "auth.jwt_private_key_file is required "
+                    "with auth.jwt_algorithm = %s", alg);
+    if (cfg->password_min_length > cfg->password_max_length)
+        return fail(err, errlen, "auth.password_min_length is larger than "
+                    "auth.password_max_length");
     rc = parse_networks(cfg, err, errlen);
     if (rc < 0)
         return rc;

@@ -304,7 +304,8 @@ log_request(const sy_req *req, const done_info *d)
         sy_log_str(l, "path", d->path);
         sy_log_int(l, "status", d->status);
         sy_log_int(l, "duration_us", d->dur_us);
-        sy_log_str(l, "tenant", req->who.tenant_id);
+        sy_log_cstr(l, "tenant",
+                    req->who.tenant_id[0] ? req->who.tenant_id : NULL);
         sy_log_int(l, "bytes", (int64_t)d->bytes);
         sy_log_str(l, "client", d->client);
         sy_log_end(l);

@@ -6,18 +6,23 @@
  * and chosen its id; here the route is matched (404/405), the declared
  * body size checked against the route's limit (413, before anything is
  * read), the caller authorised for the route's auth level, a JSON body
- * read and parsed (415/413/400), and the handler run.
+ * read and parsed (415/413/400), and the handler run.  CORS preflights
+ * are answered before authentication; every other API response gets its
+ * CORS headers last, errors included.
  */
 #include "synthia/dispatch.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "synthia/authn.h"
 #include "synthia/config.h"
+#include "synthia/cors.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/log.h"
 #include "synthia/problem.h"
+#include "synthia/ratelimit.h"
 #include "synthia/router.h"
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
@@ -81,27 +86,6 @@ route_request(sy_req *req, sy_res *res)
     return 0;
 }
 
-/* Access control by the route's auth level.  Identity (tokens, keys,
- * roles) plugs in here; until a caller can present one, every level
- * above PUBLIC/TRUSTED is refused with 401. */
-static int
-authorize(sy_req *req, sy_res *res)
-{
-    switch (req->route->auth) {
-    case SY_AUTH_PUBLIC:
-        return 0;
-    case SY_AUTH_TRUSTED:
-        if (sy_conf && sy_config_trusted(sy_conf, req->client_addr.p,
-                                         req->client_addr.len))
-            return 0;
-        return sy_problem(res, 403, "forbidden",
-                          "Only trusted networks may read this resource.");
-    default:
-        return sy_problem(res, 401, "unauthorized",
-                          "This resource needs credentials.");
-    }
-}
-
 static int
 read_json_body(sy_req *req, sy_res *res)
 {
@@ -126,13 +110,50 @@ read_json_body(sy_req *req, sy_res *res)
     return rc;
 }
 
+static bool
+api_path(const sy_req *req)
+{
+    return sy_str_starts(req->path, "/api/");
+}
+
+/* OPTIONS with Origin and Access-Control-Request-Method on an API path:
+ * answered here, before authentication (browsers send no credentials). */
+static bool
+preflight(sy_req *req, sy_res *res)
+{
+    if (!sy_str_eqc(req->method, "OPTIONS") || !api_path(req) ||
+        !sy_cors_is_preflight(req))
+        return false;
+    sy_route_match m;
+    if (sy_router_match(sy_routes, sy_nroutes, SY_STR("OPTIONS"), req->path,
+                        &m) == SY_ENOTFOUND)
+        return false; /* 404 as usual */
+    sy_cors_preflight(req, res, m.allow);
+    return true;
+}
+
+/* Authentication, authorisation, then the key's rate limit. */
+static int
+admit(sy_req *req, sy_res *res)
+{
+    int rc = sy_authn_authenticate(req, res);
+    if (rc == 0)
+        rc = sy_authn_authorize(req, res);
+    if (rc == 0 && req->who.kind == SY_WHO_KEY &&
+        req->route->rate != SY_RATE_NONE)
+        rc = sy_ratelimit_check(req, res);
+    return rc;
+}
+
 void
 sy_dispatch(sy_req *req, sy_res *res)
 {
     res->head_only = sy_str_eqc(req->method, "HEAD");
+    if (preflight(req, res))
+        return;
     int rc = route_request(req, res);
     if (rc == 0)
-        rc = authorize(req, res);
+        rc = admit(req, res);
     if (rc == 0 && (req->route->flags & SY_ROUTE_JSON))
         rc = read_json_body(req, res);
     if (rc == 0)
@@ -145,4 +166,6 @@ sy_dispatch(sy_req *req, sy_res *res)
                sy_dispatch_route_name(req));
         sy_problem_from_rc(res, SY_EINTERNAL);
     }
+    if (api_path(req))
+        sy_cors_headers(req, res);
 }

@@ -2,30 +2,77 @@
  * routes.c - the route table: every route of the API in one place.
  *
  * Columns: method, pattern, handler, auth level, rate class, body limit
- * (0: server.max_body), flags.  The index of a route here is its metrics
- * row, so keep the table under SY_METRICS_MAX_ROUTES entries.
+ * (0: server.max_body), flags, API-key scope.  Access control happens in
+ * authn.c from these columns only, never in handlers.  The index of a
+ * route here is its metrics row: keep it under SY_METRICS_MAX_ROUTES.
  */
 #include "synthia/router.h"
 #include "synthia/routes.h"
 
+#define PUB SY_AUTH_PUBLIC
+#define J SY_ROUTE_JSON
+#define R SY_RATE_READ
+#define W SY_RATE_WRITE
+
 const sy_route sy_routes[] = {
-    /* Health and operations (API.md) */
-    {"GET", "/health", sy_route_health_get, SY_AUTH_PUBLIC, SY_RATE_NONE, 0,
-     0},
-    {"GET", "/health/live", sy_route_health_live, SY_AUTH_PUBLIC,
-     SY_RATE_NONE, 0, 0},
-    {"GET", "/health/ready", sy_route_health_ready, SY_AUTH_PUBLIC,
-     SY_RATE_NONE, 0, 0},
-    {"GET", "/health/detailed", sy_route_health_detailed, SY_AUTH_TRUSTED,
-     SY_RATE_NONE, 0, 0},
-    {"GET", "/health/storage", sy_route_health_storage, SY_AUTH_PUBLIC,
-     SY_RATE_NONE, 0, 0},
-    {"GET", "/metrics", sy_route_metrics_get, SY_AUTH_TRUSTED, SY_RATE_NONE,
+    /* Health and operations */
+    {"GET", "/health", sy_route_health_get, PUB, 0, 0, 0, 0},
+    {"GET", "/health/live", sy_route_health_live, PUB, 0, 0, 0, 0},
+    {"GET", "/health/ready", sy_route_health_ready, PUB, 0, 0, 0, 0},
+    {"GET", "/health/detailed", sy_route_health_detailed, SY_AUTH_TRUSTED, 0,
+     0, 0, 0},
+    {"GET", "/health/storage", sy_route_health_storage, PUB, 0, 0, 0, 0},
+    {"GET", "/metrics", sy_route_metrics_get, SY_AUTH_TRUSTED, 0, 0, 0,
+     SY_SCOPE_METRICS_READ},
+
+    /* Identity */
+    {"POST", "/api/v1/auth/register", sy_route_auth_register, SY_AUTH_KEY,
+     W, 0, J, SY_SCOPE_AUTH_REGISTER},
+    {"POST", "/api/v1/auth/login", sy_route_auth_login, PUB, W, 0,
+     J | SY_ROUTE_KEY_OPTIONAL, SY_SCOPE_AUTH_LOGIN},
+    {"POST", "/api/v1/auth/refresh", sy_route_auth_refresh, PUB, 0, 0, 0, 0},
+    {"POST", "/api/v1/auth/logout", sy_route_auth_logout, SY_AUTH_USER, 0, 0,
      0, 0},
+    {"POST", "/api/v1/auth/logout-all", sy_route_auth_logout_all,
+     SY_AUTH_USER, 0, 0, 0, 0},
+    {"GET", "/api/v1/auth/me", sy_route_auth_me, SY_AUTH_USER, 0, 0, 0, 0},
+    {"GET", "/.well-known/jwks.json", sy_route_wellknown_jwks, PUB, 0, 0, 0,
+     0},
+    {"PATCH", "/api/v1/users/me", sy_route_users_me_patch, SY_AUTH_USER, 0,
+     0, J, 0},
+    {"DELETE", "/api/v1/users/me", sy_route_users_me_delete, SY_AUTH_USER, 0,
+     0, 0, 0},
+    {"GET", "/api/v1/users", sy_route_users_list, SY_AUTH_STAFF, 0, 0, 0, 0},
+    {"POST", "/api/v1/users", sy_route_users_create, SY_AUTH_OWNER, 0, 0, J,
+     0},
+    {"PATCH", "/api/v1/users/{id}", sy_route_users_patch, SY_AUTH_OWNER, 0,
+     0, J, 0},
+
+    /* Tenants, plans, keys */
+    {"GET", "/api/v1/plans", sy_route_plans_list, PUB, 0, 0, 0, 0},
+    {"POST", "/api/v1/tenants", sy_route_tenants_create, SY_AUTH_SYSADMIN, 0,
+     0, J, 0},
+    {"GET", "/api/v1/tenants", sy_route_tenants_list, SY_AUTH_SYSADMIN, 0, 0,
+     0, 0},
+    {"GET", "/api/v1/tenants/{id}", sy_route_tenants_get, SY_AUTH_SYSADMIN,
+     0, 0, 0, 0},
+    {"PATCH", "/api/v1/tenants/{id}", sy_route_tenants_patch,
+     SY_AUTH_SYSADMIN, 0, 0, J, 0},
+    {"GET", "/api/v1/tenant", sy_route_tenant_get, SY_AUTH_STAFF, R, 0, 0,
+     SY_SCOPE_TENANT_READ},
+    {"PATCH", "/api/v1/tenant", sy_route_tenant_patch, SY_AUTH_OWNER, 0, 0,
+     J, 0},
+    {"GET", "/api/v1/tenant/keys", sy_route_tenant_keys_list, SY_AUTH_OWNER,
+     0, 0, 0, 0},
+    {"POST", "/api/v1/tenant/keys", sy_route_tenant_keys_create,
+     SY_AUTH_OWNER, 0, 0, J, 0},
+    {"POST", "/api/v1/tenant/keys/{id}/rotate", sy_route_tenant_keys_rotate,
+     SY_AUTH_OWNER, 0, 0, J, 0},
+    {"DELETE", "/api/v1/tenant/keys/{id}", sy_route_tenant_keys_delete,
+     SY_AUTH_OWNER, 0, 0, 0, 0},
 
     /* Documentation */
-    {"GET", "/api/v1/openapi.json", sy_route_docs_openapi, SY_AUTH_PUBLIC,
-     SY_RATE_NONE, 0, 0},
+    {"GET", "/api/v1/openapi.json", sy_route_docs_openapi, PUB, 0, 0, 0, 0},
 };
 
 const size_t sy_nroutes = sizeof(sy_routes) / sizeof(sy_routes[0]);

@@ -15,4 +15,8 @@ int sy_cli_check_config(const char *config_path, bool list_keys);
  * a message on stderr naming the bad key on failure.  0 or SY_ECONFIG. */
 int sy_cli_load_config(const char *config_path);
 
+/* `synthia admin create-sysadmin|create-tenant|create-user|create-key`:
+ * argv after "admin".  Prints what it created as one JSON line. */
+int sy_cli_admin(int argc, char **argv);
+
 #endif

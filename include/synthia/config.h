@@ -77,9 +77,26 @@ typedef struct sy_config {
     int64_t refresh_ttl_ms;
     int64_t refresh_reuse_grace_ms;
     bool cookie_secure;
+    char *jwt_algorithm;        /* HS256 | RS256 | ES256 */
+    char *jwt_private_key_file; /* PEM, RS256/ES256 signing key */
+    char *jwt_kid;              /* kid of the signing key ("" derived) */
+    char *jwt_verify_keys;      /* "kid=path ..." older keys accepted */
+    int64_t jwt_leeway_ms;
+    int64_t argon2_memory;      /* bytes */
+    int64_t argon2_iterations;
+    int64_t argon2_parallelism;
+    int64_t password_min_length;
+    int64_t password_max_length;
+    int64_t login_pair_limit;    /* failures per (account, address) */
+    int64_t login_account_limit; /* failures per account */
+    int64_t login_address_limit; /* failures per address */
+    int64_t login_window_ms;
+    int64_t login_max_delay_ms;
+    int64_t api_key_cache_ttl_ms;
 
     /* [cors] */
     char *cors_origins;
+    int64_t cors_max_age_ms;
 
     /* [ratelimit] */
     int on_redis_down; /* enum sy_redis_down_policy */

@@ -10,17 +10,21 @@
 #define SYNTHIA_ROUTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "synthia/request.h"
 #include "synthia/response.h"
 
 typedef int (*sy_handler)(sy_req *req, sy_res *res);
 
+/* Who may call a route.  A route that also names a scope (column
+ * `scope`) additionally admits API keys holding that scope; SY_AUTH_KEY
+ * admits only keys.  Sysadmins pass every user level. */
 enum sy_auth_level {
     SY_AUTH_PUBLIC = 0,  /* anyone */
     SY_AUTH_TRUSTED,     /* trusted network or sysadmin token */
-    SY_AUTH_KEY,         /* API key */
-    SY_AUTH_KEY_OR_USER, /* API key or signed-in user */
+    SY_AUTH_KEY,         /* API key with the route's scope */
+    SY_AUTH_KEY_OR_USER, /* API key with the scope, or signed-in user */
     SY_AUTH_USER,        /* any signed-in user */
     SY_AUTH_STAFF,       /* staff, owner or sysadmin */
     SY_AUTH_OWNER,       /* owner or sysadmin */
@@ -37,7 +41,35 @@ enum sy_rate_class {
 enum sy_route_flags {
     SY_ROUTE_JSON = 1 << 0,   /* body must be application/json, parsed */
     SY_ROUTE_NOLOG = 1 << 1,  /* no access-log line (probes) */
+    SY_ROUTE_KEY_OPTIONAL = 1 << 2, /* PUBLIC route that uses a key when
+                                       one is sent (login) */
 };
+
+/* API-key scopes.  Publishable keys get at most SY_SCOPES_PUBLISHABLE. */
+enum sy_scope {
+    SY_SCOPE_CATALOG_READ = 1u << 0,   /* catalog:read */
+    SY_SCOPE_CATALOG_WRITE = 1u << 1,  /* catalog:write */
+    SY_SCOPE_ORDERS_READ = 1u << 2,    /* orders:read */
+    SY_SCOPE_ORDERS_WRITE = 1u << 3,   /* orders:write */
+    SY_SCOPE_UPLOADS_WRITE = 1u << 4,  /* uploads:write */
+    SY_SCOPE_ANALYSIS_WRITE = 1u << 5, /* analysis:write */
+    SY_SCOPE_TRYON_WRITE = 1u << 6,    /* tryon:write */
+    SY_SCOPE_EVENTS_WRITE = 1u << 7,   /* events:write */
+    SY_SCOPE_AUTH_REGISTER = 1u << 8,  /* auth:register */
+    SY_SCOPE_AUTH_LOGIN = 1u << 9,     /* auth:login */
+    SY_SCOPE_TENANT_READ = 1u << 10,   /* tenant:read */
+    SY_SCOPE_METRICS_READ = 1u << 11,  /* metrics:read */
+    SY_SCOPE_IMPORTS_WRITE = 1u << 12, /* imports:write */
+};
+#define SY_SCOPES_PUBLISHABLE                                                \
+    (SY_SCOPE_CATALOG_READ | SY_SCOPE_UPLOADS_WRITE |                        \
+     SY_SCOPE_ANALYSIS_WRITE | SY_SCOPE_TRYON_WRITE | SY_SCOPE_EVENTS_WRITE | \
+     SY_SCOPE_AUTH_REGISTER | SY_SCOPE_AUTH_LOGIN)
+#define SY_SCOPES_ALL 0x1fffu
+
+/* "catalog:read" <-> SY_SCOPE_CATALOG_READ.  0 / NULL when unknown. */
+uint32_t sy_scope_parse(sy_str name);
+const char *sy_scope_name(uint32_t bit);
 
 typedef struct sy_route {
     const char *method;  /* "GET", "POST", ... */
@@ -47,6 +79,8 @@ typedef struct sy_route {
     int rate;            /* enum sy_rate_class */
     size_t max_body;     /* 0: server.max_body */
     unsigned flags;
+    uint32_t scope;      /* SY_SCOPE_* an API key needs (0: keys refused
+                            unless auth is SY_AUTH_PUBLIC) */
 } sy_route;
 
 typedef struct sy_route_match {

@@ -18,6 +18,39 @@ int sy_route_health_storage(sy_req *req, sy_res *res);
 /* metrics.c */
 int sy_route_metrics_get(sy_req *req, sy_res *res);
 
+/* auth.c */
+int sy_route_auth_register(sy_req *req, sy_res *res);
+int sy_route_auth_login(sy_req *req, sy_res *res);
+int sy_route_auth_refresh(sy_req *req, sy_res *res);
+int sy_route_auth_logout(sy_req *req, sy_res *res);
+int sy_route_auth_logout_all(sy_req *req, sy_res *res);
+int sy_route_auth_me(sy_req *req, sy_res *res);
+
+/* wellknown.c */
+int sy_route_wellknown_jwks(sy_req *req, sy_res *res);
+
+/* users.c */
+int sy_route_users_me_patch(sy_req *req, sy_res *res);
+int sy_route_users_me_delete(sy_req *req, sy_res *res);
+int sy_route_users_list(sy_req *req, sy_res *res);
+int sy_route_users_create(sy_req *req, sy_res *res);
+int sy_route_users_patch(sy_req *req, sy_res *res);
+
+/* tenants.c */
+int sy_route_plans_list(sy_req *req, sy_res *res);
+int sy_route_tenants_create(sy_req *req, sy_res *res);
+int sy_route_tenants_list(sy_req *req, sy_res *res);
+int sy_route_tenants_get(sy_req *req, sy_res *res);
+int sy_route_tenants_patch(sy_req *req, sy_res *res);
+int sy_route_tenant_get(sy_req *req, sy_res *res);
+int sy_route_tenant_patch(sy_req *req, sy_res *res);
+
+/* keys.c */
+int sy_route_tenant_keys_list(sy_req *req, sy_res *res);
+int sy_route_tenant_keys_create(sy_req *req, sy_res *res);
+int sy_route_tenant_keys_rotate(sy_req *req, sy_res *res);
+int sy_route_tenant_keys_delete(sy_req *req, sy_res *res);
+
 /* docs.c */
 int sy_route_docs_openapi(sy_req *req, sy_res *res);
 

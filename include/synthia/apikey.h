@@ -1,0 +1,42 @@
+/*
+ * apikey.h - API keys: generation, hashing, lookup with a cache, revocation.
+ *
+ * A key is "pk_" or "sk_" followed by 32 base62 characters (190 bits of
+ * randomness).  Only its SHA-256 is stored; `prefix` (kind and first 8
+ * characters) names it in lists.  Lookup (key -> tenant, plan limits,
+ * scopes, origins) is cached in Redis for auth.api_key_cache_ttl so a
+ * request does not cost a database round trip; revocation and rotation
+ * delete the cache entry in the same request, so they take effect at once
+ * on every responder.  last_used_at is recorded in Redis and flushed to
+ * PostgreSQL at most once a minute per responder, never a write per
+ * request.
+ */
+#ifndef SYNTHIA_APIKEY_H
+#define SYNTHIA_APIKEY_H
+
+#include "synthia/arena.h"
+#include "synthia/request.h"
+#include "synthia/str.h"
+
+#define SY_APIKEY_LEN 35     /* "pk_" + 32 */
+#define SY_APIKEY_PREFIX_LEN 11 /* "pk_" + 8 */
+
+/* A new random key of kind (enum sy_key_kind) into key (SY_APIKEY_LEN+1),
+ * its prefix (SY_APIKEY_PREFIX_LEN+1) and its SHA-256. */
+void sy_apikey_generate(int kind, char *key, char *prefix,
+                        unsigned char hash[32]);
+
+/* Resolve a presented key into who (kind SY_WHO_KEY, tenant, key id and
+ * kind, scopes, plan and limits, origins).  SY_EUNAUTH for malformed,
+ * unknown, revoked or expired keys and inactive tenants; SY_EDB when the
+ * key is not cached and PostgreSQL is unreachable. */
+int sy_apikey_resolve(sy_arena *a, sy_str key, sy_principal *who);
+
+/* Drop the cached lookup of a key (by its hash) on revocation/rotation. */
+int sy_apikey_forget(sy_arena *a, const unsigned char hash[32]);
+
+/* Drop the cached lookups of every key of a tenant (plan, origins or
+ * active flag changed). */
+int sy_apikey_forget_tenant(sy_arena *a, const char *tenant_id);
+
+#endif

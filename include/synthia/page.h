@@ -1,0 +1,31 @@
+/*
+ * page.h - list pagination: ?limit= (1-100, default 20) and an opaque
+ * ?cursor= that encodes the last row's sort key (created_at, id) as
+ * base64url, giving {"items": [...], "next_cursor": "..." | null}.
+ */
+#ifndef SYNTHIA_PAGE_H
+#define SYNTHIA_PAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "synthia/request.h"
+#include "synthia/response.h"
+
+typedef struct sy_page {
+    int64_t limit;
+    bool after;                    /* a cursor was given */
+    char after_ts[40];             /* RFC 3339 with microseconds */
+    char after_id[SY_UUID_LEN + 1];
+    char limit_text[8];            /* limit + 1 as text, for SQL params */
+} sy_page;
+
+/* Read limit and cursor from the query.  0, or a 422 problem for a bad
+ * limit / 400 for a cursor that was not made by sy_page_cursor. */
+int sy_page_parse(sy_req *req, sy_res *res, sy_page *out);
+
+/* The cursor of a row (ts as PostgreSQL prints timestamptz, id a uuid),
+ * arena memory. */
+int sy_page_cursor(sy_arena *a, const char *ts, const char *id, char **out);
+
+#endif
