@@ -18,10 +18,14 @@ CREATE TABLE sessions (
         CONSTRAINT sessions_revoked_reason_valid
         CHECK (revoked_reason IN ('logout', 'logout_all', 'reuse',
                                   'deactivated', 'password_changed',
-                                  'erased'))
+                                  'role_changed', 'erased'))
 );
 
 CREATE INDEX sessions_user_idx ON sessions (user_id) WHERE revoked_at IS NULL;
+-- The revocation re-push after a Redis reconnect reads recent revocations.
+CREATE INDEX sessions_revoked_idx ON sessions (revoked_at)
+    WHERE revoked_at IS NOT NULL;
+CREATE INDEX sessions_expires_idx ON sessions (expires_at);
 
 -- Refresh tokens are opaque (256 random bits, base64url), stored only as
 -- their SHA-256.  Each use rotates the token: the row records when it was

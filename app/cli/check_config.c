@@ -10,6 +10,7 @@
 
 #include "synthia/config.h"
 #include "synthia/error.h"
+#include "synthia/jwt.h"
 #include "synthia/log.h"
 #include "synthia/str.h"
 
@@ -62,6 +63,11 @@ sy_cli_check_config(const char *config_path, bool list_keys)
     }
     if (sy_cli_load_config(config_path) < 0)
         return 1;
+    if (sy_jwt_load() < 0) {
+        fprintf(stderr, "synthia: configuration error: the JWT keys named "
+                "by auth.* do not load (see the log line above)\n");
+        return 1;
+    }
     sy_buf b;
     const char *listen = sy_conf->listen ? sy_conf->listen : "(inherited)";
     const char *path = sy_conf->path ? sy_conf->path : "";

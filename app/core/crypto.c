@@ -1,5 +1,6 @@
 /*
- * crypto.c - randomness from getrandom(2), hashing with libcrypto.
+ * crypto.c - randomness from getrandom(2), hashing and base64url with
+ * libcrypto.
  */
 #include "synthia/crypto.h"
 
@@ -9,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+
+#include "synthia/error.h"
 
 void
 sy_random_bytes(void *out, size_t n)
@@ -87,4 +90,72 @@ bool
 sy_ct_eq(const void *a, const void *b, size_t n)
 {
     return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+/* base64url through OpenSSL's base64 (EVP_EncodeBlock/EVP_DecodeBlock),
+ * 48 bytes / 64 characters at a time: only the alphabet's last two
+ * characters and the padding differ. */
+#define B64_CHUNK_BYTES 48
+#define B64_CHUNK_CHARS 64
+
+static bool
+b64url_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* c, with from[0] and from[1] turned into to[0] and to[1]. */
+static char
+translate(char c, const char *from, const char *to)
+{
+    if (c == from[0])
+        return to[0];
+    if (c == from[1])
+        return to[1];
+    return c;
+}
+
+size_t
+sy_b64url_encode(char *out, const void *in, size_t n)
+{
+    const unsigned char *p = in;
+    unsigned char tmp[B64_CHUNK_CHARS + 1];
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += B64_CHUNK_BYTES) {
+        size_t k = n - i < B64_CHUNK_BYTES ? n - i : B64_CHUNK_BYTES;
+        int len = EVP_EncodeBlock(tmp, p + i, (int)k);
+        for (int j = 0; j < len && tmp[j] != '='; j++)
+            out[o++] = translate((char)tmp[j], "+/", "-_");
+    }
+    out[o] = 0;
+    return o;
+}
+
+int
+sy_b64url_decode(unsigned char *out, size_t outcap, const char *in, size_t n,
+                 size_t *outlen)
+{
+    size_t want = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+    if (n % 4 == 1 || want > outcap)
+        return SY_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!b64url_char(in[i]))
+            return SY_EINVAL;
+    unsigned char tmp[B64_CHUNK_CHARS], dec[B64_CHUNK_BYTES];
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += B64_CHUNK_CHARS) {
+        size_t k = n - i < B64_CHUNK_CHARS ? n - i : B64_CHUNK_CHARS;
+        size_t pad = (4 - k % 4) % 4;
+        for (size_t j = 0; j < k; j++)
+            tmp[j] = (unsigned char)translate(in[i + j], "-_", "+/");
+        memset(tmp + k, '=', pad);
+        int len = EVP_DecodeBlock(dec, tmp, (int)(k + pad));
+        if (len < 0 || (size_t)len < pad)
+            return SY_EINVAL;
+        memcpy(out + o, dec, (size_t)len - pad);
+        o += (size_t)len - pad;
+    }
+    *outlen = o;
+    return 0;
 }

@@ -27,6 +27,7 @@
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/error.h"
+#include "synthia/jwt.h"
 #include "synthia/listen.h"
 #include "synthia/log.h"
 #include "synthia/pool.h"
@@ -325,9 +326,22 @@ reload(master *m)
                sy_conf->listen ? sy_conf->listen : "") != 0)
         sy_log(SY_LOG_WARN, "reload_listen",
                "server.listen changed; the socket changes only on restart");
+    const sy_config *old = sy_conf;
+    sy_conf = &m->cfg[next];
+    sy_jwt_unload();
+    if (sy_jwt_load() < 0) {
+        sy_log(SY_LOG_ERROR, "reload_failed",
+               "config not reloaded: the JWT keys do not load; keeping the "
+               "running config");
+        sy_conf = old;
+        sy_jwt_unload();
+        sy_jwt_load();
+        sy_config_free(&m->cfg[next]);
+        sy_notify("READY=1\nSTATUS=reload failed; running the old config");
+        return;
+    }
     sy_config_free(&m->cfg[m->cur]);
     m->cur = next;
-    sy_conf = &m->cfg[next];
     sy_log_set_level(sy_conf->log_level);
     sy_pool->generation++;
     sy_pool->reloads++;
@@ -466,6 +480,10 @@ sy_serve(const sy_serve_opts *o)
     m.listen_override = o->listen;
     m.workers_override = o->workers;
     sy_log_set_proc("master");
+    /* keys are loaded once here and inherited by every responder, so a
+     * bad key file stops start-up instead of failing the first login */
+    if (sy_jwt_load() < 0)
+        return 1;
     const char *spec = o->listen ? o->listen : sy_conf->listen;
     m.fd = sy_listen_socket(spec, (int)sy_conf->listen_mode,
                             (int)sy_conf->backlog);
@@ -477,6 +495,9 @@ sy_serve(const sy_serve_opts *o)
         return 1;
     m.cur = 0;
     sy_conf = &m.cfg[0];
+    sy_jwt_unload(); /* reload against the master's own copy */
+    if (sy_jwt_load() < 0)
+        return 1;
     if (sy_pool_map(true) < 0) {
         sy_log(SY_LOG_ERROR, "pool_map", "cannot map shared memory");
         return 1;

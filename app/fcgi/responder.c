@@ -19,6 +19,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "synthia/apikey.h"
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/crypto.h"
@@ -443,6 +444,8 @@ sy_responder_run(int listen_fd, bool have_master)
     FCGX_Finish_r(&r);
     __atomic_store_n(&sy_self_slot->state, SY_SLOT_STOPPING,
                      __ATOMIC_RELEASE);
+    sy_apikey_flush_used(&arena); /* last_used_at of keys served lately */
+    sy_arena_reset(&arena);
     sy_db_close();
     sy_redis_close();
     sy_arena_cleanup(&arena);

@@ -22,6 +22,7 @@
 #include "synthia/error.h"
 #include "synthia/migrate.h"
 #include "synthia/pool.h"
+#include "synthia/ratelimit.h"
 #include "synthia/redis.h"
 #include "synthia/routes.h"
 #include "synthia/str.h"
@@ -236,7 +237,8 @@ sy_route_health_get(sy_req *req, sy_res *res)
     add_str(checks, "database", cached.db_ok ? "ok" : "down");
     add_str(checks, "redis", cached.redis_ok ? "ok" : "down");
     /* Without Redis the rate limiter runs on ratelimit.on_redis_down. */
-    add_str(checks, "ratelimit", cached.redis_ok ? "ok" : "degraded");
+    add_str(checks, "ratelimit",
+            cached.redis_ok && !sy_ratelimit_degraded() ? "ok" : "degraded");
     add_str(checks, "pool", crash_loop() ? "crash_loop" : "ok");
     json_object *body = json_object_new_object();
     add_str(body, "status", status);

@@ -36,6 +36,7 @@ static int64_t retry_at_us; /* no connect attempt before this */
 static int64_t backoff_us;  /* last back-off; 0 after a success */
 static int64_t wait_us;     /* time in libpq since the last take */
 static char last_sqlstate[6];
+static bool in_tx; /* between sy_db_begin and sy_db_commit/rollback */
 static const char *last_reason = "not connected";
 
 static void
@@ -190,6 +191,11 @@ ensure_conn(void)
 {
     if (conn && conn_usable())
         return 0;
+    if (in_tx) {
+        /* A new connection would run the rest outside the transaction. */
+        last_reason = "connection lost in a transaction";
+        return SY_EDB;
+    }
     if (conn) {
         /* Lost while idle: not this request's failure, reconnect now. */
         sy_log(SY_LOG_INFO, "db_reconnect", "connection closed by server");
@@ -331,6 +337,52 @@ sy_db_conn(struct pg_conn **out)
     return 0;
 }
 
+/* BEGIN, COMMIT or ROLLBACK. */
+static int
+tx_command(const char *sql)
+{
+    int64_t t0 = sy_mono_us();
+    PGresult *r = PQexec(conn, sql);
+    wait_us += sy_mono_us() - t0;
+    int rc = result_rc(r, sql);
+    PQclear(r);
+    return rc;
+}
+
+int
+sy_db_begin(void)
+{
+    if (in_tx)
+        return SY_EINVAL;
+    int rc = ensure_conn();
+    if (rc == 0)
+        rc = tx_command("BEGIN");
+    in_tx = rc == 0;
+    return rc;
+}
+
+int
+sy_db_commit(void)
+{
+    if (!in_tx)
+        return SY_EINVAL;
+    /* COMMIT of a failed transaction "succeeds" as a ROLLBACK: ask. */
+    if (!conn || PQtransactionStatus(conn) != PQTRANS_INTRANS) {
+        sy_db_rollback();
+        return SY_EDB;
+    }
+    in_tx = false;
+    return tx_command("COMMIT");
+}
+
+void
+sy_db_rollback(void)
+{
+    in_tx = false;
+    if (conn && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        (void)tx_command("ROLLBACK");
+}
+
 int
 sy_db_server_version(void)
 {
@@ -346,6 +398,7 @@ sy_db_last_sqlstate(void)
 void
 sy_db_close(void)
 {
+    in_tx = false;
     if (!conn)
         return;
     /* Inherited across fork: close our copy of the socket first, so that

@@ -1,29 +1,510 @@
-/* PLACEHOLDER: being written; every function fails until then. */
+/*
+ * ratelimit.c - per-key request limits and failed-login throttling
+ * (ratelimit.h).
+ *
+ * Request limits: a sliding window over two fixed minutes per key and
+ * cost class, in the hash sy:{k:<key id>}:rl:<class> (fields w: minute,
+ * c: its count, p: the previous minute's count).  One Lua call decides
+ * and counts atomically: the previous minute weighs in proportion to the
+ * part of it still inside the window, and a request is allowed when
+ * weighted + 1 <= limit, so N concurrent requests over a limit of N are
+ * never more than N allowed.  The script reads the time with Redis TIME
+ * rather than taking it from the responder: all hosts then agree on
+ * where a minute starts even when their clocks drift.  One hash per key
+ * and class (not a key per minute) keeps every key the script touches
+ * declared in KEYS, as Redis Cluster requires.
+ *
+ * A plan limit of 0 means "no requests of this class" (429), not
+ * "unlimited": plans that should not reach a class say so with 0.
+ *
+ * When Redis is unreachable, ratelimit.on_redis_down decides: local
+ * (each responder allows ceil(limit / server.workers) per minute from a
+ * small in-memory table), open (allow) or closed (503).  Degraded
+ * answers carry RateLimit-Degraded: 1 (local and open), count in the
+ * slot's ratelimit_degraded metric, and make sy_ratelimit_degraded()
+ * true for a minute.
+ *
+ * Login throttling keeps fixed-window counters of failures per (account,
+ * address), per account and per address, all under the hash tag {login}
+ * so one script reads or updates the three together on Redis Cluster
+ * (login traffic is small enough for one slot).  Emails and addresses
+ * appear only as SHA-256 in key names.
+ */
 #include "synthia/ratelimit.h"
 
-#include "synthia/error.h"
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <string.h>
 
-int
-sy_ratelimit_check(sy_req *req, sy_res *res)
+#include "synthia/clock.h"
+#include "synthia/config.h"
+#include "synthia/crypto.h"
+#include "synthia/error.h"
+#include "synthia/log.h"
+#include "synthia/pool.h"
+#include "synthia/problem.h"
+#include "synthia/redis.h"
+#include "synthia/router.h"
+
+#define WINDOW_S 60
+#define DEGRADED_FOR_US (60 * 1000000LL)
+#define LOG_EVERY_US (60 * 1000000LL)
+#define LOCAL_SLOTS 256
+#define LOCAL_PROBE 8
+
+typedef struct decision {
+    bool allowed;
+    int64_t limit; /* what this decision enforced */
+    int64_t remaining;
+    int64_t reset_s; /* allowed: window rolls; refused: retry after */
+} decision;
+
+static int64_t degraded_at_us;
+
+static const char *
+class_name(int cls)
 {
-    return SY_EINTERNAL;
+    switch (cls) {
+    case SY_RATE_READ: return "read";
+    case SY_RATE_WRITE: return "write";
+    case SY_RATE_AI: return "ai";
+    default: return "other";
+    }
+}
+
+/* --------------------------------------------------------------- Redis */
+
+/* KEYS[1] the key's counter hash; ARGV[1] the limit.  Returns {allowed,
+ * remaining, reset seconds}.  Counts are scaled by 60000 (ms per
+ * minute) so the weighting is exact integer arithmetic. */
+static sy_redis_script window_script = {
+    "ratelimit_window",
+    "if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local minute = math.floor(now / 60000)\n"
+    "local e = now - minute * 60000\n"
+    "local limit = tonumber(ARGV[1])\n"
+    "local v = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')\n"
+    "local w = tonumber(v[1]) or -1\n"
+    "local c = tonumber(v[2]) or 0\n"
+    "local p = tonumber(v[3]) or 0\n"
+    "if w ~= minute then\n"
+    "  if w == minute - 1 then p = c else p = 0 end\n"
+    "  c = 0\n"
+    "end\n"
+    "local used = p * (60000 - e) + c * 60000\n"
+    "local cap = limit * 60000\n"
+    "if used + 60000 <= cap then\n"
+    "  c = c + 1\n"
+    "  used = used + 60000\n"
+    "  redis.call('HSET', KEYS[1], 'w', minute, 'c', c, 'p', p)\n"
+    "  redis.call('PEXPIRE', KEYS[1], 120000)\n"
+    "  local left = math.floor((cap - used) / 60000)\n"
+    "  return {1, left, math.ceil((60000 - e) / 1000)}\n"
+    "end\n"
+    "local d\n"
+    "if limit <= 0 then\n"
+    "  d = 60000\n"
+    "elseif c + 1 <= limit then\n"
+    "  d = math.ceil(60000 - e - (limit - c - 1) * 60000 / p)\n"
+    "else\n"
+    "  local x = math.ceil(60000 - (limit - 1) * 60000 / c)\n"
+    "  if x < 0 then x = 0 end\n"
+    "  d = 60000 - e + x\n"
+    "end\n"
+    "local s = math.ceil(d / 1000)\n"
+    "if s < 1 then s = 1 end\n"
+    "local left = math.floor((cap - used) / 60000)\n"
+    "if left < 0 then left = 0 end\n"
+    "return {0, left, s}\n",
+    ""};
+
+static int
+redis_decide(sy_arena *a, const char *key_id, int cls, int64_t limit,
+             decision *d)
+{
+    char key[96], lim[24];
+    redisReply *r;
+    if (sy_redis_down())
+        return SY_EREDIS;
+    snprintf(key, sizeof(key), "sy:{k:%s}:rl:%s", key_id, class_name(cls));
+    snprintf(lim, sizeof(lim), "%lld", (long long)limit);
+    const char *argv[2] = {key, lim};
+    int rc = sy_redis_eval(a, &window_script, 1, 1, argv, NULL, &r);
+    if (rc < 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[2]->type != REDIS_REPLY_INTEGER) {
+        sy_log(SY_LOG_ERROR, "ratelimit_script", "unexpected reply: %s",
+               r->type == REDIS_REPLY_ERROR ? r->str : "not an array");
+        return SY_EREDIS;
+    }
+    d->allowed = r->element[0]->integer == 1;
+    d->limit = limit;
+    d->remaining = r->element[1]->integer;
+    d->reset_s = r->element[2]->integer;
+    return 0;
+}
+
+/* ------------------------------------------------------ local fallback */
+
+typedef struct local_slot {
+    char key_id[SY_UUID_LEN + 1];
+    int cls;
+    int64_t minute;
+    int64_t count;
+    int64_t used_us; /* for eviction */
+} local_slot;
+
+static local_slot local[LOCAL_SLOTS];
+
+static unsigned
+slot_hash(const char *key_id, int cls)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (const char *p = key_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return (h ^ (unsigned)cls) * 16777619u;
+}
+
+/* The slot of (key, class), or the least recently used one of its
+ * probe run, taken over. */
+static local_slot *
+local_find(const char *key_id, int cls)
+{
+    unsigned h = slot_hash(key_id, cls);
+    local_slot *victim = NULL;
+    for (unsigned i = 0; i < LOCAL_PROBE; i++) {
+        local_slot *s = &local[(h + i) % LOCAL_SLOTS];
+        if (s->cls == cls && strcmp(s->key_id, key_id) == 0)
+            return s;
+        if (!victim || s->used_us < victim->used_us)
+            victim = s;
+    }
+    memset(victim, 0, sizeof(*victim));
+    snprintf(victim->key_id, sizeof(victim->key_id), "%s", key_id);
+    victim->cls = cls;
+    return victim;
+}
+
+static int64_t
+local_share(int64_t limit)
+{
+    int64_t workers = sy_conf && sy_conf->workers > 0 ? sy_conf->workers : 1;
+    return (limit + workers - 1) / workers;
+}
+
+/* A fixed window per wall-clock minute: cruder than Redis's sliding
+ * one, but it only has to hold while Redis is away. */
+static void
+local_decide(const char *key_id, int cls, int64_t limit, decision *d)
+{
+    int64_t now_ms = sy_wall_ms();
+    int64_t minute = now_ms / 60000;
+    local_slot *s = local_find(key_id, cls);
+    s->used_us = sy_mono_us();
+    if (s->minute != minute) {
+        s->minute = minute;
+        s->count = 0;
+    }
+    d->limit = local_share(limit);
+    d->allowed = s->count + 1 <= d->limit;
+    if (d->allowed)
+        s->count++;
+    d->remaining = d->limit - s->count;
+    d->reset_s = (60000 - now_ms % 60000 + 999) / 1000;
+}
+
+/* ------------------------------------------------------------- headers */
+
+static void
+header_i64(sy_res *res, const char *name, int64_t v)
+{
+    char s[24];
+    int n = snprintf(s, sizeof(s), "%lld", (long long)v);
+    sy_res_header(res, name, (sy_str){s, (size_t)n});
+}
+
+static void
+header_buf(sy_res *res, const char *name, const char *s, int n, size_t cap)
+{
+    if (n > 0 && (size_t)n < cap)
+        sy_res_header(res, name, (sy_str){s, (size_t)n});
+}
+
+/* The draft-03 style trio and draft-08+ RateLimit-Policy / RateLimit. */
+static void
+set_headers(sy_res *res, int cls, const decision *d)
+{
+    const char *name = class_name(cls);
+    header_i64(res, "RateLimit-Limit", d->limit);
+    header_i64(res, "RateLimit-Remaining", d->remaining);
+    header_i64(res, "RateLimit-Reset", d->reset_s);
+    char s[96];
+    int n = snprintf(s, sizeof(s), "\"%s\";q=%lld;w=%d", name,
+                     (long long)d->limit, WINDOW_S);
+    header_buf(res, "RateLimit-Policy", s, n, sizeof(s));
+    n = snprintf(s, sizeof(s), "\"%s\";r=%lld;t=%lld", name,
+                 (long long)d->remaining, (long long)d->reset_s);
+    header_buf(res, "RateLimit", s, n, sizeof(s));
+}
+
+static int
+refuse(sy_res *res, const decision *d)
+{
+    char detail[128];
+    header_i64(res, "Retry-After", d->reset_s);
+    if (d->limit == 0)
+        snprintf(detail, sizeof(detail),
+                 "Your plan allows no requests of this kind.");
+    else
+        snprintf(detail, sizeof(detail),
+                 "Rate limit of %lld requests per minute reached; retry in "
+                 "%lld s.",
+                 (long long)d->limit, (long long)d->reset_s);
+    return sy_problem(res, 429, "rate_limited", detail);
+}
+
+/* ------------------------------------------------------------ degraded */
+
+static void
+note_degraded(void)
+{
+    degraded_at_us = sy_mono_us();
+    if (sy_self_slot)
+        __atomic_fetch_add(&sy_self_slot->m.ratelimit_degraded, 1,
+                           __ATOMIC_RELAXED);
 }
 
 bool
 sy_ratelimit_degraded(void)
 {
-    return false;
+    if (sy_redis_down())
+        return true;
+    return degraded_at_us && sy_mono_us() - degraded_at_us < DEGRADED_FOR_US;
+}
+
+static int
+degraded(sy_req *req, sy_res *res, int cls, int64_t limit)
+{
+    int policy = sy_conf ? sy_conf->on_redis_down : SY_RL_DOWN_LOCAL;
+    note_degraded();
+    if (policy == SY_RL_DOWN_CLOSED) {
+        header_i64(res, "Retry-After", 1);
+        return sy_problem(res, 503, "storage_unavailable",
+                          "Rate limits cannot be checked right now; retry "
+                          "shortly.");
+    }
+    sy_res_headerc(res, "RateLimit-Degraded", "1");
+    if (policy == SY_RL_DOWN_OPEN)
+        return 0;
+    decision d;
+    local_decide(req->who.key_id, cls, limit, &d);
+    set_headers(res, cls, &d);
+    return d.allowed ? 0 : refuse(res, &d);
 }
 
 int
-sy_login_guard_check(sy_req *req, sy_res *res, sy_str email,
-                     const char *tenant)
+sy_ratelimit_check(sy_req *req, sy_res *res)
 {
-    return SY_EINTERNAL;
+    int cls = req->route ? req->route->rate : SY_RATE_NONE;
+    if (req->who.kind != SY_WHO_KEY || cls <= SY_RATE_NONE || cls > SY_RATE_AI)
+        return 0;
+    int64_t limit = req->who.limits[cls];
+    decision d;
+    int rc = redis_decide(req->arena, req->who.key_id, cls, limit, &d);
+    if (rc == SY_EREDIS)
+        return degraded(req, res, cls, limit);
+    if (rc < 0)
+        return rc;
+    set_headers(res, cls, &d);
+    return d.allowed ? 0 : refuse(res, &d);
+}
+
+/* ------------------------------------------------------- login guard */
+
+/* KEYS: pair, account, address counters; ARGV: account and address
+ * limits.  Returns {0, 0} or {which, retry after seconds}. */
+static sy_redis_script login_check_script = {
+    "login_check",
+    "if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local u = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')\n"
+    "if u > now then return {1, math.ceil((u - now) / 1000)} end\n"
+    "for i = 2, 3 do\n"
+    "  local n = tonumber(redis.call('GET', KEYS[i]) or '0')\n"
+    "  if n >= tonumber(ARGV[i - 1]) then\n"
+    "    local ttl = redis.call('PTTL', KEYS[i])\n"
+    "    if ttl < 1000 then ttl = 1000 end\n"
+    "    return {i, math.ceil(ttl / 1000)}\n"
+    "  end\n"
+    "end\n"
+    "return {0, 0}\n",
+    ""};
+
+/* KEYS as above; ARGV: pair limit, window ms, max delay ms.  Counts a
+ * failure; from the pair's limit on, blocks the pair for 1 s doubling
+ * per further failure, capped. */
+static sy_redis_script login_fail_script = {
+    "login_fail",
+    "if redis.replicate_commands then pcall(redis.replicate_commands) end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local limit = tonumber(ARGV[1])\n"
+    "local window = tonumber(ARGV[2])\n"
+    "local maxd = tonumber(ARGV[3])\n"
+    "local n = redis.call('HINCRBY', KEYS[1], 'n', 1)\n"
+    "local ttl = redis.call('PTTL', KEYS[1])\n"
+    "if n == 1 or ttl < 0 then\n"
+    "  ttl = window\n"
+    "  redis.call('PEXPIRE', KEYS[1], window)\n"
+    "end\n"
+    "if n >= limit then\n"
+    "  local d = maxd\n"
+    "  if n - limit < 40 then d = math.min(1000 * 2 ^ (n - limit), maxd) end\n"
+    "  redis.call('HSET', KEYS[1], 'until', now + d)\n"
+    "  if d > ttl then redis.call('PEXPIRE', KEYS[1], d) end\n"
+    "end\n"
+    "for i = 2, 3 do\n"
+    "  local c = redis.call('INCR', KEYS[i])\n"
+    "  if c == 1 or redis.call('PTTL', KEYS[i]) < 0 then\n"
+    "    redis.call('PEXPIRE', KEYS[i], window)\n"
+    "  end\n"
+    "end\n"
+    "return n\n",
+    ""};
+
+typedef struct login_keys {
+    char pair[96], account[96], address[96];
+} login_keys;
+
+static int64_t login_logged_us;
+
+static void
+log_unthrottled(const char *why)
+{
+    int64_t now = sy_mono_us();
+    if (login_logged_us && now - login_logged_us < LOG_EVERY_US)
+        return;
+    login_logged_us = now;
+    sy_log(SY_LOG_WARN, "login_throttle_off",
+           "failed logins are not throttled: %s", why);
+}
+
+static void
+hash_key(char *out, size_t cap, const char *kind, sy_buf *in)
+{
+    unsigned char h[SY_SHA256_LEN];
+    char hex[2 * SY_SHA256_LEN + 1];
+    sy_sha256(in->p ? in->p : "", in->len, h);
+    sy_hex(hex, h, sizeof(h));
+    snprintf(out, cap, "sy:{login}:%s:%s", kind, hex);
+}
+
+/* Key names from SHA-256 of "tenant NUL email" (lower-cased), with and
+ * without "NUL address". */
+static int
+login_keys_make(sy_req *req, sy_str email, const char *tenant, login_keys *k)
+{
+    sy_buf b;
+    sy_buf_init(&b, req->arena, email.len + 256);
+    sy_buf_puts(&b, tenant ? tenant : "");
+    sy_buf_putc(&b, '\0');
+    for (size_t i = 0; i < email.len; i++) {
+        char c = email.p[i];
+        sy_buf_putc(&b, c >= 'A' && c <= 'Z' ? (char)(c + 32) : c);
+    }
+    if (b.failed)
+        return SY_ENOMEM;
+    hash_key(k->account, sizeof(k->account), "acct", &b);
+    sy_buf_putc(&b, '\0');
+    sy_buf_add_str(&b, req->client_addr);
+    hash_key(k->pair, sizeof(k->pair), "pair", &b);
+    sy_buf_reset(&b);
+    sy_buf_add_str(&b, req->client_addr);
+    hash_key(k->address, sizeof(k->address), "addr", &b);
+    return b.failed ? SY_ENOMEM : 0;
+}
+
+static int
+login_eval(sy_req *req, sy_redis_script *s, const login_keys *k, const char *a1,
+           const char *a2, const char *a3, redisReply **out)
+{
+    const char *argv[6] = {k->pair, k->account, k->address, a1, a2, a3};
+    int nargs = a3 ? 3 : 2;
+    if (sy_redis_down())
+        return SY_EREDIS;
+    int rc = sy_redis_eval(req->arena, s, 3, nargs, argv, NULL, out);
+    if (rc == 0 && (*out)->type == REDIS_REPLY_ERROR) {
+        sy_log(SY_LOG_ERROR, "login_throttle_script", "%s: %s", s->name,
+               (*out)->str);
+        return SY_EREDIS;
+    }
+    return rc;
+}
+
+static int
+login_refuse(sy_res *res, int64_t retry_s)
+{
+    char detail[128];
+    header_i64(res, "Retry-After", retry_s);
+    snprintf(detail, sizeof(detail), "Too many failed logins; retry in %lld s.",
+             (long long)retry_s);
+    return sy_problem(res, 429, "rate_limited", detail);
+}
+
+int
+sy_login_guard_check(sy_req *req, sy_res *res, sy_str email, const char *tenant)
+{
+    login_keys k;
+    redisReply *r;
+    char acc[24], addr[24];
+    if (!sy_conf || login_keys_make(req, email, tenant, &k) < 0)
+        return 0;
+    snprintf(acc, sizeof(acc), "%lld", (long long)sy_conf->login_account_limit);
+    snprintf(addr, sizeof(addr), "%lld",
+             (long long)sy_conf->login_address_limit);
+    if (login_eval(req, &login_check_script, &k, acc, addr, NULL, &r) < 0) {
+        log_unthrottled("Redis is unavailable");
+        return 0;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[0]->integer == 0)
+        return 0;
+    return login_refuse(res, r->element[1]->integer);
+}
+
+static void
+login_success(sy_req *req, const login_keys *k)
+{
+    redisReply *r;
+    if (!sy_redis_down())
+        sy_redis_cmd(req->arena, &r, "DEL %s", k->pair);
 }
 
 void
 sy_login_guard_record(sy_req *req, sy_str email, const char *tenant,
                       bool success)
 {
+    login_keys k;
+    redisReply *r;
+    char lim[24], win[24], maxd[24];
+    if (!sy_conf || login_keys_make(req, email, tenant, &k) < 0)
+        return;
+    if (success) {
+        login_success(req, &k);
+        return;
+    }
+    snprintf(lim, sizeof(lim), "%lld", (long long)sy_conf->login_pair_limit);
+    snprintf(win, sizeof(win), "%lld", (long long)sy_conf->login_window_ms);
+    snprintf(maxd, sizeof(maxd), "%lld",
+             (long long)sy_conf->login_max_delay_ms);
+    if (login_eval(req, &login_fail_script, &k, lim, win, maxd, &r) < 0)
+        log_unthrottled("Redis is unavailable");
 }

@@ -31,6 +31,7 @@ static redisContext *ctx;
 static int64_t retry_at_us; /* no connect attempt before this */
 static int64_t wait_us;     /* time in hiredis since the last take */
 static const char *last_reason = "not connected";
+static uint64_t generation; /* successful connects */
 static sy_redis_script *scripts[MAX_SCRIPTS];
 static int nscripts;
 
@@ -324,6 +325,7 @@ connect_redis(void)
      * context error). */
     if (ctx->connection_type == REDIS_CONN_TCP)
         redisEnableKeepAlive(ctx);
+    generation++;
     if (sy_self_slot)
         count(&sy_self_slot->m.redis_connects);
     return 0;
@@ -463,6 +465,12 @@ sy_redis_eval(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
         rc = evalsha(s, (int)n, v, l, &r);
     }
     return rc < 0 ? rc : defer_reply(a, r, out);
+}
+
+uint64_t
+sy_redis_generation(void)
+{
+    return generation;
 }
 
 void

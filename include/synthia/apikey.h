@@ -7,9 +7,9 @@
  * scopes, origins) is cached in Redis for auth.api_key_cache_ttl so a
  * request does not cost a database round trip; revocation and rotation
  * delete the cache entry in the same request, so they take effect at once
- * on every responder.  last_used_at is recorded in Redis and flushed to
- * PostgreSQL at most once a minute per responder, never a write per
- * request.
+ * on every responder.  last_used_at is remembered per responder and
+ * written to PostgreSQL at most once a minute (one UPDATE for all keys
+ * used since), never a write per request: it has one-minute resolution.
  */
 #ifndef SYNTHIA_APIKEY_H
 #define SYNTHIA_APIKEY_H
@@ -32,11 +32,17 @@ void sy_apikey_generate(int kind, char *key, char *prefix,
  * key is not cached and PostgreSQL is unreachable. */
 int sy_apikey_resolve(sy_arena *a, sy_str key, sy_principal *who);
 
-/* Drop the cached lookup of a key (by its hash) on revocation/rotation. */
+/* Drop the cached lookup of a key (by its hash) on revocation/rotation,
+ * after the change has committed.  0, or SY_EREDIS (then the old answer
+ * may be served until auth.api_key_cache_ttl runs out). */
 int sy_apikey_forget(sy_arena *a, const unsigned char hash[32]);
 
 /* Drop the cached lookups of every key of a tenant (plan, origins or
- * active flag changed). */
+ * active flag changed).  Call after the change has committed. */
 int sy_apikey_forget_tenant(sy_arena *a, const char *tenant_id);
+
+/* Write the pending last_used_at updates now (a responder about to
+ * exit calls this so the keys it served since its last flush count). */
+void sy_apikey_flush_used(sy_arena *a);
 
 #endif

@@ -16,7 +16,13 @@ int sy_cli_check_config(const char *config_path, bool list_keys);
 int sy_cli_load_config(const char *config_path);
 
 /* `synthia admin create-sysadmin|create-tenant|create-user|create-key`:
- * argv after "admin".  Prints what it created as one JSON line. */
+ * argv after "admin".  Prints what it created as one JSON line.  Returns
+ * the process exit status: 0, 1 refused/failed, 2 usage. */
 int sy_cli_admin(int argc, char **argv);
+
+/* A connection of the command's own to sy_conf's database, named `who`
+ * (application_name, and the prefix of the message printed on stderr
+ * when it cannot connect; then NULL).  The caller PQfinish()es it. */
+struct pg_conn *sy_cli_db_connect(const char *who);
 
 #endif

@@ -24,4 +24,17 @@ bool sy_uuid_valid(const char *p, size_t n);
 /* Constant-time equality of two equal-length buffers. */
 bool sy_ct_eq(const void *a, const void *b, size_t n);
 
+/* Unpadded base64url (RFC 4648, section 5), as in JWTs and our tokens.
+ * SY_B64URL_LEN(n) characters for n bytes; the buffer needs one more for
+ * the NUL. */
+#define SY_B64URL_LEN(n) (((n) * 4 + 2) / 3)
+/* Encode n bytes into out (SY_B64URL_LEN(n) + 1 bytes); returns the
+ * length. */
+size_t sy_b64url_encode(char *out, const void *in, size_t n);
+/* Strict decode of n characters into out (room for n * 3 / 4 bytes):
+ * 0 with *outlen, or SY_EINVAL for a character outside the alphabet,
+ * padding, an impossible length, or an output larger than outcap. */
+int sy_b64url_decode(unsigned char *out, size_t outcap, const char *in,
+                     size_t n, size_t *outlen);
+
 #endif

@@ -29,6 +29,61 @@ typedef struct sy_db_stmt {
 enum sy_stmt {
     SY_SQL_PING = 0,
     SY_SQL_MIGRATION_VERSION,
+
+    /* --- identity routes (auth.c, users.c).  Every statement that
+     * returns users yields the SY_USER_COL_* columns of users.h first. */
+    SY_SQL_USER_INSERT,
+    SY_SQL_LOGIN_TENANT_SLUG,
+    SY_SQL_USER_LOGIN_TENANT,
+    SY_SQL_USER_LOGIN_SYSADMIN,
+    SY_SQL_USER_LOGGED_IN,
+    SY_SQL_USER_GET,
+    SY_SQL_USER_GET_LIVE,
+    SY_SQL_USER_SECRET,
+    SY_SQL_USER_UPDATE_SELF,
+    SY_SQL_USER_OTHER_SESSIONS,
+    SY_SQL_USERS_LIST,
+    SY_SQL_USER_PATCH,
+    SY_SQL_USER_LAST_KEEPER,
+    SY_SQL_USER_ERASE,
+    /* --- end of identity routes */
+
+    /* --- API keys and CORS (apikey.c, cors.c) */
+    SY_SQL_APIKEY_LOOKUP,
+    SY_SQL_APIKEY_TOUCH,
+    SY_SQL_CORS_TENANT_ORIGIN,
+    /* --- end of API keys and CORS */
+
+    /* --- tenants, plans, keys (tenants.c, keys.c, admin.c) */
+    SY_SQL_PLANS_LIST,
+    SY_SQL_PLAN_EXISTS,
+    SY_SQL_TENANT_INSERT,
+    SY_SQL_TENANT_GET,
+    SY_SQL_TENANT_BY_SLUG,
+    SY_SQL_TENANTS_LIST,
+    SY_SQL_TENANT_UPDATE,
+    SY_SQL_TENANT_LIVE_SESSIONS,
+    SY_SQL_KEYS_LIST,
+    SY_SQL_KEY_INSERT,
+    SY_SQL_KEY_GET,
+    SY_SQL_KEY_ROTATE,
+    SY_SQL_KEY_REVOKE,
+    SY_SQL_ADMIN_USER_INSERT,
+    /* --- end of tenants, plans, keys */
+
+    /* --- sessions and refresh tokens (session.c) */
+    SY_SQL_SESSION_START,
+    SY_SQL_REFRESH_LOOKUP,
+    SY_SQL_REFRESH_SUCCESSOR,
+    SY_SQL_REFRESH_ROTATE,
+    SY_SQL_SESSION_REVOKE_REUSE,
+    SY_SQL_SESSION_REVOKE,
+    SY_SQL_SESSION_REVOKE_USER,
+    SY_SQL_SESSION_REVOKED,
+    SY_SQL_SESSIONS_RECENTLY_REVOKED,
+    SY_SQL_REFRESH_HOUSEKEEPING,
+    /* --- end of sessions and refresh tokens */
+
     SY_SQL__COUNT
 };
 extern const sy_db_stmt sy_db_statements[SY_SQL__COUNT];
@@ -47,6 +102,16 @@ int sy_db_ping(int64_t *latency_us, char *err, size_t errlen);
 
 /* The open connection, connecting if needed (NULL and SY_EDB on failure). */
 int sy_db_conn(struct pg_conn **out);
+
+/* A transaction on this connection: sy_db_begin, sy_db_exec calls, then
+ * sy_db_commit or sy_db_rollback (always one of the two).  While it is
+ * open a lost connection is not replaced behind the caller's back (the
+ * rest would run outside the transaction): statements fail with SY_EDB.
+ * sy_db_commit returns SY_EDB, having rolled back, when a statement of the
+ * transaction failed or the connection was lost. */
+int sy_db_begin(void);
+int sy_db_commit(void);
+void sy_db_rollback(void);
 
 /* Server version number (e.g. 150018) of the open connection, or 0. */
 int sy_db_server_version(void);

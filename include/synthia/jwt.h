@@ -33,6 +33,11 @@ typedef struct sy_claims {
  * SY_ECONFIG with a log line naming the key. */
 int sy_jwt_load(void);
 
+/* Forget the loaded keys (wiping the secrets); the next call loads them
+ * again from sy_conf.  For a process that switches configs (tests, a
+ * master validating a reload). */
+void sy_jwt_unload(void);
+
 /* Sign an access token for c (iat/exp/jti filled in here from now and
  * auth.access_ttl; c is updated).  *token is arena memory. */
 int sy_jwt_issue(sy_arena *a, sy_claims *c, char **token);

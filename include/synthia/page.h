@@ -15,8 +15,11 @@
 typedef struct sy_page {
     int64_t limit;
     bool after;                    /* a cursor was given */
-    char after_ts[40];             /* RFC 3339 with microseconds */
-    char after_id[SY_UUID_LEN + 1];
+    char after_ts[40];             /* RFC 3339 with microseconds; without
+                                      a cursor "-infinity" ... */
+    char after_id[SY_UUID_LEN + 1]; /* ... and the nil uuid, so that
+                                       "(created_at, id) > ($ts, $id)"
+                                       serves the first page too */
     char limit_text[8];            /* limit + 1 as text, for SQL params */
 } sy_page;
 

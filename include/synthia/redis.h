@@ -64,6 +64,12 @@ int sy_redis_ping(int64_t *latency_us, char *err, size_t errlen);
  * passed (callers can degrade without waiting). */
 bool sy_redis_down(void);
 
+/* Counts this process's successful connects (0 before the first).  A
+ * change means the data may differ from what was there before (Redis
+ * restarted, failed over, or was unreachable for a while): session.c
+ * re-pushes its deny-list then. */
+uint64_t sy_redis_generation(void);
+
 void sy_redis_close(void);
 
 /* Microseconds spent waiting on Redis since the last take. */

@@ -67,7 +67,7 @@ typedef struct sy_principal {
     char key_id[SY_UUID_LEN + 1];    /* API keys only */
     int key_kind;                    /* enum sy_key_kind */
     uint32_t scopes;                 /* SY_SCOPE_* bits (keys) */
-    char plan[32];                   /* tenant's plan (keys) */
+    char plan[33];                   /* tenant's plan (keys) */
     int64_t limits[4];               /* per minute, by enum sy_rate_class */
     const char *origins;             /* tenant's allowed origins, space-
                                         separated (keys; arena memory) */

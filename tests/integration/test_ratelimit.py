@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Rate limits through nginx (API.md "Rate limits and CORS"): per key and
+cost class by the tenant's plan, exact under concurrency, the RateLimit
+headers and 429 with Retry-After, plan changes taking effect at once,
+ratelimit.on_redis_down = local | open | closed with RateLimit-Degraded,
+and failed-login throttling (per account and address pair with a
+doubling delay, per address, reset by a success).
+
+Plans, tenants and keys are made with psql (keylib.py); users with
+`synthia admin`."""
+
+import sys
+sys.dont_write_bytecode = True  # the source tree may be read-only
+import re
+import time
+
+import sylib
+from keylib import (PASSWORD, admin, bearer, burst, keyed, login, make_key,
+                    make_plan, make_tenant, redis, sysadmin_token, tag)
+
+SHARED_STACK = dict(workers=2)
+TEST_TIMEOUT = 150
+
+
+POLICY = re.compile(r'^"(read|write|ai)";q=(\d+);w=60$')
+FIELD = re.compile(r'^"(read|write|ai)";r=(\d+);t=(\d+)$')
+
+
+def limit_headers(r):
+    """The RateLimit fields of r, checked for consistency, as a dict."""
+    h = r.headers
+    for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+                 "RateLimit-Policy", "RateLimit"):
+        assert name in h, "%s missing: %r" % (name, r)
+    lim, rem, reset = (int(h["RateLimit-Limit"]),
+                       int(h["RateLimit-Remaining"]),
+                       int(h["RateLimit-Reset"]))
+    p = POLICY.match(h["RateLimit-Policy"])
+    f = FIELD.match(h["RateLimit"])
+    assert p and f, "draft fields malformed: %r" % (r,)
+    assert p.group(1) == f.group(1), r
+    assert int(p.group(2)) == lim, r
+    assert (int(f.group(2)), int(f.group(3))) == (rem, reset), r
+    assert 0 <= rem <= lim and 0 <= reset <= 120, r
+    return dict(cls=p.group(1), limit=lim, remaining=rem, reset=reset)
+
+
+def assert_refused(r, limit):
+    sylib.assert_problem(r, 429, "rate_limited")
+    info = limit_headers(r)
+    assert info["limit"] == limit and info["remaining"] == 0, r
+    retry = int(r.headers["Retry-After"])
+    assert 1 <= retry <= 120, r
+    assert retry == info["reset"], "Retry-After and reset differ: %r" % (r,)
+
+
+def away_from_minute_end(margin=8):
+    """Start well inside a minute: across a boundary the previous minute's
+    count weighs in (Redis) or the count restarts (local fallback), so
+    exact counts would differ.  Redis runs on this host: same clock."""
+    if time.time() % 60 > 60 - margin:
+        time.sleep(60.5 - time.time() % 60)
+
+
+# ------------------------------------------------------------ Redis path
+
+
+def test_limit_is_exact_under_concurrency(stack):
+    away_from_minute_end()
+    n = 10
+    tid, _ = make_tenant(stack, make_plan(stack, read=n))
+    key, _ = make_key(stack, tid)
+    rs = burst(3 * n, lambda: keyed(stack, key))
+    errors = [r for r in rs if not isinstance(r, sylib.Response)]
+    assert not errors, errors[:3]
+    ok = [r for r in rs if 200 <= r.status < 300]
+    refused = [r for r in rs if r.status == 429]
+    assert len(ok) == n and len(refused) == 2 * n, \
+        "statuses: %r" % sorted(r.status for r in rs)
+    # each allowed request saw its own place in the window
+    assert sorted(limit_headers(r)["remaining"] for r in ok) == \
+        list(range(n)), [r.headers.items() for r in ok]
+    for r in ok:
+        assert limit_headers(r)["limit"] == n, r
+    for r in refused:
+        assert_refused(r, n)
+
+
+def test_headers_count_down_one_by_one(stack):
+    away_from_minute_end()
+    tid, _ = make_tenant(stack, make_plan(stack, read=5))
+    key, _ = make_key(stack, tid)
+    seen = []
+    for _ in range(5):
+        r = keyed(stack, key)
+        assert r.status == 200, r
+        info = limit_headers(r)
+        assert info["cls"] == "read" and info["limit"] == 5, r
+        assert 1 <= info["reset"] <= 60, r
+        seen.append(info["remaining"])
+    assert seen == [4, 3, 2, 1, 0], seen
+    assert_refused(keyed(stack, key), 5)
+
+
+def test_keys_and_classes_have_their_own_budgets(stack):
+    away_from_minute_end()
+    tid, _ = make_tenant(stack, make_plan(stack, read=2, write=50))
+    key_a, _ = make_key(stack, tid)
+    key_b, _ = make_key(stack, tid)
+    for _ in range(2):
+        assert keyed(stack, key_a).status == 200
+    assert keyed(stack, key_a).status == 429
+    r = keyed(stack, key_b)
+    assert r.status == 200 and limit_headers(r)["remaining"] == 1, r
+    # a write (sign-up) is counted in its own class
+    r = keyed(stack, key_a, "/api/v1/auth/register", "POST",
+              {"email": "u%s@example.com" % tag(), "password": PASSWORD,
+               "name": "U"})
+    assert r.status != 429, r
+    info = limit_headers(r)
+    assert info["cls"] == "write" and info["limit"] == 50, r
+
+
+def test_limit_zero_refuses_the_class(stack):
+    tid, _ = make_tenant(stack, make_plan(stack, read=0))
+    key, _ = make_key(stack, tid)
+    r = keyed(stack, key)
+    assert_refused(r, 0)
+
+
+def test_plan_change_takes_effect_at_once(stack):
+    away_from_minute_end()
+    small, big = make_plan(stack, read=3), make_plan(stack, read=50)
+    tid, _ = make_tenant(stack, small)
+    key, _ = make_key(stack, tid)
+    for _ in range(3):
+        assert keyed(stack, key).status == 200
+    assert_refused(keyed(stack, key), 3)
+    token = sysadmin_token(stack)
+    r = stack.request("PATCH", "/api/v1/tenants/" + tid, body={"plan": big},
+                      headers=bearer(token))
+    assert r.status == 200, r
+    # the cached key lookup was dropped: the next request has the new plan
+    r = keyed(stack, key)
+    assert r.status == 200, r
+    assert limit_headers(r)["limit"] == 50, r
+    r = stack.request("PATCH", "/api/v1/tenants/" + tid,
+                      body={"plan": small}, headers=bearer(token))
+    assert r.status == 200, r
+    assert_refused(keyed(stack, key), 3)
+
+
+def test_counters_live_in_redis_under_the_key_tag(stack):
+    tid, _ = make_tenant(stack, make_plan(stack, read=7))
+    key, kid = make_key(stack, tid)
+    assert keyed(stack, key).status == 200
+    assert redis(stack, "HGET", "sy:{k:%s}:rl:read" % kid, "c") == "1"
+
+
+# ------------------------------------------------------------- Redis down
+
+
+def redis_down_setup(stack, limit):
+    tid, _ = make_tenant(stack, make_plan(stack, read=limit))
+    key, _ = make_key(stack, tid)
+    assert keyed(stack, key).status == 200  # Redis still up
+    stack.stop_redis()
+    return key
+
+
+def degraded_metric(stack):
+    r = stack.get("/metrics")
+    assert r.status == 200, r
+    m = re.search(r"^synthia_ratelimit_degraded_total(?:\{[^}]*\})? (\d+)",
+                  r.text(), re.M)
+    assert m, "synthia_ratelimit_degraded_total missing"
+    return int(m.group(1))
+
+
+def back_to_redis(stack, key):
+    stack.start_redis()
+
+    # every responder reconnects on its own (after redis.retry)
+    def decided_by_redis():
+        for _ in range(8):
+            r = keyed(stack, key)
+            if r.status not in (200, 429) or "RateLimit-Degraded" in r.headers:
+                return False
+        return True
+    sylib.wait_until(decided_by_redis, timeout=15,
+                     what="limits decided by Redis again on every responder")
+
+
+@sylib.own_stack(workers=2,
+                 extra_config="[ratelimit]\non_redis_down = local\n")
+def test_redis_down_local_enforces_each_responders_share(stack):
+    away_from_minute_end(margin=12)
+    key = redis_down_setup(stack, 6)
+    try:
+        rs = [keyed(stack, key) for _ in range(30)]
+        ok = [r for r in rs if r.status == 200]
+        # two responders, each allowing ceil(6 / 2) = 3 per minute
+        assert 3 <= len(ok) <= 6, sorted(r.status for r in rs)
+        assert all(r.status in (200, 429) for r in rs), rs
+        for r in rs:
+            assert r.headers.get("RateLimit-Degraded") == "1", r
+            assert limit_headers(r)["limit"] == 3, r
+            if r.status == 429:
+                sylib.assert_problem(r, 429, "rate_limited")
+                assert int(r.headers["Retry-After"]) >= 1, r
+        assert degraded_metric(stack) >= 30
+    finally:
+        back_to_redis(stack, key)
+
+
+@sylib.own_stack(workers=2,
+                 extra_config="[ratelimit]\non_redis_down = open\n")
+def test_redis_down_open_allows_everything(stack):
+    key = redis_down_setup(stack, 2)
+    try:
+        rs = [keyed(stack, key) for _ in range(10)]
+        assert all(r.status == 200 for r in rs), rs
+        assert all(r.headers.get("RateLimit-Degraded") == "1" for r in rs), rs
+    finally:
+        back_to_redis(stack, key)
+
+
+@sylib.own_stack(workers=2,
+                 extra_config="[ratelimit]\non_redis_down = closed\n")
+def test_redis_down_closed_refuses_with_503(stack):
+    key = redis_down_setup(stack, 100)
+    try:
+        for _ in range(4):
+            sylib.assert_problem(keyed(stack, key), 503,
+                                 "storage_unavailable")
+        # requests without a key are not rate limited at all
+        assert stack.get("/api/v1/plans").status == 200
+    finally:
+        back_to_redis(stack, key)
+    r = keyed(stack, key)
+    assert r.status == 200, r
+
+
+# ------------------------------------------------------- login throttling
+
+
+@sylib.own_stack(workers=2, extra_config="[auth]\nlogin_pair_limit = 3\n"
+                 "login_address_limit = 8\nlogin_max_delay = 3s\n")
+def test_failed_logins_back_off_per_pair_then_per_address(stack):
+    tid, slug = make_tenant(stack)
+    email = "shopper-%s@example.com" % tag()
+    admin(stack, "create-user", "--tenant", slug, "--email", email,
+          "--role", "shopper", "--password-stdin", stdin=PASSWORD + "\n")
+    for _ in range(3):
+        sylib.assert_problem(login(stack, email.upper(), "wrong", slug), 401,
+                             "unauthorized")
+    # the pair is blocked for 1 s, whatever the case of the email
+    r = login(stack, email, PASSWORD, slug)
+    sylib.assert_problem(r, 429, "rate_limited")
+    assert r.headers["Retry-After"] == "1", r
+    time.sleep(1.2)
+    sylib.assert_problem(login(stack, email, "wrong", slug), 401,
+                         "unauthorized")
+    r = login(stack, email, "wrong", slug)
+    sylib.assert_problem(r, 429, "rate_limited")
+    assert r.headers["Retry-After"] == "2", r  # doubled
+    time.sleep(2.2)
+    # a success resets the pair: the next failure is a plain 401
+    assert login(stack, email, PASSWORD, slug).status == 200
+    sylib.assert_problem(login(stack, email, "wrong", slug), 401,
+                         "unauthorized")
+    # Redis keys name accounts only by hash
+    names = redis(stack, "--scan", "--pattern", "sy:{login}:*").split()
+    assert names and not any("@" in n or "example" in n for n in names), names
+    # 5 failures so far from this address; 3 more for other accounts
+    for i in range(3):
+        sylib.assert_problem(login(stack, "nobody%d@example.com" % i, "x",
+                                   slug), 401, "unauthorized")
+    r = login(stack, "someone-else@example.com", "x", slug)
+    sylib.assert_problem(r, 429, "rate_limited")
+    assert int(r.headers["Retry-After"]) > 60, r  # until the window ends
+
+
+@sylib.own_stack(workers=2)
+def test_login_works_with_redis_down(stack):
+    _, slug = make_tenant(stack)
+    email = "shopper-%s@example.com" % tag()
+    admin(stack, "create-user", "--tenant", slug, "--email", email,
+          "--role", "shopper", "--password-stdin", stdin=PASSWORD + "\n")
+    stack.stop_redis()
+    try:
+        for _ in range(7):  # no throttling without Redis
+            sylib.assert_problem(login(stack, email, "wrong", slug), 401,
+                                 "unauthorized")
+        assert login(stack, email, PASSWORD, slug).status == 200
+    finally:
+        stack.start_redis()
+
+
+sylib.main(globals())

@@ -1,0 +1,196 @@
+/*
+ * check_ratelimit.c - unit tests of the rate limiter without Redis (the
+ * redis.url here cannot be parsed, so Redis is "down" at once): the
+ * on_redis_down policies local (each responder's share, per key and
+ * class), open and closed, the headers they set, a plan limit of 0, and
+ * login throttling staying out of the way.  The Redis path is covered
+ * by tests/integration/test_ratelimit.py.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synthia/arena.h"
+#include "synthia/config.h"
+#include "synthia/error.h"
+#include "synthia/ratelimit.h"
+#include "synthia/request.h"
+#include "synthia/response.h"
+#include "synthia/router.h"
+
+static sy_arena A;
+static sy_config C;
+static char bad_url[] = "not-a-url";
+static const sy_route read_route = {.method = "GET",
+                                    .pattern = "/x",
+                                    .auth = SY_AUTH_KEY,
+                                    .rate = SY_RATE_READ};
+static const sy_route ai_route = {
+    .method = "POST", .pattern = "/y", .auth = SY_AUTH_KEY, .rate = SY_RATE_AI};
+
+static void
+setup(void)
+{
+    sy_arena_init(&A, 4096, 1 << 20);
+    memset(&C, 0, sizeof(C));
+    C.workers = 2;
+    C.redis_url = bad_url;
+    C.redis_retry_ms = 60000;
+    C.on_redis_down = SY_RL_DOWN_LOCAL;
+    C.login_pair_limit = 1;
+    C.login_account_limit = 1;
+    C.login_address_limit = 1;
+    C.login_window_ms = 60000;
+    C.login_max_delay_ms = 60000;
+    sy_conf = &C;
+}
+
+static void
+teardown(void)
+{
+    sy_arena_cleanup(&A);
+    sy_conf = NULL;
+}
+
+/* One request of key_id on route; returns sy_ratelimit_check's code. */
+static int
+charge(const char *key_id, const sy_route *route, int64_t limit, sy_res *res)
+{
+    static sy_req req;
+    memset(&req, 0, sizeof(req));
+    req.arena = &A;
+    req.route = route;
+    req.who.kind = SY_WHO_KEY;
+    snprintf(req.who.key_id, sizeof(req.who.key_id), "%s", key_id);
+    req.who.limits[route->rate] = limit;
+    sy_res_init(res, &A, &req, 1 << 16);
+    return sy_ratelimit_check(&req, res);
+}
+
+static bool
+header_is(const sy_res *res, const char *name, const char *want)
+{
+    return sy_str_eqc(sy_res_get_header(res, name), want);
+}
+
+START_TEST(test_local_allows_each_responder_its_share)
+{
+    sy_res res;
+    const char *k = "00000000-0000-4000-8000-000000000001";
+    /* limit 5 over 2 workers: ceil(5 / 2) = 3 here */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(charge(k, &read_route, 5, &res), 0);
+        ck_assert(header_is(&res, "RateLimit-Degraded", "1"));
+        ck_assert(header_is(&res, "RateLimit-Limit", "3"));
+    }
+    ck_assert(header_is(&res, "RateLimit-Remaining", "0"));
+    ck_assert(header_is(&res, "RateLimit-Policy", "\"read\";q=3;w=60"));
+    ck_assert_int_eq(charge(k, &read_route, 5, &res), SY_ERATE);
+    ck_assert_int_eq(res.status, 429);
+    ck_assert(sy_res_get_header(&res, "Retry-After").p != NULL);
+    ck_assert(header_is(&res, "RateLimit-Degraded", "1"));
+    ck_assert(sy_ratelimit_degraded());
+}
+END_TEST
+
+START_TEST(test_local_counts_keys_and_classes_apart)
+{
+    sy_res res;
+    const char *k1 = "00000000-0000-4000-8000-000000000002";
+    const char *k2 = "00000000-0000-4000-8000-000000000003";
+    ck_assert_int_eq(charge(k1, &read_route, 1, &res), 0);
+    ck_assert_int_eq(charge(k1, &read_route, 1, &res), SY_ERATE);
+    ck_assert_int_eq(charge(k2, &read_route, 1, &res), 0);
+    ck_assert_int_eq(charge(k1, &ai_route, 1, &res), 0);
+}
+END_TEST
+
+START_TEST(test_limit_zero_refuses_the_class)
+{
+    sy_res res;
+    const char *k = "00000000-0000-4000-8000-000000000004";
+    ck_assert_int_eq(charge(k, &ai_route, 0, &res), SY_ERATE);
+    ck_assert(header_is(&res, "RateLimit-Limit", "0"));
+}
+END_TEST
+
+START_TEST(test_open_allows_and_says_degraded)
+{
+    sy_res res;
+    const char *k = "00000000-0000-4000-8000-000000000005";
+    C.on_redis_down = SY_RL_DOWN_OPEN;
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(charge(k, &read_route, 1, &res), 0);
+    ck_assert(header_is(&res, "RateLimit-Degraded", "1"));
+}
+END_TEST
+
+START_TEST(test_closed_refuses_with_503)
+{
+    sy_res res;
+    const char *k = "00000000-0000-4000-8000-000000000006";
+    C.on_redis_down = SY_RL_DOWN_CLOSED;
+    ck_assert_int_lt(charge(k, &read_route, 100, &res), 0);
+    ck_assert_int_eq(res.status, 503);
+    ck_assert_str_eq(res.problem_code, "storage_unavailable");
+}
+END_TEST
+
+START_TEST(test_unkeyed_requests_are_not_limited)
+{
+    sy_req req;
+    sy_res res;
+    memset(&req, 0, sizeof(req));
+    req.arena = &A;
+    req.route = &read_route;
+    req.who.kind = SY_WHO_USER;
+    sy_res_init(&res, &A, &req, 1 << 16);
+    ck_assert_int_eq(sy_ratelimit_check(&req, &res), 0);
+    ck_assert_int_eq(res.nheaders, 0);
+}
+END_TEST
+
+START_TEST(test_login_guard_without_redis_lets_logins_through)
+{
+    sy_req req;
+    sy_res res;
+    memset(&req, 0, sizeof(req));
+    req.arena = &A;
+    req.client_addr = SY_STR("192.0.2.1");
+    sy_res_init(&res, &A, &req, 1 << 16);
+    for (int i = 0; i < 5; i++) {
+        sy_login_guard_record(&req, SY_STR("A@example.com"), "", false);
+        ck_assert_int_eq(
+            sy_login_guard_check(&req, &res, SY_STR("a@example.com"), ""), 0);
+    }
+    ck_assert_int_eq(res.status, 0);
+}
+END_TEST
+
+static Suite *
+ratelimit_suite(void)
+{
+    Suite *s = suite_create("ratelimit");
+    TCase *tc = tcase_create("without_redis");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_local_allows_each_responder_its_share);
+    tcase_add_test(tc, test_local_counts_keys_and_classes_apart);
+    tcase_add_test(tc, test_limit_zero_refuses_the_class);
+    tcase_add_test(tc, test_open_allows_and_says_degraded);
+    tcase_add_test(tc, test_closed_refuses_with_503);
+    tcase_add_test(tc, test_unkeyed_requests_are_not_limited);
+    tcase_add_test(tc, test_login_guard_without_redis_lets_logins_through);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(ratelimit_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
