@@ -213,6 +213,94 @@ record_parse(sy_arena *a, sy_str r, key_info *k)
     return k->origins ? 0 : SY_ENOMEM;
 }
 
+/* ------------------------------------------------------ memory cache */
+
+/* Records this responder read from Redis, kept so that a request with a
+ * known key needs no GET of its own: the GET that confirms the record
+ * travels in the same round trip as the rate-limit call.  Small, fixed,
+ * replaced round-robin; a record that fails confirmation is dropped. */
+#define MEM_SLOTS 64
+#define MEM_RECORD_MAX 2048
+
+typedef struct mem_entry {
+    char hash_hex[HEX_LEN + 1];
+    char record[MEM_RECORD_MAX];
+    size_t len;
+} mem_entry;
+
+static mem_entry mem[MEM_SLOTS];
+static int mem_next;
+
+static mem_entry *
+mem_find(const char *hash_hex)
+{
+    for (int i = 0; i < MEM_SLOTS; i++)
+        if (mem[i].len && memcmp(mem[i].hash_hex, hash_hex, HEX_LEN) == 0)
+            return &mem[i];
+    return NULL;
+}
+
+static void
+mem_put(const char *hash_hex, sy_str record)
+{
+    if (record.len >= MEM_RECORD_MAX)
+        return;
+    mem_entry *e = mem_find(hash_hex);
+    if (!e) {
+        e = &mem[mem_next];
+        mem_next = (mem_next + 1) % MEM_SLOTS;
+    }
+    memcpy(e->hash_hex, hash_hex, HEX_LEN + 1);
+    memcpy(e->record, record.p, record.len);
+    e->len = record.len;
+}
+
+static void
+mem_drop(const char *ikey)
+{
+    for (int i = 0; i < MEM_SLOTS; i++) {
+        char k[INFO_KEY_MAX];
+        if (!mem[i].len)
+            continue;
+        info_key(k, mem[i].hash_hex);
+        if (strcmp(k, ikey) == 0)
+            mem[i].len = 0;
+    }
+}
+
+void
+sy_apikey_confirm_cmd(const sy_principal *who, sy_redis_cmdv *out)
+{
+    static const char *argv[2];
+    argv[0] = "GET";
+    argv[1] = who->key_ikey;
+    *out = (sy_redis_cmdv){2, argv, NULL};
+}
+
+int
+sy_apikey_confirm_reply(const sy_principal *who, const struct redisReply *r)
+{
+    if (r->type == REDIS_REPLY_STRING && r->len == who->key_record_len &&
+        memcmp(r->str, who->key_record, r->len) == 0)
+        return 0;
+    mem_drop(who->key_ikey);
+    return SY_ESTALE;
+}
+
+int
+sy_apikey_confirm(sy_arena *a, const sy_principal *who)
+{
+    sy_redis_cmdv cmd;
+    redisReply *r;
+    sy_apikey_confirm_cmd(who, &cmd);
+    int rc = sy_redis_pipeline(a, 1, &cmd, &r);
+    if (rc < 0) {
+        mem_drop(who->key_ikey);
+        return rc;
+    }
+    return sy_apikey_confirm_reply(who, r);
+}
+
 /* ------------------------------------------------------------ the cache */
 
 /* GET the record.  A record for another key with the same 64-bit name
@@ -232,6 +320,7 @@ cache_get(sy_arena *a, const char *ikey, const char *hash_hex, key_info *k)
         return CACHE_NEGATIVE;
     if (record_parse(a, v, k) < 0 || strcmp(k->hash_hex, hash_hex) != 0)
         return CACHE_BYPASS; /* "!" (stale) lands here too */
+    mem_put(hash_hex, v);
     return CACHE_HIT;
 }
 
@@ -491,12 +580,20 @@ sy_apikey_resolve(sy_arena *a, sy_str key, sy_principal *who)
         return SY_EUNAUTH;
     sy_sha256(key.p, key.len, hash);
     sy_hex(hash_hex, hash, sizeof(hash));
-    int rc = lookup(a, hash_hex, &k);
+    mem_entry *m = sy_redis_down() ? NULL : mem_find(hash_hex);
+    sy_str rec = m ? (sy_str){sy_arena_strndup(a, m->record, m->len), m->len}
+                   : SY_STR_NULL;
+    int rc = rec.p ? record_parse(a, rec, &k) : lookup(a, hash_hex, &k);
     if (rc < 0)
         return rc;
     if (k.expires_ms && k.expires_ms <= sy_wall_ms())
         return SY_EUNAUTH;
     fill_principal(&k, who);
+    if (rec.p) {
+        who->key_record = rec.p;
+        who->key_record_len = rec.len;
+        info_key(who->key_ikey, hash_hex);
+    }
     note_used(a, k.key_id);
     return 0;
 }

@@ -30,6 +30,7 @@ sy_strerror(int rc)
     case SY_EINTERNAL: return "internal error";
     case SY_EPROVIDER: return "provider unavailable";
     case SY_ENOTMODIFIED: return "not modified";
+    case SY_ESTALE: return "cached credential changed";
     default: return "unknown error";
     }
 }

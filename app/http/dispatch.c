@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "synthia/apikey.h"
 #include "synthia/authn.h"
 #include "synthia/config.h"
 #include "synthia/cors.h"
@@ -132,17 +133,37 @@ preflight(sy_req *req, sy_res *res)
     return true;
 }
 
-/* Authentication, authorisation, then the key's rate limit. */
+/* Authentication, authorisation, then the key's rate limit.  A key
+ * served from the responder's memory is confirmed against Redis on the
+ * way (with the rate-limit call, or alone when the route has no limit,
+ * or before refusing it); if its record changed, admit once more from
+ * the shared cache or PostgreSQL. */
 static int
-admit(sy_req *req, sy_res *res)
+admit_once(sy_req *req, sy_res *res)
 {
     int rc = sy_authn_authenticate(req, res);
     if (rc == 0)
         rc = sy_authn_authorize(req, res);
-    if (rc == 0 && req->who.kind == SY_WHO_KEY &&
-        req->route->rate != SY_RATE_NONE)
-        rc = sy_ratelimit_check(req, res);
-    return rc;
+    bool memory_key = req->who.kind == SY_WHO_KEY && req->who.key_record;
+    if (rc < 0 && memory_key && sy_apikey_confirm(req->arena, &req->who) ==
+                                    SY_ESTALE)
+        return SY_ESTALE;
+    if (rc < 0 || req->who.kind != SY_WHO_KEY)
+        return rc;
+    if (req->route->rate != SY_RATE_NONE)
+        return sy_ratelimit_check(req, res);
+    return memory_key ? sy_apikey_confirm(req->arena, &req->who) : 0;
+}
+
+static int
+admit(sy_req *req, sy_res *res)
+{
+    int rc = admit_once(req, res);
+    if (rc != SY_ESTALE)
+        return rc;
+    memset(&req->who, 0, sizeof(req->who));
+    sy_res_init(res, res->arena, req, res->body.max);
+    return admit_once(req, res); /* the memory entry is gone now */
 }
 
 void

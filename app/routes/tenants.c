@@ -8,7 +8,9 @@
  * once: the API-key lookups of the tenant are dropped from the cache in
  * the same request (sy_apikey_forget_tenant), and deactivation also ends
  * every session of the tenant's users, so tokens stop with the keys.
- * Who may call what is the route table's business, never checked here.
+ * GET /tenant by API key is answered from a per-responder cache for up
+ * to a second (see "key cache" below).  Who may call what is the route
+ * table's business, never checked here.
  */
 #include <json-c/json.h>
 #include <libpq-fe.h>
@@ -480,7 +482,7 @@ respond_tenant(sy_req *req, sy_res *res, int status, const PGresult *r,
  * caches stale "for a stated, short time").  Users always read
  * PostgreSQL, so a dashboard sees its own changes at once. */
 #define TCACHE_SLOTS 64
-#define TCACHE_TTL_US (-1)
+#define TCACHE_TTL_US 1000000
 #define TCACHE_MAX_BODY 16384
 
 typedef struct tcache_entry {

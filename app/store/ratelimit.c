@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "synthia/apikey.h"
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/crypto.h"
@@ -120,18 +121,45 @@ static sy_redis_script window_script = {
     "return {0, left, s}\n",
     ""};
 
+/* The window script, and for a key served from the responder's memory
+ * the GET that confirms its record, in one round trip. */
 static int
-redis_decide(sy_arena *a, const char *key_id, int cls, int64_t limit,
+run_window(sy_arena *a, const sy_principal *who, const char **argv,
+           redisReply **out)
+{
+    sy_redis_cmdv cmds[2];
+    redisReply *rep[2];
+    if (!who->key_record)
+        return sy_redis_eval(a, &window_script, 1, 1, argv, NULL, out);
+    sy_apikey_confirm_cmd(who, &cmds[0]);
+    int rc = sy_redis_evalsha_cmd(a, &window_script, 1, 1, argv, NULL,
+                                  &cmds[1]);
+    if (rc == 0)
+        rc = sy_redis_pipeline(a, 2, cmds, rep);
+    if (rc == 0)
+        rc = sy_apikey_confirm_reply(who, rep[0]);
+    if (rc < 0)
+        return rc;
+    if (rep[1]->type == REDIS_REPLY_ERROR &&
+        strncmp(rep[1]->str, "NOSCRIPT", 8) == 0) /* reload, retry */
+        return sy_redis_eval(a, &window_script, 1, 1, argv, NULL, out);
+    *out = rep[1];
+    return 0;
+}
+
+static int
+redis_decide(sy_arena *a, const sy_principal *who, int cls, int64_t limit,
              decision *d)
 {
     char key[96], lim[24];
     redisReply *r;
     if (sy_redis_down())
         return SY_EREDIS;
-    snprintf(key, sizeof(key), "sy:{k:%s}:rl:%s", key_id, class_name(cls));
+    snprintf(key, sizeof(key), "sy:{k:%s}:rl:%s", who->key_id,
+             class_name(cls));
     snprintf(lim, sizeof(lim), "%lld", (long long)limit);
     const char *argv[2] = {key, lim};
-    int rc = sy_redis_eval(a, &window_script, 1, 1, argv, NULL, &r);
+    int rc = run_window(a, who, argv, &r);
     if (rc < 0)
         return rc;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
@@ -315,7 +343,7 @@ sy_ratelimit_check(sy_req *req, sy_res *res)
         return 0;
     int64_t limit = req->who.limits[cls];
     decision d;
-    int rc = redis_decide(req->arena, req->who.key_id, cls, limit, &d);
+    int rc = redis_decide(req->arena, &req->who, cls, limit, &d);
     if (rc == SY_EREDIS)
         return degraded(req, res, cls, limit);
     if (rc < 0)

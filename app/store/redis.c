@@ -434,21 +434,23 @@ is_noscript(const redisReply *r)
     return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
-int
-sy_redis_eval(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
-              const char **argv, const size_t *lens, struct redisReply **out)
+/* "EVALSHA <sha slot> nkeys keys... args..." with v[1] left empty. */
+static int
+eval_argv(sy_arena *a, int nkeys, int nargs, const char **argv,
+          const size_t *lens, const char ***vout, size_t **lout, size_t *nout)
 {
     if (nkeys < 0 || nargs < 0)
         return SY_EINVAL;
     size_t n = (size_t)nkeys + (size_t)nargs + 3;
     const char **v = sy_arena_alloc(a, n * sizeof(*v));
     size_t *l = sy_arena_alloc(a, n * sizeof(*l));
-    char nk[16];
-    if (!v || !l)
+    char *nk = sy_arena_alloc(a, 16);
+    if (!v || !l || !nk)
         return SY_ENOMEM;
-    snprintf(nk, sizeof(nk), "%d", nkeys);
+    snprintf(nk, 16, "%d", nkeys);
     v[0] = "EVALSHA";
     l[0] = 7;
+    v[1] = "";
     l[1] = 40;
     v[2] = nk;
     l[2] = strlen(nk);
@@ -456,8 +458,76 @@ sy_redis_eval(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
         v[i] = argv[i - 3];
         l[i] = lens ? lens[i - 3] : strlen(argv[i - 3]);
     }
+    *vout = v;
+    *lout = l;
+    *nout = n;
+    return 0;
+}
+
+int
+sy_redis_evalsha_cmd(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
+                     const char **argv, const size_t *lens,
+                     sy_redis_cmdv *out)
+{
+    const char **v;
+    size_t *l, n;
+    redisReply *err = NULL;
+    int rc = eval_argv(a, nkeys, nargs, argv, lens, &v, &l, &n);
+    if (rc == 0)
+        rc = ensure_ctx();
+    if (rc == 0 && !s->sha[0])
+        rc = load_script(s, &err);
+    if (err) {
+        freeReplyObject(err);
+        return SY_EREDIS;
+    }
+    if (rc < 0)
+        return rc;
+    v[1] = s->sha;
+    *out = (sy_redis_cmdv){(int)n, v, l};
+    return 0;
+}
+
+int
+sy_redis_pipeline(sy_arena *a, int n, const sy_redis_cmdv *cmds,
+                  struct redisReply **out)
+{
+    int rc = ensure_ctx();
+    if (rc < 0)
+        return rc;
+    int64_t t0 = sy_mono_us();
+    for (int i = 0; i < n; i++)
+        if (redisAppendCommandArgv(ctx, cmds[i].argc, cmds[i].argv,
+                                   cmds[i].lens) != REDIS_OK)
+            return mark_down("pipeline", ctx->errstr, "connection lost");
+    for (int i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(ctx, &r) != REDIS_OK || !r) {
+            wait_us += sy_mono_us() - t0;
+            return mark_down("pipeline", ctx->errstr, "connection lost");
+        }
+        if (sy_arena_defer(a, freeReplyObject, r) < 0) {
+            /* replies still queued would answer the next command */
+            mark_down("pipeline", "request memory exhausted", "reset");
+            return SY_ENOMEM;
+        }
+        out[i] = r;
+    }
+    wait_us += sy_mono_us() - t0;
+    return 0;
+}
+
+int
+sy_redis_eval(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
+              const char **argv, const size_t *lens, struct redisReply **out)
+{
+    const char **v;
+    size_t *l, n;
+    int rc = eval_argv(a, nkeys, nargs, argv, lens, &v, &l, &n);
+    if (rc < 0)
+        return rc;
     redisReply *r;
-    int rc = evalsha(s, (int)n, v, l, &r);
+    rc = evalsha(s, (int)n, v, l, &r);
     if (rc == 0 && is_noscript(r)) {
         /* Redis restarted or SCRIPT FLUSH: load it again, retry once. */
         freeReplyObject(r);

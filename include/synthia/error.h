@@ -31,6 +31,7 @@ enum {
     SY_EINTERNAL = -19,    /* 500 internal_error */
     SY_EPROVIDER = -20,    /* 503 provider_unavailable */
     SY_ENOTMODIFIED = -21, /* 304, not an error for the client */
+    SY_ESTALE = -22,       /* a cached credential changed: admit again */
 };
 
 /* A short, stable, English description of a code (never NULL). */

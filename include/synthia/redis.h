@@ -54,6 +54,25 @@ int sy_redis_eval(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
                   const char **argv, const size_t *lens,
                   struct redisReply **out);
 
+/* One command of a pipeline. */
+typedef struct sy_redis_cmdv {
+    int argc;
+    const char **argv;
+    const size_t *lens; /* NULL: strlen of each */
+} sy_redis_cmdv;
+
+/* Send n commands in one round trip and read their n replies (owned by
+ * the arena).  0, or SY_EREDIS when Redis is unreachable. */
+int sy_redis_pipeline(sy_arena *a, int n, const sy_redis_cmdv *cmds,
+                      struct redisReply **out);
+
+/* The EVALSHA command for script s (loading it first if this process has
+ * not), for use in a pipeline.  A NOSCRIPT error reply means: call
+ * sy_redis_eval instead, which reloads the script. */
+int sy_redis_evalsha_cmd(sy_arena *a, sy_redis_script *s, int nkeys,
+                         int nargs, const char **argv, const size_t *lens,
+                         sy_redis_cmdv *out);
+
 /* Register a script to be loaded on every (re)connect. */
 void sy_redis_register(sy_redis_script *s);
 

@@ -71,6 +71,11 @@ typedef struct sy_principal {
     int64_t limits[4];               /* per minute, by enum sy_rate_class */
     const char *origins;             /* tenant's allowed origins, space-
                                         separated (keys; arena memory) */
+    const char *key_record;          /* key served from this responder's
+                                        memory: the record to confirm
+                                        against Redis (NULL otherwise) */
+    size_t key_record_len;
+    char key_ikey[64];               /* the record's Redis name */
 } sy_principal;
 
 typedef struct sy_req {
