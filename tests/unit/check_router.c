@@ -242,7 +242,7 @@ START_TEST(test_allow_list_stays_within_its_buffer)
         "PROPPATCH", "MKCOL", "COPY", "MOVE",  "LOCK",   "UNLOCK",  "SEARCH"};
     sy_route many[14];
     for (int i = 0; i < 14; i++)
-        many[i] = (sy_route){methods[i], "/dav", h_dummy, 0, 0, 0, 0};
+        many[i] = (sy_route){methods[i], "/dav", h_dummy, 0, 0, 0, 0, 0};
     int rc = sy_router_match(many, 14, SY_STR("TRACE"), SY_STR("/dav"), &M);
     ck_assert_int_eq(rc, SY_EMETHOD);
     ck_assert_uint_lt(strlen(M.allow), sizeof(M.allow));

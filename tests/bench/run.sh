@@ -1,0 +1,217 @@
+#!/bin/bash
+# tests/bench/run.sh - synthia's /health/live against the floor: a bare
+# libfcgi responder (tests/bench/hello.c) behind the same nginx site
+# configuration, both with 4 preforked processes; and an API-key
+# authenticated, rate-limited route (GET /api/v1/tenant with a secret key
+# of a tenant whose plan's limits never bite) against /health/live of the
+# same run.  Runs wrk against each, interleaved (hello, synthia, apikey,
+# twice), and prints req/s, p50, p99, the ratio synthia/hello (DESIGN.md
+# target: >= 0.95) and the ratio apikey/synthia (issue 3 target: >= 0.5).
+#
+#   make bench                    (from the build directory)
+#   tests/bench/run.sh            (SY_BUILDDIR: where synthia and
+#                                  tests/bench/hello are built)
+#
+# Environment: BENCH_DURATION (seconds per run, default 10),
+# BENCH_CONNECTIONS (default 32), BENCH_THREADS (default 2),
+# BENCH_PATH (default /health/live).
+# Everything it starts listens on loopback and is stopped at the end.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRCDIR=$(cd "$HERE/../.." && pwd)
+if [[ -z ${SY_BUILDDIR:-} ]]; then
+    if [[ -x ./synthia ]]; then SY_BUILDDIR=$(pwd); else SY_BUILDDIR=$SRCDIR; fi
+fi
+export SY_BUILDDIR
+DURATION=${BENCH_DURATION:-10}
+CONNS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-2}
+BPATH=${BENCH_PATH:-/health/live}
+WORKERS=4
+STACK=$SRCDIR/tests/stack.sh
+
+die() {
+    echo "bench: $*" >&2
+    exit 1
+}
+
+command -v wrk >/dev/null || die "wrk not found (apt-get install wrk)"
+[[ -x $SY_BUILDDIR/synthia ]] || die "$SY_BUILDDIR/synthia not built"
+HELLO=$SY_BUILDDIR/tests/bench/hello
+if [[ ! -x $HELLO ]]; then
+    make -C "$SY_BUILDDIR" tests/bench/hello >/dev/null ||
+        die "cannot build tests/bench/hello"
+fi
+
+STATEDIR=$(mktemp -d /tmp/sy-bench.XXXXXX)
+HELLO_PID=
+HNGINX_PID=
+cleanup() {
+    local pid
+    for pid in $HNGINX_PID $HELLO_PID; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    "$STACK" down "$STATEDIR" >/dev/null 2>&1 || true
+    rm -rf "$STATEDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "bench: starting the stack (synthia, $WORKERS workers, nginx)"
+"$STACK" up "$STATEDIR" --workers "$WORKERS" >/dev/null
+# shellcheck disable=SC1091
+source "$STATEDIR/env"
+
+# The API-key route's tenant: plan 'bench' (limits far above what wrk can
+# send), a tenant on it and a secret key, made the way an operator would.
+echo "bench: creating the benchmark tenant and its secret key"
+PSQL=${SY_PGBIN:-/usr/lib/postgresql/15/bin}/psql
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$SY_DATABASE_URL" -c \
+    "INSERT INTO plans (id, name, read_per_min, write_per_min, ai_per_min)
+     VALUES ('bench', 'Benchmark', 100000000, 100000000, 100000000)
+     ON CONFLICT (id) DO NOTHING" >/dev/null ||
+    die "cannot insert the bench plan"
+admin() { "$SY_BUILDDIR/synthia" --config "$SY_CONFIG" admin "$@"; }
+admin create-tenant --name Benchmark --slug bench --plan bench >/dev/null ||
+    die "synthia admin create-tenant failed"
+API_KEY=$(admin create-key --tenant bench --kind secret --name bench \
+    --scope tenant:read |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])') ||
+    die "synthia admin create-key failed"
+KEY_URL=$SY_BASE_URL/api/v1/tenant
+[[ $(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $API_KEY" \
+    "$KEY_URL") == 200 ]] || die "synthia does not answer 200 on $KEY_URL"
+[[ $(curl -s -D - -o /dev/null -H "X-API-Key: $API_KEY" "$KEY_URL" |
+    tr -d '\r' | awk -F': ' 'tolower($1) == "ratelimit-limit" { print $2 }') \
+    == 100000000 ]] || die "GET $KEY_URL is not rate-limited by the bench plan"
+
+echo "bench: starting hello ($WORKERS processes) behind a second nginx"
+HSOCK=$STATEDIR/hello.sock
+"$HELLO" --listen "unix:$HSOCK" -n "$WORKERS" </dev/null \
+    >>"$STATEDIR/log/hello.log" 2>&1 &
+HELLO_PID=$!
+for _ in $(seq 100); do
+    [[ -S $HSOCK ]] && break
+    sleep 0.1
+done
+[[ -S $HSOCK ]] || die "hello did not create $HSOCK"
+
+# The second nginx: the stack's nginx.conf and the shipped site, with
+# hello's socket and its own port, pid, logs and temp paths.
+HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+HD=$STATEDIR/nginx-hello
+mkdir -p "$HD/tmp"
+cp "$STATEDIR/nginx/fastcgi_params" "$STATEDIR/nginx/mime.types" "$HD/"
+sed -e "s|@PORT@|127.0.0.1:$HPORT|g" -e "s|@SOCKET@|$HSOCK|g" \
+    -e "s|@WWWROOT@|$SY_WWWROOT|g" \
+    "$SRCDIR/conf/nginx/synthia.conf" >"$HD/site.conf"
+sed -e "s|$STATEDIR/nginx/|$HD/|g" \
+    -e "s|nginx-error.log|nginx-hello-error.log|" \
+    -e "s|nginx-access.log|nginx-hello-access.log|" \
+    "$STATEDIR/nginx/nginx.conf" >"$HD/nginx.conf"
+nginx -p "$HD/" -c "$HD/nginx.conf" -e "$STATEDIR/log/nginx-hello-error.log" \
+    </dev/null >>"$STATEDIR/log/nginx-hello.out" 2>&1 &
+HNGINX_PID=$!
+HELLO_URL=http://127.0.0.1:$HPORT$BPATH
+SYNTHIA_URL=$SY_BASE_URL$BPATH
+for _ in $(seq 100); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$HELLO_URL") == 200 ]] && break
+    sleep 0.1
+done
+[[ $(curl -s -o /dev/null -w '%{http_code}' "$HELLO_URL") == 200 ]] ||
+    die "hello behind nginx does not answer 200 on $HELLO_URL"
+[[ $(curl -s -o /dev/null -w '%{http_code}' "$SYNTHIA_URL") == 200 ]] ||
+    die "synthia does not answer 200 on $SYNTHIA_URL"
+
+# to_ms VALUE: wrk's "1.23ms" / "850.00us" / "1.02s" in milliseconds
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0
+        if (v ~ /us$/) n /= 1000
+        else if (v ~ /ms$/) n = n
+        else if (v ~ /s$/) n *= 1000
+        printf "%.3f", n }'
+}
+
+ROWS=()
+NAMES=(hello synthia apikey)
+declare -A SUM_RPS=([hello]=0 [synthia]=0 [apikey]=0)
+declare -A SUM_P50=([hello]=0 [synthia]=0 [apikey]=0)
+declare -A SUM_P99=([hello]=0 [synthia]=0 [apikey]=0)
+declare -A RUNS=([hello]=0 [synthia]=0 [apikey]=0)
+ERRORS=0
+
+# run_wrk NAME URL [HEADER]
+run_wrk() {
+    local name=$1 url=$2 out rps p50 p99 non2xx sockerr hdr=()
+    [[ -n ${3:-} ]] && hdr=(-H "$3")
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
+        "${hdr[@]}" "$url")
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+    sockerr=$(grep -F 'Socket errors:' <<<"$out" || true)
+    if [[ -n $non2xx || -n $sockerr ]]; then
+        echo "bench: WARNING $name: ${non2xx:-0} non-2xx responses ${sockerr}" >&2
+        ERRORS=$((ERRORS + 1))
+    fi
+    printf 'bench: %-8s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms\n' \
+        "$name" "$rps" "$p50" "$p99"
+    ROWS+=("$(printf '%-8s %10.0f %9.3f %9.3f' "$name" "$rps" "$p50" "$p99")")
+    SUM_RPS[$name]=$(awk -v a="${SUM_RPS[$name]}" -v b="$rps" 'BEGIN { print a + b }')
+    SUM_P50[$name]=$(awk -v a="${SUM_P50[$name]}" -v b="$p50" 'BEGIN { print a + b }')
+    SUM_P99[$name]=$(awk -v a="${SUM_P99[$name]}" -v b="$p99" 'BEGIN { print a + b }')
+    RUNS[$name]=$((RUNS[$name] + 1))
+}
+
+echo "bench: warm-up"
+wrk -t"$THREADS" -c"$CONNS" -d2s "$HELLO_URL" >/dev/null
+wrk -t"$THREADS" -c"$CONNS" -d2s "$SYNTHIA_URL" >/dev/null
+wrk -t"$THREADS" -c"$CONNS" -d2s -H "X-API-Key: $API_KEY" "$KEY_URL" \
+    >/dev/null
+
+echo "bench: wrk -t$THREADS -c$CONNS -d${DURATION}s --latency, GET $BPATH" \
+    "and GET /api/v1/tenant (X-API-Key), $(nproc) cores"
+for _ in 1 2; do
+    run_wrk hello "$HELLO_URL"
+    run_wrk synthia "$SYNTHIA_URL"
+    run_wrk apikey "$KEY_URL" "X-API-Key: $API_KEY"
+done
+
+avg() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.3f", (n ? s / n : 0) }'; }
+H_RPS=$(avg "${SUM_RPS[hello]}" "${RUNS[hello]}")
+S_RPS=$(avg "${SUM_RPS[synthia]}" "${RUNS[synthia]}")
+K_RPS=$(avg "${SUM_RPS[apikey]}" "${RUNS[apikey]}")
+RATIO=$(awk -v s="$S_RPS" -v h="$H_RPS" 'BEGIN { printf "%.3f", (h > 0 ? s / h : 0) }')
+KRATIO=$(awk -v k="$K_RPS" -v s="$S_RPS" 'BEGIN { printf "%.3f", (s > 0 ? k / s : 0) }')
+KHRATIO=$(awk -v k="$K_RPS" -v h="$H_RPS" 'BEGIN { printf "%.3f", (h > 0 ? k / h : 0) }')
+
+echo
+echo "through nginx, wrk -t$THREADS -c$CONNS -d${DURATION}s: hello and synthia" \
+    "GET $BPATH, apikey GET /api/v1/tenant with X-API-Key"
+printf '%-8s %10s %9s %9s\n' target "req/s" "p50 ms" "p99 ms"
+for r in "${ROWS[@]}"; do
+    echo "$r"
+done
+echo "-------- ---------- --------- ---------"
+for name in "${NAMES[@]}"; do
+    printf '%-8s %10.0f %9.3f %9.3f   (mean)\n' "$name" \
+        "$(avg "${SUM_RPS[$name]}" "${RUNS[$name]}")" \
+        "$(avg "${SUM_P50[$name]}" "${RUNS[$name]}")" \
+        "$(avg "${SUM_P99[$name]}" "${RUNS[$name]}")"
+done
+echo "ratio synthia/hello req/s: $RATIO (target >= 0.95)"
+echo "ratio apikey/synthia req/s: $KRATIO (target >= 0.5; apikey/hello: $KHRATIO)"
+if [[ $ERRORS -gt 0 ]]; then
+    echo "bench: $ERRORS run(s) had errors; the numbers are not valid" >&2
+    exit 1
+fi
