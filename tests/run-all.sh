@@ -1,0 +1,181 @@
+#!/bin/bash
+# tests/run-all.sh - the whole test suite, as CI runs it (.ci/run).
+#
+#   1. tests/deps.sh: install missing Debian packages (as root)
+#   2. _build:      configure --enable-werror, make, make check
+#                   (unit tests + integration tests against a real
+#                   PostgreSQL, Redis and nginx: tests/stack.sh)
+#   3. _build-asan: configure --enable-sanitizers --enable-werror,
+#                   make check under ASan + UBSan (leaks are errors)
+#   4. make distcheck in _build (the release tarball builds, passes its
+#      tests from a read-only source tree, installs and uninstalls)
+#
+# Usage: tests/run-all.sh [--skip-sanitizers] [--skip-distcheck] [--quick]
+#   --skip-sanitizers  no step 3        --skip-distcheck  no step 4
+#   --quick            neither 3 nor 4 (local iteration)
+# Environment: BUILD_DIR (default SRC/_build), ASAN_BUILD_DIR (default
+# SRC/_build-asan), JOBS (default 2).
+#
+# Prints the failing tests' logs, then a last line "N passed, N failed"
+# summed over every test suite run; exits non-zero if anything failed.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD_DIR:-$SRC/_build}
+ASAN_BUILD=${ASAN_BUILD_DIR:-$SRC/_build-asan}
+JOBS=${JOBS:-2}
+
+run_sanitizers=1
+run_distcheck=1
+for arg in "$@"; do
+    case $arg in
+    --skip-sanitizers | --skip-asan) run_sanitizers=0 ;;
+    --skip-distcheck) run_distcheck=0 ;;
+    --quick) run_sanitizers=0 run_distcheck=0 ;;
+    -h | --help)
+        sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "run-all: unknown option $arg (try --help)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+export AM_COLOR_TESTS=no
+total_pass=0
+total_fail=0
+report=()
+
+banner() { printf '\n==== %s ====\n' "$*"; }
+
+# A step that failed before any test could run counts as one failure.
+step_failed() {
+    report+=("$1: FAILED")
+    total_fail=$((total_fail + 1))
+    echo "run-all: $1 failed" >&2
+}
+
+# Sum automake's "# PASS:  N" style counts in a file into P and F.
+count_results() {
+    local file=$1
+    P=0 F=0
+    [[ -f $file ]] || return 1
+    read -r P F < <(sed 's/\x1b\[[0-9;]*m//g' "$file" | awk '
+        /^# (PASS): *[0-9]+/                { p += $3 }
+        /^# (FAIL|ERROR|XPASS): *[0-9]+/     { f += $3 }
+        END { print p + 0, f + 0 }')
+}
+
+show_failures() {
+    local log=$1
+    [[ -f $log ]] || return 0
+    banner "$log"
+    cat "$log" # automake puts each failing test's .log in here
+}
+
+# build_and_check NAME DIR CONFIGURE-ARGS...
+build_and_check() {
+    local name=$1 dir=$2 rc=0
+    shift 2
+    banner "$name: configure $*"
+    mkdir -p "$dir"
+    if ! (cd "$dir" && "$SRC/configure" "$@"); then
+        [[ -f $dir/config.log ]] && tail -n 60 "$dir/config.log"
+        step_failed "$name: configure"
+        return 1
+    fi
+    banner "$name: make -j$JOBS"
+    if ! make -C "$dir" -j"$JOBS"; then
+        step_failed "$name: make"
+        return 1
+    fi
+    banner "$name: make -j$JOBS check"
+    rm -f "$dir/test-suite.log"
+    make -C "$dir" -j"$JOBS" check || rc=$?
+    if count_results "$dir/test-suite.log"; then
+        total_pass=$((total_pass + P))
+        total_fail=$((total_fail + F))
+        report+=("$name: $P passed, $F failed")
+        if [[ $rc -ne 0 && $F -eq 0 ]]; then
+            step_failed "$name: make check (exit $rc)"
+        fi
+    else
+        step_failed "$name: make check (no test-suite.log)"
+    fi
+    if [[ $rc -ne 0 ]]; then
+        show_failures "$dir/test-suite.log"
+        return 1
+    fi
+}
+
+# --------------------------------------------------------------- 1. deps
+banner "dependencies (tests/deps.sh)"
+if ! "$SRC/tests/deps.sh"; then
+    step_failed "tests/deps.sh"
+    echo "$total_pass passed, $total_fail failed"
+    exit 1
+fi
+
+# --------------------------------------------------------------- autogen
+if [[ -f $SRC/config.status ]]; then
+    echo "run-all: $SRC is configured in-tree; out-of-tree builds need" \
+        "'make distclean' there first" >&2
+    step_failed "in-tree configuration present"
+    echo "$total_pass passed, $total_fail failed"
+    exit 1
+fi
+if [[ ! -x $SRC/configure || $SRC/configure.ac -nt $SRC/configure ]]; then
+    banner "autogen.sh"
+    if ! "$SRC/autogen.sh"; then
+        step_failed "autogen.sh"
+        echo "$total_pass passed, $total_fail failed"
+        exit 1
+    fi
+fi
+
+# --------------------------------------------------------------- 2. build
+build_ok=1
+build_and_check build "$BUILD" --enable-werror || build_ok=0
+
+# --------------------------------------------------------------- 3. ASan
+if [[ $run_sanitizers -eq 1 ]]; then
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    build_and_check sanitizers "$ASAN_BUILD" --enable-sanitizers --enable-werror || true
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+# --------------------------------------------------------------- 4. distcheck
+if [[ $run_distcheck -eq 1 ]]; then
+    if [[ $build_ok -eq 1 ]]; then
+        banner "distcheck: make -j$JOBS distcheck"
+        out=$BUILD/distcheck.out
+        rc=0
+        make -C "$BUILD" -j"$JOBS" distcheck \
+            DISTCHECK_CONFIGURE_FLAGS=--enable-werror 2>&1 | tee "$out" || rc=$?
+        if count_results "$out" && [[ $((P + F)) -gt 0 ]]; then
+            total_pass=$((total_pass + P))
+            total_fail=$((total_fail + F))
+            report+=("distcheck: $P passed, $F failed")
+        fi
+        if [[ $rc -ne 0 ]]; then
+            for log in "$BUILD"/synthia-*/_build/sub/test-suite.log; do
+                show_failures "$log"
+            done
+            step_failed "distcheck (exit $rc)"
+        else
+            report+=("distcheck: tarball ok")
+        fi
+    else
+        step_failed "distcheck (skipped: the first build or its tests failed)"
+    fi
+fi
+
+banner "summary"
+for line in "${report[@]}"; do
+    echo "  $line"
+done
+echo "$total_pass passed, $total_fail failed"
+[[ $total_fail -eq 0 ]]
