@@ -19,7 +19,7 @@ PACKAGES=(
     libcurl4-openssl-dev liblz4-dev check libsubunit-dev libargon2-dev
     libssl-dev
     postgresql redis-server nginx apache2 lighttpd caddy spawn-fcgi wrk
-    python3 curl procps iproute2 systemd
+    python3 curl procps iproute2 systemd openssl groff-base
 )
 # service name -> package that ships it
 declare -A SERVICES=(
