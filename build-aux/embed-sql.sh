@@ -11,6 +11,7 @@
 # 000, and two files with the same version.  POSIX sh and awk only.
 set -eu
 set -f # the file list is split on newlines below; no globbing
+here=$(dirname "$0")
 
 die() {
     echo "embed-sql.sh: $*" >&2
@@ -69,31 +70,7 @@ for line in $sorted; do
         final_nl=1
     fi
     printf '/* %s */\nstatic const char sql_%s[] =\n' "$base" "$ver"
-    LC_ALL=C awk -v final_nl="$final_nl" '
-        # Byte by byte: gsub replacement escaping differs between awks.
-        function esc(s,    out, i, c) {
-            out = ""
-            for (i = 1; i <= length(s); i++) {
-                c = substr(s, i, 1)
-                if (c == "\\") out = out "\\\\"
-                else if (c == "\"") out = out "\\\""
-                else if (c == "\r") out = out "\\r"
-                else if (c == "\t") out = out "\\t"
-                # "??" could read as a trigraph under strict ISO modes.
-                else if (c == "?") out = out "\\?"
-                else out = out c
-            }
-            return out
-        }
-        { lines[NR] = $0 }
-        END {
-            if (NR == 0) { print "    \"\";"; exit }
-            for (i = 1; i <= NR; i++) {
-                nl = (i < NR || final_nl == 1) ? "\\n" : ""
-                printf "    \"%s%s\"%s\n", esc(lines[i]), nl, \
-                    (i == NR ? ";" : "")
-            }
-        }' "$path"
+    LC_ALL=C awk -v final_nl="$final_nl" -f "$here/c-string.awk" "$path"
     printf '\n'
     # Strip leading zeros without octal surprises: 008 is 8.
     num=$(printf '%s\n' "$ver" | sed 's/^0*//')
