@@ -81,6 +81,10 @@ static const key_def keys[] = {
      "60s", 1000, DAY, "... within this window trip the crash-loop guard"},
     {"server", "access_log", T_BOOL, O(access_log), "on", 0, 0,
      "write one JSON access-log line per request to stderr"},
+    {"server", "access_log_buffer", T_SIZE, O(access_log_buffer), "4k", 0,
+     4096, "batch access lines up to this many bytes per write (0: one "
+     "write per line); a batch is written when full, when its oldest line "
+     "is 100 ms old, or when the responder is idle"},
     {"server", "trusted_networks", T_STR, O(trusted_networks),
      "127.0.0.0/8 ::1/128", 0, 0,
      "networks (CIDR, space-separated) that may read /health/detailed "

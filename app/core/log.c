@@ -29,6 +29,13 @@ static char request_id[72];
 static const char *proc_name = "synthia";
 static sy_logline line;
 
+/* the access-line batch */
+#define ACCESS_MAX 4096
+static char access_buf[ACCESS_MAX];
+static size_t access_len;
+static size_t access_cap; /* 0: write every line at once */
+static int64_t access_first_us;
+
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void
@@ -143,18 +150,9 @@ sy_log_int(sy_logline *l, const char *k, int64_t value)
     sy_buf_add_i64(&l->buf, value);
 }
 
-void
-sy_log_end(sy_logline *l)
+static void
+write_all(const char *p, size_t n)
 {
-    if (!l)
-        return;
-    if (l->buf.failed) { /* too long: say so rather than write half JSON */
-        sy_buf_reset(&l->buf);
-        sy_buf_puts(&l->buf, "{\"level\":\"error\",\"event\":\"log_truncated\"");
-    }
-    sy_buf_puts(&l->buf, "}\n");
-    const char *p = l->buf.p;
-    size_t n = l->buf.len;
     while (n > 0) {
         ssize_t w = write(STDERR_FILENO, p, n);
         if (w < 0) {
@@ -165,6 +163,67 @@ sy_log_end(sy_logline *l)
         p += w;
         n -= (size_t)w;
     }
+}
+
+void
+sy_log_flush(void)
+{
+    if (access_len)
+        write_all(access_buf, access_len);
+    access_len = 0;
+}
+
+int64_t
+sy_log_pending_age_us(void)
+{
+    return access_len ? sy_mono_us() - access_first_us : -1;
+}
+
+void
+sy_log_set_access_buffer(size_t bytes)
+{
+    sy_log_flush();
+    access_cap = bytes > ACCESS_MAX ? ACCESS_MAX : bytes;
+}
+
+/* Close the line (one that grew past the limit is replaced by a note). */
+static void
+finish(sy_logline *l)
+{
+    if (l->buf.failed) { /* too long: say so rather than write half JSON */
+        sy_buf_reset(&l->buf);
+        sy_buf_puts(&l->buf, "{\"level\":\"error\",\"event\":\"log_truncated\"");
+    }
+    sy_buf_puts(&l->buf, "}\n");
+}
+
+void
+sy_log_end(sy_logline *l)
+{
+    if (!l)
+        return;
+    finish(l);
+    sy_log_flush(); /* batched access lines came first */
+    write_all(l->buf.p, l->buf.len);
+}
+
+void
+sy_log_end_access(sy_logline *l)
+{
+    if (!l)
+        return;
+    finish(l);
+    if (l->buf.len > access_cap) {
+        sy_log_flush();
+        write_all(l->buf.p, l->buf.len);
+        return;
+    }
+    if (access_len + l->buf.len > access_cap)
+        sy_log_flush();
+    if (!access_len)
+        access_first_us = sy_mono_us();
+    memcpy(access_buf + access_len, l->buf.p, l->buf.len);
+    access_len += l->buf.len;
 }
 
 void

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,7 @@ timeout_response(sbuf *rec, const char *rid)
 static void
 timeout_log(const char *rid)
 {
+    sy_log_flush(); /* batched access lines of earlier requests */
     char mem[512], ts[32];
     sbuf l = {mem, 0, sizeof(mem)};
     sy_rfc3339_ms(ts, sizeof(ts), sy_wall_ms());
@@ -298,7 +300,8 @@ log_request(const sy_req *req, const done_info *d)
 {
     int64_t slow = sy_conf->slow_request_ms;
     bool is_slow = slow > 0 && d->dur_us >= slow * 1000;
-    if (sy_conf->access_log && !(req->route && req->route->flags & SY_ROUTE_NOLOG)) {
+    if (sy_conf->access_log &&
+        !(req->route && req->route->flags & SY_ROUTE_NOLOG)) {
         sy_logline *l = sy_log_begin(SY_LOG_INFO, "access");
         sy_log_str(l, "method", d->method);
         sy_log_cstr(l, "route", d->route);
@@ -309,7 +312,7 @@ log_request(const sy_req *req, const done_info *d)
                     req->who.tenant_id[0] ? req->who.tenant_id : NULL);
         sy_log_int(l, "bytes", (int64_t)d->bytes);
         sy_log_str(l, "client", d->client);
-        sy_log_end(l);
+        sy_log_end_access(l);
     }
     if (is_slow) {
         sy_logline *l = sy_log_begin(SY_LOG_WARN, "slow_request");
@@ -385,6 +388,19 @@ serve_one(FCGX_Request *r, sy_arena *a, sy_buf *out)
     sy_arena_reset(a);
 }
 
+/* Batched access lines go out when nothing else is waiting (so an idle
+ * responder never sits on them), or when the oldest is 100 ms old. */
+static void
+maybe_flush_log(int listen_fd)
+{
+    int64_t age = sy_log_pending_age_us();
+    if (age < 0)
+        return;
+    struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+    if (age >= 100000 || poll(&p, 1, 0) <= 0)
+        sy_log_flush();
+}
+
 /* Recycle after max_requests, with up to 10% jitter so that responders
  * started together do not all restart together. */
 static uint64_t
@@ -417,6 +433,7 @@ sy_responder_run(int listen_fd, bool have_master)
         return SY_EXIT_FATAL;
     }
     sy_arena_init(&arena, ARENA_CHUNK, (size_t)sy_conf->request_memory);
+    sy_log_set_access_buffer((size_t)sy_conf->access_log_buffer);
     sy_buf_init(&out, NULL, RESPONSE_MAX);
     uint64_t limit = recycle_after();
     sy_self_slot->served = 0;
@@ -438,9 +455,11 @@ sy_responder_run(int listen_fd, bool have_master)
             continue;
         }
         serve_one(&r, &arena, &out);
+        maybe_flush_log(listen_fd);
         if (limit && sy_self_slot->served >= limit)
             break;
     }
+    sy_log_flush();
     FCGX_Finish_r(&r);
     __atomic_store_n(&sy_self_slot->state, SY_SLOT_STOPPING,
                      __ATOMIC_RELEASE);

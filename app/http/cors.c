@@ -33,7 +33,8 @@ static const char allow_headers[] =
     "Idempotency-Key, If-None-Match";
 static const char expose_headers[] =
     "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
-    "RateLimit-Policy, RateLimit, Retry-After, ETag, Location";
+    "RateLimit-Policy, RateLimit, RateLimit-Degraded, Retry-After, ETag, "
+    "Location, Idempotent-Replayed";
 
 /* ----------------------------------------------------------- matching */
 

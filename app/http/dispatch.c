@@ -87,10 +87,19 @@ route_request(sy_req *req, sy_res *res)
     return 0;
 }
 
+/* A request with no body at all (no Content-Type, no length). */
+static bool
+bodyless(const sy_req *req)
+{
+    return req->content_type.len == 0 && req->content_length <= 0;
+}
+
 static int
 read_json_body(sy_req *req, sy_res *res)
 {
     sy_str body;
+    if ((req->route->flags & SY_ROUTE_JSON_OPTIONAL) && bodyless(req))
+        return sy_json_parse(req->arena, SY_STR("{}"), &req->json);
     if (!sy_json_content_type(req->content_type))
         return sy_problem(res, 415, "unsupported_media_type",
                           "The body must be application/json.");

@@ -129,8 +129,11 @@ sy_res_etag(sy_res *res, sy_str etag)
     int rc = sy_res_header(res, "ETag", etag);
     if (rc < 0)
         return rc;
-    if (res->req &&
-        etag_listed(sy_req_header(res->req, "If-None-Match"), etag)) {
+    /* RFC 9110: a matching If-None-Match is 304 only for GET and HEAD;
+     * writes report their new ETag and ignore it. */
+    bool safe = res->req && (sy_str_eqc(res->req->method, "GET") ||
+                             sy_str_eqc(res->req->method, "HEAD"));
+    if (safe && etag_listed(sy_req_header(res->req, "If-None-Match"), etag)) {
         sy_buf_reset(&res->body);
         res->status = 304;
         return SY_ENOTMODIFIED;

@@ -31,10 +31,10 @@ int
 sy_route_docs_openapi(sy_req *req, sy_res *res)
 {
     (void)req;
-    int rc = sy_res_etag(res, openapi_etag());
+    sy_res_headerc(res, "Cache-Control", "public, max-age=300");
+    int rc = sy_res_etag(res, openapi_etag()); /* a 304 keeps the header */
     if (rc < 0)
         return rc;
-    sy_res_headerc(res, "Cache-Control", "public, max-age=300");
     return sy_res_bytes(res, 200, "application/json", sy_openapi_json,
                         sy_openapi_json_len);
 }

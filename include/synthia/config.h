@@ -47,6 +47,7 @@ typedef struct sy_config {
     int64_t crash_loop_deaths;  /* this many abnormal deaths ... */
     int64_t crash_loop_window_ms; /* ... within this window: crash loop */
     bool access_log;
+    int64_t access_log_buffer;  /* bytes of access lines batched */
     char *trusted_networks;
     sy_cidr trusted[SY_CONFIG_MAX_NETS];
     int ntrusted;

@@ -41,4 +41,19 @@ void sy_log_cstr(sy_logline *l, const char *key, const char *value);
 void sy_log_int(sy_logline *l, const char *key, int64_t value);
 void sy_log_end(sy_logline *l);
 
+/* Access lines may be batched (server.access_log_buffer bytes, at most
+ * 4096 so a batch stays one atomic write to a pipe): sy_log_end_access
+ * appends the line to the batch instead of writing it.  Any other line
+ * flushes the batch first, so order is kept.  The responder flushes when
+ * it has nothing waiting, when the oldest line is 100 ms old, and before
+ * exiting. */
+void sy_log_set_access_buffer(size_t bytes);
+void sy_log_end_access(sy_logline *l);
+/* Write the batched lines now.  Async-signal-safe when no line is being
+ * added at the same time (the responder's timeout handler runs while a
+ * handler, not the logger, has control). */
+void sy_log_flush(void);
+/* Age in microseconds of the oldest batched line, or -1 when none. */
+int64_t sy_log_pending_age_us(void);
+
 #endif

@@ -50,7 +50,8 @@ int sy_res_bytes(sy_res *res, int status, const char *ctype, const void *p,
                  size_t n);
 
 /* Set ETag (a quoted strong validator, e.g. "\"abc\"") and honour the
- * request's If-None-Match: returns SY_ENOTMODIFIED with status 304 when
+ * request's If-None-Match (GET and HEAD only, RFC 9110): returns
+ * SY_ENOTMODIFIED with status 304 when
  * it matches (the handler returns that code as is), else 0. */
 int sy_res_etag(sy_res *res, sy_str etag);
 

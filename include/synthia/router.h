@@ -43,6 +43,8 @@ enum sy_route_flags {
     SY_ROUTE_NOLOG = 1 << 1,  /* no access-log line (probes) */
     SY_ROUTE_KEY_OPTIONAL = 1 << 2, /* PUBLIC route that uses a key when
                                        one is sent (login) */
+    SY_ROUTE_JSON_OPTIONAL = 1 << 3, /* with SY_ROUTE_JSON: no body at all
+                                        reads as {} (every field optional) */
 };
 
 /* API-key scopes.  Publishable keys get at most SY_SCOPES_PUBLISHABLE. */

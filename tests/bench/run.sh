@@ -7,6 +7,9 @@
 # same run.  Runs wrk against each, interleaved (hello, synthia, apikey,
 # twice), and prints req/s, p50, p99, the ratio synthia/hello (DESIGN.md
 # target: >= 0.95) and the ratio apikey/synthia (issue 3 target: >= 0.5).
+# Then the catalog on 10,000 seeded products (synthia seed-demo): the
+# cached list with a secret key, and text, typo and semantic searches
+# run uncached (Cache-Control: no-cache), twice each.
 #
 #   make bench                    (from the build directory)
 #   tests/bench/run.sh            (SY_BUILDDIR: where synthia and
@@ -14,7 +17,9 @@
 #
 # Environment: BENCH_DURATION (seconds per run, default 10),
 # BENCH_CONNECTIONS (default 32), BENCH_THREADS (default 2),
-# BENCH_PATH (default /health/live).
+# BENCH_PATH (default /health/live), BENCH_CONFIG_EXTRA (a file of
+# synthia.conf lines appended to the stack's config, e.g. to compare
+# [server] access_log = off).
 # Everything it starts listens on loopback and is stopped at the end.
 set -euo pipefail
 
@@ -66,7 +71,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "bench: starting the stack (synthia, $WORKERS workers, nginx)"
-"$STACK" up "$STATEDIR" --workers "$WORKERS" >/dev/null
+"$STACK" up "$STATEDIR" --workers "$WORKERS" \
+    ${BENCH_CONFIG_EXTRA:+--config-extra "$BENCH_CONFIG_EXTRA"} >/dev/null
 # shellcheck disable=SC1091
 source "$STATEDIR/env"
 
@@ -92,6 +98,29 @@ KEY_URL=$SY_BASE_URL/api/v1/tenant
 [[ $(curl -s -D - -o /dev/null -H "X-API-Key: $API_KEY" "$KEY_URL" |
     tr -d '\r' | awk -F': ' 'tolower($1) == "ratelimit-limit" { print $2 }') \
     == 100000000 ]] || die "GET $KEY_URL is not rate-limited by the bench plan"
+
+# The catalog routes' tenant: 10,000 generated products with their
+# embeddings from the C embedder (`synthia seed-demo --products`), moved
+# to the bench plan so that wrk is never rate-limited.
+echo "bench: seeding 10,000 products (synthia seed-demo --tenant catalog)"
+CAT_KEY=$("$SY_BUILDDIR/synthia" --config "$SY_CONFIG" seed-demo \
+    --tenant catalog --products 10000 |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["keys"]["secret"])') ||
+    die "synthia seed-demo failed"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$SY_DATABASE_URL" -c \
+    "UPDATE tenants SET plan_id = 'bench' WHERE slug = 'catalog';
+     ANALYZE products" >/dev/null || die "cannot move the catalog tenant"
+LIST_URL="$SY_BASE_URL/api/v1/products?limit=20"
+TEXT_URL="$SY_BASE_URL/api/v1/products/search?q=linen%20dress&limit=10"
+TYPO_URL="$SY_BASE_URL/api/v1/products/search?q=jackrt&limit=10"
+SEM_URL="$SY_BASE_URL/api/v1/products/search?q=navy%20wool%20blazer&mode=semantic&limit=10"
+for u in "$LIST_URL" "$TEXT_URL" "$TYPO_URL" "$SEM_URL"; do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $CAT_KEY" \
+        "$u") == 200 ]] || die "synthia does not answer 200 on $u"
+done
+[[ $(curl -s -D - -o /dev/null -H "X-API-Key: $CAT_KEY" "$LIST_URL" |
+    tr -d '\r' | awk -F': ' 'tolower($1) == "x-cache" { print $2 }') \
+    == HIT ]] || die "GET $LIST_URL is not served from the cache"
 
 echo "bench: starting hello ($WORKERS processes) behind a second nginx"
 HSOCK=$STATEDIR/hello.sock
@@ -142,17 +171,18 @@ to_ms() {
 }
 
 ROWS=()
-NAMES=(hello synthia apikey)
-declare -A SUM_RPS=([hello]=0 [synthia]=0 [apikey]=0)
-declare -A SUM_P50=([hello]=0 [synthia]=0 [apikey]=0)
-declare -A SUM_P99=([hello]=0 [synthia]=0 [apikey]=0)
-declare -A RUNS=([hello]=0 [synthia]=0 [apikey]=0)
+NAMES=(hello synthia apikey catalog text typo semantic)
+declare -A SUM_RPS SUM_P50 SUM_P99 RUNS
+for n in "${NAMES[@]}"; do
+    SUM_RPS[$n]=0 SUM_P50[$n]=0 SUM_P99[$n]=0 RUNS[$n]=0
+done
 ERRORS=0
 
-# run_wrk NAME URL [HEADER]
+# run_wrk NAME URL [HEADER [HEADER]]
 run_wrk() {
     local name=$1 url=$2 out rps p50 p99 non2xx sockerr hdr=()
     [[ -n ${3:-} ]] && hdr=(-H "$3")
+    [[ -n ${4:-} ]] && hdr+=(-H "$4")
     out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
         "${hdr[@]}" "$url")
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
@@ -186,6 +216,20 @@ for _ in 1 2; do
     run_wrk synthia "$SYNTHIA_URL"
     run_wrk apikey "$KEY_URL" "X-API-Key: $API_KEY"
 done
+# Catalog on 10,000 products: the cached list as a client gets it; the
+# searches with Cache-Control: no-cache, so every request runs the search
+# (full text; a one-word typo that takes the trigram path; semantic).
+wrk -t"$THREADS" -c"$CONNS" -d2s -H "X-API-Key: $CAT_KEY" "$TEXT_URL" \
+    >/dev/null
+for _ in 1 2; do
+    run_wrk catalog "$LIST_URL" "X-API-Key: $CAT_KEY"
+    run_wrk text "$TEXT_URL" "X-API-Key: $CAT_KEY" "Cache-Control: no-cache"
+    run_wrk semantic "$SEM_URL" "X-API-Key: $CAT_KEY" "Cache-Control: no-cache"
+done
+# The typo path is far slower: last, with one connection per responder,
+# so that its queue does not spill into another measurement.
+CONNS=$WORKERS run_wrk typo "$TYPO_URL" "X-API-Key: $CAT_KEY" \
+    "Cache-Control: no-cache"
 
 avg() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.3f", (n ? s / n : 0) }'; }
 H_RPS=$(avg "${SUM_RPS[hello]}" "${RUNS[hello]}")
@@ -197,7 +241,8 @@ KHRATIO=$(awk -v k="$K_RPS" -v h="$H_RPS" 'BEGIN { printf "%.3f", (h > 0 ? k / h
 
 echo
 echo "through nginx, wrk -t$THREADS -c$CONNS -d${DURATION}s: hello and synthia" \
-    "GET $BPATH, apikey GET /api/v1/tenant with X-API-Key"
+    "GET $BPATH, apikey GET /api/v1/tenant with X-API-Key, catalog/text/" \
+    "typo/semantic on 10,000 products (typo: -c$WORKERS)"
 printf '%-8s %10s %9s %9s\n' target "req/s" "p50 ms" "p99 ms"
 for r in "${ROWS[@]}"; do
     echo "$r"
@@ -211,6 +256,10 @@ for name in "${NAMES[@]}"; do
 done
 echo "ratio synthia/hello req/s: $RATIO (target >= 0.95)"
 echo "ratio apikey/synthia req/s: $KRATIO (target >= 0.5; apikey/hello: $KHRATIO)"
+echo "catalog: cached GET /products?limit=20 (X-API-Key, target p99 < 5 ms);" \
+    "searches over 10,000 products, uncached: text 'linen dress' (target" \
+    "p50 < 5 ms), typo 'jackrt' (trigram path), semantic 'navy wool blazer'" \
+    "(target p50 < 10 ms)"
 if [[ $ERRORS -gt 0 ]]; then
     echo "bench: $ERRORS run(s) had errors; the numbers are not valid" >&2
     exit 1

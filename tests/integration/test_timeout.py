@@ -86,10 +86,13 @@ def test_hung_database_request_ends_with_503_and_a_new_responder(stack):
     for _ in range(20):
         assert stack.get("/health/ready").status == 200
 
-    lines = log_events(stack, "request_timeout")
-    assert any(l.get("request_id") == "hang-1" and
-               l.get("path") == "/health/ready" for l in lines), lines
-    assert log_events(stack, "responder_timeout"), "master did not log it"
+    sylib.wait_until(
+        lambda: any(l.get("request_id") == "hang-1" and
+                    l.get("path") == "/health/ready"
+                    for l in log_events(stack, "request_timeout")),
+        timeout=5, what="the request_timeout line of hang-1")
+    sylib.wait_until(lambda: log_events(stack, "responder_timeout"),
+                     timeout=5, what="the master's responder_timeout line")
     assert metric(stack, "synthia_request_timeouts_total") >= 1
 
 
@@ -106,9 +109,13 @@ def test_slow_request_is_logged_with_where_the_time_went(stack):
         time.sleep(0.5)
     t.join(10)
     assert result["r"].status == 200, result["r"]
-    lines = [l for l in log_events(stack, "slow_request")
-             if l.get("request_id") == "slow-1"]
-    assert lines, "no slow_request line for slow-1"
+
+    # log lines are written after the response has gone to the client
+    def slow_line():
+        return [l for l in log_events(stack, "slow_request")
+                if l.get("request_id") == "slow-1"]
+    lines = sylib.wait_until(slow_line, timeout=5,
+                             what="a slow_request line for slow-1")
     l = lines[0]
     assert l["route"] == "/health/ready", l
     assert l["duration_us"] >= 300000, l
@@ -124,8 +131,10 @@ def test_timeout_without_master_answers_503(stack):
                           headers={"X-Request-Id": "solo-1"}, timeout=20)
     sylib.assert_problem(r, 503, "timeout")
     assert r.json()["request_id"] == "solo-1"
-    assert any(l.get("request_id") == "solo-1"
-               for l in log_events(stack, "request_timeout"))
+    sylib.wait_until(
+        lambda: any(l.get("request_id") == "solo-1"
+                    for l in log_events(stack, "request_timeout")),
+        timeout=5, what="the request_timeout line of solo-1")
 
 
 sylib.main(globals())

@@ -236,8 +236,11 @@ def test_two_owners_demoting_each_other_at_once(stack):
             th.start()
         for th in threads:
             th.join(30)
+        # the loser is refused as the last owner (409), or, when the
+        # winner's demotion of it committed first, with its session ended
+        # (a demotion revokes the demoted user's sessions): 401
         statuses = sorted(r.status for r in results)
-        assert statuses == [200, 409], results
+        assert statuses in ([200, 401], [200, 409]), results
         rows = syid.psql(stack, "SELECT count(*) FROM users WHERE tenant_id "
                          "= :'t' AND role = 'owner' AND active", t=t["id"])
         assert rows == [["1"]], rows
