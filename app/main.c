@@ -23,6 +23,7 @@ static const char usage[] =
     "  check-config [--keys]                validate the configuration\n"
     "  admin create-sysadmin|create-tenant|create-user|create-key ...\n"
     "                                       bootstrap tenants, users, keys\n"
+    "  seed-demo                            load the demo tenant and catalog\n"
     "  version                              print the version\n"
     "\n"
     "The configuration is read from --config FILE, $SYNTHIA_CONFIG, or\n"
@@ -113,6 +114,11 @@ main(int argc, char **argv)
         if (sy_cli_load_config(config) < 0)
             return 1;
         return sy_cli_admin(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "seed-demo") == 0) {
+        if (sy_cli_load_config(config) < 0)
+            return 1;
+        return sy_cli_seed_demo(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "migrate") == 0) {
         if (sy_cli_load_config(config) < 0)

@@ -68,9 +68,12 @@ CREATE INDEX products_tenant_created_idx
 CREATE INDEX products_tenant_category_idx
     ON products (tenant_id, category) WHERE active;
 CREATE INDEX products_search_idx ON products USING gin (search);
--- Typo tolerance for short queries: trigram similarity on the name.
+-- Typo tolerance when full text finds too little: trigram similarity on
+-- the name and on the words of the description.
 CREATE INDEX products_name_trgm_idx
     ON products USING gin (sy_unaccent(lower(name)) gin_trgm_ops);
+CREATE INDEX products_description_trgm_idx
+    ON products USING gin (sy_unaccent(lower(description)) gin_trgm_ops);
 
 CREATE FUNCTION products_search_update() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -192,7 +192,8 @@ finish(sy_logline *l)
 {
     if (l->buf.failed) { /* too long: say so rather than write half JSON */
         sy_buf_reset(&l->buf);
-        sy_buf_puts(&l->buf, "{\"level\":\"error\",\"event\":\"log_truncated\"");
+        sy_buf_puts(&l->buf,
+                    "{\"level\":\"error\",\"event\":\"log_truncated\"");
     }
     sy_buf_puts(&l->buf, "}\n");
 }

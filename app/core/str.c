@@ -167,8 +167,18 @@ sy_parse_bool(sy_str s, bool *out)
     return SY_EINVAL;
 }
 
-static int
-hexval(char c)
+size_t
+sy_str_utf8_chars(sy_str s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s.len; i++)
+        if (((unsigned char)s.p[i] & 0xc0) != 0x80)
+            n++;
+    return n;
+}
+
+int
+sy_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -192,8 +202,8 @@ sy_url_decode(sy_arena *a, sy_str in, bool plus_is_space, sy_str *out)
             int hi, lo;
             if (in.len - i < 3) /* needs '%' and two hex digits */
                 return SY_EBADREQ;
-            hi = hexval(in.p[i + 1]);
-            lo = hexval(in.p[i + 2]);
+            hi = sy_hex_digit(in.p[i + 1]);
+            lo = sy_hex_digit(in.p[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return SY_EBADREQ;
             c = (char)(hi * 16 + lo);

@@ -30,11 +30,11 @@
 
 static const char allow_headers[] =
     "Authorization, Content-Type, X-API-Key, X-CSRF-Token, X-Request-Id, "
-    "Idempotency-Key, If-None-Match";
+    "Idempotency-Key, If-None-Match, Cache-Control";
 static const char expose_headers[] =
     "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, "
     "RateLimit-Policy, RateLimit, RateLimit-Degraded, Retry-After, ETag, "
-    "Location, Idempotent-Replayed";
+    "Location, Idempotent-Replayed, X-Cache";
 
 /* ----------------------------------------------------------- matching */
 

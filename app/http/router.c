@@ -84,7 +84,8 @@ sy_router_match(const sy_route *table, size_t n, sy_str method, sy_str path,
             continue;
         path_known = true;
         bool get = strcmp(r->method, "GET") == 0;
-        if (method_is(method, r->method) || (get && method_is(method, "HEAD"))) {
+        if (method_is(method, r->method) ||
+            (get && method_is(method, "HEAD"))) {
             memcpy(m->params, tmp.params, sizeof(tmp.params));
             m->nparams = tmp.nparams;
             m->index = (int)i;

@@ -22,8 +22,7 @@ const sy_route sy_routes[] = {
     {"GET", "/health/detailed", sy_route_health_detailed, SY_AUTH_TRUSTED, 0,
      0, 0, 0},
     {"GET", "/health/storage", sy_route_health_storage, PUB, 0, 0, 0, 0},
-    {"GET", "/metrics", sy_route_metrics_get, SY_AUTH_TRUSTED, 0, 0, 0,
-     SY_SCOPE_METRICS_READ},
+    {"GET", "/metrics", sy_route_metrics_get, SY_AUTH_TRUSTED, 0, 0, 0, 0},
 
     /* Identity */
     {"POST", "/api/v1/auth/register", sy_route_auth_register, SY_AUTH_KEY,
@@ -67,9 +66,39 @@ const sy_route sy_routes[] = {
     {"POST", "/api/v1/tenant/keys", sy_route_tenant_keys_create,
      SY_AUTH_OWNER, 0, 0, J, 0},
     {"POST", "/api/v1/tenant/keys/{id}/rotate", sy_route_tenant_keys_rotate,
-     SY_AUTH_OWNER, 0, 0, J, 0},
+     SY_AUTH_OWNER, 0, 0, J | SY_ROUTE_JSON_OPTIONAL, 0},
     {"DELETE", "/api/v1/tenant/keys/{id}", sy_route_tenant_keys_delete,
      SY_AUTH_OWNER, 0, 0, 0, 0},
+
+    /* Catalog, search, orders */
+    {"GET", "/api/v1/products", sy_route_products_list, SY_AUTH_KEY_OR_USER,
+     R, 0, 0, SY_SCOPE_CATALOG_READ},
+    {"GET", "/api/v1/products/search", sy_route_products_search,
+     SY_AUTH_KEY_OR_USER, R, 0, 0, SY_SCOPE_CATALOG_READ},
+    {"GET", "/api/v1/products/{id}", sy_route_products_get,
+     SY_AUTH_KEY_OR_USER, R, 0, 0, SY_SCOPE_CATALOG_READ},
+    {"POST", "/api/v1/products", sy_route_products_create, SY_AUTH_STAFF, W,
+     0, J, SY_SCOPE_CATALOG_WRITE},
+    {"PATCH", "/api/v1/products/{id}", sy_route_products_patch,
+     SY_AUTH_STAFF, W, 0, J, SY_SCOPE_CATALOG_WRITE},
+    {"DELETE", "/api/v1/products/{id}", sy_route_products_delete,
+     SY_AUTH_STAFF, W, 0, 0, SY_SCOPE_CATALOG_WRITE},
+    {"GET", "/api/v1/categories", sy_route_categories_list,
+     SY_AUTH_KEY_OR_USER, R, 0, 0, SY_SCOPE_CATALOG_READ},
+    {"POST", "/api/v1/orders", sy_route_orders_create, SY_AUTH_USER, 0, 0, J,
+     0},
+    {"GET", "/api/v1/orders", sy_route_orders_list, SY_AUTH_USER, 0, 0, 0,
+     0},
+    {"GET", "/api/v1/orders/{id}", sy_route_orders_get, SY_AUTH_USER, 0, 0,
+     0, 0},
+    {"POST", "/api/v1/orders/{id}/transition", sy_route_orders_transition,
+     SY_AUTH_USER, 0, 0, J, 0},
+
+    /* Result cache */
+    {"GET", "/api/v1/cache/stats", sy_route_cache_stats, SY_AUTH_STAFF, 0, 0,
+     0, 0},
+    {"DELETE", "/api/v1/cache", sy_route_cache_delete, SY_AUTH_STAFF, 0, 0, 0,
+     0},
 
     /* Documentation */
     {"GET", "/api/v1/openapi.json", sy_route_docs_openapi, PUB, 0, 0, 0, 0},

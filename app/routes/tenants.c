@@ -43,16 +43,6 @@ is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static size_t
-utf8_chars(sy_str s)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s.len; i++)
-        if (((unsigned char)s.p[i] & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
 int
 sy_tenancy_text(sy_str *s, bool trim, size_t minchars, size_t maxchars,
                 const char **why)
@@ -64,7 +54,7 @@ sy_tenancy_text(sy_str *s, bool trim, size_t minchars, size_t maxchars,
     }
     while (trim && t.len && is_space(t.p[t.len - 1]))
         t.len--;
-    size_t n = utf8_chars(t);
+    size_t n = sy_str_utf8_chars(t);
     for (size_t i = 0; i < t.len; i++) {
         if ((unsigned char)t.p[i] < ' ' || t.p[i] == 0x7f) {
             *why = "must not contain control characters";

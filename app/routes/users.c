@@ -187,16 +187,6 @@ sy_account_email_key(sy_arena *a, sy_str email)
 
 /* ------------------------------------------------------ reading fields */
 
-static size_t
-utf8_chars(sy_str s)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s.len; i++)
-        if (((unsigned char)s.p[i] & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
 static bool
 has_control(sy_str s)
 {
@@ -218,7 +208,7 @@ read_name(sy_req *req, sy_res *res, bool required, const char **out)
     if (rc < 0)
         return rc;
     v = trim(v);
-    if (v.len == 0 || utf8_chars(v) > NAME_MAX_CHARS || has_control(v))
+    if (v.len == 0 || sy_str_utf8_chars(v) > NAME_MAX_CHARS || has_control(v))
         return sy_problem_field(res, "name",
                                 "must be 1 to 200 characters, without "
                                 "control characters");

@@ -37,18 +37,6 @@ static int nscripts;
 
 /* ---------------------------------------------------------- URL parsing */
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode s into dst (NUL-terminated); SY_EINVAL on a bad escape,
  * a decoded NUL, or when it does not fit. */
 static int
@@ -58,8 +46,8 @@ decode_into(char *dst, size_t cap, sy_str s)
     for (size_t i = 0; i < s.len; i++) {
         int c = (unsigned char)s.p[i];
         if (c == '%') {
-            int hi = i + 2 < s.len ? hexval(s.p[i + 1]) : -1;
-            int lo = i + 2 < s.len ? hexval(s.p[i + 2]) : -1;
+            int hi = i + 2 < s.len ? sy_hex_digit(s.p[i + 1]) : -1;
+            int lo = i + 2 < s.len ? sy_hex_digit(s.p[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi | lo) == 0)
                 return SY_EINVAL;
             c = hi * 16 + lo;

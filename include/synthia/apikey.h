@@ -10,8 +10,9 @@
  * once on every responder.  Each responder also keeps the records it read
  * in memory, confirmed on every request by a GET sent in the same round
  * trip as the rate-limit call: a keyed request costs one Redis round
- * trip.  last_used_at is remembered per responder and written to PostgreSQL at most once a minute (one UPDATE for all keys
- * used since), never a write per request: it has one-minute resolution.
+ * trip.  last_used_at is remembered per responder and written to
+ * PostgreSQL at most once a minute (one UPDATE for all keys used since),
+ * never a write per request: it has one-minute resolution.
  */
 #ifndef SYNTHIA_APIKEY_H
 #define SYNTHIA_APIKEY_H

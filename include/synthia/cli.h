@@ -25,4 +25,8 @@ int sy_cli_admin(int argc, char **argv);
  * when it cannot connect; then NULL).  The caller PQfinish()es it. */
 struct pg_conn *sy_cli_db_connect(const char *who);
 
+/* `synthia seed-demo`: the demo tenant, its accounts and keys, and a
+ * deterministic catalog of fashion products.  Returns the exit status. */
+int sy_cli_seed_demo(int argc, char **argv);
+
 #endif

@@ -84,6 +84,46 @@ enum sy_stmt {
     SY_SQL_REFRESH_HOUSEKEEPING,
     /* --- end of sessions and refresh tokens */
 
+    /* --- catalog: products, categories, search, seed-demo (products.c,
+     * search.c, seed.c) */
+    SY_SQL_PRODUCT_INSERT,
+    SY_SQL_PRODUCT_GET,
+    SY_SQL_PRODUCT_UPDATE,
+    SY_SQL_PRODUCT_DEACTIVATE,
+    SY_SQL_PRODUCT_EMBEDDING_DELETE,
+    SY_SQL_PRODUCTS_LIST,
+    SY_SQL_CATEGORIES_LIST,
+    SY_SQL_PRODUCTS_SEARCH_TEXT,
+    SY_SQL_PRODUCTS_SEARCH_TYPO,
+    SY_SQL_PRODUCTS_BY_IDS,
+    SY_SQL_SEARCH_TYPO_THRESHOLD,
+    SY_SQL_SEED_TENANT_CONFIG,
+    SY_SQL_SEED_TENANT_SUMMARY,
+    /* --- end of catalog */
+
+    /* --- orders and Idempotency-Key (orders.c, idempotency.c) */
+    SY_SQL_IDEM_INSERT,
+    SY_SQL_IDEM_LOCK,
+    SY_SQL_IDEM_RENEW,
+    SY_SQL_IDEM_FINISH,
+    SY_SQL_IDEM_HOUSEKEEPING,
+    SY_SQL_ORDER_LOCK_PRODUCTS,
+    SY_SQL_ORDER_RESERVE,
+    SY_SQL_ORDER_INSERT,
+    SY_SQL_ORDER_GET,
+    SY_SQL_ORDERS_LIST,
+    SY_SQL_ORDER_LOCK,
+    SY_SQL_ORDER_SET_STATUS,
+    SY_SQL_ORDER_LOCK_LINE_PRODUCTS,
+    SY_SQL_ORDER_RESTOCK,
+    /* --- end of orders and Idempotency-Key */
+
+    /* --- product vectors (vectors.c) */
+    SY_SQL_VECTORS_UPSERT,
+    SY_SQL_VECTORS_FINGERPRINT,
+    SY_SQL_VECTORS_LOAD,
+    /* --- end of product vectors */
+
     SY_SQL__COUNT
 };
 extern const sy_db_stmt sy_db_statements[SY_SQL__COUNT];
@@ -92,7 +132,8 @@ extern const sy_db_stmt sy_db_statements[SY_SQL__COUNT];
  * The result (tuples or command ok) is registered for PQclear in a.
  * Returns 0, SY_EDB when the server is unreachable or the statement
  * failed (logged with the SQLSTATE; never returned to clients), or
- * SY_ECONFLICT for a unique violation (23505). */
+ * SY_ECONFLICT for a unique violation (23505), SY_ENOTFOUND for a
+ * foreign-key violation (23503: the referenced row does not exist). */
 int sy_db_exec(sy_arena *a, int stmt, const char *const *params, int nparams,
                struct pg_result **out);
 

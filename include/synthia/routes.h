@@ -51,6 +51,27 @@ int sy_route_tenant_keys_create(sy_req *req, sy_res *res);
 int sy_route_tenant_keys_rotate(sy_req *req, sy_res *res);
 int sy_route_tenant_keys_delete(sy_req *req, sy_res *res);
 
+/* products.c */
+int sy_route_products_list(sy_req *req, sy_res *res);
+int sy_route_products_get(sy_req *req, sy_res *res);
+int sy_route_products_create(sy_req *req, sy_res *res);
+int sy_route_products_patch(sy_req *req, sy_res *res);
+int sy_route_products_delete(sy_req *req, sy_res *res);
+int sy_route_categories_list(sy_req *req, sy_res *res);
+
+/* search.c */
+int sy_route_products_search(sy_req *req, sy_res *res);
+
+/* orders.c */
+int sy_route_orders_create(sy_req *req, sy_res *res);
+int sy_route_orders_list(sy_req *req, sy_res *res);
+int sy_route_orders_get(sy_req *req, sy_res *res);
+int sy_route_orders_transition(sy_req *req, sy_res *res);
+
+/* cache.c (routes) */
+int sy_route_cache_stats(sy_req *req, sy_res *res);
+int sy_route_cache_delete(sy_req *req, sy_res *res);
+
 /* docs.c */
 int sy_route_docs_openapi(sy_req *req, sy_res *res);
 

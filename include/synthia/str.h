@@ -45,6 +45,13 @@ int sy_parse_size(sy_str s, int64_t *out);
 /* Booleans: true/false, yes/no, on/off, 1/0. */
 int sy_parse_bool(sy_str s, bool *out);
 
+/* Characters (UTF-8 code points) of a valid UTF-8 view: bytes that are
+ * not continuation bytes. */
+size_t sy_str_utf8_chars(sy_str s);
+
+/* Value of a hexadecimal digit, or -1. */
+int sy_hex_digit(char c);
+
 /* Decode %XX and (when plus_is_space) '+'.  Fails on bad escapes and on
  * decoded NUL bytes.  Result is NUL-terminated arena memory. */
 int sy_url_decode(sy_arena *a, sy_str in, bool plus_is_space, sy_str *out);

@@ -43,6 +43,10 @@ import tempfile
 import time
 import traceback
 
+# Modules imported after this one never write __pycache__ into the source
+# tree (read-only under distcheck, and carried whole by EXTRA_DIST).
+sys.dont_write_bytecode = True
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("SY_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
 BUILDDIR = os.environ.get("SY_BUILDDIR") or SRCDIR

@@ -1,0 +1,479 @@
+/*
+ * vectors.c - product vectors in PostgreSQL and each responder's
+ * in-memory copy of them (vectors.h).
+ *
+ * product_embeddings.vec holds SY_EMBED_DIMS little-endian float32 values;
+ * they travel as bytea hex text ("\x...") both ways, so the statements
+ * stay ordinary text-parameter ones.  A responder keeps up to
+ * SY_VECTORS_TENANTS tenants as one contiguous float array each.  Before a
+ * search it asks Redis for the tenant's catalog version (one round trip);
+ * only when that moved, or every RECHECK_US anyway (a lost bump must not
+ * leave a copy stale for ever), does it read a fingerprint of the stored
+ * vectors (count and a sum of per-row hashes of id and write time; about
+ * 15 ms for 10,000 products), and only when the fingerprint moved does it
+ * reload.  So after a stock-only write the copy stays, and the reload is
+ * paid by the first search after a change that matters, not by every
+ * search.  With Redis down every search reads the fingerprint: slower,
+ * but never behind a write (a stale ranking would also be kept by the
+ * result cache's memory fallback).
+ */
+#include "synthia/vectors.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synthia/cache.h"
+#include "synthia/clock.h"
+#include "synthia/db.h"
+#include "synthia/error.h"
+#include "synthia/log.h"
+
+#define RECHECK_US (10 * 1000000LL)
+#define VEC_BYTES (SY_EMBED_DIMS * 4)
+#define HEX_LEN (2 + 2 * VEC_BYTES) /* "\x" and two digits a byte */
+#define FP_LEN 64
+
+typedef struct tenant_vecs {
+    char tenant[SY_UUID_LEN + 1]; /* "" when the slot is free */
+    float *vecs;                  /* n * SY_EMBED_DIMS */
+    char (*ids)[SY_UUID_LEN + 1];
+    int n;
+    size_t bytes;
+    bool has_version; /* version is the catalog version loaded under */
+    int64_t version;
+    char fp[FP_LEN]; /* fingerprint of the stored vectors loaded */
+    int64_t checked_us;
+    uint64_t used; /* LRU clock */
+} tenant_vecs;
+
+static tenant_vecs slots[SY_VECTORS_TENANTS];
+static uint64_t ticks;
+
+/* ---------------------------------------------------------------- scan */
+
+static float
+dot(const float *a, const float *b)
+{
+    /* Eight independent sums: no loop-carried dependency, and the
+     * compiler can keep them in vector registers. */
+    float s[8] = {0};
+    for (int i = 0; i < SY_EMBED_DIMS; i += 8)
+        for (int j = 0; j < 8; j++)
+            s[j] += a[i + j] * b[i + j];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* a ranks below b: lower score, or the same score and a higher index. */
+static bool
+worse(float sa, int ia, float sb, int ib)
+{
+    return sa < sb || (sa == sb && ia > ib);
+}
+
+/* Restore the heap (worst at the root) below position i of m entries. */
+static void
+sift_down(int *idx, float *score, int m, int i)
+{
+    for (;;) {
+        int w = i, l = 2 * i + 1, r = l + 1;
+        if (l < m && worse(score[l], idx[l], score[w], idx[w]))
+            w = l;
+        if (r < m && worse(score[r], idx[r], score[w], idx[w]))
+            w = r;
+        if (w == i)
+            return;
+        int ti = idx[i];
+        float ts = score[i];
+        idx[i] = idx[w];
+        score[i] = score[w];
+        idx[w] = ti;
+        score[w] = ts;
+        i = w;
+    }
+}
+
+static void
+sift_up(int *idx, float *score, int i)
+{
+    while (i > 0) {
+        int p = (i - 1) / 2;
+        if (!worse(score[i], idx[i], score[p], idx[p]))
+            return;
+        int ti = idx[i];
+        float ts = score[i];
+        idx[i] = idx[p];
+        score[i] = score[p];
+        idx[p] = ti;
+        score[p] = ts;
+        i = p;
+    }
+}
+
+int
+sy_vectors_topk(const float *vecs, int n, const float *q, int k, int *idx,
+                float *score)
+{
+    int m = 0;
+    if (k <= 0)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        float s = dot(vecs + (size_t)i * SY_EMBED_DIMS, q);
+        s = s < 0 ? 0 : s > 1 ? 1 : s;
+        if (m < k) {
+            idx[m] = i;
+            score[m] = s;
+            sift_up(idx, score, m++);
+        } else if (worse(score[0], idx[0], s, i)) {
+            idx[0] = i;
+            score[0] = s;
+            sift_down(idx, score, m, 0);
+        }
+    }
+    /* Heap sort: moving the worst to the end leaves the best first. */
+    for (int end = m - 1; end > 0; end--) {
+        int ti = idx[0];
+        float ts = score[0];
+        idx[0] = idx[end];
+        score[0] = score[end];
+        idx[end] = ti;
+        score[end] = ts;
+        sift_down(idx, score, end, 0);
+    }
+    return m;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+/* bytea hex text of a vector, little-endian whatever the host. */
+static char *
+encode_vec(sy_arena *a, const float *v)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = sy_arena_alloc(a, HEX_LEN + 1), *p;
+    if (!out)
+        return NULL;
+    out[0] = '\\';
+    out[1] = 'x';
+    p = out + 2;
+    for (int i = 0; i < SY_EMBED_DIMS; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], sizeof(u));
+        for (int b = 0; b < 4; b++, u >>= 8) {
+            *p++ = digits[(u >> 4) & 0xf];
+            *p++ = digits[u & 0xf];
+        }
+    }
+    *p = '\0';
+    return out;
+}
+
+/* Digit values of hex characters, -1 for the rest: a load decodes 2
+ * million characters per 1,000 products, so no branches per digit. */
+static signed char hex_values[256];
+
+static void
+hex_init(void)
+{
+    memset(hex_values, -1, sizeof(hex_values));
+    for (int i = 0; i < 10; i++)
+        hex_values['0' + i] = (signed char)i;
+    for (int i = 0; i < 6; i++)
+        hex_values['a' + i] = hex_values['A' + i] = (signed char)(10 + i);
+}
+
+static bool
+decode_vec(const char *hex, int len, float *out)
+{
+    const unsigned char *h = (const unsigned char *)hex + 2;
+    int bad = 0;
+    if (len != HEX_LEN || hex[0] != '\\' || hex[1] != 'x')
+        return false;
+    for (int i = 0; i < SY_EMBED_DIMS; i++, h += 8) {
+        uint32_t u = 0;
+        for (int b = 0; b < 4; b++) {
+            int hi = hex_values[h[2 * b]], lo = hex_values[h[2 * b + 1]];
+            bad |= hi | lo;
+            u |= (uint32_t)((hi << 4 | lo) & 0xff) << (8 * b);
+        }
+        memcpy(&out[i], &u, sizeof(u));
+    }
+    return bad >= 0;
+}
+
+/* ----------------------------------------------------------------- store */
+
+int
+sy_vectors_store(sy_arena *a, const char *tenant, const char *product_id,
+                 sy_str text)
+{
+    float v[SY_EMBED_DIMS];
+    char dims[16];
+    PGresult *r;
+
+    sy_embed_local(text, v);
+    const char *hex = encode_vec(a, v);
+    if (!hex)
+        return SY_ENOMEM;
+    snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
+    const char *params[] = {tenant, product_id, SY_EMBED_LOCAL_MODEL, dims,
+                            hex};
+    return sy_db_exec(a, SY_SQL_VECTORS_UPSERT, params, 5, &r);
+}
+
+/* ----------------------------------------------------------------- slots */
+
+static void
+slot_clear(tenant_vecs *t)
+{
+    free(t->vecs);
+    free(t->ids);
+    memset(t, 0, sizeof(*t));
+}
+
+static tenant_vecs *
+slot_find(const char *tenant)
+{
+    for (int i = 0; i < SY_VECTORS_TENANTS; i++)
+        if (strcmp(slots[i].tenant, tenant) == 0)
+            return &slots[i];
+    return NULL;
+}
+
+/* A slot for a tenant not held: a free one, else the least recently
+ * used one, emptied. */
+static tenant_vecs *
+slot_take(void)
+{
+    tenant_vecs *lru = &slots[0];
+    for (int i = 0; i < SY_VECTORS_TENANTS; i++) {
+        if (!slots[i].tenant[0])
+            return &slots[i];
+        if (slots[i].used < lru->used)
+            lru = &slots[i];
+    }
+    slot_clear(lru);
+    return lru;
+}
+
+/* Drop other tenants, least recently used first, until keep fits in
+ * SY_VECTORS_MAX_BYTES (keep itself stays even when it alone is over). */
+static void
+make_room(const tenant_vecs *keep)
+{
+    for (;;) {
+        size_t total = 0;
+        tenant_vecs *lru = NULL;
+        for (int i = 0; i < SY_VECTORS_TENANTS; i++) {
+            total += slots[i].bytes;
+            if (&slots[i] != keep && slots[i].tenant[0] &&
+                (!lru || slots[i].used < lru->used))
+                lru = &slots[i];
+        }
+        if (total <= SY_VECTORS_MAX_BYTES || !lru)
+            return;
+        slot_clear(lru);
+    }
+}
+
+/* -------------------------------------------------------------- loading */
+
+static int
+fingerprint(sy_arena *a, const char *tenant, char fp[FP_LEN])
+{
+    PGresult *r;
+    const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL};
+    int rc = sy_db_exec(a, SY_SQL_VECTORS_FINGERPRINT, params, 2, &r);
+    if (rc < 0)
+        return rc;
+    if (PQntuples(r) != 1)
+        return SY_EDB;
+    snprintf(fp, FP_LEN, "%s/%s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+    return 0;
+}
+
+typedef struct row_ref {
+    const char *id;
+    int row;
+} row_ref;
+
+static int
+by_id(const void *a, const void *b)
+{
+    return strcmp(((const row_ref *)a)->id, ((const row_ref *)b)->id);
+}
+
+/* Rows of r in product id order, so that equal scores rank the same on
+ * every responder (the server may return them in any order, e.g. from
+ * parallel workers; sorting here spares it a sort that spills to disk). */
+static row_ref *
+sorted_rows(PGresult *r, int rows)
+{
+    row_ref *refs = malloc((size_t)rows * sizeof(*refs));
+    if (!refs)
+        return NULL;
+    for (int i = 0; i < rows; i++)
+        refs[i] = (row_ref){PQgetvalue(r, i, 0), i};
+    qsort(refs, (size_t)rows, sizeof(*refs), by_id);
+    return refs;
+}
+
+/* Decode the rows of r into t's new arrays (heap; rows that do not
+ * decode are skipped and counted in *bad). */
+static int
+fill(PGresult *r, tenant_vecs *t, int *bad)
+{
+    static bool hex_ready;
+    int rows = PQntuples(r), n = 0, rc = SY_ENOMEM;
+    float *vecs = NULL;
+    char(*ids)[SY_UUID_LEN + 1] = NULL;
+    row_ref *refs = NULL;
+
+    if (!hex_ready) {
+        hex_init();
+        hex_ready = true;
+    }
+    *bad = 0;
+    if (rows > 0) {
+        vecs = malloc((size_t)rows * VEC_BYTES);
+        ids = malloc((size_t)rows * sizeof(*ids));
+        refs = sorted_rows(r, rows);
+        if (!vecs || !ids || !refs)
+            goto out;
+    }
+    for (int i = 0; i < rows; i++) {
+        int row = refs[i].row;
+        if (PQgetlength(r, row, 0) != SY_UUID_LEN ||
+            !decode_vec(PQgetvalue(r, row, 1), PQgetlength(r, row, 1),
+                        vecs + (size_t)n * SY_EMBED_DIMS)) {
+            (*bad)++;
+            continue;
+        }
+        memcpy(ids[n++], refs[i].id, SY_UUID_LEN + 1);
+    }
+    free(t->vecs);
+    free(t->ids);
+    t->vecs = vecs;
+    t->ids = ids;
+    t->n = n;
+    t->bytes = (size_t)rows * (VEC_BYTES + sizeof(*ids));
+    vecs = NULL;
+    ids = NULL;
+    rc = 0;
+out:
+    free(vecs);
+    free(ids);
+    free(refs);
+    return rc;
+}
+
+static void
+log_load(const char *tenant, int n, int bad, int64_t t0)
+{
+    sy_logline *l =
+        sy_log_begin(bad ? SY_LOG_WARN : SY_LOG_INFO, "vectors_load");
+    sy_log_cstr(l, "tenant", tenant);
+    sy_log_int(l, "products", n);
+    if (bad)
+        sy_log_int(l, "undecodable", bad);
+    sy_log_int(l, "ms", (sy_mono_us() - t0) / 1000);
+    sy_log_end(l);
+}
+
+/* Load tenant's vectors into t (held or newly taken). */
+static int
+load(sy_arena *a, const char *tenant, tenant_vecs **tp)
+{
+    char dims[16];
+    PGresult *r;
+    int64_t t0 = sy_mono_us();
+    int bad;
+
+    snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
+    const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL, dims};
+    int rc = sy_db_exec(a, SY_SQL_VECTORS_LOAD, params, 3, &r);
+    if (rc < 0)
+        return rc;
+    tenant_vecs *t = *tp ? *tp : slot_take();
+    if ((rc = fill(r, t, &bad)) < 0) {
+        if (!*tp)
+            slot_clear(t);
+        return rc;
+    }
+    memcpy(t->tenant, tenant, SY_UUID_LEN + 1);
+    make_room(t);
+    log_load(tenant, t->n, bad, t0);
+    *tp = t;
+    return 0;
+}
+
+/* Check t (NULL: none held) against the stored vectors and reload it
+ * when they changed. */
+static int
+refresh(sy_arena *a, const char *tenant, tenant_vecs **tp, bool has_version,
+        int64_t version)
+{
+    char fp[FP_LEN];
+    tenant_vecs *t = *tp;
+    /* Read before loading: a write in between makes the copy newer than
+     * its labels, which costs one more reload, never a stale copy. */
+    int rc = fingerprint(a, tenant, fp);
+    if (rc < 0)
+        return t ? 0 : rc; /* PostgreSQL is away: serve the copy held */
+    if (!t || strcmp(t->fp, fp) != 0) {
+        if ((rc = load(a, tenant, &t)) < 0)
+            return rc;
+        memcpy(t->fp, fp, FP_LEN);
+    }
+    t->has_version = has_version;
+    t->version = version;
+    t->checked_us = sy_mono_us();
+    *tp = t;
+    return 0;
+}
+
+/* The tenant's vectors, current as described atop this file. */
+static int
+current(sy_arena *a, const char *tenant, tenant_vecs **out)
+{
+    tenant_vecs *t = slot_find(tenant);
+    int64_t version = 0;
+    bool has_version = sy_cache_catalog_version(a, tenant, &version) == 0;
+
+    if (!t || !has_version || !t->has_version || t->version != version ||
+        sy_mono_us() - t->checked_us >= RECHECK_US) {
+        int rc = refresh(a, tenant, &t, has_version, version);
+        if (rc < 0)
+            return rc;
+    }
+    t->used = ++ticks;
+    *out = t;
+    return 0;
+}
+
+int
+sy_vectors_search(sy_arena *a, const char *tenant, const float *q, int k,
+                  sy_vec_hit *out, int *n)
+{
+    int idx[SY_VECTORS_MAX_K];
+    float score[SY_VECTORS_MAX_K];
+    tenant_vecs *t;
+
+    if (!tenant || strlen(tenant) != SY_UUID_LEN)
+        return SY_EINVAL;
+    if (k > SY_VECTORS_MAX_K)
+        k = SY_VECTORS_MAX_K;
+    int rc = current(a, tenant, &t);
+    if (rc < 0)
+        return rc;
+    int m = sy_vectors_topk(t->vecs, t->n, q, k, idx, score), hits = 0;
+    for (int i = 0; i < m && score[i] > 0; i++, hits++) {
+        memcpy(out[i].product_id, t->ids[idx[i]], SY_UUID_LEN + 1);
+        out[i].score = score[i];
+    }
+    *n = hits;
+    return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * cache.h - the result cache, shared by catalog reads now and AI results
+ * later.
+ *
+ * Values are LZ4-compressed into Redis with a TTL per type.  Keys carry
+ * the tenant's hash tag and, for catalog types (list, search, product),
+ * the tenant's catalog version: sy_cache_catalog_bump() after a product
+ * write moves the version, so every older list/search entry of that
+ * tenant is unreachable at once, in O(1) (they expire on their own).  A
+ * get is one Redis round trip (a Lua call reads the version and the entry
+ * together; all keys share the tenant's tag).  Hits, misses and bytes are
+ * counted per tenant and type for GET /api/v1/cache/stats.  When Redis is
+ * down, a small per-responder memory cache answers instead (entries live
+ * at most SY_CACHE_MEMORY_TTL_MS; a write on this responder clears the
+ * tenant's entries; other responders' may lag by that long).
+ */
+#ifndef SYNTHIA_CACHE_H
+#define SYNTHIA_CACHE_H
+
+#include <stdint.h>
+
+#include "synthia/arena.h"
+#include "synthia/str.h"
+
+struct json_object;
+
+enum sy_cache_type {
+    SY_CACHE_LIST = 0, /* product lists (catalog-versioned) */
+    SY_CACHE_SEARCH,   /* product searches (catalog-versioned) */
+    SY_CACHE_PRODUCT,  /* single products (catalog-versioned) */
+    SY_CACHE_ANALYSIS, /* AI analysis results (later issues) */
+    SY_CACHE_TRYON,    /* try-on results (later issues) */
+    SY_CACHE__COUNT
+};
+
+#define SY_CACHE_MEMORY_TTL_MS 5000
+
+/* "list", "search", ... <-> enum; -1 / NULL when unknown. */
+int sy_cache_type_parse(sy_str name);
+const char *sy_cache_type_name(int type);
+
+/* Look up the value cached for (tenant, type, user or NULL, what): `what`
+ * is the canonical description of the request (it is hashed).  0 with the
+ * value (arena memory), SY_ENOTFOUND on a miss.  Never fails otherwise:
+ * a broken Redis is a miss (and the memory fallback is tried). */
+int sy_cache_get(sy_arena *a, const char *tenant, int type, const char *user,
+                 sy_str what, sy_str *value);
+
+/* Store a value for the same key (TTL by type; compressed).  Errors are
+ * logged and swallowed: a cache that cannot store is just a cache. */
+void sy_cache_put(sy_arena *a, const char *tenant, int type,
+                  const char *user, sy_str what, sy_str value);
+
+/* A product of the tenant changed: new catalog version.  Call after the
+ * write committed. */
+void sy_cache_catalog_bump(sy_arena *a, const char *tenant);
+
+/* The tenant's catalog version (for in-memory structures that must
+ * follow product writes, like the vector store).  0 with *version, or
+ * SY_EREDIS. */
+int sy_cache_catalog_version(sy_arena *a, const char *tenant,
+                             int64_t *version);
+
+/* Stats of one tenant, or of all tenants when tenant is NULL (sysadmin):
+ * {hits, misses, hit_ratio, keys, bytes_raw, bytes_stored,
+ *  compression_ratio, by_type: {list: {...}, ...}}. */
+int sy_cache_stats(sy_arena *a, const char *tenant, struct json_object **out);
+
+/* Invalidate a slice of the tenant's cache: type (-1: all types), user
+ * (NULL: all users).  *deleted counts the entries removed. */
+int sy_cache_delete(sy_arena *a, const char *tenant, int type,
+                    const char *user, int64_t *deleted);
+
+#endif

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Product vectors through nginx (vectors.h): what a product write
+stores in product_embeddings, and that semantic search on every
+responder follows product writes at once (each responder holds its own
+copy of the tenant's vectors and reloads it when the catalog moves),
+also with Redis down (then a PostgreSQL fingerprint tells a responder
+that the vectors changed).  test_search.py covers the search modes and
+their scores; this file covers the store behind them."""
+
+import sys
+sys.dont_write_bytecode = True  # the source tree may be read-only
+import struct
+
+import sylib
+import syid
+
+SHARED_STACK = dict(workers=2)
+# enough requests in a row that each of the two responders serves some
+SPREAD = 8
+DIMS = 256
+
+NAMES = ["Crimson leather biker jacket", "Indigo denim trucker jacket",
+         "Linen summer shirt dress", "Merino wool rollneck sweater",
+         "Suede chelsea ankle boots", "Silk floral midi skirt"]
+
+_shop = {}
+
+
+def shop(stack):
+    """A tenant with a staff token and six products (one per stack)."""
+    if stack.statedir not in _shop:
+        t = syid.new_tenant(stack)
+        staff = syid.new_user(stack, t, "staff")
+        t["staff"] = syid.bearer(syid.login_ok(stack, staff)["access_token"])
+        t["products"] = [create(stack, t, n) for n in NAMES]
+        _shop[stack.statedir] = t
+    return _shop[stack.statedir]
+
+
+def create(stack, t, name, **extra):
+    body = {"sku": syid.unique("sku"), "name": name,
+            "description": "", "category": "test", "price_cents": 1000,
+            "currency": "EUR", "stock": 3}
+    body.update(extra)
+    r = stack.request("POST", "/api/v1/products", body=body,
+                      headers=t["staff"])
+    assert r.status == 201, r
+    return r.json()
+
+
+def patch(stack, t, pid, body):
+    r = stack.request("PATCH", "/api/v1/products/" + pid, body=body,
+                      headers=t["staff"])
+    assert r.status == 200, r
+    return r.json()
+
+
+def semantic(stack, t, q, limit=5):
+    """[(product id, score)] of a semantic search with the secret key."""
+    from urllib.parse import quote
+    r = stack.request("GET", "/api/v1/products/search?mode=semantic"
+                      "&limit=%d&q=%s" % (limit, quote(q)),
+                      headers=syid.key(t["sk"]))
+    assert r.status == 200, r
+    body = r.json()
+    assert body["mode"] == "semantic", body
+    return [(i["product"]["id"], i["score"]) for i in body["items"]]
+
+
+def top_everywhere(stack, t, q):
+    """The first hit of q if it is a close match (score over 0.8: q is
+    most of its text), the same on every responder; else None."""
+    firsts = set()
+    for _ in range(SPREAD):
+        hits = semantic(stack, t, q)
+        firsts.add(hits[0][0] if hits and hits[0][1] > 0.8 else None)
+    assert len(firsts) == 1, "responders disagree on %r: %s" % (q, firsts)
+    return firsts.pop()
+
+
+def stored(stack, pid):
+    """(model, dims, vector, updated_at) of a product's embedding row."""
+    rows = syid.psql(stack, "SELECT model, dims, encode(vec, 'hex'),"
+                     " updated_at FROM product_embeddings"
+                     " WHERE product_id = :'p'", p=pid)
+    if not rows:
+        return None
+    model, dims, hexvec, at = rows[0]
+    vec = struct.unpack("<%df" % int(dims), bytes.fromhex(hexvec))
+    return model, int(dims), vec, at
+
+
+def test_write_stores_a_normalised_local_vector(stack):
+    t = shop(stack)
+    p = t["products"][0]
+    model, dims, vec, _ = stored(stack, p["id"])
+    assert (model, dims) == ("local-ngram-v1", DIMS)
+    assert abs(sum(x * x for x in vec) - 1.0) < 1e-5
+    rows = syid.psql(stack, "SELECT tenant_id FROM product_embeddings"
+                     " WHERE product_id = :'p'", p=p["id"])
+    assert rows == [[t["id"]]], rows
+
+
+def test_same_text_stores_the_same_vector_in_any_case_and_accents(stack):
+    t = shop(stack)
+    a = create(stack, t, "Camisa de algodón pequeña")
+    b = create(stack, t, "CAMISA DE ALGODON PEQUENA")
+    assert stored(stack, a["id"])[2] == stored(stack, b["id"])[2]
+
+
+def test_own_text_finds_the_product_first_with_score_one(stack):
+    t = shop(stack)
+    for p in t["products"]:
+        # the embedded text is name, category and description
+        hits = semantic(stack, t, p["name"] + " test")
+        assert hits[0][0] == p["id"], (p["name"], hits)
+        assert abs(hits[0][1] - 1.0) < 1e-4, hits
+        hits = semantic(stack, t, p["name"])
+        assert hits[0][0] == p["id"], (p["name"], hits)
+        assert hits[0][1] > 0.8, hits
+        assert all(0 < s <= 1 for _, s in hits), hits
+        assert [s for _, s in hits] == sorted((s for _, s in hits),
+                                              reverse=True), hits
+
+
+def test_unrelated_query_scores_low(stack):
+    t = shop(stack)
+    # hashed features collide now and then: low scores, not none
+    hits = semantic(stack, t, "qqqq zzzz")
+    assert all(s < 0.3 for _, s in hits), hits
+    assert semantic(stack, t, "!!! ...") == []
+
+
+def test_rename_reaches_every_responder_at_once(stack):
+    t = shop(stack)
+    p = t["products"][1]
+    new = "Ultramarine velvet tuxedo"
+    # every responder loads the tenant's vectors before the write
+    assert top_everywhere(stack, t, new) is None
+    patch(stack, t, p["id"], {"name": new})
+    assert top_everywhere(stack, t, new) == p["id"]
+    assert top_everywhere(stack, t, NAMES[1]) != p["id"]
+
+
+def test_deactivated_product_leaves_and_new_one_joins(stack):
+    t = shop(stack)
+    gone = t["products"][2]
+    assert top_everywhere(stack, t, gone["name"]) == gone["id"]
+    r = stack.request("DELETE", "/api/v1/products/" + gone["id"],
+                      headers=t["staff"])
+    assert r.status in (200, 204), r
+    for _ in range(SPREAD):
+        assert gone["id"] not in [i for i, _ in semantic(stack, t,
+                                                         gone["name"])]
+    fresh = create(stack, t, "Tangerine raffia beach tote")
+    assert top_everywhere(stack, t, fresh["name"]) == fresh["id"]
+
+
+def test_stock_only_write_keeps_the_stored_vector(stack):
+    t = shop(stack)
+    p = t["products"][3]
+    before = stored(stack, p["id"])
+    patch(stack, t, p["id"], {"stock": 9})
+    assert stored(stack, p["id"]) == before
+
+
+def test_other_tenant_never_sees_these_vectors(stack):
+    t = shop(stack)
+    other = syid.new_tenant(stack)
+    other["staff"] = syid.bearer(
+        syid.login_ok(stack, other["owner"])["access_token"])
+    create(stack, other, NAMES[3])
+    for p in t["products"][3:]:
+        ids = [i for i, _ in semantic(stack, other, p["name"], limit=50)]
+        assert p["id"] not in ids, ids
+
+
+def test_redis_down_writes_still_reach_every_responder(stack):
+    t = shop(stack)
+    p = t["products"][4]
+    new = "Periwinkle corduroy dungarees"
+    # load the vectors everywhere, with a query that is not searched
+    # again (so no cached answer can stand in for the vectors)
+    assert top_everywhere(stack, t, p["name"]) == p["id"]
+    stack.stop_redis()
+    try:
+        patch(stack, t, p["id"], {"name": new})
+        assert top_everywhere(stack, t, new) == p["id"]
+    finally:
+        stack.start_redis()
+
+
+sylib.main(globals())
