@@ -16,6 +16,7 @@
 #include "synthia/master.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -456,12 +457,15 @@ run_single(int fd)
     int status = sy_responder_run(fd, false);
     if (status != SY_EXIT_RELOAD)
         return status;
-    if (fd != 0 && fd != 3) {
+    if (sy_responder_saved_listen_fd() >= 0)
+        fd = sy_responder_saved_listen_fd();
+    if (fd != 3) {
         dup2(fd, 3);
         fd = 3;
     }
     if (fd == 3) {
         char pid[16];
+        fcntl(3, F_SETFD, 0); /* systemd's socket was marked close-on-exec */
         snprintf(pid, sizeof(pid), "%d", (int)getpid());
         setenv("LISTEN_FDS", "1", 1);
         setenv("LISTEN_PID", pid, 1);

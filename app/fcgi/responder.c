@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -54,14 +55,39 @@ sy_responder_stop(void)
     FCGX_ShutdownPending();
 }
 
+static int listen_fd_in_use = -1;   /* the socket accept() waits on */
+static int listen_fd_saved = -1;    /* no master + SIGHUP: kept to re-exec */
+
+int
+sy_responder_saved_listen_fd(void)
+{
+    return listen_fd_saved;
+}
+
+/* SIGTERM/SIGINT/SIGQUIT/SIGHUP, installed with SA_RESTART so that the
+ * reads and writes of a request in hand are restarted, never failed with
+ * EINTR (libfcgi drops a request whose read fails).  To get out of a
+ * blocked accept() anyway, the handler swaps the listening socket for an
+ * unbound one (php-fpm's trick): the restarted accept() fails at once.
+ * The master keeps the real socket open, so nothing is refused.  Without
+ * a master, SIGHUP means: finish, then re-execute on the same socket, so
+ * a copy of it is kept first.  Async-signal-safe calls only. */
 static void
 on_stop(int sig)
 {
-    /* without a master, SIGHUP means: finish, then re-execute ourselves
-     * on the same socket with the re-read configuration */
-    if (sig == SIGHUP && self_timer)
+    int saved_errno = errno;
+    if (sig == SIGHUP && self_timer && listen_fd_saved < 0) {
         reload_requested = 1;
-    sy_responder_stop();
+        listen_fd_saved = dup(listen_fd_in_use);
+    }
+    stop_requested = 1;
+    FCGX_ShutdownPending();
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s >= 0 && listen_fd_in_use >= 0) {
+        dup2(s, listen_fd_in_use);
+        close(s);
+    }
+    errno = saved_errno;
 }
 
 /* ---------------------------------------------- request timeout (signal) */
@@ -206,7 +232,8 @@ install_signals(void)
 {
     struct sigaction sa = {0};
     sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_stop; /* no SA_RESTART: accept() must return */
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART; /* see on_stop */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGQUIT, &sa, NULL);
@@ -423,6 +450,7 @@ sy_responder_run(int listen_fd, bool have_master)
     int status = SY_EXIT_RECYCLE;
 
     self_timer = !have_master;
+    listen_fd_in_use = listen_fd;
     sy_log_set_proc("responder");
     if (have_master)
         prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -18,6 +18,10 @@
  * the responder arms its own timer per request. */
 int sy_responder_run(int listen_fd, bool have_master);
 
+/* Without a master, after SIGHUP: a duplicate of the listening socket
+ * kept for the re-exec (the handler replaced the original), or -1. */
+int sy_responder_saved_listen_fd(void);
+
 /* Ask the loop to stop after the current request (signal-safe). */
 void sy_responder_stop(void);
 
