@@ -428,6 +428,36 @@ maybe_flush_log(int listen_fd)
         sy_log_flush();
 }
 
+/* Accept the next connection ourselves and hand it to libfcgi through
+ * the request's (public) ipcFd field, with keepConnection set so that
+ * FCGX_Accept_r's opening FCGX_Finish_r keeps it.  libfcgi's own accept
+ * path polls each new unix connection for its first bytes, and poll() is
+ * never restarted after a signal: a stop signal landing there made it
+ * close the connection unanswered.  Our accept() is restarted (SA_RESTART)
+ * and fails at once after on_stop swapped the socket.  A connection the
+ * web server asked to keep (FCGI_KEEP_CONN) is still open: no accept then.
+ * 0, -1 to retry or stop, SY_EIO when the socket is unusable. */
+static int
+accept_connection(FCGX_Request *r, int listen_fd)
+{
+    if (r->ipcFd >= 0)
+        return 0;
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        r->ipcFd = fd;
+        r->keepConnection = 1;
+        return 0;
+    }
+    if (stop_requested || errno == EINTR || errno == ECONNABORTED ||
+        errno == EAGAIN)
+        return -1;
+    sy_log(SY_LOG_ERROR, "accept_failed", "accept: %s", strerror(errno));
+    if (errno == EBADF || errno == ENOTSOCK || errno == EINVAL)
+        return SY_EIO;
+    usleep(100000); /* EMFILE and friends: back off, retry */
+    return -1;
+}
+
 /* Recycle after max_requests, with up to 10% jitter so that responders
  * started together do not all restart together. */
 static uint64_t
@@ -470,16 +500,18 @@ sy_responder_run(int listen_fd, bool have_master)
         return SY_EXIT_RECYCLE; /* master died before PDEATHSIG was set */
 
     while (!stop_requested) {
-        int rc = FCGX_Accept_r(&r);
+        int rc = accept_connection(&r, listen_fd);
+        if (rc == SY_EIO) {
+            status = SY_EXIT_FATAL;
+            break;
+        }
+        if (rc < 0)
+            continue;
+        rc = FCGX_Accept_r(&r);
         if (rc < 0) {
-            if (stop_requested || rc == -EINTR)
-                continue;
-            sy_log(SY_LOG_ERROR, "accept_failed", "FCGX_Accept_r: %d", rc);
-            if (rc == -EBADF || rc == -ENOTSOCK || rc == -EINVAL) {
-                status = SY_EXIT_FATAL;
-                break;
-            }
-            usleep(100000); /* EMFILE and friends: back off, retry */
+            if (!stop_requested)
+                sy_log(SY_LOG_WARN, "fcgi_read_failed",
+                       "FCGX_Accept_r: %d (connection dropped)", rc);
             continue;
         }
         serve_one(&r, &arena, &out);
