@@ -247,7 +247,10 @@ sy_route_tenant_keys_list(sy_req *req, sy_res *res)
     PGresult *r;
     const char *params[4] = {tid, p.after_ts, p.after_id, p.limit_text};
     rc = sy_db_exec(req->arena, SY_SQL_KEYS_LIST, params, 4, &r);
-    return rc < 0 ? rc : sy_tenancy_list(res, &p, r, sy_tenancy_key_json);
+    if (rc < 0)
+        return rc;
+    return sy_page_respond(res, &p, r, PQfnumber(r, "created_at"),
+                           PQfnumber(r, "id"), sy_tenancy_key_json);
 }
 
 /* POST /api/v1/tenant/keys {name?, kind, scopes?} -> 201 with `key`. */

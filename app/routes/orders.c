@@ -466,30 +466,11 @@ status_filter(sy_req *req, sy_res *res, const char **out)
     return 0;
 }
 
-static int
-list_page(sy_req *req, sy_res *res, const PGresult *r, const sy_page *pg)
+/* An order of a list: its JSON, column 0. */
+static json_object *
+order_item(const PGresult *r, int row)
 {
-    int n = PQntuples(r);
-    int shown = n > pg->limit ? (int)pg->limit : n;
-    json_object *o = json_object_new_object();
-    json_object *items = json_object_new_array();
-    if (!o || !items) {
-        json_object_put(o);
-        json_object_put(items);
-        return SY_ENOMEM;
-    }
-    json_object_object_add(o, "items", items);
-    for (int i = 0; i < shown; i++)
-        json_object_array_add(items, json_col(r, i, 0));
-    char *cursor = NULL;
-    if (n > shown && sy_page_cursor(req->arena, PQgetvalue(r, shown - 1, 1),
-                                    PQgetvalue(r, shown - 1, 2), &cursor) < 0) {
-        json_object_put(o);
-        return SY_ENOMEM;
-    }
-    json_object_object_add(o, "next_cursor",
-                           cursor ? json_object_new_string(cursor) : NULL);
-    return sy_res_json(res, 200, o);
+    return json_col(r, row, 0);
 }
 
 int
@@ -510,7 +491,7 @@ sy_route_orders_list(sy_req *req, sy_res *res)
     rc = sy_db_exec(req->arena, SY_SQL_ORDERS_LIST, p, 6, &r);
     if (rc < 0)
         return rc;
-    return list_page(req, res, r, &pg);
+    return sy_page_respond(res, &pg, r, 1, 2, order_item);
 }
 
 int

@@ -249,34 +249,6 @@ sy_tenancy_tenant_json(const PGresult *r, int row)
     return o;
 }
 
-int
-sy_tenancy_list(sy_res *res, const sy_page *p, const PGresult *r,
-                json_object *(*render)(const PGresult *, int))
-{
-    int n = PQntuples(r);
-    bool more = n > p->limit;
-    if (more)
-        n = (int)p->limit;
-    json_object *items = json_object_new_array();
-    for (int i = 0; i < n; i++)
-        json_object_array_add(items, render(r, i));
-    json_object *next = NULL;
-    if (more) {
-        char *cursor;
-        int rc = sy_page_cursor(res->arena, col(r, n - 1, "created_at"),
-                                col(r, n - 1, "id"), &cursor);
-        if (rc < 0) {
-            json_object_put(items);
-            return rc;
-        }
-        next = json_object_new_string(cursor);
-    }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "items", items);
-    json_object_object_add(o, "next_cursor", next);
-    return sy_res_json(res, 200, o);
-}
-
 /* ------------------------------------------------------------ bodies */
 
 /* What a tenant body asks for; NULL: not given.  Strings are arena
@@ -728,7 +700,10 @@ sy_route_tenants_list(sy_req *req, sy_res *res)
     PGresult *r;
     const char *params[4] = {filter, p.after_ts, p.after_id, p.limit_text};
     rc = sy_db_exec(req->arena, SY_SQL_TENANTS_LIST, params, 4, &r);
-    return rc < 0 ? rc : sy_tenancy_list(res, &p, r, sy_tenancy_tenant_json);
+    if (rc < 0)
+        return rc;
+    return sy_page_respond(res, &p, r, PQfnumber(r, "created_at"),
+                           PQfnumber(r, "id"), sy_tenancy_tenant_json);
 }
 
 /* The {id} of the path, or a 404 for anything that is not a uuid. */

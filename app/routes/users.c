@@ -482,34 +482,6 @@ role_filter(sy_req *req, sy_res *res, const char **out)
     return 0;
 }
 
-static int
-list_page(sy_req *req, sy_res *res, PGresult *r, const sy_page *pg)
-{
-    int n = PQntuples(r);
-    int shown = n > pg->limit ? (int)pg->limit : n;
-    json_object *items = json_object_new_array();
-    json_object *o = json_object_new_object();
-    if (!items || !o) {
-        json_object_put(items);
-        json_object_put(o);
-        return SY_ENOMEM;
-    }
-    json_object_object_add(o, "items", items);
-    for (int i = 0; i < shown; i++)
-        json_object_array_add(items, sy_account_json(r, i));
-    char *cursor = NULL;
-    if (n > shown &&
-        sy_page_cursor(req->arena,
-                       PQgetvalue(r, shown - 1, SY_USER_COL_CREATED_AT),
-                       PQgetvalue(r, shown - 1, SY_USER_COL_ID), &cursor) < 0) {
-        json_object_put(o);
-        return SY_ENOMEM;
-    }
-    json_object_object_add(o, "next_cursor",
-                           cursor ? json_object_new_string(cursor) : NULL);
-    return sy_res_json(res, 200, o);
-}
-
 int
 sy_route_users_list(sy_req *req, sy_res *res)
 {
@@ -527,7 +499,8 @@ sy_route_users_list(sy_req *req, sy_res *res)
     rc = sy_db_exec(req->arena, SY_SQL_USERS_LIST, p, 5, &r);
     if (rc < 0)
         return rc;
-    return list_page(req, res, r, &pg);
+    return sy_page_respond(res, &pg, r, SY_USER_COL_CREATED_AT,
+                           SY_USER_COL_ID, sy_account_json);
 }
 
 int

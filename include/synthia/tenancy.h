@@ -72,12 +72,4 @@ const char *sy_tenancy_scopes_text(sy_arena *a, uint32_t mask);
  * it: never the key or its hash. */
 struct json_object *sy_tenancy_key_json(const struct pg_result *r, int row);
 
-/* The list response {"items": [...], "next_cursor": ...} of a page
- * statement's result r, fetched with p->limit_text (one row more than
- * the page, which only says that a next page exists); render makes an
- * item of a row; the rows carry created_at and id for the cursor. */
-int sy_tenancy_list(sy_res *res, const sy_page *p, const struct pg_result *r,
-                    struct json_object *(*render)(const struct pg_result *,
-                                                  int));
-
 #endif
