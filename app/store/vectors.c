@@ -5,7 +5,10 @@
  * product_embeddings.vec holds SY_EMBED_DIMS little-endian float32 values;
  * they travel as bytea hex text ("\x...") both ways, so the statements
  * stay ordinary text-parameter ones.  A responder keeps up to
- * SY_VECTORS_TENANTS tenants as one contiguous float array each.  Before a
+ * SY_VECTORS_TENANTS tenants as one contiguous float array each, laid out
+ * dimension-major (column d of n products at cols[d * n .. d * n + n - 1])
+ * so that a search reads only the columns of the query's non-zero
+ * dimensions (20-60 of 256 for the local embedder).  Before a
  * search it asks Redis for the tenant's catalog version (one round trip);
  * only when that moved, or every RECHECK_US anyway (a lost bump must not
  * leave a copy stale for ever), does it read a fingerprint of the stored
@@ -39,7 +42,7 @@
 
 typedef struct tenant_vecs {
     char tenant[SY_UUID_LEN + 1]; /* "" when the slot is free */
-    float *vecs;                  /* n * SY_EMBED_DIMS */
+    float *cols;                  /* SY_EMBED_DIMS columns of n */
     char (*ids)[SY_UUID_LEN + 1];
     int n;
     size_t bytes;
@@ -55,16 +58,37 @@ static uint64_t ticks;
 
 /* ---------------------------------------------------------------- scan */
 
-static float
-dot(const float *a, const float *b)
+/* Scores of the last scan, one per product: kept for the process and
+ * grown to the largest tenant scanned, not allocated per search. */
+static float *scores;
+static size_t scores_cap;
+
+static float *
+scores_for(int n)
 {
-    /* Eight independent sums: no loop-carried dependency, and the
-     * compiler can keep them in vector registers. */
-    float s[8] = {0};
-    for (int i = 0; i < SY_EMBED_DIMS; i += 8)
+    if ((size_t)n > scores_cap) {
+        float *p = realloc(scores, (size_t)n * sizeof(*p));
+        if (!p)
+            return NULL;
+        scores = p;
+        scores_cap = (size_t)n;
+    }
+    return scores;
+}
+
+/* s[i] += qd * col[i] for i < n.  In blocks of eight: at -O2 GCC only
+ * vectorises loops that need no scalar remainder, which a fixed eight
+ * wide body is (SIMD registers); the tail is the same sum one at a time,
+ * so a product's score does not depend on its position. */
+static void
+add_scaled(float *restrict s, const float *restrict col, float qd, int n)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
         for (int j = 0; j < 8; j++)
-            s[j] += a[i + j] * b[i + j];
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+            s[i + j] += qd * col[i + j];
+    for (; i < n; i++)
+        s[i] += qd * col[i];
 }
 
 /* a ranks below b: lower score, or the same score and a higher index. */
@@ -114,22 +138,30 @@ sift_up(int *idx, float *score, int i)
 }
 
 int
-sy_vectors_topk(const float *vecs, int n, const float *q, int k, int *idx,
+sy_vectors_topk(const float *cols, int n, const float *q, int k, int *idx,
                 float *score)
 {
     int m = 0;
-    if (k <= 0)
+    if (k <= 0 || n <= 0)
         return 0;
+    float *s = scores_for(n);
+    if (!s)
+        return -1;
+    /* Only the query's non-zero dimensions cost anything, and always in
+     * ascending order, so every responder sums to the same scores. */
+    memset(s, 0, (size_t)n * sizeof(*s));
+    for (int d = 0; d < SY_EMBED_DIMS; d++)
+        if (q[d] != 0.0f)
+            add_scaled(s, cols + (size_t)d * n, q[d], n);
     for (int i = 0; i < n; i++) {
-        float s = dot(vecs + (size_t)i * SY_EMBED_DIMS, q);
-        s = s < 0 ? 0 : s > 1 ? 1 : s;
+        float si = s[i] < 0 ? 0 : s[i] > 1 ? 1 : s[i];
         if (m < k) {
             idx[m] = i;
-            score[m] = s;
+            score[m] = si;
             sift_up(idx, score, m++);
-        } else if (worse(score[0], idx[0], s, i)) {
+        } else if (worse(score[0], idx[0], si, i)) {
             idx[0] = i;
-            score[0] = s;
+            score[0] = si;
             sift_down(idx, score, m, 0);
         }
     }
@@ -229,7 +261,7 @@ sy_vectors_store(sy_arena *a, const char *tenant, const char *product_id,
 static void
 slot_clear(tenant_vecs *t)
 {
-    free(t->vecs);
+    free(t->cols);
     free(t->ids);
     memset(t, 0, sizeof(*t));
 }
@@ -321,6 +353,17 @@ sorted_rows(PGresult *r, int rows)
     return refs;
 }
 
+/* Move columns laid out with a stride of rows down to a stride of n
+ * (n < rows: some rows did not decode).  Column d moves to d * n from
+ * d * rows, never later, so ascending order overwrites nothing unread. */
+static void
+compact_cols(float *cols, int rows, int n)
+{
+    for (int d = 1; d < SY_EMBED_DIMS; d++)
+        memmove(cols + (size_t)d * n, cols + (size_t)d * rows,
+                (size_t)n * sizeof(*cols));
+}
+
 /* Decode the rows of r into t's new arrays (heap; rows that do not
  * decode are skipped and counted in *bad). */
 static int
@@ -328,7 +371,7 @@ fill(PGresult *r, tenant_vecs *t, int *bad)
 {
     static bool hex_ready;
     int rows = PQntuples(r), n = 0, rc = SY_ENOMEM;
-    float *vecs = NULL;
+    float *cols = NULL, v[SY_EMBED_DIMS];
     char(*ids)[SY_UUID_LEN + 1] = NULL;
     row_ref *refs = NULL;
 
@@ -338,33 +381,38 @@ fill(PGresult *r, tenant_vecs *t, int *bad)
     }
     *bad = 0;
     if (rows > 0) {
-        vecs = malloc((size_t)rows * VEC_BYTES);
+        cols = malloc((size_t)rows * VEC_BYTES);
         ids = malloc((size_t)rows * sizeof(*ids));
         refs = sorted_rows(r, rows);
-        if (!vecs || !ids || !refs)
+        if (!cols || !ids || !refs)
             goto out;
     }
+    /* Columns with a stride of rows while decoding; consecutive rows
+     * write neighbouring floats of the same 256 columns. */
     for (int i = 0; i < rows; i++) {
         int row = refs[i].row;
         if (PQgetlength(r, row, 0) != SY_UUID_LEN ||
-            !decode_vec(PQgetvalue(r, row, 1), PQgetlength(r, row, 1),
-                        vecs + (size_t)n * SY_EMBED_DIMS)) {
+            !decode_vec(PQgetvalue(r, row, 1), PQgetlength(r, row, 1), v)) {
             (*bad)++;
             continue;
         }
+        for (int d = 0; d < SY_EMBED_DIMS; d++)
+            cols[(size_t)d * rows + n] = v[d];
         memcpy(ids[n++], refs[i].id, SY_UUID_LEN + 1);
     }
-    free(t->vecs);
+    if (n < rows)
+        compact_cols(cols, rows, n);
+    free(t->cols);
     free(t->ids);
-    t->vecs = vecs;
+    t->cols = cols;
     t->ids = ids;
     t->n = n;
     t->bytes = (size_t)rows * (VEC_BYTES + sizeof(*ids));
-    vecs = NULL;
+    cols = NULL;
     ids = NULL;
     rc = 0;
 out:
-    free(vecs);
+    free(cols);
     free(ids);
     free(refs);
     return rc;
@@ -469,7 +517,9 @@ sy_vectors_search(sy_arena *a, const char *tenant, const float *q, int k,
     int rc = current(a, tenant, &t);
     if (rc < 0)
         return rc;
-    int m = sy_vectors_topk(t->vecs, t->n, q, k, idx, score), hits = 0;
+    int m = sy_vectors_topk(t->cols, t->n, q, k, idx, score), hits = 0;
+    if (m < 0)
+        return SY_ENOMEM;
     for (int i = 0; i < m && score[i] > 0; i++, hits++) {
         memcpy(out[i].product_id, t->ids[idx[i]], SY_UUID_LEN + 1);
         out[i].score = score[i];

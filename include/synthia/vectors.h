@@ -4,12 +4,16 @@
  *
  * A responder loads a tenant's vectors from product_embeddings once and
  * keeps them in memory (float32, SY_EMBED_DIMS each: 1 KiB per product,
- * about 100 MiB per 100,000 products per responder), reloading when the
- * tenant's catalog version (cache.h) moves and the stored vectors really
- * changed.  At most SY_VECTORS_TENANTS tenants (and SY_VECTORS_MAX_BYTES)
- * are held, least recently used first out.  Search is a linear scan with
- * a bounded heap, which stays in single milliseconds to ~50,000 products;
- * past that, an ANN index (pgvector's HNSW) is the next step.
+ * about 100 MiB per 100,000 products per responder, plus one 4-byte
+ * scratch score per product of the largest tenant searched), reloading
+ * when the tenant's catalog version (cache.h) moves and the stored vectors
+ * really changed.  At most SY_VECTORS_TENANTS tenants (and
+ * SY_VECTORS_MAX_BYTES) are held, least recently used first out.  The
+ * copy is dimension-major, so search reads only the columns of the
+ * query's non-zero dimensions (20-60 of SY_EMBED_DIMS for the local
+ * embedder: 4 bytes per product each), then keeps the best with a bounded
+ * heap: some 30-90 us per 10,000 products, linear in products.  When that
+ * is not enough, an ANN index (pgvector's HNSW) is the next step.
  */
 #ifndef SYNTHIA_VECTORS_H
 #define SYNTHIA_VECTORS_H
@@ -40,11 +44,17 @@ int sy_vectors_search(sy_arena *a, const char *tenant, const float *q, int k,
 int sy_vectors_store(sy_arena *a, const char *tenant, const char *product_id,
                      sy_str text);
 
-/* The scan itself: of n vectors (SY_EMBED_DIMS floats each, contiguous),
- * the min(k, n) with the highest dot product with q, best first, ties by
- * lower index; their indexes into idx and scores (clamped to [0, 1])
- * into score, both with room for k.  Returns the count. */
-int sy_vectors_topk(const float *vecs, int n, const float *q, int k, int *idx,
+/* The scan itself.  cols holds n vectors dimension-major (column-major):
+ * the n values of dimension d are contiguous at cols[d * n + i], i < n,
+ * for d < SY_EMBED_DIMS (a single vector, n = 1, is the same in either
+ * layout).  Of the n, the min(k, n) with the highest dot product with q,
+ * best first, ties by lower index; their indexes into idx and scores
+ * (clamped to [0, 1]) into score, both with room for k.  Dimensions where
+ * q is 0 are skipped and the rest summed in ascending order, so a
+ * product's score does not depend on n or its position.  Uses a scratch
+ * array of n floats kept for the process (not thread-safe).  Returns the
+ * count, or -1 when that array cannot grow (ENOMEM). */
+int sy_vectors_topk(const float *cols, int n, const float *q, int k, int *idx,
                     float *score);
 
 #endif
