@@ -17,6 +17,7 @@
 
 #include "synthia/apikey.h"
 #include "synthia/authn.h"
+#include "synthia/cache.h"
 #include "synthia/config.h"
 #include "synthia/cors.h"
 #include "synthia/error.h"
@@ -179,6 +180,7 @@ void
 sy_dispatch(sy_req *req, sy_res *res)
 {
     res->head_only = sy_str_eqc(req->method, "HEAD");
+    sy_cache_forget_version();
     if (preflight(req, res))
         return;
     int rc = route_request(req, res);

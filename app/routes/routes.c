@@ -72,9 +72,9 @@ const sy_route sy_routes[] = {
 
     /* Catalog, search, orders */
     {"GET", "/api/v1/products", sy_route_products_list, SY_AUTH_KEY_OR_USER,
-     R, 0, 0, SY_SCOPE_CATALOG_READ},
+     R, 0, SY_ROUTE_CATVER, SY_SCOPE_CATALOG_READ},
     {"GET", "/api/v1/products/search", sy_route_products_search,
-     SY_AUTH_KEY_OR_USER, R, 0, 0, SY_SCOPE_CATALOG_READ},
+     SY_AUTH_KEY_OR_USER, R, 0, SY_ROUTE_CATVER, SY_SCOPE_CATALOG_READ},
     {"GET", "/api/v1/products/{id}", sy_route_products_get,
      SY_AUTH_KEY_OR_USER, R, 0, 0, SY_SCOPE_CATALOG_READ},
     {"POST", "/api/v1/products", sy_route_products_create, SY_AUTH_STAFF, W,

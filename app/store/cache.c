@@ -60,7 +60,7 @@
 #define RAW_BELOW 64
 #define VALUE_MAX (4u << 20)
 #define MEM_SLOTS 256
-#define MEM_TOTAL (8u << 20)
+#define MEM_TOTAL (4u << 20)
 #define MEM_VALUE_MAX (256u << 10)
 #define PENDING_MAX 16
 #define SCAN_COUNT "1000"
@@ -139,7 +139,16 @@ static struct {
     char tenant[UUID_LEN + 1];
     char hash[HASH_HEX + 1];
     char version[24];
+    int64_t v;
 } last_get;
+
+/* The catalog version read with this request's rate-limit call (see
+ * sy_cache_version_cmd), forgotten when the next request starts. */
+static struct {
+    bool set;
+    char tenant[UUID_LEN + 1];
+    int64_t version;
+} seen;
 
 typedef struct mem_entry {
     bool used;
@@ -147,6 +156,7 @@ typedef struct mem_entry {
     char tenant[UUID_LEN + 1];
     char user[UUID_LEN + 1];
     char hash[HASH_HEX + 1];
+    int64_t version;    /* catalog version it was read under; -1: none */
     int64_t expires_us;
     uint64_t tick; /* last use */
     char *value;
@@ -392,11 +402,13 @@ mem_evict_lru(void)
         mem_free(lru);
 }
 
+/* The entry for k (of catalog version `version`; -1: any) into arena
+ * memory. */
 static int
-mem_get(sy_arena *a, const cache_key *k, sy_str *value)
+mem_get(sy_arena *a, const cache_key *k, int64_t version, sy_str *value)
 {
     mem_entry *e = mem_find(k);
-    if (!e)
+    if (!e || (version >= 0 && e->version != version))
         return SY_ENOTFOUND;
     if (sy_mono_us() >= e->expires_us) {
         mem_free(e);
@@ -411,7 +423,7 @@ mem_get(sy_arena *a, const cache_key *k, sy_str *value)
 }
 
 static void
-mem_put(const cache_key *k, sy_str value)
+mem_put(const cache_key *k, int64_t version, sy_str value)
 {
     if (value.len > MEM_VALUE_MAX)
         return;
@@ -429,6 +441,7 @@ mem_put(const cache_key *k, sy_str value)
     e->len = value.len;
     mem_bytes += value.len;
     e->used = true;
+    e->version = version;
     e->type = k->type;
     memcpy(e->tenant, k->tenant, sizeof(e->tenant));
     memcpy(e->user, k->user, sizeof(e->user));
@@ -500,6 +513,7 @@ remember_version(const cache_key *k, long long version)
     memcpy(last_get.tenant, k->tenant, sizeof(last_get.tenant));
     memcpy(last_get.hash, k->hash, sizeof(last_get.hash));
     snprintf(last_get.version, sizeof(last_get.version), "%lld", version);
+    last_get.v = version;
 }
 
 /* 0 with the value, SY_ENOTFOUND, or SY_EREDIS when Redis is down. */
@@ -531,13 +545,18 @@ redis_get(sy_arena *a, const cache_key *k, sy_str *value)
 }
 
 /* The version this put should be filed under: the one its get saw. */
+static bool
+get_matches(const cache_key *k)
+{
+    return last_get.set && last_get.type == k->type &&
+           !strcmp(last_get.hash, k->hash) &&
+           !strcmp(last_get.tenant, k->tenant);
+}
+
 static const char *
 version_seen(const cache_key *k)
 {
-    if (last_get.set && last_get.type == k->type &&
-        !strcmp(last_get.hash, k->hash) && !strcmp(last_get.tenant, k->tenant))
-        return last_get.version;
-    return "-";
+    return get_matches(k) ? last_get.version : "-";
 }
 
 static int
@@ -555,9 +574,32 @@ redis_put(sy_arena *a, const cache_key *k, sy_str stored, size_t raw)
         lens[i] = i == 7 ? stored.len : strlen(argv[i]);
     redisReply *r;
     int rc = sy_redis_eval(a, &put_script, 2, 8, argv, lens, &r);
-    if (rc == 0 && r->type == REDIS_REPLY_ERROR)
+    if (rc < 0)
+        return rc;
+    if (r->type == REDIS_REPLY_ERROR)
         sy_log(SY_LOG_ERROR, "cache_put", "%s", r->str);
-    return rc;
+    return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+}
+
+/* ------------------------------------------------------- local copies */
+
+/* While Redis is up, a versioned entry this responder read or wrote is
+ * kept in memory too (SY_CACHE_MEMORY_TTL_MS at most) and served from
+ * there when this request's rate-limit call read the tenant's catalog
+ * version and it is still the entry's: no round trip at all.  The hit is
+ * counted with a command whose reply is not awaited. */
+static int
+local_get(sy_arena *a, const cache_key *k, sy_str *value)
+{
+    if (!types[k->type].versioned || !seen.set ||
+        strcmp(seen.tenant, k->tenant) != 0 ||
+        mem_get(a, k, seen.version, value) < 0)
+        return SY_ENOTFOUND;
+    char field[32];
+    snprintf(field, sizeof(field), "%s:hits", types[k->type].name);
+    sy_redis_send(4, (const char *[]){"HINCRBY", k->stats, field, "1"}, NULL);
+    remember_version(k, seen.version);
+    return 0;
 }
 
 /* ------------------------------------------------------------ get, put */
@@ -572,11 +614,15 @@ sy_cache_get(sy_arena *a, const char *tenant, int type, const char *user,
     register_scripts();
     pending_flush(a);
     if (!sy_redis_down()) {
+        if (local_get(a, &k, value) == 0)
+            return 0;
         int rc = redis_get(a, &k, value);
+        if (rc == 0 && types[type].versioned && get_matches(&k))
+            mem_put(&k, last_get.v, *value);
         if (rc != SY_EREDIS)
             return rc;
     }
-    return mem_get(a, &k, value);
+    return mem_get(a, &k, -1, value);
 }
 
 void
@@ -592,10 +638,13 @@ sy_cache_put(sy_arena *a, const char *tenant, int type, const char *user,
     if (!sy_redis_down()) {
         if (encode(a, value, &stored) < 0)
             return;
-        if (redis_put(a, &k, stored, value.len) != SY_EREDIS)
+        int rc = redis_put(a, &k, stored, value.len);
+        if (rc == 1 && types[type].versioned && get_matches(&k))
+            mem_put(&k, last_get.v, value);
+        if (rc != SY_EREDIS)
             return;
     }
-    mem_put(&k, value);
+    mem_put(&k, -1, value);
 }
 
 /* ------------------------------------------------------ catalog version */
@@ -607,6 +656,7 @@ sy_cache_catalog_bump(sy_arena *a, const char *tenant)
     if (tenant_keys(&k, tenant) < 0)
         return;
     mem_drop(k.tenant, -1, NULL);
+    seen.set = false;
     pending_flush(a);
     redisReply *r;
     if (sy_redis_down() ||
@@ -620,6 +670,10 @@ sy_cache_catalog_version(sy_arena *a, const char *tenant, int64_t *version)
     cache_key k;
     if (tenant_keys(&k, tenant) < 0)
         return SY_EINVAL;
+    if (seen.set && strcmp(seen.tenant, k.tenant) == 0) {
+        *version = seen.version;
+        return 0;
+    }
     pending_flush(a);
     if (sy_redis_down())
         return SY_EREDIS;
@@ -633,6 +687,39 @@ sy_cache_catalog_version(sy_arena *a, const char *tenant, int64_t *version)
         return SY_EREDIS;
     *version = v;
     return 0;
+}
+
+int
+sy_cache_version_cmd(sy_arena *a, const char *tenant, sy_redis_cmdv *cmd)
+{
+    cache_key k;
+    const char **argv = sy_arena_alloc(a, 2 * sizeof(*argv));
+    if (tenant_keys(&k, tenant) < 0 || !argv ||
+        !(argv[1] = sy_arena_strndup(a, k.catver, strlen(k.catver))))
+        return SY_EINVAL;
+    argv[0] = "GET";
+    *cmd = (sy_redis_cmdv){2, argv, NULL};
+    return 0;
+}
+
+void
+sy_cache_version_reply(const char *tenant, const struct redisReply *r)
+{
+    int64_t v = 0;
+    seen.set = false;
+    if (!lower_uuid(tenant, seen.tenant) ||
+        (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING) ||
+        (r->type == REDIS_REPLY_STRING &&
+         sy_parse_i64((sy_str){r->str, r->len}, 0, INT64_MAX, &v) < 0))
+        return;
+    seen.version = v;
+    seen.set = true;
+}
+
+void
+sy_cache_forget_version(void)
+{
+    seen.set = false;
 }
 
 /* ---------------------------------------------------------------- stats */
@@ -915,5 +1002,7 @@ sy_cache_delete(sy_arena *a, const char *tenant, int type, const char *user,
         if (rc < 0)
             return rc;
     }
+    if (!user && (type < 0 || types[type].versioned))
+        sy_cache_catalog_bump(a, k.tenant);
     return 0;
 }

@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "synthia/apikey.h"
+#include "synthia/cache.h"
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/crypto.h"
@@ -121,36 +122,45 @@ static sy_redis_script window_script = {
     "return {0, left, s}\n",
     ""};
 
-/* The window script, and for a key served from the responder's memory
- * the GET that confirms its record, in one round trip. */
+/* The window script in one round trip with, for a key served from the
+ * responder's memory, the GET that confirms its record, and on routes
+ * that read the catalog version (SY_ROUTE_CATVER), the GET of the key's
+ * tenant's version (cache.h). */
 static int
-run_window(sy_arena *a, const sy_principal *who, const char **argv,
-           redisReply **out)
+run_window(sy_req *req, const char **argv, redisReply **out)
 {
-    sy_redis_cmdv cmds[2];
-    redisReply *rep[2];
-    if (!who->key_record)
-        return sy_redis_eval(a, &window_script, 1, 1, argv, NULL, out);
-    sy_apikey_confirm_cmd(who, &cmds[0]);
-    int rc = sy_redis_evalsha_cmd(a, &window_script, 1, 1, argv, NULL,
-                                  &cmds[1]);
+    const sy_principal *who = &req->who;
+    sy_redis_cmdv cmds[3];
+    redisReply *rep[3];
+    int n = 0, confirm = -1, version = -1;
+    if (who->key_record)
+        sy_apikey_confirm_cmd(who, &cmds[confirm = n++]);
+    int window = n++;
+    int rc = sy_redis_evalsha_cmd(req->arena, &window_script, 1, 1, argv,
+                                  NULL, &cmds[window]);
+    if (rc == 0 && (req->route->flags & SY_ROUTE_CATVER) &&
+        sy_cache_version_cmd(req->arena, who->tenant_id, &cmds[n]) == 0)
+        version = n++;
     if (rc == 0)
-        rc = sy_redis_pipeline(a, 2, cmds, rep);
-    if (rc == 0)
-        rc = sy_apikey_confirm_reply(who, rep[0]);
+        rc = sy_redis_pipeline(req->arena, n, cmds, rep);
+    if (rc == 0 && confirm >= 0)
+        rc = sy_apikey_confirm_reply(who, rep[confirm]);
     if (rc < 0)
         return rc;
-    if (rep[1]->type == REDIS_REPLY_ERROR &&
-        strncmp(rep[1]->str, "NOSCRIPT", 8) == 0) /* reload, retry */
-        return sy_redis_eval(a, &window_script, 1, 1, argv, NULL, out);
-    *out = rep[1];
+    if (version >= 0)
+        sy_cache_version_reply(who->tenant_id, rep[version]);
+    if (rep[window]->type == REDIS_REPLY_ERROR &&
+        strncmp(rep[window]->str, "NOSCRIPT", 8) == 0) /* reload, retry */
+        return sy_redis_eval(req->arena, &window_script, 1, 1, argv, NULL,
+                             out);
+    *out = rep[window];
     return 0;
 }
 
 static int
-redis_decide(sy_arena *a, const sy_principal *who, int cls, int64_t limit,
-             decision *d)
+redis_decide(sy_req *req, int cls, int64_t limit, decision *d)
 {
+    const sy_principal *who = &req->who;
     char key[96], lim[24];
     redisReply *r;
     if (sy_redis_down())
@@ -159,7 +169,7 @@ redis_decide(sy_arena *a, const sy_principal *who, int cls, int64_t limit,
              class_name(cls));
     snprintf(lim, sizeof(lim), "%lld", (long long)limit);
     const char *argv[2] = {key, lim};
-    int rc = run_window(a, who, argv, &r);
+    int rc = run_window(req, argv, &r);
     if (rc < 0)
         return rc;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
@@ -343,7 +353,7 @@ sy_ratelimit_check(sy_req *req, sy_res *res)
         return 0;
     int64_t limit = req->who.limits[cls];
     decision d;
-    int rc = redis_decide(req->arena, &req->who, cls, limit, &d);
+    int rc = redis_decide(req, cls, limit, &d);
     if (rc == SY_EREDIS)
         return degraded(req, res, cls, limit);
     if (rc < 0)

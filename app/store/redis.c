@@ -28,6 +28,9 @@
 #define MAX_SCRIPTS 32
 
 static redisContext *ctx;
+/* Replies owed to sy_redis_send(): read and dropped before anything
+ * else is read from this connection. */
+static int owed;
 static int64_t retry_at_us; /* no connect attempt before this */
 static int64_t wait_us;     /* time in hiredis since the last take */
 static const char *last_reason = "not connected";
@@ -213,6 +216,7 @@ mark_down(const char *op, const char *why, const char *reason)
     if (ctx)
         redisFree(ctx);
     ctx = NULL;
+    owed = 0;
     retry_at_us = sy_mono_us() + (sy_conf ? sy_conf->redis_retry_ms : 0) * 1000;
     last_reason = reason;
     return SY_EREDIS;
@@ -319,6 +323,26 @@ connect_redis(void)
     return 0;
 }
 
+/* Read the owed replies (they were sent before anything that follows, so
+ * they arrive first).  0, or SY_EREDIS with the connection dropped. */
+static int
+drain_owed(void)
+{
+    while (owed > 0) {
+        void *r = NULL;
+        int64_t t0 = sy_mono_us();
+        int ok = redisGetReply(ctx, &r);
+        wait_us += sy_mono_us() - t0;
+        if (ok != REDIS_OK || !r) {
+            owed = 0;
+            return mark_down("send", ctx->errstr, "connection lost");
+        }
+        freeReplyObject(r);
+        owed--;
+    }
+    return 0;
+}
+
 /* Redis sends nothing unasked (no pub/sub here), so an idle socket that
  * is readable was closed by the server: reconnect before using it. */
 static bool
@@ -331,12 +355,15 @@ ctx_usable(void)
 static int
 ensure_ctx(void)
 {
+    if (ctx && owed > 0 && drain_owed() < 0)
+        return connect_redis();
     if (ctx && ctx_usable())
         return 0;
     if (ctx) {
         sy_log(SY_LOG_INFO, "redis_reconnect", "connection closed by server");
         redisFree(ctx);
         ctx = NULL;
+        owed = 0;
     }
     return connect_redis();
 }
@@ -378,6 +405,23 @@ sy_redis_argv(sy_arena *a, int argc, const char **argv, const size_t *lens,
         return SY_EINVAL;
     int rc = command(argc, argv, lens, &r);
     return rc < 0 ? rc : defer_reply(a, r, out);
+}
+
+int
+sy_redis_send(int argc, const char **argv, const size_t *lens)
+{
+    int done = 0, rc = ensure_ctx();
+    if (rc < 0)
+        return rc;
+    if (redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
+        return mark_down(argv[0], ctx->errstr, "connection lost");
+    int64_t t0 = sy_mono_us();
+    while (!done)
+        if (redisBufferWrite(ctx, &done) != REDIS_OK)
+            return mark_down(argv[0], ctx->errstr, "connection lost");
+    wait_us += sy_mono_us() - t0;
+    owed++;
+    return 0;
 }
 
 int
@@ -582,6 +626,7 @@ sy_redis_close(void)
     if (ctx)
         redisFree(ctx);
     ctx = NULL;
+    owed = 0;
 }
 
 int64_t

@@ -9,10 +9,16 @@
  * tenant is unreachable at once, in O(1) (they expire on their own).  A
  * get is one Redis round trip (a Lua call reads the version and the entry
  * together; all keys share the tenant's tag).  Hits, misses and bytes are
- * counted per tenant and type for GET /api/v1/cache/stats.  When Redis is
- * down, a small per-responder memory cache answers instead (entries live
- * at most SY_CACHE_MEMORY_TTL_MS; a write on this responder clears the
- * tenant's entries; other responders' may lag by that long).
+ * counted per tenant and type for GET /api/v1/cache/stats.
+ *
+ * Each responder also keeps what it read or stored in a small memory
+ * cache (entries live at most SY_CACHE_MEMORY_TTL_MS).  While Redis is
+ * up, a catalog entry is served from there only when this request read
+ * the tenant's catalog version with its rate-limit call
+ * (sy_cache_version_cmd) and the version is the entry's: then a cached
+ * read costs no round trip beyond the rate limit's.  When Redis is down,
+ * the memory cache answers alone (a write on this responder clears the
+ * tenant's entries; other responders' may lag by SY_CACHE_MEMORY_TTL_MS).
  */
 #ifndef SYNTHIA_CACHE_H
 #define SYNTHIA_CACHE_H
@@ -23,6 +29,8 @@
 #include "synthia/str.h"
 
 struct json_object;
+struct redisReply;
+struct sy_redis_cmdv;
 
 enum sy_cache_type {
     SY_CACHE_LIST = 0, /* product lists (catalog-versioned) */
@@ -61,13 +69,27 @@ void sy_cache_catalog_bump(sy_arena *a, const char *tenant);
 int sy_cache_catalog_version(sy_arena *a, const char *tenant,
                              int64_t *version);
 
+/* The GET of the tenant's catalog version, for a pipeline the request
+ * sends anyway (the rate limit's); hand its reply to
+ * sy_cache_version_reply, which makes it this request's version for
+ * sy_cache_get and sy_cache_catalog_version.  SY_EINVAL for a bad
+ * tenant id. */
+int sy_cache_version_cmd(sy_arena *a, const char *tenant,
+                         struct sy_redis_cmdv *cmd);
+void sy_cache_version_reply(const char *tenant, const struct redisReply *r);
+
+/* A new request starts: forget the version the last one read. */
+void sy_cache_forget_version(void);
+
 /* Stats of one tenant, or of all tenants when tenant is NULL (sysadmin):
  * {hits, misses, hit_ratio, keys, bytes_raw, bytes_stored,
  *  compression_ratio, by_type: {list: {...}, ...}}. */
 int sy_cache_stats(sy_arena *a, const char *tenant, struct json_object **out);
 
 /* Invalidate a slice of the tenant's cache: type (-1: all types), user
- * (NULL: all users).  *deleted counts the entries removed. */
+ * (NULL: all users).  *deleted counts the entries removed.  A slice with
+ * catalog types also moves the catalog version, so no responder serves
+ * its memory copy of them afterwards. */
 int sy_cache_delete(sy_arena *a, const char *tenant, int type,
                     const char *user, int64_t *deleted);
 

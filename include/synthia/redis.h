@@ -46,6 +46,12 @@ int sy_redis_parse_url(const char *url, sy_redis_target *out);
 int sy_redis_argv(sy_arena *a, int argc, const char **argv,
                   const size_t *lens, struct redisReply **out);
 
+/* Send a command without waiting for its reply (a counter, say): it is
+ * written at once, so Redis runs it before anything this process sends
+ * later, and its reply is read and dropped before the next reply is
+ * read.  0, or SY_EREDIS. */
+int sy_redis_send(int argc, const char **argv, const size_t *lens);
+
 /* printf-style command (hiredis format: %s, %b, %d ...). */
 int sy_redis_cmd(sy_arena *a, struct redisReply **out, const char *fmt, ...);
 

@@ -45,6 +45,8 @@ enum sy_route_flags {
                                        one is sent (login) */
     SY_ROUTE_JSON_OPTIONAL = 1 << 3, /* with SY_ROUTE_JSON: no body at all
                                         reads as {} (every field optional) */
+    SY_ROUTE_CATVER = 1 << 4, /* reads the tenant's catalog version: an
+                                 API key's rate-limit call fetches it */
 };
 
 /* API-key scopes.  Publishable keys get at most SY_SCOPES_PUBLISHABLE. */

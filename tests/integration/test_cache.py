@@ -253,21 +253,60 @@ def test_product_write_makes_the_next_read_a_miss(stack):
 
 
 def test_a_foreign_value_is_a_miss_not_a_crash(stack):
+    # Read with a token: token requests read the entry from Redis every
+    # time (API-key requests may be answered from a responder's own copy,
+    # see the next test), so the damaged values below are really read.
     w = world(stack)
     path = "/api/v1/products?limit=3"
-    good = fetch(w, "A", path, "MISS")
-    fetch(w, "A", path, "HIT")
+
+    def get(want):
+        r = stack.get(path, headers=w.staff("A"))
+        assert r.status == 200 and x_cache(r) == want, r
+        return r
+    good = get("MISS")
+    get("HIT")
     version = str(w.catver("A"))
     keys = [k for k in w.entries("A", "list")
             if ENTRY.match(k).group(3) == version]
     for k in keys:
         w.redis("SET", k, b"\xc5\x02\xff\xff\xff\x7fgarbage", "PX", 60000)
-    r = fetch(w, "A", path, "MISS")
+    r = get("MISS")
     assert r.json() == good.json()
     for k in keys:
         w.redis("SET", k, b'{"items": []}', "PX", 60000)
-    r = fetch(w, "A", path, "MISS")
+    r = get("MISS")
     assert r.json() == good.json()
+
+
+def commands(w, name):
+    """Calls of one Redis command so far (INFO commandstats)."""
+    info = w.redis("INFO", "commandstats").decode()
+    m = re.search(r"^cmdstat_%s:calls=(\d+)," % name, info, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def test_key_hits_are_served_from_the_responders_copy(stack):
+    # An API-key read of a list or search fetches the catalog version with
+    # its rate-limit call; a responder holding the entry at that version
+    # answers from memory: one EVALSHA (the rate limit) per hit, no cache
+    # script.  The hits are still counted, and a write is still seen at
+    # once.
+    w = world(stack)
+    path = "/api/v1/products?limit=5&category=shirts"
+    fetch(w, "A", path, "MISS")
+    for _ in range(8):  # every responder reads the entry once
+        fetch(w, "A", path, "HIT")
+    before_hits = by_type(w.stats("A"), "list")["hits"]
+    evalsha = commands(w, "evalsha")
+    for _ in range(10):
+        fetch(w, "A", path, "HIT")
+    assert commands(w, "evalsha") - evalsha == 10, \
+        "more than the rate limit's script per hit"
+    assert by_type(w.stats("A"), "list")["hits"] == before_hits + 10
+    sku = w.add_product("A", "Linen waistcoat", "Linen waistcoat, shirts")
+    for _ in range(4):  # on every responder
+        r = fetch(w, "A", path, "MISS") if _ == 0 else w.read("A", path)
+        assert r.status == 200 and sku in r.text(), r
 
 
 def test_delete_a_catalog_type(stack):
