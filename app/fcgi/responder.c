@@ -56,6 +56,7 @@ sy_responder_stop(void)
 }
 
 static int listen_fd_in_use = -1;   /* the socket accept() waits on */
+static bool listen_unix;            /* it is an AF_UNIX socket */
 static int listen_fd_saved = -1;    /* no master + SIGHUP: kept to re-exec */
 
 int
@@ -354,6 +355,26 @@ log_request(const sy_req *req, const done_info *d)
     }
 }
 
+/* End the request.  libfcgi closes a connection the web server does not
+ * keep by shutdown(), then waiting up to 2 s for the server to close its
+ * end: over TCP, closing with unread input would reset the connection and
+ * could destroy the response in flight.  A unix socket has no reset (the
+ * server reads everything queued before it sees the close), so when no
+ * request body can still be arriving we close at once and go back to
+ * accept() instead of waiting for the web server to get round to it. */
+static void
+finish(FCGX_Request *r, bool no_body)
+{
+    bool fast = listen_unix && no_body && !r->keepConnection;
+    if (fast)
+        r->keepConnection = 1; /* so that FCGX_Finish_r leaves it open */
+    FCGX_Finish_r(r);
+    if (fast && r->ipcFd >= 0) {
+        close(r->ipcFd);
+        r->ipcFd = -1;
+    }
+}
+
 /* Parse and dispatch one accepted request, write its response. */
 static void
 serve_one(FCGX_Request *r, sy_arena *a, sy_buf *out)
@@ -402,7 +423,7 @@ serve_one(FCGX_Request *r, sy_arena *a, sy_buf *out)
         .path = {sy_str_dup(a, req.path), req.path.len},
         .client = {sy_str_dup(a, req.client_addr), req.client_addr.len},
     };
-    FCGX_Finish_r(r);
+    finish(r, req.content_length <= 0);
     phase = PHASE_IDLE;
     timeout_fd = -1;
     d.dur_us = sy_mono_us() - t0;
@@ -481,6 +502,10 @@ sy_responder_run(int listen_fd, bool have_master)
 
     self_timer = !have_master;
     listen_fd_in_use = listen_fd;
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    listen_unix = getsockname(listen_fd, (struct sockaddr *)&ss, &sslen) == 0 &&
+                  ss.ss_family == AF_UNIX;
     sy_log_set_proc("responder");
     if (have_master)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
