@@ -672,13 +672,17 @@ const sy_db_stmt sy_db_statements[SY_SQL__COUNT] = {
     /* $2 query, $3 limit.  Full-text matches with the tenant's
      * configuration, scored 0.5 + 0.5 x ts_rank_cd (normalisation 32:
      * rank / (rank + 1)), so that they rank above every typo match.  The
-     * JSON is built for the page's rows only.  Columns: id, JSON, score. */
+     * JSON is built for the page's rows only.  OFFSET 0 keeps the query
+     * a subquery evaluated once: flattened, websearch_to_tsquery ran again
+     * for every matching row (half the statement's time).  Columns: id,
+     * JSON, score. */
     [SY_SQL_PRODUCTS_SEARCH_TEXT] =
         {"products_search_text",
          "SELECT p.id, " CAT_JSON ", h.s FROM ("
          "SELECT p.id, 0.5 + 0.5 * ts_rank_cd(p.search, q.tq, 32) AS s "
          "FROM products p, (SELECT websearch_to_tsquery(t.search_config, "
-         "sy_unaccent($2)) AS tq FROM tenants t WHERE t.id = $1::uuid) q "
+         "sy_unaccent($2)) AS tq FROM tenants t WHERE t.id = $1::uuid "
+         "OFFSET 0) q "
          "WHERE p.tenant_id = $1::uuid AND p.active AND p.search @@ q.tq "
          "ORDER BY s DESC, p.id LIMIT $3::integer) h "
          "JOIN products p ON p.tenant_id = $1::uuid AND p.id = h.id "
