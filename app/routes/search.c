@@ -154,15 +154,13 @@ add_rows(const PGresult *r, const search_query *s, ranked *out, int *n)
         if (i < *n)
             continue;
         out[*n].id = id;
-        out[*n].json = (sy_str){PQgetvalue(r, row, 1),
-                                (size_t)PQgetlength(r, row, 1)};
-        out[(*n)++].score = strtod(PQgetvalue(r, row, 2), NULL);
+        out[*n].json = SY_STR_NULL;
+        out[(*n)++].score = strtod(PQgetvalue(r, row, 1), NULL);
     }
 }
 
 /* The full-text ranking, topped up with typo matches (which score below
- * every full-text hit) when it finds fewer than limit: *n products with
- * their JSON. */
+ * every full-text hit) when it finds fewer than limit: *n products. */
 static int
 rank_text(sy_req *req, const char *tid, const search_query *s, ranked *out,
           int *n)
@@ -213,16 +211,19 @@ rank_semantic(sy_req *req, const char *tid, const search_query *s,
     return 0;
 }
 
-/* Fill the JSON of the products in list (one query); products that are
- * gone or inactive keep a NULL JSON. */
+/* Fill from PostgreSQL the JSON of the products in list that have none
+ * yet (one query); products that are gone or inactive keep a NULL JSON. */
 static int
-load_json(sy_req *req, const char *tid, ranked *list, int n)
+load_rows(sy_req *req, const char *tid, ranked *list, int n)
 {
     sy_buf ids;
     sy_buf_init(&ids, req->arena, (size_t)n * (SY_UUID_LEN + 1) + 3);
     sy_buf_putc(&ids, '{');
-    for (int i = 0; i < n; i++)
-        sy_buf_printf(&ids, "%s%s", i ? "," : "", list[i].id);
+    for (int i = 0, first = 1; i < n; i++)
+        if (!list[i].json.p) {
+            sy_buf_printf(&ids, "%s%s", first ? "" : ",", list[i].id);
+            first = 0;
+        }
     sy_buf_putc(&ids, '}');
     const char *params[2] = {tid, sy_buf_cstr(&ids)};
     if (!params[1])
@@ -236,6 +237,35 @@ load_json(sy_req *req, const char *tid, ranked *list, int n)
             if (strcmp(list[i].id, PQgetvalue(r, row, 0)) == 0)
                 list[i].json = (sy_str){PQgetvalue(r, row, 1),
                                         (size_t)PQgetlength(r, row, 1)};
+    return 0;
+}
+
+/* The JSON of the products in list: from the product cache (keyed by id
+ * under the catalog version, so a write retires it), the rest from
+ * PostgreSQL, which are then cached. */
+static int
+load_json(sy_req *req, const char *tid, ranked *list, int n)
+{
+    sy_str *ids = sy_arena_alloc(req->arena, (size_t)n * sizeof(*ids));
+    sy_str *got = sy_arena_alloc(req->arena, (size_t)n * sizeof(*got));
+    int64_t version;
+    if (!ids || !got)
+        return SY_ENOMEM;
+    for (int i = 0; i < n; i++)
+        ids[i] = sy_str_c(list[i].id);
+    int found = sy_cache_get_many(req->arena, tid, SY_CACHE_PRODUCT, n, ids,
+                                  got, &version);
+    for (int i = 0; i < n; i++)
+        list[i].json = got[i];
+    if (found == n)
+        return 0;
+    int rc = load_rows(req, tid, list, n);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < n; i++)
+        got[i] = got[i].p ? SY_STR_NULL : list[i].json;
+    sy_cache_put_many(req->arena, tid, SY_CACHE_PRODUCT, version, n, ids,
+                      got);
     return 0;
 }
 
@@ -322,7 +352,8 @@ run(sy_req *req, const char *tid, const search_query *s, ranked *list,
     int rc;
     switch (s->mode) {
     case MODE_TEXT:
-        return rank_text(req, tid, s, list, n);
+        rc = rank_text(req, tid, s, list, n);
+        break;
     case MODE_SEMANTIC:
         rc = rank_semantic(req, tid, s, list, n);
         break;

@@ -647,6 +647,135 @@ sy_cache_put(sy_arena *a, const char *tenant, int type, const char *user,
     mem_put(&k, -1, value);
 }
 
+/* ---------------------------------------------------------- many keys */
+
+/* The entry key of k at version v, in arena memory. */
+static char *
+entry_key(sy_arena *a, const cache_key *k, int64_t v)
+{
+    size_t cap = sizeof(k->prefix) + 24 + sizeof(k->hash);
+    char *key = sy_arena_alloc(a, cap);
+    if (key)
+        snprintf(key, cap, "%sv%lld:%s", k->prefix, (long long)v, k->hash);
+    return key;
+}
+
+/* Count n of field for k's type without awaiting the reply. */
+static void
+count_async(const cache_key *k, const char *field, long long n)
+{
+    char f[32], by[24];
+    if (n <= 0)
+        return;
+    snprintf(f, sizeof(f), "%s:%s", types[k->type].name, field);
+    snprintf(by, sizeof(by), "%lld", n);
+    sy_redis_send(4, (const char *[]){"HINCRBY", k->stats, f, by}, NULL);
+}
+
+/* Fill values[i] of the keys ks[i] that were found, from one MGET. */
+static int
+mget(sy_arena *a, cache_key *ks, int64_t v, const int *idx, int m,
+     sy_str *values)
+{
+    const char **argv = sy_arena_alloc(a, (size_t)(m + 1) * sizeof(*argv));
+    redisReply *r;
+    int found = 0;
+    if (!argv)
+        return 0;
+    argv[0] = "MGET";
+    for (int j = 0; j < m; j++)
+        if (!(argv[j + 1] = entry_key(a, &ks[idx[j]], v)))
+            return 0;
+    if (sy_redis_argv(a, m + 1, argv, NULL, &r) < 0 ||
+        r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)m)
+        return 0;
+    for (int j = 0; j < m; j++) {
+        redisReply *e = r->element[j];
+        sy_str *out = &values[idx[j]];
+        if (e->type != REDIS_REPLY_STRING ||
+            decode(a, (sy_str){e->str, e->len}, out) < 0) {
+            *out = SY_STR_NULL;
+            continue;
+        }
+        mem_put(&ks[idx[j]], v, *out);
+        found++;
+    }
+    return found;
+}
+
+int
+sy_cache_get_many(sy_arena *a, const char *tenant, int type, int n,
+                  const sy_str *whats, sy_str *values, int64_t *version)
+{
+    int64_t v;
+    cache_key *ks;
+    int *idx, m = 0, found = 0;
+    for (int i = 0; i < n; i++)
+        values[i] = SY_STR_NULL;
+    *version = -1;
+    if (type < 0 || type >= SY_CACHE__COUNT || !types[type].versioned ||
+        n <= 0 || sy_redis_down() ||
+        sy_cache_catalog_version(a, tenant, &v) < 0 ||
+        !(ks = sy_arena_alloc(a, (size_t)n * sizeof(*ks))) ||
+        !(idx = sy_arena_alloc(a, (size_t)n * sizeof(*idx))))
+        return 0;
+    for (int i = 0; i < n; i++) {
+        if (make_key(&ks[i], tenant, type, NULL, whats[i]) < 0)
+            return 0;
+        if (mem_get(a, &ks[i], v, &values[i]) == 0)
+            found++;
+        else
+            idx[m++] = i;
+    }
+    if (m > 0)
+        found += mget(a, ks, v, idx, m, values);
+    count_async(&ks[0], "hits", found);
+    count_async(&ks[0], "misses", n - found);
+    *version = v;
+    return found;
+}
+
+void
+sy_cache_put_many(sy_arena *a, const char *tenant, int type, int64_t version,
+                  int n, const sy_str *whats, const sy_str *values)
+{
+    long long raw = 0, stored_total = 0;
+    int m = 0;
+    cache_key k;
+    if (version < 0 || n <= 0 || type < 0 || type >= SY_CACHE__COUNT ||
+        !types[type].versioned || sy_redis_down())
+        return;
+    sy_redis_cmdv *cmds = sy_arena_alloc(a, (size_t)n * sizeof(*cmds));
+    redisReply **rep = sy_arena_alloc(a, (size_t)n * sizeof(*rep));
+    if (!cmds || !rep)
+        return;
+    for (int i = 0; i < n; i++) {
+        sy_str stored;
+        const char **argv = sy_arena_alloc(a, 5 * sizeof(*argv));
+        size_t *lens = sy_arena_alloc(a, 5 * sizeof(*lens));
+        if (!argv || !lens || !values[i].p ||
+            make_key(&k, tenant, type, NULL, whats[i]) < 0 ||
+            encode(a, values[i], &stored) < 0 ||
+            !(argv[1] = entry_key(a, &k, version)))
+            continue;
+        argv[0] = "SET";
+        argv[2] = stored.p;
+        argv[3] = "PX";
+        argv[4] = types[type].ttl_ms;
+        for (int j = 0; j < 5; j++)
+            lens[j] = j == 2 ? stored.len : strlen(argv[j]);
+        cmds[m++] = (sy_redis_cmdv){5, argv, lens};
+        mem_put(&k, version, values[i]);
+        raw += (long long)values[i].len;
+        stored_total += (long long)stored.len;
+    }
+    if (m == 0 || sy_redis_pipeline(a, m, cmds, rep) < 0)
+        return;
+    count_async(&k, "keys", m);
+    count_async(&k, "bytes_raw", raw);
+    count_async(&k, "bytes_stored", stored_total);
+}
+
 /* ------------------------------------------------------ catalog version */
 
 void

@@ -59,6 +59,21 @@ int sy_cache_get(sy_arena *a, const char *tenant, int type, const char *user,
 void sy_cache_put(sy_arena *a, const char *tenant, int type,
                   const char *user, sy_str what, sy_str value);
 
+/* Look up n values of a catalog type at once (one MGET at most; none
+ * when this responder holds them all at the current version): values[i]
+ * gets what is cached for whats[i] (arena memory) or SY_STR_NULL.
+ * Returns how many were found; *version gets the catalog version they
+ * belong to, to store the missing ones under with sy_cache_put_many (-1
+ * when Redis is down: nothing is found or stored then). */
+int sy_cache_get_many(sy_arena *a, const char *tenant, int type, int n,
+                      const sy_str *whats, sy_str *values, int64_t *version);
+
+/* Store values[i] (those with a non-NULL p) for whats[i] under version,
+ * in one pipeline. */
+void sy_cache_put_many(sy_arena *a, const char *tenant, int type,
+                       int64_t version, int n, const sy_str *whats,
+                       const sy_str *values);
+
 /* A product of the tenant changed: new catalog version.  Call after the
  * write committed. */
 void sy_cache_catalog_bump(sy_arena *a, const char *tenant);

@@ -157,6 +157,43 @@ def test_search_cache(stack):
         assert "Quilted Parka Anorak" not in got, (mode, got)
 
 
+def test_product_json_is_cached_per_version(stack):
+    # Search answers render products from the product cache (keyed by id
+    # under the catalog version): a second search reuses them, and a
+    # stock-only write is in the very next answer of every mode.
+    t = tenant(stack, "pcache", catalog=CATALOG[:3])
+    fresh = {"Cache-Control": "no-cache"}
+    fresh.update(syid.key(t["sk"]))
+
+    def stats():
+        r = stack.get(V1 + "/cache/stats", headers=syid.bearer(t["staff"]))
+        assert r.status == 200, r
+        return r.json()["by_type"]["product"]
+
+    def stock(mode):
+        r = stack.get(V1 + "/products/search?q=anorak&mode=" + mode,
+                      headers=fresh)
+        items = [i["product"] for i in r.json()["items"]
+                 if i["product"]["name"] == "Quilted Anorak"]
+        assert r.status == 200 and items, r
+        return items[0]["stock"]
+
+    for mode in ("text", "semantic", "hybrid"):
+        assert stock(mode) == 3
+    before = stats()
+    assert stock("text") == 3
+    after = stats()
+    assert after["hits"] > before["hits"], (before, after)
+    assert after["keys"] >= 1 and after["bytes_stored"] > 0, after
+    pid = t["products"]["Quilted Anorak"]["id"]
+    r = stack.request("PATCH", V1 + "/products/" + pid, body={"stock": 7},
+                      headers=syid.bearer(t["staff"]))
+    assert r.status == 200, r
+    for mode in ("text", "semantic", "hybrid"):
+        for _ in range(3):  # whichever responder answers
+            assert stock(mode) == 7, mode
+
+
 def test_validation(stack):
     t = tenant(stack, "en")
     for query in ("", "q=", "q=%20%20", "q=" + "a" * 201, "q=a&mode=fuzzy",
