@@ -14,7 +14,9 @@
  * vectors (vectors.h), score = cosine.
  * hybrid: reciprocal rank fusion of both rankings, sum over lists of
  * 1 / (60 + rank), divided by its maximum 2 / 61.  Every mode sees the
- * tenant's active products only.  Answers are cached per tenant under
+ * tenant's active products only, and renders them from the product cache
+ * (cache.h, SY_CACHE_PRODUCT), reading only the missing ones from
+ * PostgreSQL.  Answers are cached per tenant under
  * the catalog version (X-Cache: HIT | MISS), so a product write retires
  * them.
  *

@@ -28,11 +28,16 @@
  * counters are cumulative: "keys" counts puts, bytes_raw/bytes_stored sum
  * what was put (not what is resident).
  *
- * When Redis is down, gets and puts use this responder's memory (256
- * entries, 8 MiB, 256 KiB each, SY_CACHE_MEMORY_TTL_MS, raw values,
- * least recently used out first).  A catalog bump that cannot reach Redis
- * is remembered (up to 16 tenants) and sent when Redis answers again, so
- * entries cached before an outage do not outlive a write made during it.
+ * This responder's memory (256 entries, 4 MiB, 256 KiB each,
+ * SY_CACHE_MEMORY_TTL_MS, raw values, least recently used out first)
+ * keeps what it read or stored.  While Redis is up, a catalog entry is
+ * answered from there only at the version this request read with its
+ * rate limit (local_get); many-key lookups (sy_cache_get_many, product
+ * JSON for searches) use it at the version they read.  When Redis is
+ * down, gets and puts use it alone.  A catalog bump that cannot reach
+ * Redis is remembered (up to 16 tenants) and sent when Redis answers
+ * again, so entries cached before an outage do not outlive a write made
+ * during it.
  */
 #include "synthia/cache.h"
 
