@@ -358,10 +358,16 @@ log_request(const sy_req *req, const done_info *d)
 /* End the request.  libfcgi closes a connection the web server does not
  * keep by shutdown(), then waiting up to 2 s for the server to close its
  * end: over TCP, closing with unread input would reset the connection and
- * could destroy the response in flight.  A unix socket has no reset (the
- * server reads everything queued before it sees the close), so when no
- * request body can still be arriving we close at once and go back to
- * accept() instead of waiting for the web server to get round to it. */
+ * could destroy the response in flight.  On a unix socket, when no request
+ * body can still be arriving, we shutdown() our side (the server sees the
+ * end of the response) and keep the descriptor until the next request has
+ * been answered, then close it: the server has long closed its end, and a
+ * late empty-stdin record from it (Apache sends one after the params) lands
+ * in a socket that is still open instead of failing with EPIPE.  So the
+ * responder goes back to accept() at once instead of waiting for the web
+ * server to get round to closing. */
+static int lingering_fd = -1;
+
 static void
 finish(FCGX_Request *r, bool no_body)
 {
@@ -369,8 +375,12 @@ finish(FCGX_Request *r, bool no_body)
     if (fast)
         r->keepConnection = 1; /* so that FCGX_Finish_r leaves it open */
     FCGX_Finish_r(r);
+    if (lingering_fd >= 0)
+        close(lingering_fd);
+    lingering_fd = -1;
     if (fast && r->ipcFd >= 0) {
-        close(r->ipcFd);
+        shutdown(r->ipcFd, SHUT_WR);
+        lingering_fd = r->ipcFd;
         r->ipcFd = -1;
     }
 }
