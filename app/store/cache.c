@@ -588,6 +588,19 @@ redis_put(sy_arena *a, const cache_key *k, sy_str stored, size_t raw)
 
 /* ------------------------------------------------------- local copies */
 
+/* Count n of field for k's type without awaiting the reply. */
+static void
+count_async(const cache_key *k, const char *field, long long n)
+{
+    char f[32], by[24];
+    if (n <= 0)
+        return;
+    snprintf(f, sizeof(f), "%s:%s", types[k->type].name, field);
+    snprintf(by, sizeof(by), "%lld", n);
+    sy_redis_send(4, (const char *[]){"HINCRBY", k->stats, f, by}, NULL);
+}
+
+
 /* While Redis is up, a versioned entry this responder read or wrote is
  * kept in memory too (SY_CACHE_MEMORY_TTL_MS at most) and served from
  * there when this request's rate-limit call read the tenant's catalog
@@ -600,9 +613,7 @@ local_get(sy_arena *a, const cache_key *k, sy_str *value)
         strcmp(seen.tenant, k->tenant) != 0 ||
         mem_get(a, k, seen.version, value) < 0)
         return SY_ENOTFOUND;
-    char field[32];
-    snprintf(field, sizeof(field), "%s:hits", types[k->type].name);
-    sy_redis_send(4, (const char *[]){"HINCRBY", k->stats, field, "1"}, NULL);
+    count_async(k, "hits", 1);
     remember_version(k, seen.version);
     return 0;
 }
@@ -663,18 +674,6 @@ entry_key(sy_arena *a, const cache_key *k, int64_t v)
     if (key)
         snprintf(key, cap, "%sv%lld:%s", k->prefix, (long long)v, k->hash);
     return key;
-}
-
-/* Count n of field for k's type without awaiting the reply. */
-static void
-count_async(const cache_key *k, const char *field, long long n)
-{
-    char f[32], by[24];
-    if (n <= 0)
-        return;
-    snprintf(f, sizeof(f), "%s:%s", types[k->type].name, field);
-    snprintf(by, sizeof(by), "%lld", n);
-    sy_redis_send(4, (const char *[]){"HINCRBY", k->stats, f, by}, NULL);
 }
 
 /* Fill values[i] of the keys ks[i] that were found, from one MGET. */
