@@ -32,7 +32,7 @@
 const char *
 sy_dispatch_route_name(const sy_req *req)
 {
-    return req->route ? req->route->pattern : "unmatched";
+    return req->route ? req->route->path : "unmatched";
 }
 
 static size_t

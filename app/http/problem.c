@@ -117,8 +117,13 @@ sy_problem(sy_res *res, int status, const char *code, const char *detail)
     json_object_object_add(
         o, "request_id",
         json_object_new_string(res->req ? res->req->request_id : ""));
-    if (res->errors) {
-        json_object_object_add(o, "errors", json_object_get(res->errors));
+    if (res->errs.fields)
+        json_object_object_add(o, "errors",
+                               json_object_get(res->errs.fields));
+    if (res->errs.retry_after > 0) {
+        char s[24];
+        snprintf(s, sizeof(s), "%lld", (long long)res->errs.retry_after);
+        sy_res_header_set(res, "Retry-After", sy_str_c(s));
     }
     int rc = sy_res_json(res, status, o);
     res->content_type = SY_STR("application/problem+json");
@@ -132,27 +137,16 @@ sy_problem_from_rc(sy_res *res, int rc)
     if (res->problem_code)
         return rc;
     const problem_def *d = find_rc(rc);
-    const char *detail = NULL;
-    if (rc == SY_EVALIDATION && res->errors)
+    const char *detail = res->errs.detail;
+    if (!detail && rc == SY_EVALIDATION && res->errs.fields)
         detail = "One or more fields are invalid; see errors.";
-    sy_problem(res, d->status, d->code, detail);
+    sy_problem(res, d->status, res->errs.code ? res->errs.code : d->code,
+               detail);
     return rc;
 }
 
 int
 sy_problem_field(sy_res *res, const char *field, const char *message)
 {
-    if (!res->errors) {
-        res->errors = json_object_new_array();
-        if (!res->errors || sy_arena_defer(res->arena, sy_json_put,
-                                           res->errors) < 0) {
-            res->errors = NULL;
-            return SY_ENOMEM;
-        }
-    }
-    json_object *e = json_object_new_object();
-    json_object_object_add(e, "field", json_object_new_string(field));
-    json_object_object_add(e, "message", json_object_new_string(message));
-    json_object_array_add(res->errors, e);
-    return SY_EVALIDATION;
+    return sy_errs_field(&res->errs, field, message);
 }

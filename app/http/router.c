@@ -80,7 +80,7 @@ sy_router_match(const sy_route *table, size_t n, sy_str method, sy_str path,
     m->allow[0] = 0;
     for (size_t i = 0; i < n; i++) {
         const sy_route *r = &table[i];
-        if (!match_pattern(r->pattern, path, &tmp))
+        if (!match_pattern(r->path, path, &tmp))
             continue;
         path_known = true;
         bool get = strcmp(r->method, "GET") == 0;

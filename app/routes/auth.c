@@ -225,12 +225,12 @@ read_login(sy_req *req, sy_res *res, login_input *in)
     json_object *b = req->json;
     sy_str email, slug;
     memset(in, 0, sizeof(*in));
-    sy_json_str(res, b, "email", true, 1, 1024, &email);
-    sy_json_str(res, b, "password", true, 1, 4096, &in->password);
-    if (sy_json_str(res, b, "tenant", false, 1, 63, &slug) == 0)
+    sy_json_str(&res->errs, b, "email", true, 1, 1024, &email);
+    sy_json_str(&res->errs, b, "password", true, 1, 4096, &in->password);
+    if (sy_json_str(&res->errs, b, "tenant", false, 1, 63, &slug) == 0)
         in->slug = sy_str_dup(req->arena, slug);
-    sy_json_bool(res, b, "cookie", false, &in->cookie);
-    if (res->errors)
+    sy_json_bool(&res->errs, b, "cookie", false, &in->cookie);
+    if (sy_errs_any(&res->errs))
         return SY_EVALIDATION;
     in->key = sy_account_email_key(req->arena, email);
     in->email = in->key.p ? sy_str_dup(req->arena, email) : NULL;
@@ -409,7 +409,7 @@ body_token(sy_req *req, sy_res *res, sy_str *out)
     int rc = read_body_json(req, res, &req->json);
     if (rc < 0)
         return rc;
-    return sy_json_str(res, req->json, "refresh_token", false, 1, 512, out);
+    return sy_json_str(&res->errs, req->json, "refresh_token", false, 1, 512, out);
 }
 
 static bool

@@ -204,7 +204,7 @@ static int
 read_kind(sy_req *req, sy_res *res, int *kind)
 {
     sy_str s;
-    int rc = sy_json_str(res, req->json, "kind", true, 0, 32, &s);
+    int rc = sy_json_str(&res->errs, req->json, "kind", true, 0, 32, &s);
     if (rc < 0)
         return rc;
     *kind = sy_tenancy_key_kind(s);
@@ -219,7 +219,7 @@ read_key_name(sy_req *req, sy_res *res, const char **name)
 {
     sy_str s = SY_STR("");
     const char *why;
-    int rc = sy_json_str(res, req->json, "name", false, 0, 1024, &s);
+    int rc = sy_json_str(&res->errs, req->json, "name", false, 0, 1024, &s);
     if (rc < 0 && rc != SY_ENOTFOUND)
         return rc;
     if (sy_tenancy_text(&s, true, 0, KEY_NAME_MAX_CHARS, &why) < 0)
@@ -356,7 +356,7 @@ sy_route_tenant_keys_rotate(sy_req *req, sy_res *res)
         rc = path_key(req, res, &id);
     if (rc < 0)
         return rc;
-    rc = sy_json_int(res, req->json, "grace_seconds", false, 0,
+    rc = sy_json_int(&res->errs, req->json, "grace_seconds", false, 0,
                      SY_TENANCY_GRACE_MAX, &grace);
     if (rc < 0 && rc != SY_ENOTFOUND)
         return rc;

@@ -83,7 +83,7 @@ route_labels(sy_buf *b, int row)
 {
     bool matched = row != SY_METRICS_MAX_ROUTES;
     sy_buf_puts(b, "route=");
-    label(b, matched ? sy_routes[row].pattern : "unmatched");
+    label(b, matched ? sy_routes[row].path : "unmatched");
     sy_buf_puts(b, ",method=");
     label(b, matched ? sy_routes[row].method : "");
 }

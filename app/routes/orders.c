@@ -212,7 +212,7 @@ static void
 read_note(sy_req *req, sy_res *res, order_input *in)
 {
     sy_str v;
-    if (sy_json_str(res, req->json, "note", false, 0, SIZE_MAX, &v) < 0)
+    if (sy_json_str(&res->errs, req->json, "note", false, 0, SIZE_MAX, &v) < 0)
         return;
     if (sy_str_utf8_chars(v) > NOTE_MAX_CHARS || memchr(v.p, '\0', v.len)) {
         sy_problem_field(res, "note",
@@ -229,7 +229,7 @@ read_order(sy_req *req, sy_res *res, order_input *in)
     memset(in, 0, sizeof(*in));
     read_lines(req, res, in);
     read_note(req, res, in);
-    if (res->errors)
+    if (sy_errs_any(&res->errs))
         return SY_EVALIDATION;
     return 0;
 }
@@ -312,7 +312,7 @@ check_lines(sy_res *res, const PGresult *r, const order_input *in,
             __builtin_add_overflow(sum, amount, &sum))
             line_error(res, i, "quantity", "makes the total too large");
     }
-    if (res->errors)
+    if (sy_errs_any(&res->errs))
         return SY_EVALIDATION;
     *total = sum;
     *currency = cur;
@@ -526,7 +526,7 @@ static int
 read_target(sy_req *req, sy_res *res, const char **to)
 {
     sy_str v;
-    int rc = sy_json_str(res, req->json, "to", true, 0, SIZE_MAX, &v);
+    int rc = sy_json_str(&res->errs, req->json, "to", true, 0, SIZE_MAX, &v);
     if (rc < 0)
         return rc;
     *to = status_parse(v);

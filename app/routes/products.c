@@ -151,7 +151,7 @@ read_text(sy_req *req, sy_res *res, const char *field, bool required,
 {
     sy_str v;
     const char *why;
-    int rc = sy_json_str(res, req->json, field, required, 0, SIZE_MAX, &v);
+    int rc = sy_json_str(&res->errs, req->json, field, required, 0, SIZE_MAX, &v);
     if (rc == SY_ENOTFOUND)
         return 0;
     if (rc < 0)
@@ -166,7 +166,7 @@ static int
 read_sku(sy_req *req, sy_res *res, bool required, product_in *in)
 {
     sy_str v;
-    int rc = sy_json_str(res, req->json, "sku", required, 0, SIZE_MAX, &v);
+    int rc = sy_json_str(&res->errs, req->json, "sku", required, 0, SIZE_MAX, &v);
     if (rc == SY_ENOTFOUND)
         return 0;
     if (rc < 0)
@@ -184,7 +184,7 @@ read_description(sy_req *req, sy_res *res, product_in *in)
 {
     sy_str v;
     int rc =
-        sy_json_str(res, req->json, "description", false, 0, SIZE_MAX, &v);
+        sy_json_str(&res->errs, req->json, "description", false, 0, SIZE_MAX, &v);
     if (rc == SY_ENOTFOUND)
         return 0;
     if (rc < 0)
@@ -202,7 +202,7 @@ static int
 read_currency(sy_req *req, sy_res *res, bool required, product_in *in)
 {
     sy_str v;
-    int rc = sy_json_str(res, req->json, "currency", required, 0, SIZE_MAX, &v);
+    int rc = sy_json_str(&res->errs, req->json, "currency", required, 0, SIZE_MAX, &v);
     if (rc == SY_ENOTFOUND)
         return 0;
     if (rc < 0)
@@ -224,7 +224,7 @@ read_int(sy_req *req, sy_res *res, const char *field, bool required,
          int64_t max, const char **out)
 {
     int64_t v;
-    int rc = sy_json_int(res, req->json, field, required, 0, max, &v);
+    int rc = sy_json_int(&res->errs, req->json, field, required, 0, max, &v);
     if (rc == SY_ENOTFOUND)
         return 0;
     if (rc < 0)
@@ -337,7 +337,7 @@ static int
 read_active(sy_req *req, sy_res *res, product_in *in)
 {
     bool v;
-    int rc = sy_json_bool(res, req->json, "active", false, &v);
+    int rc = sy_json_bool(&res->errs, req->json, "active", false, &v);
     if (rc == 0)
         in->active = v ? "true" : "false";
     return rc == SY_ENOTFOUND ? 0 : rc;
@@ -364,7 +364,7 @@ read_product(sy_req *req, sy_res *res, bool create, product_in *in)
     bad |= read_image_url(req, res, in);
     if (!create)
         bad |= read_active(req, res, in);
-    if (res->errors)
+    if (sy_errs_any(&res->errs))
         return SY_EVALIDATION;
     return bad ? SY_ENOMEM : 0;
 }
@@ -588,7 +588,7 @@ query_filters(sy_req *req, sy_res *res, list_query *q)
         else if (!(q->color = sy_arena_strndup(req->arena, c, 7)))
             return SY_ENOMEM;
     }
-    return res->errors ? SY_EVALIDATION : 0;
+    return sy_errs_any(&res->errs) ? SY_EVALIDATION : 0;
 }
 
 static void

@@ -124,7 +124,7 @@ parse(sy_req *req, sy_res *res, search_query *s)
     parse_q(req, res, s);
     parse_mode(req, res, s);
     parse_limit(req, res, s);
-    return res->errors ? SY_EVALIDATION : 0;
+    return sy_errs_any(&res->errs) ? SY_EVALIDATION : 0;
 }
 
 /* ------------------------------------------------------------ rankings */

@@ -277,7 +277,7 @@ read_str(sy_req *req, sy_res *res, const char *field, bool required,
 {
     sy_str s;
     const char *why;
-    int rc = sy_json_str(res, req->json, field, required, 0, 4096, &s);
+    int rc = sy_json_str(&res->errs, req->json, field, required, 0, 4096, &s);
     if (rc < 0)
         return rc;
     if (check(s, &why) < 0)
@@ -291,7 +291,7 @@ read_name(sy_req *req, sy_res *res, bool required, tenant_input *in)
 {
     sy_str s;
     const char *why;
-    int rc = sy_json_str(res, req->json, "name", required, 0, 4 * 1024, &s);
+    int rc = sy_json_str(&res->errs, req->json, "name", required, 0, 4 * 1024, &s);
     if (rc < 0)
         return rc;
     if (sy_tenancy_text(&s, true, 1, NAME_MAX_CHARS, &why) < 0)
@@ -320,7 +320,7 @@ static int
 read_active(sy_req *req, sy_res *res, tenant_input *in)
 {
     bool b;
-    int rc = sy_json_bool(res, req->json, "active", false, &b);
+    int rc = sy_json_bool(&res->errs, req->json, "active", false, &b);
     if (rc == 0)
         in->active = b ? "true" : "false";
     return rc;

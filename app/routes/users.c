@@ -204,7 +204,7 @@ static int
 read_name(sy_req *req, sy_res *res, bool required, const char **out)
 {
     sy_str v;
-    int rc = sy_json_str(res, req->json, "name", required, 0, SIZE_MAX, &v);
+    int rc = sy_json_str(&res->errs, req->json, "name", required, 0, SIZE_MAX, &v);
     if (rc < 0)
         return rc;
     v = trim(v);
@@ -220,7 +220,7 @@ static int
 read_email(sy_req *req, sy_res *res, const char **out)
 {
     sy_str v;
-    int rc = sy_json_str(res, req->json, "email", true, 0, SIZE_MAX, &v);
+    int rc = sy_json_str(&res->errs, req->json, "email", true, 0, SIZE_MAX, &v);
     if (rc < 0)
         return rc;
     if (sy_account_email(v, &v) < 0)
@@ -235,7 +235,7 @@ read_new_password(sy_res *res, json_object *body, const char *field,
                   bool required, sy_str *out)
 {
     const char *why = NULL;
-    int rc = sy_json_str(res, body, field, required, 0, SIZE_MAX, out);
+    int rc = sy_json_str(&res->errs, body, field, required, 0, SIZE_MAX, out);
     if (rc < 0)
         return rc;
     if (sy_password_policy(*out, &why) < 0)
@@ -293,7 +293,7 @@ sy_account_create(sy_req *req, sy_res *res, const char *tenant_id, int role)
     int rc = read_name(req, res, true, &name);
     if (rc == SY_ENOMEM || email_rc == SY_ENOMEM)
         return SY_ENOMEM;
-    if (res->errors || pw_rc < 0 || !email || !name || !role)
+    if (sy_errs_any(&res->errs) || pw_rc < 0 || !email || !name || !role)
         return SY_EVALIDATION;
     rc = hash_password(req->arena, pw, &hash);
     if (rc < 0)
@@ -330,12 +330,12 @@ read_me_change(sy_req *req, sy_res *res, me_change *ch)
     rc = read_new_password(res, req->json, "password", false, &ch->password);
     if (rc == SY_ENOTFOUND)
         ch->password = SY_STR_NULL;
-    rc = sy_json_str(res, req->json, "current_password", false, 0, SIZE_MAX,
+    rc = sy_json_str(&res->errs, req->json, "current_password", false, 0, SIZE_MAX,
                      &ch->current);
     if (rc == SY_ENOTFOUND && ch->password.p)
         sy_problem_field(res, "current_password",
                          "is required to change the password");
-    return res->errors ? SY_EVALIDATION : 0;
+    return sy_errs_any(&res->errs) ? SY_EVALIDATION : 0;
 }
 
 static int
@@ -512,7 +512,7 @@ sy_route_users_create(sy_req *req, sy_res *res)
         return rc;
     sy_str v;
     int role = 0;
-    if (sy_json_str(res, req->json, "role", true, 0, SIZE_MAX, &v) == 0 &&
+    if (sy_json_str(&res->errs, req->json, "role", true, 0, SIZE_MAX, &v) == 0 &&
         !(role = tenant_role(v)))
         sy_problem_field(res, "role", "must be shopper, staff or owner");
     return sy_account_create(req, res, tid, role);
@@ -529,14 +529,14 @@ read_user_change(sy_req *req, sy_res *res, user_change *ch)
     sy_str v;
     bool active;
     memset(ch, 0, sizeof(*ch));
-    int rc = sy_json_str(res, req->json, "role", false, 0, SIZE_MAX, &v);
+    int rc = sy_json_str(&res->errs, req->json, "role", false, 0, SIZE_MAX, &v);
     if (rc == 0 && !tenant_role(v))
         sy_problem_field(res, "role", "must be shopper, staff or owner");
     else if (rc == 0)
         ch->role = sy_role_name(tenant_role(v));
-    if (sy_json_bool(res, req->json, "active", false, &active) == 0)
+    if (sy_json_bool(&res->errs, req->json, "active", false, &active) == 0)
         ch->active = active ? "true" : "false";
-    return res->errors ? SY_EVALIDATION : 0;
+    return sy_errs_any(&res->errs) ? SY_EVALIDATION : 0;
 }
 
 /* The update matched nothing: no such user here, or the last owner. */

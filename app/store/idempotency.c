@@ -133,7 +133,7 @@ idem_name_of(sy_req *req, sy_res *res, idem_name *n)
     n->p[0] = tid;
     n->p[1] =
         join3(req->arena, user ? "u" : "k", ":", user ? w->user_id : w->key_id);
-    n->p[2] = join3(req->arena, req->route->method, " ", req->route->pattern);
+    n->p[2] = join3(req->arena, req->route->method, " ", req->route->path);
     n->p[3] = sy_str_dup(req->arena, key);
     if (!n->p[1] || !n->p[2] || !n->p[3])
         return SY_ENOMEM;

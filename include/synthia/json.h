@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * json.h - JSON request bodies and typed field getters (json-c).
+ * json.h - JSON bodies and typed field getters (json-c).
  *
  * Bodies are size-checked before parsing and parsed with a depth-limited
- * tokener.  Getters record a validation error in the response for the
- * field they could not read, so a handler collects every problem of a body
- * in one pass and returns SY_EVALIDATION once.
+ * tokener.  Getters record a field error (errs.h) for the field they
+ * could not read, so a rule collects every problem of a body in one pass
+ * and returns SY_EVALIDATION once.
  */
 #ifndef SYNTHIA_JSON_H
 #define SYNTHIA_JSON_H
@@ -12,8 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "synthia/request.h"
-#include "synthia/response.h"
+#include "synthia/arena.h"
+#include "synthia/errs.h"
+#include "synthia/str.h"
 
 struct json_object;
 
@@ -28,13 +30,13 @@ bool sy_json_content_type(sy_str ctype);
 int sy_json_parse(sy_arena *a, sy_str body, struct json_object **out);
 
 /* Typed getters: 0 with the value, SY_ENOTFOUND when the field is absent
- * and optional, SY_EVALIDATION (recorded in res) when it is absent and
+ * and optional, SY_EVALIDATION (recorded in e) when it is absent and
  * required or has the wrong type or range. */
-int sy_json_str(sy_res *res, struct json_object *obj, const char *field,
+int sy_json_str(sy_errs *e, struct json_object *obj, const char *field,
                 bool required, size_t minlen, size_t maxlen, sy_str *out);
-int sy_json_int(sy_res *res, struct json_object *obj, const char *field,
+int sy_json_int(sy_errs *e, struct json_object *obj, const char *field,
                 bool required, int64_t min, int64_t max, int64_t *out);
-int sy_json_bool(sy_res *res, struct json_object *obj, const char *field,
+int sy_json_bool(sy_errs *e, struct json_object *obj, const char *field,
                  bool required, bool *out);
 
 /* json_object_put for the arena's deferred destructors. */

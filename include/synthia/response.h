@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "synthia/arena.h"
+#include "synthia/errs.h"
 #include "synthia/request.h"
 #include "synthia/str.h"
 
@@ -28,7 +29,8 @@ typedef struct sy_res {
     sy_buf body;
     bool head_only;       /* HEAD request: headers without body */
     const char *problem_code; /* set when the body is a problem */
-    struct json_object *errors; /* validation errors [{field, message}] */
+    sy_errs errs;         /* field errors and refusal details of the
+                             problem to come (errs.h) */
 } sy_res;
 
 void sy_res_init(sy_res *res, sy_arena *a, const sy_req *req, size_t max);

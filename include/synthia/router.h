@@ -77,7 +77,7 @@ const char *sy_scope_name(uint32_t bit);
 
 typedef struct sy_route {
     const char *method;  /* "GET", "POST", ... */
-    const char *pattern; /* "/api/v1/products/{id}" */
+    const char *path;    /* pattern: "/api/v1/products/{id}" */
     sy_handler handler;
     int auth;            /* enum sy_auth_level */
     int rate;            /* enum sy_rate_class */

@@ -333,7 +333,7 @@ START_TEST(test_field_errors_survive_arena_reset_without_leaking)
     sy_problem_from_rc(&RES, SY_EVALIDATION);
     sy_arena_reset(&A);
     sy_res_init(&RES, &A, &R, 4096);
-    ck_assert_ptr_null(RES.errors);
+    ck_assert_ptr_null(RES.errs.fields);
 }
 END_TEST
 
@@ -345,7 +345,7 @@ START_TEST(test_field_error_out_of_budget_is_enomem)
     ck_assert_ptr_nonnull(sy_arena_alloc(&small, 16));
     sy_res_init(&res, &small, NULL, 4096);
     ck_assert_int_eq(sy_problem_field(&res, "f", "m"), SY_ENOMEM);
-    ck_assert_ptr_null(res.errors);
+    ck_assert_ptr_null(res.errs.fields);
     sy_arena_cleanup(&small);
 }
 END_TEST
@@ -543,13 +543,13 @@ assert_view(sy_str v, const char *want)
 static size_t
 nerrors(void)
 {
-    return RES.errors ? json_object_array_length(RES.errors) : 0;
+    return RES.errs.fields ? json_object_array_length(RES.errs.fields) : 0;
 }
 
 static const char *
 error_field(size_t i)
 {
-    json_object *e = json_object_array_get_idx(RES.errors, i), *f;
+    json_object *e = json_object_array_get_idx(RES.errs.fields, i), *f;
     ck_assert(json_object_object_get_ex(e, "field", &f));
     return json_object_get_string(f);
 }
@@ -558,7 +558,7 @@ START_TEST(test_json_str_getter_reads_string)
 {
     sy_str v = SY_STR_NULL;
     ck_assert_int_eq(json_parse("{\"name\": \"Silk dress\"}"), 0);
-    ck_assert_int_eq(sy_json_str(&RES, J, "name", true, 1, 100, &v), 0);
+    ck_assert_int_eq(sy_json_str(&RES.errs, J, "name", true, 1, 100, &v), 0);
     assert_view(v, "Silk dress");
     ck_assert_uint_eq(nerrors(), 0);
 }
@@ -570,11 +570,11 @@ START_TEST(test_json_absent_optional_field_is_not_found)
     int64_t n = 7;
     bool b = true;
     ck_assert_int_eq(json_parse("{\"other\": 1, \"nul\": null}"), 0);
-    ck_assert_int_eq(sy_json_str(&RES, J, "name", false, 0, 9, &v),
+    ck_assert_int_eq(sy_json_str(&RES.errs, J, "name", false, 0, 9, &v),
                      SY_ENOTFOUND);
-    ck_assert_int_eq(sy_json_int(&RES, J, "nul", false, 0, 9, &n),
+    ck_assert_int_eq(sy_json_int(&RES.errs, J, "nul", false, 0, 9, &n),
                      SY_ENOTFOUND);
-    ck_assert_int_eq(sy_json_bool(&RES, J, "flag", false, &b), SY_ENOTFOUND);
+    ck_assert_int_eq(sy_json_bool(&RES.errs, J, "flag", false, &b), SY_ENOTFOUND);
     assert_view(v, "untouched");
     ck_assert_int_eq(n, 7);
     ck_assert_uint_eq(nerrors(), 0);
@@ -585,9 +585,9 @@ START_TEST(test_json_absent_required_field_is_recorded)
 {
     sy_str v;
     ck_assert_int_eq(json_parse("{\"name\": null}"), 0);
-    ck_assert_int_eq(sy_json_str(&RES, J, "name", true, 0, 9, &v),
+    ck_assert_int_eq(sy_json_str(&RES.errs, J, "name", true, 0, 9, &v),
                      SY_EVALIDATION);
-    ck_assert_int_eq(sy_json_str(&RES, J, "sku", true, 0, 9, &v),
+    ck_assert_int_eq(sy_json_str(&RES.errs, J, "sku", true, 0, 9, &v),
                      SY_EVALIDATION);
     ck_assert_uint_eq(nerrors(), 2);
     ck_assert_str_eq(error_field(0), "name");
@@ -603,10 +603,10 @@ START_TEST(test_json_wrong_types_are_recorded)
     ck_assert_int_eq(json_parse("{\"s\": 1, \"n\": \"5\", \"f\": 1.5,"
                                 " \"b\": 1}"),
                      0);
-    ck_assert_int_eq(sy_json_str(&RES, J, "s", true, 0, 9, &s), SY_EVALIDATION);
-    ck_assert_int_eq(sy_json_int(&RES, J, "n", true, 0, 9, &n), SY_EVALIDATION);
-    ck_assert_int_eq(sy_json_int(&RES, J, "f", true, 0, 9, &n), SY_EVALIDATION);
-    ck_assert_int_eq(sy_json_bool(&RES, J, "b", true, &b), SY_EVALIDATION);
+    ck_assert_int_eq(sy_json_str(&RES.errs, J, "s", true, 0, 9, &s), SY_EVALIDATION);
+    ck_assert_int_eq(sy_json_int(&RES.errs, J, "n", true, 0, 9, &n), SY_EVALIDATION);
+    ck_assert_int_eq(sy_json_int(&RES.errs, J, "f", true, 0, 9, &n), SY_EVALIDATION);
+    ck_assert_int_eq(sy_json_bool(&RES.errs, J, "b", true, &b), SY_EVALIDATION);
     ck_assert_int_eq(n, 7);
     ck_assert(!b);
     ck_assert_uint_eq(nerrors(), 4);
@@ -619,9 +619,9 @@ START_TEST(test_json_string_length_bounds_are_enforced)
     ck_assert_int_eq(json_parse("{\"a\": \"\", \"b\": \"abcd\","
                                 " \"c\": \"abc\"}"),
                      0);
-    ck_assert_int_eq(sy_json_str(&RES, J, "a", true, 1, 3, &v), SY_EVALIDATION);
-    ck_assert_int_eq(sy_json_str(&RES, J, "b", true, 1, 3, &v), SY_EVALIDATION);
-    ck_assert_int_eq(sy_json_str(&RES, J, "c", true, 1, 3, &v), 0);
+    ck_assert_int_eq(sy_json_str(&RES.errs, J, "a", true, 1, 3, &v), SY_EVALIDATION);
+    ck_assert_int_eq(sy_json_str(&RES.errs, J, "b", true, 1, 3, &v), SY_EVALIDATION);
+    ck_assert_int_eq(sy_json_str(&RES.errs, J, "c", true, 1, 3, &v), 0);
     assert_view(v, "abc");
     ck_assert_uint_eq(nerrors(), 2);
 }
@@ -633,13 +633,13 @@ START_TEST(test_json_int_range_is_enforced)
     ck_assert_int_eq(json_parse("{\"lo\": 0, \"hi\": 101, \"ok\": 100,"
                                 " \"neg\": -5}"),
                      0);
-    ck_assert_int_eq(sy_json_int(&RES, J, "lo", true, 1, 100, &n),
+    ck_assert_int_eq(sy_json_int(&RES.errs, J, "lo", true, 1, 100, &n),
                      SY_EVALIDATION);
-    ck_assert_int_eq(sy_json_int(&RES, J, "hi", true, 1, 100, &n),
+    ck_assert_int_eq(sy_json_int(&RES.errs, J, "hi", true, 1, 100, &n),
                      SY_EVALIDATION);
-    ck_assert_int_eq(sy_json_int(&RES, J, "ok", true, 1, 100, &n), 0);
+    ck_assert_int_eq(sy_json_int(&RES.errs, J, "ok", true, 1, 100, &n), 0);
     ck_assert_int_eq(n, 100);
-    ck_assert_int_eq(sy_json_int(&RES, J, "neg", true, -10, 0, &n), 0);
+    ck_assert_int_eq(sy_json_int(&RES.errs, J, "neg", true, -10, 0, &n), 0);
     ck_assert_int_eq(n, -5);
 }
 END_TEST
@@ -648,7 +648,7 @@ START_TEST(test_json_int_beyond_int64_is_not_clamped)
 {
     int64_t n = 7;
     ck_assert_int_eq(json_parse("{\"n\": 9223372036854775808}"), 0);
-    ck_assert_int_eq(sy_json_int(&RES, J, "n", true, 0, INT64_MAX, &n),
+    ck_assert_int_eq(sy_json_int(&RES.errs, J, "n", true, 0, INT64_MAX, &n),
                      SY_EVALIDATION);
     ck_assert_int_eq(n, 7);
 }
@@ -658,9 +658,9 @@ START_TEST(test_json_bool_getter_reads_bool)
 {
     bool b = false;
     ck_assert_int_eq(json_parse("{\"on\": true, \"off\": false}"), 0);
-    ck_assert_int_eq(sy_json_bool(&RES, J, "on", true, &b), 0);
+    ck_assert_int_eq(sy_json_bool(&RES.errs, J, "on", true, &b), 0);
     ck_assert(b);
-    ck_assert_int_eq(sy_json_bool(&RES, J, "off", true, &b), 0);
+    ck_assert_int_eq(sy_json_bool(&RES.errs, J, "off", true, &b), 0);
     ck_assert(!b);
 }
 END_TEST

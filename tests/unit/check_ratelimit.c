@@ -23,11 +23,11 @@ static sy_arena A;
 static sy_config C;
 static char bad_url[] = "not-a-url";
 static const sy_route read_route = {.method = "GET",
-                                    .pattern = "/x",
+                                    .path = "/x",
                                     .auth = SY_AUTH_KEY,
                                     .rate = SY_RATE_READ};
 static const sy_route ai_route = {
-    .method = "POST", .pattern = "/y", .auth = SY_AUTH_KEY, .rate = SY_RATE_AI};
+    .method = "POST", .path = "/y", .auth = SY_AUTH_KEY, .rate = SY_RATE_AI};
 
 static void
 setup(void)

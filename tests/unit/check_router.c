@@ -270,10 +270,10 @@ app_route(const char *method, const char *path)
 START_TEST(test_app_table_routes_health)
 {
     ck_assert_int_eq(app_route("GET", "/health"), 0);
-    ck_assert_str_eq(sy_routes[M.index].pattern, "/health");
+    ck_assert_str_eq(sy_routes[M.index].path, "/health");
     ck_assert_ptr_nonnull(sy_routes[M.index].handler);
     ck_assert_int_eq(app_route("HEAD", "/health/live"), 0);
-    ck_assert_str_eq(sy_routes[M.index].pattern, "/health/live");
+    ck_assert_str_eq(sy_routes[M.index].path, "/health/live");
 }
 END_TEST
 
@@ -319,15 +319,15 @@ START_TEST(test_every_app_route_is_reachable_by_its_own_pattern)
     for (size_t i = 0; i < sy_nroutes; i++) {
         const sy_route *r = &sy_routes[i];
         char path[256];
-        ck_assert_msg(r->pattern[0] == '/', "route %zu: %s", i, r->pattern);
+        ck_assert_msg(r->path[0] == '/', "route %zu: %s", i, r->path);
         ck_assert_msg(method_well_formed(r->method), "route %zu: %s", i,
                       r->method);
         ck_assert_msg(r->handler != NULL, "route %zu has no handler", i);
-        sample_path(r->pattern, path, sizeof(path));
+        sample_path(r->path, path, sizeof(path));
         ck_assert_int_eq(app_route(r->method, path), 0);
         ck_assert_msg((size_t)M.index == i,
                       "%s %s is shadowed by route %d (%s)", r->method,
-                      r->pattern, M.index, sy_routes[M.index].pattern);
+                      r->path, M.index, sy_routes[M.index].path);
     }
 }
 END_TEST
@@ -338,9 +338,9 @@ START_TEST(test_no_app_route_is_listed_twice)
         for (size_t j = i + 1; j < sy_nroutes; j++)
             ck_assert_msg(
                 strcmp(sy_routes[i].method, sy_routes[j].method) ||
-                    strcmp(sy_routes[i].pattern, sy_routes[j].pattern),
+                    strcmp(sy_routes[i].path, sy_routes[j].path),
                 "%s %s listed twice", sy_routes[i].method,
-                sy_routes[i].pattern);
+                sy_routes[i].path);
 }
 END_TEST
 

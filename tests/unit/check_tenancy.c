@@ -100,7 +100,7 @@ START_TEST(test_page_limit_bounds)
         request(bad[i]);
         ck_assert_msg(sy_page_parse(&R, &RES, &p) == SY_EVALIDATION, "%s",
                       bad[i]);
-        ck_assert_msg(RES.errors != NULL, "%s: no field error", bad[i]);
+        ck_assert_msg(RES.errs.fields != NULL, "%s: no field error", bad[i]);
     }
 }
 END_TEST

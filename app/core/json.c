@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * json.c - JSON request bodies: content type, depth-limited parsing with
- * json-c, typed getters that record validation errors.
+ * json.c - JSON bodies: content type, depth-limited parsing with json-c,
+ * typed getters that record field errors (errs.h).
  */
 #include "synthia/json.h"
 
@@ -9,7 +10,6 @@
 #include <string.h>
 
 #include "synthia/error.h"
-#include "synthia/problem.h"
 
 void
 sy_json_put(void *obj)
@@ -73,45 +73,45 @@ sy_json_parse(sy_arena *a, sy_str body, struct json_object **out)
 
 /* Absent field: SY_ENOTFOUND when optional, a recorded error otherwise. */
 static int
-absent(sy_res *res, const char *field, bool required)
+absent(sy_errs *e, const char *field, bool required)
 {
     if (!required)
         return SY_ENOTFOUND;
-    sy_problem_field(res, field, "is required");
+    sy_errs_field(e, field, "is required");
     return SY_EVALIDATION;
 }
 
 int
-sy_json_str(sy_res *res, struct json_object *obj, const char *field,
+sy_json_str(sy_errs *e, struct json_object *obj, const char *field,
             bool required, size_t minlen, size_t maxlen, sy_str *out)
 {
     json_object *v = NULL;
     if (!json_object_object_get_ex(obj, field, &v) ||
         json_object_is_type(v, json_type_null))
-        return absent(res, field, required);
+        return absent(e, field, required);
     if (!json_object_is_type(v, json_type_string))
-        return sy_problem_field(res, field, "must be a string");
+        return sy_errs_field(e, field, "must be a string");
     size_t n = (size_t)json_object_get_string_len(v);
     if (n < minlen || n > maxlen) {
         char msg[96];
         snprintf(msg, sizeof(msg), "must be %zu to %zu characters long",
                  minlen, maxlen);
-        return sy_problem_field(res, field, msg);
+        return sy_errs_field(e, field, msg);
     }
     *out = (sy_str){json_object_get_string(v), n};
     return 0;
 }
 
 int
-sy_json_int(sy_res *res, struct json_object *obj, const char *field,
+sy_json_int(sy_errs *e, struct json_object *obj, const char *field,
             bool required, int64_t min, int64_t max, int64_t *out)
 {
     json_object *v = NULL;
     if (!json_object_object_get_ex(obj, field, &v) ||
         json_object_is_type(v, json_type_null))
-        return absent(res, field, required);
+        return absent(e, field, required);
     if (!json_object_is_type(v, json_type_int))
-        return sy_problem_field(res, field, "must be an integer");
+        return sy_errs_field(e, field, "must be an integer");
     int64_t n = json_object_get_int64(v);
     /* json-c clamps numbers above INT64_MAX to INT64_MAX */
     bool clamped = n == INT64_MAX &&
@@ -120,22 +120,22 @@ sy_json_int(sy_res *res, struct json_object *obj, const char *field,
         char msg[96];
         snprintf(msg, sizeof(msg), "must be between %lld and %lld",
                  (long long)min, (long long)max);
-        return sy_problem_field(res, field, msg);
+        return sy_errs_field(e, field, msg);
     }
     *out = n;
     return 0;
 }
 
 int
-sy_json_bool(sy_res *res, struct json_object *obj, const char *field,
+sy_json_bool(sy_errs *e, struct json_object *obj, const char *field,
              bool required, bool *out)
 {
     json_object *v = NULL;
     if (!json_object_object_get_ex(obj, field, &v) ||
         json_object_is_type(v, json_type_null))
-        return absent(res, field, required);
+        return absent(e, field, required);
     if (!json_object_is_type(v, json_type_boolean))
-        return sy_problem_field(res, field, "must be true or false");
+        return sy_errs_field(e, field, "must be true or false");
     *out = json_object_get_boolean(v);
     return 0;
 }
