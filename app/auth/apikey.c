@@ -38,6 +38,7 @@
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
 #include "synthia/redis.h"
@@ -434,7 +435,7 @@ limit_col(PGresult *res, int col, int64_t *out)
     return sy_parse_i64(sy_str_c(PQgetvalue(res, 0, col)), 0, INT32_MAX, out);
 }
 
-/* The row of SY_SQL_APIKEY_LOOKUP into k. */
+/* The row of &sy_sql_apikey_lookup into k. */
 static int
 row_parse(sy_arena *a, PGresult *res, key_info *k)
 {
@@ -466,7 +467,7 @@ db_lookup(sy_arena *a, const char *hash_hex, key_info *k)
 {
     PGresult *res;
     const char *params[1] = {hash_hex};
-    int rc = sy_db_exec(a, SY_SQL_APIKEY_LOOKUP, params, 1, &res);
+    int rc = sy_db_exec(a, &sy_sql_apikey_lookup, params, 1, &res);
     if (rc < 0)
         return rc;
     if (PQntuples(res) != 1)
@@ -499,7 +500,7 @@ flush_used(sy_arena *a)
     const char *params[1] = {sy_buf_cstr(&b)};
     flushed_once = true;
     last_flush_us = sy_mono_us();
-    if (!params[0] || sy_db_exec(a, SY_SQL_APIKEY_TOUCH, params, 1, &res) < 0)
+    if (!params[0] || sy_db_exec(a, &sy_sql_apikey_touch, params, 1, &res) < 0)
         return; /* kept for the next flush */
     nused = 0;
 }

@@ -49,6 +49,7 @@
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/jwt.h"
 #include "synthia/log.h"
@@ -212,7 +213,7 @@ check_db(sy_arena *a, const char *sid)
 {
     PGresult *r;
     const char *p[1] = {sid};
-    if (sy_db_exec(a, SY_SQL_SESSION_REVOKED, p, 1, &r) < 0)
+    if (sy_db_exec(a, &sy_sql_session_revoked, p, 1, &r) < 0)
         return SY_EDB;
     if (PQntuples(r) != 1 || is_true(r, 0, 0))
         return SY_EUNAUTH;
@@ -229,7 +230,7 @@ resync(sy_arena *a, const char *sid, bool *listed)
     millis(window, mark_ttl_ms());
     const char *p[1] = {window};
     PGresult *r;
-    int rc = sy_db_exec(a, SY_SQL_SESSIONS_RECENTLY_REVOKED, p, 1, &r);
+    int rc = sy_db_exec(a, &sy_sql_sessions_recently_revoked, p, 1, &r);
     bool found = false;
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         found = found || strcmp(PQgetvalue(r, i, 0), sid) == 0;
@@ -279,7 +280,7 @@ sy_session_revoke(sy_arena *a, const char *sid, const char *reason)
         return SY_EINVAL;
     const char *p[2] = {sid, reason};
     PGresult *r;
-    int rc = sy_db_exec(a, SY_SQL_SESSION_REVOKE, p, 2, &r);
+    int rc = sy_db_exec(a, &sy_sql_session_revoke, p, 2, &r);
     if (rc < 0)
         return rc;
     for (int i = 0; i < PQntuples(r); i++)
@@ -294,7 +295,7 @@ sy_session_revoke_user(sy_arena *a, const char *user_id, const char *reason)
         return SY_EINVAL;
     const char *p[2] = {user_id, reason};
     PGresult *r;
-    int rc = sy_db_exec(a, SY_SQL_SESSION_REVOKE_USER, p, 2, &r);
+    int rc = sy_db_exec(a, &sy_sql_session_revoke_user, p, 2, &r);
     if (rc < 0)
         return rc;
     for (int i = 0; i < PQntuples(r); i++)
@@ -316,7 +317,7 @@ housekeeping(sy_arena *a)
     next_us = now + HOUSEKEEPING_US;
     PGresult *r;
     int64_t n = 0;
-    if (sy_db_exec(a, SY_SQL_REFRESH_HOUSEKEEPING, NULL, 0, &r) == 0 &&
+    if (sy_db_exec(a, &sy_sql_refresh_housekeeping, NULL, 0, &r) == 0 &&
         sy_parse_i64(sy_str_c(PQcmdTuples(r)), 0, INT64_MAX, &n) == 0 &&
         n > 0)
         sy_log(SY_LOG_DEBUG, "refresh_housekeeping",
@@ -341,7 +342,7 @@ sy_session_start(sy_arena *a, const char *tenant_id, const char *user_id,
     const char *p[6] = {sysadmin ? NULL : tenant_id, user_id,
                         cookie ? "t" : "f", ttl, hash, nonce_p};
     PGresult *r;
-    int rc = sy_db_exec(a, SY_SQL_SESSION_START, p, 6, &r);
+    int rc = sy_db_exec(a, &sy_sql_session_start, p, 6, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
@@ -357,7 +358,7 @@ sy_session_start(sy_arena *a, const char *tenant_id, const char *user_id,
 
 /* ----------------------------------------------------------- refreshing */
 
-/* Columns of SY_SQL_REFRESH_LOOKUP. */
+/* Columns of &sy_sql_refresh_lookup. */
 enum {
     C_ID, C_SESSION, C_NONCE, C_USED, C_IN_GRACE, C_TOKEN_LIVE,
     C_SESSION_LIVE, C_COOKIE, C_USER, C_TENANT, C_ROLE, C_USER_ACTIVE,
@@ -383,7 +384,7 @@ lookup(sy_arena *a, const char *token, refresh_row *row)
     token_hash(token, hash);
     millis(grace, sy_conf->refresh_reuse_grace_ms);
     const char *p[2] = {hash, grace};
-    int rc = sy_db_exec(a, SY_SQL_REFRESH_LOOKUP, p, 2, &r);
+    int rc = sy_db_exec(a, &sy_sql_refresh_lookup, p, 2, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
@@ -422,7 +423,7 @@ rotate(sy_arena *a, const refresh_row *row, const char *next)
     const char *p[5] = {col(row, C_SESSION), col(row, C_ID), hash, nonce_p,
                         ttl};
     PGresult *r;
-    return sy_db_exec(a, SY_SQL_REFRESH_ROTATE, p, 5, &r);
+    return sy_db_exec(a, &sy_sql_refresh_rotate, p, 5, &r);
 }
 
 /* Used within the grace: the successor it already has, if next is it
@@ -435,7 +436,7 @@ same_successor(sy_arena *a, const refresh_row *row, const char *next)
     if (PQgetisnull(row->r, 0, C_SUCCESSOR))
         return SY_EUNAUTH;
     const char *p[1] = {col(row, C_SUCCESSOR)};
-    int rc = sy_db_exec(a, SY_SQL_REFRESH_SUCCESSOR, p, 1, &r);
+    int rc = sy_db_exec(a, &sy_sql_refresh_successor, p, 1, &r);
     if (rc < 0)
         return rc;
     token_hash(next, hash);
@@ -449,7 +450,7 @@ revoke_reused(sy_arena *a, const refresh_row *row)
 {
     const char *p[1] = {col(row, C_SESSION)};
     PGresult *r;
-    return sy_db_exec(a, SY_SQL_SESSION_REVOKE_REUSE, p, 1, &r);
+    return sy_db_exec(a, &sy_sql_session_revoke_reuse, p, 1, &r);
 }
 
 /* Inside the transaction, with the token's row and session locked.

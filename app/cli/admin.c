@@ -30,6 +30,7 @@
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/password.h"
 #include "synthia/request.h"
@@ -134,9 +135,9 @@ sy_cli_db_connect(const char *who)
  * (nothing printed: the caller says what exists), SY_EDB otherwise
  * (printed). */
 static int
-run(admin_ctx *c, int stmt, const char *const *params, PGresult **out)
+run(admin_ctx *c, const sy_db_stmt *s, const char *const *params,
+    PGresult **out)
 {
-    const sy_db_stmt *s = &sy_db_statements[stmt];
     PGresult *r =
         PQexecParams(c->db, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -159,7 +160,7 @@ tenant_by_slug(admin_ctx *c, const char *slug)
 {
     PGresult *r;
     const char *params[1] = {slug};
-    if (run(c, SY_SQL_TENANT_BY_SLUG, params, &r) < 0)
+    if (run(c, &sy_sql_tenant_by_slug, params, &r) < 0)
         return NULL;
     if (PQntuples(r) == 1)
         return r;
@@ -264,7 +265,7 @@ create_account(admin_ctx *c, const char *tenant_id, const char *email,
         return rc;
     PGresult *r;
     const char *params[5] = {tenant_id, email, name, role, hash};
-    rc = run(c, SY_SQL_ADMIN_USER_INSERT, params, &r);
+    rc = run(c, &sy_sql_admin_user_insert, params, &r);
     explicit_bzero(hash, sizeof(hash));
     if (rc == SY_ECONFLICT)
         return fail(c, "a user with this email already exists", email);
@@ -349,7 +350,7 @@ cmd_tenant(admin_ctx *c, admin_opts *o)
         return EXIT_FAIL;
     PGresult *r;
     const char *params[5] = {o->name, o->slug, o->website, o->plan, origins};
-    int rc = run(c, SY_SQL_TENANT_INSERT, params, &r);
+    int rc = run(c, &sy_sql_tenant_insert, params, &r);
     if (rc == SY_ECONFLICT)
         return fail(c, "a tenant with this slug already exists", o->slug);
     if (rc < 0)
@@ -393,7 +394,7 @@ insert_key(admin_ctx *c, const char *tid, const admin_opts *o, int kind,
     const char *params[7] = {tid,    o->name, sy_tenancy_key_kind_name(kind),
                              prefix, hex,     scopes,
                              NULL};
-    int rc = run(c, SY_SQL_KEY_INSERT, params, &r);
+    int rc = run(c, &sy_sql_key_insert, params, &r);
     if (rc < 0) {
         explicit_bzero(key, sizeof(key));
         return EXIT_FAIL;

@@ -34,6 +34,7 @@
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/password.h"
 #include "synthia/request.h"
@@ -241,13 +242,13 @@ fail(const char *what, const char *why)
 
 /* Run a statement; 0 with the result, or a message and EXIT_FAIL. */
 static int
-run(seed_ctx *c, int stmt, const char *const *params, int n, PGresult **out)
+run(seed_ctx *c, sy_db_stmt *stmt, const char *const *params, int n, PGresult **out)
 {
     int rc = sy_db_exec(&c->arena, stmt, params, n, out);
     if (rc == SY_ECONFLICT)
-        return fail(sy_db_statements[stmt].name, "already exists");
+        return fail(stmt->name, "already exists");
     if (rc < 0)
-        return fail(sy_db_statements[stmt].name, sy_strerror(rc));
+        return fail(stmt->name, sy_strerror(rc));
     return EXIT_OK;
 }
 
@@ -266,7 +267,7 @@ describe(seed_ctx *c, PGresult *t)
 {
     const char *params[1] = {c->tid};
     PGresult *r;
-    if (run(c, SY_SQL_SEED_TENANT_SUMMARY, params, 1, &r) != EXIT_OK)
+    if (run(c, &sy_sql_seed_tenant_summary, params, 1, &r) != EXIT_OK)
         return EXIT_FAIL;
     json_object_object_add(c->out, "tenant", sy_tenancy_tenant_json(t, 0));
     json_object_object_add(c->out, "created", json_object_new_boolean(0));
@@ -300,7 +301,7 @@ create_tenant(seed_ctx *c, const seed_opts *o)
         name, c->slug, NULL, "pro",
         json_object_to_json_string_ext(origins, JSON_C_TO_STRING_PLAIN)};
     PGresult *r;
-    int rc = run(c, SY_SQL_TENANT_INSERT, params, 5, &r);
+    int rc = run(c, &sy_sql_tenant_insert, params, 5, &r);
     json_object_put(origins);
     if (rc != EXIT_OK)
         return rc;
@@ -310,7 +311,7 @@ create_tenant(seed_ctx *c, const seed_opts *o)
     json_object_object_add(c->out, "tenant", sy_tenancy_tenant_json(r, 0));
     json_object_object_add(c->out, "created", json_object_new_boolean(1));
     const char *cfg[2] = {c->tid, "english"};
-    return run(c, SY_SQL_SEED_TENANT_CONFIG, cfg, 2, &r);
+    return run(c, &sy_sql_seed_tenant_config, cfg, 2, &r);
 }
 
 static int
@@ -327,7 +328,7 @@ create_user(seed_ctx *c, const char *role, json_object *users)
     snprintf(name, sizeof(name), "Demo %s", role);
     const char *params[5] = {c->tid, email, name, role, hash};
     PGresult *r;
-    int rc = run(c, SY_SQL_ADMIN_USER_INSERT, params, 5, &r);
+    int rc = run(c, &sy_sql_admin_user_insert, params, 5, &r);
     explicit_bzero(hash, sizeof(hash));
     if (rc != EXIT_OK)
         return rc;
@@ -356,7 +357,7 @@ create_key(seed_ctx *c, int kind, json_object *keys)
     snprintf(name, sizeof(name), "demo %s", kname);
     const char *params[7] = {c->tid, name, kname, prefix, hex, scopes, NULL};
     PGresult *r;
-    int rc = run(c, SY_SQL_KEY_INSERT, params, 7, &r);
+    int rc = run(c, &sy_sql_key_insert, params, 7, &r);
     if (rc == EXIT_OK)
         json_object_object_add(keys, kname, json_object_new_string(key));
     explicit_bzero(key, sizeof(key));
@@ -390,7 +391,7 @@ create_product(seed_ctx *c, int64_t i)
                               p.category, p.price, "EUR",     p.stock,
                               p.colors, p.attributes, p.image};
     PGresult *r;
-    if (run(c, SY_SQL_PRODUCT_INSERT, params, 11, &r) != EXIT_OK)
+    if (run(c, &sy_sql_product_insert, params, 11, &r) != EXIT_OK)
         return EXIT_FAIL;
     sy_str text = {PQgetvalue(r, 0, 4), (size_t)PQgetlength(r, 0, 4)};
     int rc = sy_vectors_store(&c->arena, c->tid, PQgetvalue(r, 0, 0), text);
@@ -473,7 +474,7 @@ sy_cli_seed_demo(int argc, char **argv)
     sy_arena_init(&c.arena, 1 << 16, 0);
     const char *params[1] = {o.slug};
     PGresult *t;
-    rc = run(&c, SY_SQL_TENANT_BY_SLUG, params, 1, &t);
+    rc = run(&c, &sy_sql_tenant_by_slug, params, 1, &t);
     if (rc == EXIT_OK && PQntuples(t) == 1) {
         snprintf(c.tid, sizeof(c.tid), "%s", PQgetvalue(t, 0, 0));
         rc = describe(&c, t);

@@ -22,6 +22,7 @@
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 
 #define ORIGIN_MAX 255
@@ -132,7 +133,7 @@ tenant_listed(sy_arena *a, sy_str origin)
     char *o = sy_str_dup(a, origin);
     PGresult *res;
     const char *params[1] = {o};
-    if (!o || sy_db_exec(a, SY_SQL_CORS_TENANT_ORIGIN, params, 1, &res) < 0 ||
+    if (!o || sy_db_exec(a, &sy_sql_cors_tenant_origin, params, 1, &res) < 0 ||
         PQntuples(res) != 1)
         return false;
     bool allowed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;

@@ -42,6 +42,7 @@
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/jwt.h"
@@ -252,7 +253,7 @@ resolve_ns(sy_req *req, const login_input *in, login_ns *ns)
         return 0;
     }
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_LOGIN_TENANT_SLUG, &in->slug, 1, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_login_tenant_slug, &in->slug, 1, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) == 1)
@@ -271,10 +272,10 @@ find_user(sy_req *req, const login_input *in, const login_ns *ns,
     if (ns->unknown)
         return 0;
     if (!ns->tenant_id)
-        return sy_db_exec(req->arena, SY_SQL_USER_LOGIN_SYSADMIN, &in->email, 1,
+        return sy_db_exec(req->arena, &sy_sql_user_login_sysadmin, &in->email, 1,
                           out);
     const char *p[3] = {ns->tenant_id, in->email, ns->slug_check};
-    return sy_db_exec(req->arena, SY_SQL_USER_LOGIN_TENANT, p, 3, out);
+    return sy_db_exec(req->arena, &sy_sql_user_login_tenant, p, 3, out);
 }
 
 /* Verify, or burn the same time when there is nothing to verify. */
@@ -314,7 +315,7 @@ record_login(sy_req *req, const login_input *in, const PGresult *r, bool rehash,
                           : PQgetvalue(r, 0, SY_USER_COL_TENANT_ID);
     const char *p[3] = {tid, PQgetvalue(r, 0, SY_USER_COL_ID),
                         rehashed ? hash : NULL};
-    return sy_db_exec(req->arena, SY_SQL_USER_LOGGED_IN, p, 3, out);
+    return sy_db_exec(req->arena, &sy_sql_user_logged_in, p, 3, out);
 }
 
 static int
@@ -482,7 +483,7 @@ sy_route_auth_refresh(sy_req *req, sy_res *res)
         return rc;
     const char *p[2] = {su.tenant_id[0] ? su.tenant_id : NULL, su.user_id};
     PGresult *u;
-    rc = sy_db_exec(req->arena, SY_SQL_USER_GET_LIVE, p, 2, &u);
+    rc = sy_db_exec(req->arena, &sy_sql_user_get_live, p, 2, &u);
     if (rc < 0)
         return rc;
     if (PQntuples(u) != 1)
@@ -552,7 +553,7 @@ sy_route_auth_me(sy_req *req, sy_res *res)
     const sy_principal *w = &req->who;
     const char *p[2] = {sy_account_tenant(w), w->user_id};
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_USER_GET_LIVE, p, 2, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_user_get_live, p, 2, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)

@@ -19,6 +19,7 @@
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/migrate.h"
 #include "synthia/pool.h"
@@ -145,7 +146,7 @@ static int
 migration_version(sy_arena *a, int *out)
 {
     PGresult *r;
-    int rc = sy_db_exec(a, SY_SQL_MIGRATION_VERSION, NULL, 0, &r);
+    int rc = sy_db_exec(a, &sy_sql_migration_version, NULL, 0, &r);
     if (rc < 0 && strcmp(sy_db_last_sqlstate(), "42P01") == 0) {
         *out = 0;
         return 0;

@@ -21,6 +21,7 @@
 #include "synthia/authn.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/log.h"
@@ -246,7 +247,7 @@ sy_route_tenant_keys_list(sy_req *req, sy_res *res)
         return rc;
     PGresult *r;
     const char *params[4] = {tid, p.after_ts, p.after_id, p.limit_text};
-    rc = sy_db_exec(req->arena, SY_SQL_KEYS_LIST, params, 4, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_keys_list, params, 4, &r);
     if (rc < 0)
         return rc;
     return sy_page_respond(res, &p, r, PQfnumber(r, "created_at"),
@@ -282,7 +283,7 @@ sy_route_tenant_keys_create(sy_req *req, sy_res *res)
     const char *params[7] = {tid,         name, sy_tenancy_key_kind_name(kind),
                              prefix,      hex,  scopes,
                              creator(req)};
-    rc = sy_db_exec(req->arena, SY_SQL_KEY_INSERT, params, 7, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_key_insert, params, 7, &r);
     if (rc == SY_ECONFLICT) /* 190 random bits colliding: never */
         return SY_EINTERNAL;
     if (rc < 0)
@@ -363,7 +364,7 @@ sy_route_tenant_keys_rotate(sy_req *req, sy_res *res)
 
     PGresult *r;
     const char *get[2] = {tid, id};
-    rc = sy_db_exec(req->arena, SY_SQL_KEY_GET, get, 2, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_key_get, get, 2, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) == 0)
@@ -385,7 +386,7 @@ sy_route_tenant_keys_rotate(sy_req *req, sy_res *res)
                              creator(req),
                              grace_text,
                              sy_tenancy_key_kind_name(kind)};
-    rc = sy_db_exec(req->arena, SY_SQL_KEY_ROTATE, params, 7, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_key_rotate, params, 7, &r);
     if (rc < 0)
         return rc == SY_ECONFLICT ? SY_EINTERNAL : rc;
     if (PQntuples(r) == 0) /* rotated or revoked in between */
@@ -407,7 +408,7 @@ sy_route_tenant_keys_delete(sy_req *req, sy_res *res)
         return rc;
     PGresult *r;
     const char *params[2] = {tid, id};
-    rc = sy_db_exec(req->arena, SY_SQL_KEY_REVOKE, params, 2, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_key_revoke, params, 2, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) == 0)

@@ -40,6 +40,7 @@
 #include "synthia/cache.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/idempotency.h"
 #include "synthia/json.h"
@@ -65,7 +66,7 @@ typedef struct order_input {
     const char *note; /* NULL: none */
 } order_input;
 
-/* Columns of SY_SQL_ORDER_LOCK_PRODUCTS. */
+/* Columns of &sy_sql_order_lock_products. */
 enum { P_ID, P_SKU, P_NAME, P_PRICE, P_CURRENCY, P_STOCK };
 
 /* ------------------------------------------------------------- helpers */
@@ -255,7 +256,7 @@ respond_order(sy_req *req, sy_res *res, int status, const char *tid,
 {
     const char *p[3] = {tid, id, owner_filter(req)};
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_ORDER_GET, p, 3, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_order_get, p, 3, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
@@ -396,20 +397,20 @@ place_order(sy_req *req, sy_res *res, const char *tid, const order_input *in)
         return rc;
     const char *lp[3] = {tid, ids, qtys};
     PGresult *r, *o;
-    rc = sy_db_exec(req->arena, SY_SQL_ORDER_LOCK_PRODUCTS, lp, 2, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_order_lock_products, lp, 2, &r);
     if (rc == 0)
         rc = check_lines(res, r, in, &total, &currency);
     if (rc == 0)
         rc = check_stock(req, res, r, in);
     if (rc == 0)
-        rc = sy_db_exec(req->arena, SY_SQL_ORDER_RESERVE, lp, 3, &o);
+        rc = sy_db_exec(req->arena, &sy_sql_order_reserve, lp, 3, &o);
     if (rc < 0)
         return rc;
     char total_s[24];
     snprintf(total_s, sizeof(total_s), "%lld", (long long)total);
     const char *p[7] = {tid, req->who.user_id, total_s, currency, in->note, ids,
                         qtys};
-    rc = sy_db_exec(req->arena, SY_SQL_ORDER_INSERT, p, 7, &o);
+    rc = sy_db_exec(req->arena, &sy_sql_order_insert, p, 7, &o);
     if (rc < 0)
         return rc;
     if (PQntuples(o) != 1)
@@ -488,7 +489,7 @@ sy_route_orders_list(sy_req *req, sy_res *res)
     const char *p[6] = {tid,         owner_filter(req), status,
                         pg.after_ts, pg.after_id,       pg.limit_text};
     PGresult *r;
-    rc = sy_db_exec(req->arena, SY_SQL_ORDERS_LIST, p, 6, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_orders_list, p, 6, &r);
     if (rc < 0)
         return rc;
     return sy_page_respond(res, &pg, r, 1, 2, order_item);
@@ -567,18 +568,18 @@ transition(sy_req *req, sy_res *res, const char *tid, const char *id,
 {
     const char *p[3] = {tid, id, to};
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_ORDER_LOCK, p, 2, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_order_lock, p, 2, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
         return no_such_order(res);
     rc = may_transition(req, res, r, to);
     if (rc == 0)
-        rc = sy_db_exec(req->arena, SY_SQL_ORDER_SET_STATUS, p, 3, &r);
+        rc = sy_db_exec(req->arena, &sy_sql_order_set_status, p, 3, &r);
     if (rc == 0 && strcmp(to, "canceled") == 0)
-        rc = sy_db_exec(req->arena, SY_SQL_ORDER_LOCK_LINE_PRODUCTS, p, 2, &r);
+        rc = sy_db_exec(req->arena, &sy_sql_order_lock_line_products, p, 2, &r);
     if (rc == 0 && strcmp(to, "canceled") == 0)
-        rc = sy_db_exec(req->arena, SY_SQL_ORDER_RESTOCK, p, 2, &r);
+        rc = sy_db_exec(req->arena, &sy_sql_order_restock, p, 2, &r);
     if (rc < 0)
         return rc;
     return respond_order(req, res, 200, tid, id);

@@ -38,6 +38,7 @@
 #include "synthia/cache.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/log.h"
@@ -379,7 +380,7 @@ embed_in_tx(sy_req *req, const char *tid, const PGresult *r)
         return sy_vectors_store(req->arena, tid, id, col(r, 0, W_TEXT));
     const char *params[2] = {tid, id};
     PGresult *d;
-    return sy_db_exec(req->arena, SY_SQL_PRODUCT_EMBEDDING_DELETE, params, 2,
+    return sy_db_exec(req->arena, &sy_sql_product_embedding_delete, params, 2,
                       &d);
 }
 
@@ -387,7 +388,7 @@ embed_in_tx(sy_req *req, const char *tid, const PGresult *r)
  * the written row, SY_ENOTFOUND (no such product), SY_ECONFLICT (sku
  * taken) or SY_EDB. */
 static int
-write_product(sy_req *req, const char *tid, int stmt,
+write_product(sy_req *req, const char *tid, sy_db_stmt *stmt,
               const char *const *params, int n, PGresult **out)
 {
     PGresult *r = NULL;
@@ -434,7 +435,7 @@ sy_route_products_create(sy_req *req, sy_res *res)
         in.colors ? in.colors : "[]", in.attributes ? in.attributes : "{}",
         in.image_url};
     PGresult *r;
-    rc = write_product(req, tid, SY_SQL_PRODUCT_INSERT, params, 11, &r);
+    rc = write_product(req, tid, &sy_sql_product_insert, params, 11, &r);
     if (rc == SY_ECONFLICT)
         return conflict(res);
     if (rc < 0)
@@ -462,7 +463,7 @@ sy_route_products_patch(sy_req *req, sy_res *res)
         in.stock,     in.colors, in.attributes,
         in.image_set ? "true" : "false", in.image_url, in.active};
     PGresult *r;
-    rc = write_product(req, tid, SY_SQL_PRODUCT_UPDATE, params, 14, &r);
+    rc = write_product(req, tid, &sy_sql_product_update, params, 14, &r);
     if (rc == SY_ECONFLICT)
         return conflict(res);
     if (rc < 0)
@@ -483,11 +484,11 @@ sy_route_products_delete(sy_req *req, sy_res *res)
     PGresult *r = NULL, *d;
     if ((rc = sy_db_begin()) < 0)
         return rc;
-    rc = sy_db_exec(req->arena, SY_SQL_PRODUCT_DEACTIVATE, params, 2, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_product_deactivate, params, 2, &r);
     if (rc == 0 && PQntuples(r) != 1)
         rc = SY_ENOTFOUND;
     if (rc == 0)
-        rc = sy_db_exec(req->arena, SY_SQL_PRODUCT_EMBEDDING_DELETE, params,
+        rc = sy_db_exec(req->arena, &sy_sql_product_embedding_delete, params,
                         2, &d);
     if (rc < 0) {
         sy_db_rollback();
@@ -509,7 +510,7 @@ sy_route_products_get(sy_req *req, sy_res *res)
         return rc;
     const char *params[3] = {tid, id, staff_caller(req) ? "true" : "false"};
     PGresult *r;
-    rc = sy_db_exec(req->arena, SY_SQL_PRODUCT_GET, params, 3, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_product_get, params, 3, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
@@ -696,7 +697,7 @@ sy_route_products_list(sy_req *req, sy_res *res)
                              q.page.after_ts, q.page.after_id,
                              q.page.limit_text};
     PGresult *r;
-    if ((rc = sy_db_exec(req->arena, SY_SQL_PRODUCTS_LIST, params, 9, &r)) <
+    if ((rc = sy_db_exec(req->arena, &sy_sql_products_list, params, 9, &r)) <
         0)
         return rc;
     sy_buf body;
@@ -718,7 +719,7 @@ sy_route_categories_list(sy_req *req, sy_res *res)
         return 0;
     const char *params[1] = {tid};
     PGresult *r;
-    if ((rc = sy_db_exec(req->arena, SY_SQL_CATEGORIES_LIST, params, 1, &r)) <
+    if ((rc = sy_db_exec(req->arena, &sy_sql_categories_list, params, 1, &r)) <
         0)
         return rc;
     sy_buf body;

@@ -33,6 +33,7 @@
 #include "synthia/authn.h"
 #include "synthia/cache.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/embed.h"
 #include "synthia/error.h"
 #include "synthia/problem.h"
@@ -139,7 +140,7 @@ typo_threshold(sy_arena *a)
     PGresult *r;
     if (sy_db_conn(&c) < 0 || PQbackendPID(c) == backend)
         return;
-    if (sy_db_exec(a, SY_SQL_SEARCH_TYPO_THRESHOLD, NULL, 0, &r) == 0)
+    if (sy_db_exec(a, &sy_sql_search_typo_threshold, NULL, 0, &r) == 0)
         backend = PQbackendPID(c);
 }
 
@@ -169,7 +170,7 @@ rank_text(sy_req *req, const char *tid, const search_query *s, ranked *out,
 {
     const char *params[3] = {tid, s->q, s->limit_text};
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_PRODUCTS_SEARCH_TEXT, params, 3,
+    int rc = sy_db_exec(req->arena, &sy_sql_products_search_text, params, 3,
                         &r);
     if (rc < 0)
         return rc;
@@ -178,7 +179,7 @@ rank_text(sy_req *req, const char *tid, const search_query *s, ranked *out,
     if (*n == s->limit)
         return 0;
     typo_threshold(req->arena);
-    rc = sy_db_exec(req->arena, SY_SQL_PRODUCTS_SEARCH_TYPO, params, 3, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_products_search_typo, params, 3, &r);
     if (rc < 0)
         return rc;
     add_rows(r, s, out, n);
@@ -231,7 +232,7 @@ load_rows(sy_req *req, const char *tid, ranked *list, int n)
     if (!params[1])
         return SY_ENOMEM;
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_PRODUCTS_BY_IDS, params, 2, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_products_by_ids, params, 2, &r);
     if (rc < 0)
         return rc;
     for (int row = 0; row < PQntuples(r); row++)

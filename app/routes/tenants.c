@@ -23,6 +23,7 @@
 #include "synthia/clock.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/log.h"
@@ -530,7 +531,7 @@ static int
 load_tenant(sy_req *req, sy_res *res, const char *id, PGresult **out)
 {
     const char *params[1] = {id};
-    int rc = sy_db_exec(req->arena, SY_SQL_TENANT_GET, params, 1, out);
+    int rc = sy_db_exec(req->arena, &sy_sql_tenant_get, params, 1, out);
     if (rc == 0 && PQntuples(*out) == 0)
         return tenant_not_found(res);
     return rc;
@@ -541,7 +542,7 @@ check_plan_exists(sy_req *req, sy_res *res, const char *plan)
 {
     PGresult *r;
     const char *params[1] = {plan};
-    int rc = sy_db_exec(req->arena, SY_SQL_PLAN_EXISTS, params, 1, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_plan_exists, params, 1, &r);
     if (rc == 0 && PQntuples(r) == 0)
         return sy_problem_field(res, "plan",
                                 "is not a known plan (see GET "
@@ -556,7 +557,7 @@ end_sessions(sy_req *req, const char *tid)
 {
     PGresult *r;
     const char *params[1] = {tid};
-    int rc = sy_db_exec(req->arena, SY_SQL_TENANT_LIVE_SESSIONS, params, 1, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_tenant_live_sessions, params, 1, &r);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++)
         rc = sy_session_revoke(req->arena, PQgetvalue(r, i, 0), "deactivated");
     return rc;
@@ -593,7 +594,7 @@ update_tenant(sy_req *req, sy_res *res, const char *tid, const tenant_input *in)
         in->origins};
     int rc = in->plan ? check_plan_exists(req, res, in->plan) : 0;
     if (rc == 0)
-        rc = sy_db_exec(req->arena, SY_SQL_TENANT_UPDATE, params, 7, &r);
+        rc = sy_db_exec(req->arena, &sy_sql_tenant_update, params, 7, &r);
     if (rc == 0 && PQntuples(r) == 0)
         return tenant_not_found(res);
     tcache_drop(tid);
@@ -628,7 +629,7 @@ int
 sy_route_plans_list(sy_req *req, sy_res *res)
 {
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_PLANS_LIST, NULL, 0, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_plans_list, NULL, 0, &r);
     if (rc < 0)
         return rc;
     json_object *items = json_object_new_array();
@@ -664,7 +665,7 @@ sy_route_tenants_create(sy_req *req, sy_res *res)
     PGresult *r;
     const char *params[5] = {in.name, in.slug, in.website, in.plan,
                              in.origins ? in.origins : "[]"};
-    rc = sy_db_exec(req->arena, SY_SQL_TENANT_INSERT, params, 5, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_tenant_insert, params, 5, &r);
     if (rc == SY_ECONFLICT)
         return sy_problem(res, 409, "conflict",
                           "A tenant with this slug already exists.");
@@ -699,7 +700,7 @@ sy_route_tenants_list(sy_req *req, sy_res *res)
     }
     PGresult *r;
     const char *params[4] = {filter, p.after_ts, p.after_id, p.limit_text};
-    rc = sy_db_exec(req->arena, SY_SQL_TENANTS_LIST, params, 4, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_tenants_list, params, 4, &r);
     if (rc < 0)
         return rc;
     return sy_page_respond(res, &p, r, PQfnumber(r, "created_at"),

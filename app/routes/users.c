@@ -37,6 +37,7 @@
 #include "synthia/authn.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/jwt.h"
@@ -300,7 +301,7 @@ sy_account_create(sy_req *req, sy_res *res, const char *tenant_id, int role)
         return rc;
     const char *p[5] = {tenant_id, email, name, sy_role_name(role), hash};
     PGresult *r;
-    rc = sy_db_exec(req->arena, SY_SQL_USER_INSERT, p, 5, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_user_insert, p, 5, &r);
     if (rc == SY_ECONFLICT)
         return sy_problem(res, 409, "conflict",
                           "An account with this email address already "
@@ -352,7 +353,7 @@ check_current(sy_req *req, sy_res *res, sy_str current)
     const sy_principal *w = &req->who;
     const char *p[2] = {sy_account_tenant(w), w->user_id};
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_USER_SECRET, p, 2, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_user_secret, p, 2, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
@@ -384,7 +385,7 @@ end_other_sessions(sy_req *req)
     const sy_principal *w = &req->who;
     const char *p[3] = {sy_account_tenant(w), w->user_id, w->sid};
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_USER_OTHER_SESSIONS, p, 3, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_user_other_sessions, p, 3, &r);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++)
         rc = sy_session_revoke(req->arena, PQgetvalue(r, i, 0),
                                "password_changed");
@@ -409,7 +410,7 @@ sy_route_users_me_patch(sy_req *req, sy_res *res)
     const sy_principal *w = &req->who;
     const char *p[4] = {sy_account_tenant(w), w->user_id, ch.name, hash};
     PGresult *r;
-    rc = sy_db_exec(req->arena, SY_SQL_USER_UPDATE_SELF, p, 4, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_user_update_self, p, 4, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
@@ -422,7 +423,7 @@ static int
 last_keeper(sy_arena *a, const char *const p[2], bool *out)
 {
     PGresult *r;
-    int rc = sy_db_exec(a, SY_SQL_USER_LAST_KEEPER, p, 2, &r);
+    int rc = sy_db_exec(a, &sy_sql_user_last_keeper, p, 2, &r);
     if (rc < 0)
         return rc;
     *out = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
@@ -452,7 +453,7 @@ sy_route_users_me_delete(sy_req *req, sy_res *res)
     rc = sy_session_revoke_user(req->arena, w->user_id, "erased");
     PGresult *r = NULL;
     if (rc == 0)
-        rc = sy_db_exec(req->arena, SY_SQL_USER_ERASE, p, 2, &r);
+        rc = sy_db_exec(req->arena, &sy_sql_user_erase, p, 2, &r);
     if (rc == 0 && PQntuples(r) == 0)
         rc = last_keeper(req->arena, p, &last); /* raced, or already gone */
     if (rc < 0)
@@ -496,7 +497,7 @@ sy_route_users_list(sy_req *req, sy_res *res)
         return rc;
     const char *p[5] = {tid, role, pg.limit_text, pg.after_ts, pg.after_id};
     PGresult *r;
-    rc = sy_db_exec(req->arena, SY_SQL_USERS_LIST, p, 5, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_users_list, p, 5, &r);
     if (rc < 0)
         return rc;
     return sy_page_respond(res, &pg, r, SY_USER_COL_CREATED_AT,
@@ -544,7 +545,7 @@ static int
 patch_refused(sy_req *req, sy_res *res, const char *const p[2])
 {
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_USER_GET, p, 2, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_user_get, p, 2, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) == 0)
@@ -582,7 +583,7 @@ sy_route_users_patch(sy_req *req, sy_res *res)
         return rc;
     const char *p[4] = {tid, id.p, ch.role, ch.active};
     PGresult *r;
-    rc = sy_db_exec(req->arena, SY_SQL_USER_PATCH, p, 4, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_user_patch, p, 4, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)

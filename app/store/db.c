@@ -1,8 +1,8 @@
 /*
  * db.c - this process's PostgreSQL connection (db.h).
  *
- * One PGconn per process, opened on first use.  Statements come from the
- * table in statements.c; with database.prepared on, each is prepared on
+ * One PGconn per process, opened on first use.  Statements are sy_db_stmt
+ * objects of the store modules; with database.prepared on, each is prepared on
  * this connection the first time it runs, so a statement on a table that a
  * later migration creates cannot stop the connection from opening.  A
  * failed connect, or a statement that leaves the connection broken, drops
@@ -13,6 +13,7 @@
  * idle kill) and reconnects instead of failing the request.
  */
 #include "synthia/db.h"
+#include "synthia/statements.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -31,7 +32,7 @@
 
 static PGconn *conn;
 static pid_t conn_pid; /* process that opened conn */
-static bool prepared[SY_SQL__COUNT];
+static uint64_t conn_serial; /* connections opened by this process */
 static int64_t retry_at_us; /* no connect attempt before this */
 static int64_t backoff_us;  /* last back-off; 0 after a success */
 static int64_t wait_us;     /* time in libpq since the last take */
@@ -158,7 +159,7 @@ connect_db(void)
         return SY_EDB;
     }
     PQsetNoticeProcessor(conn, on_notice, NULL);
-    memset(prepared, 0, sizeof(prepared));
+    conn_serial++;
     conn_pid = getpid();
     backoff_us = 0;
     retry_at_us = 0;
@@ -243,24 +244,23 @@ result_rc(PGresult *r, const char *name)
 }
 
 static int
-prepare(int stmt)
+prepare(sy_db_stmt *s)
 {
-    const sy_db_stmt *s = &sy_db_statements[stmt];
     PGresult *r = PQprepare(conn, s->name, s->sql, s->nparams, NULL);
     int rc = result_rc(r, s->name);
     PQclear(r);
     if (rc == 0)
-        prepared[stmt] = true;
+        s->prepared_on = conn_serial;
     return rc;
 }
 
 static int
-exec_stmt(int stmt, const char *const *params, int nparams, PGresult **out)
+exec_stmt(sy_db_stmt *s, const char *const *params, int nparams,
+          PGresult **out)
 {
-    const sy_db_stmt *s = &sy_db_statements[stmt];
     PGresult *r;
     if (sy_conf->db_prepared) {
-        int rc = prepared[stmt] ? 0 : prepare(stmt);
+        int rc = s->prepared_on == conn_serial ? 0 : prepare(s);
         if (rc < 0)
             return rc;
         r = PQexecPrepared(conn, s->name, nparams, params, NULL, NULL, 0);
@@ -278,13 +278,12 @@ exec_stmt(int stmt, const char *const *params, int nparams, PGresult **out)
 
 /* Run a statement; the caller owns the result. */
 static int
-run(int stmt, const char *const *params, int nparams, PGresult **out)
+run(sy_db_stmt *stmt, const char *const *params, int nparams, PGresult **out)
 {
     last_sqlstate[0] = '\0';
-    if (stmt < 0 || stmt >= SY_SQL__COUNT ||
-        nparams != sy_db_statements[stmt].nparams) {
-        sy_log(SY_LOG_ERROR, "db_error", "statement %d given %d parameters",
-               stmt, nparams);
+    if (nparams != stmt->nparams) {
+        sy_log(SY_LOG_ERROR, "db_error", "statement %s given %d parameters",
+               stmt->name, nparams);
         return SY_EINVAL;
     }
     int rc = ensure_conn();
@@ -303,8 +302,8 @@ clear_result(void *r)
 }
 
 int
-sy_db_exec(sy_arena *a, int stmt, const char *const *params, int nparams,
-           struct pg_result **out)
+sy_db_exec(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+           int nparams, struct pg_result **out)
 {
     PGresult *r;
     int rc = run(stmt, params, nparams, &r);
@@ -322,7 +321,7 @@ sy_db_ping(int64_t *latency_us, char *err, size_t errlen)
 {
     int64_t t0 = sy_mono_us();
     PGresult *r;
-    int rc = run(SY_SQL_PING, NULL, 0, &r);
+    int rc = run(&sy_sql_ping, NULL, 0, &r);
     if (rc < 0) {
         if (err && errlen)
             snprintf(err, errlen, "%s", last_reason);

@@ -30,6 +30,7 @@
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/log.h"
@@ -44,7 +45,7 @@
 /* Response headers worth replaying (names must be static strings). */
 static const char *const replayed_headers[] = {"Location"};
 
-/* Columns of SY_SQL_IDEM_LOCK. */
+/* Columns of &sy_sql_idem_lock. */
 enum { COL_SAME, COL_EXPIRED, COL_STATUS, COL_CTYPE, COL_BODY, COL_HEADERS };
 
 typedef struct idem_name {
@@ -151,7 +152,7 @@ housekeeping(sy_arena *a)
     next_us = now + HOUSEKEEPING_US;
     PGresult *r;
     int64_t n = 0;
-    if (sy_db_exec(a, SY_SQL_IDEM_HOUSEKEEPING, NULL, 0, &r) == 0 &&
+    if (sy_db_exec(a, &sy_sql_idem_housekeeping, NULL, 0, &r) == 0 &&
         sy_parse_i64(sy_str_c(PQcmdTuples(r)), 0, INT64_MAX, &n) == 0 && n > 0)
         sy_log(SY_LOG_DEBUG, "idempotency_housekeeping",
                "deleted %lld expired idempotency records", (long long)n);
@@ -212,14 +213,14 @@ existing(sy_req *req, sy_res *res, const idem_name *n, bool *replayed,
          bool *again)
 {
     PGresult *r;
-    int rc = sy_db_exec(req->arena, SY_SQL_IDEM_LOCK, n->p, 5, &r);
+    int rc = sy_db_exec(req->arena, &sy_sql_idem_lock, n->p, 5, &r);
     if (rc < 0)
         return rc;
     *again = PQntuples(r) == 0;
     if (*again)
         return 0;
     if (PQgetvalue(r, 0, COL_EXPIRED)[0] == 't')
-        return sy_db_exec(req->arena, SY_SQL_IDEM_RENEW, n->p, 5, &r);
+        return sy_db_exec(req->arena, &sy_sql_idem_renew, n->p, 5, &r);
     if (PQgetvalue(r, 0, COL_SAME)[0] != 't')
         return sy_problem(res, 422, "idempotency_mismatch",
                           "This Idempotency-Key was used with a different "
@@ -247,7 +248,7 @@ sy_idem_begin(sy_req *req, sy_res *res, bool *replayed)
         return rc;
     for (int i = 0; i < INSERT_ATTEMPTS; i++) {
         PGresult *r;
-        rc = sy_db_exec(req->arena, SY_SQL_IDEM_INSERT, n.p, 5, &r);
+        rc = sy_db_exec(req->arena, &sy_sql_idem_insert, n.p, 5, &r);
         if (rc < 0 || PQntuples(r) == 1)
             return rc;
         bool again = false;
@@ -303,7 +304,7 @@ sy_idem_finish(sy_req *req, const sy_res *res)
     if (!p[5] || !p[6] || !p[7])
         return SY_ENOMEM;
     PGresult *r;
-    rc = sy_db_exec(req->arena, SY_SQL_IDEM_FINISH, p, 8, &r);
+    rc = sy_db_exec(req->arena, &sy_sql_idem_finish, p, 8, &r);
     if (rc == 0 && PQntuples(r) != 1)
         rc = SY_EINTERNAL; /* the record begin made is gone */
     /* here, not in begin: a failed request rolls back, and its batch

@@ -8,6 +8,7 @@
  * takes tenant_id as $1.
  */
 #include "synthia/db.h"
+#include "synthia/statements.h"
 
 /* --- identity routes: column list and fragments of their statements */
 #define ZERO_UUID "'00000000-0000-0000-0000-000000000000'::uuid"
@@ -21,769 +22,767 @@
 #define KEEPER "AND role IN ('owner', 'sysadmin') AND active"
 /* --- end of identity routes */
 
-const sy_db_stmt sy_db_statements[SY_SQL__COUNT] = {
-    [SY_SQL_PING] = {"ping", "SELECT 1", 0},
-    /* Fails with 42P01 before the first migration: callers treat that as
-     * version 0 (see sy_db_last_sqlstate). */
-    [SY_SQL_MIGRATION_VERSION] =
-        {"migration_version",
-         "SELECT coalesce(max(version), 0) FROM schema_migrations", 0},
+sy_db_stmt sy_sql_ping = SY_DB_STMT("ping", "SELECT 1", 0);
+/* Fails with 42P01 before the first migration: callers treat that as
+ * version 0 (see sy_db_last_sqlstate). */
+sy_db_stmt sy_sql_migration_version =
+    SY_DB_STMT("migration_version",
+     "SELECT coalesce(max(version), 0) FROM schema_migrations", 0);
 
-    /* --- API keys and CORS (apikey.c, cors.c) */
-    /* $1: hex SHA-256 of the presented key.  Usable keys only: not
-     * revoked, not expired, of an active tenant.  Columns: id,
-     * tenant_id, kind, scopes (space-separated), plan_id, read, write
-     * and ai limits, allowed origins (space-separated), expires_at in
-     * epoch milliseconds (0: never). */
-    [SY_SQL_APIKEY_LOOKUP] =
-        {"apikey_lookup",
-         "SELECT k.id, k.tenant_id, k.kind, "
-         "array_to_string(k.scopes, ' '), t.plan_id, p.read_per_min, "
-         "p.write_per_min, p.ai_per_min, "
-         "array_to_string(t.allowed_origins, ' '), "
-         "coalesce((extract(epoch FROM k.expires_at) * 1000)::bigint, 0) "
-         "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
-         "JOIN plans p ON p.id = t.plan_id "
-         "WHERE k.key_hash = decode($1, 'hex') AND k.revoked_at IS NULL "
-         "AND (k.expires_at IS NULL OR k.expires_at > now()) AND t.active",
-         1},
-    /* $1: uuid[] literal of keys used since the last flush. */
-    [SY_SQL_APIKEY_TOUCH] =
-        {"apikey_touch",
-         "UPDATE api_keys SET last_used_at = now() "
-         "WHERE id = ANY($1::uuid[])",
-         1},
-    /* $1: an Origin.  Is it allowed by any active tenant (preflights
-     * carry no key, so the tenant is unknown)?  Scheme and host compare
-     * case-insensitively. */
-    [SY_SQL_CORS_TENANT_ORIGIN] =
-        {"cors_tenant_origin",
-         "SELECT EXISTS (SELECT 1 FROM tenants t, "
-         "unnest(t.allowed_origins) o "
-         "WHERE t.active AND lower(o) = lower($1))",
-         1},
-    /* --- end of API keys and CORS */
+/* --- API keys and CORS (apikey.c, cors.c) */
+/* $1: hex SHA-256 of the presented key.  Usable keys only: not
+ * revoked, not expired, of an active tenant.  Columns: id,
+ * tenant_id, kind, scopes (space-separated), plan_id, read, write
+ * and ai limits, allowed origins (space-separated), expires_at in
+ * epoch milliseconds (0: never). */
+sy_db_stmt sy_sql_apikey_lookup =
+    SY_DB_STMT("apikey_lookup",
+     "SELECT k.id, k.tenant_id, k.kind, "
+     "array_to_string(k.scopes, ' '), t.plan_id, p.read_per_min, "
+     "p.write_per_min, p.ai_per_min, "
+     "array_to_string(t.allowed_origins, ' '), "
+     "coalesce((extract(epoch FROM k.expires_at) * 1000)::bigint, 0) "
+     "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
+     "JOIN plans p ON p.id = t.plan_id "
+     "WHERE k.key_hash = decode($1, 'hex') AND k.revoked_at IS NULL "
+     "AND (k.expires_at IS NULL OR k.expires_at > now()) AND t.active",
+     1);
+/* $1: uuid[] literal of keys used since the last flush. */
+sy_db_stmt sy_sql_apikey_touch =
+    SY_DB_STMT("apikey_touch",
+     "UPDATE api_keys SET last_used_at = now() "
+     "WHERE id = ANY($1::uuid[])",
+     1);
+/* $1: an Origin.  Is it allowed by any active tenant (preflights
+ * carry no key, so the tenant is unknown)?  Scheme and host compare
+ * case-insensitively. */
+sy_db_stmt sy_sql_cors_tenant_origin =
+    SY_DB_STMT("cors_tenant_origin",
+     "SELECT EXISTS (SELECT 1 FROM tenants t, "
+     "unnest(t.allowed_origins) o "
+     "WHERE t.active AND lower(o) = lower($1))",
+     1);
+/* --- end of API keys and CORS */
 
-    /* --- identity routes (auth.c, users.c) ---------------------------
-     * Users are returned as USER_COLS (the SY_USER_COL_* order of
-     * users.h), times as RFC 3339 UTC with microseconds, which also
-     * serve as exact pagination cursors.  Sysadmins live in the
-     * tenant-less namespace: "tenant_id IS NOT DISTINCT FROM $1" with a
-     * NULL $1, and the users_tenant_email_key index's coalesce() form
-     * where an email is looked up.  The "keepers" of a namespace are its
-     * active owners (sysadmins for the tenant-less one): statements that
-     * could remove the last one lock them all, in id order, so that two
-     * owners demoting each other at once cannot both succeed. */
-    [SY_SQL_USER_INSERT] =
-        {"user_insert",
-         "INSERT INTO users AS u (tenant_id, email, name, role, "
-         "password_hash) SELECT t.id, $2, $3, $4, $5 FROM tenants t "
-         "WHERE t.id = $1 RETURNING " USER_COLS, 5},
-    [SY_SQL_LOGIN_TENANT_SLUG] =
-        {"login_tenant_slug",
-         "SELECT id FROM tenants WHERE slug = $1 AND active", 1},
-    [SY_SQL_USER_LOGIN_TENANT] =
-        {"user_login_tenant",
-         "SELECT " USER_COLS ", u.password_hash FROM users u "
-         "JOIN tenants t ON t.id = u.tenant_id "
-         "WHERE coalesce(u.tenant_id, " ZERO_UUID ") = $1::uuid "
-         "AND lower(u.email) = lower($2) AND u.active AND t.active "
-         "AND ($3::text IS NULL OR t.slug = $3)", 3},
-    [SY_SQL_USER_LOGIN_SYSADMIN] =
-        {"user_login_sysadmin",
-         "SELECT " USER_COLS ", u.password_hash FROM users u "
-         "WHERE coalesce(u.tenant_id, " ZERO_UUID ") = " ZERO_UUID " "
-         "AND lower(u.email) = lower($1) AND u.active", 1},
-    [SY_SQL_USER_LOGGED_IN] =
-        {"user_logged_in",
-         "UPDATE users u SET last_login_at = now(), "
-         "password_hash = coalesce($3, u.password_hash) "
-         "WHERE u.id = $2 AND u.tenant_id IS NOT DISTINCT FROM $1::uuid "
-         "AND u.active RETURNING " USER_COLS, 3},
-    [SY_SQL_USER_GET] =
-        {"user_get",
-         "SELECT " USER_COLS " FROM users u WHERE u.id = $2 "
-         "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid", 2},
-    [SY_SQL_USER_GET_LIVE] =
-        {"user_get_live",
-         "SELECT " USER_COLS " FROM users u "
-         "LEFT JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $2 "
-         "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid AND u.active "
-         "AND (u.tenant_id IS NULL OR t.active)", 2},
-    [SY_SQL_USER_SECRET] =
-        {"user_secret",
-         "SELECT u.email, u.password_hash FROM users u WHERE u.id = $2 "
-         "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid AND u.active", 2},
-    [SY_SQL_USER_UPDATE_SELF] =
-        {"user_update_self",
-         "UPDATE users u SET name = coalesce($3, u.name), "
-         "password_hash = coalesce($4, u.password_hash) WHERE u.id = $2 "
-         "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid AND u.active "
-         "RETURNING " USER_COLS, 4},
-    [SY_SQL_USER_OTHER_SESSIONS] =
-        {"user_other_sessions",
-         "SELECT id FROM sessions WHERE user_id = $2 "
-         "AND tenant_id IS NOT DISTINCT FROM $1::uuid AND id <> $3::uuid "
-         "AND revoked_at IS NULL AND expires_at > now()", 3},
-    /* $1 tenant, $2 role or NULL, $3 limit + 1, $4/$5 after (page.h) */
-    [SY_SQL_USERS_LIST] =
-        {"users_list",
-         "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = $1 "
-         "AND ($2::text IS NULL OR u.role = $2) "
-         "AND (u.created_at, u.id) > ($4::timestamptz, $5::uuid) "
-         "ORDER BY u.created_at, u.id LIMIT $3::integer", 5},
-    /* Extra last column: the role before the change. */
-    [SY_SQL_USER_PATCH] =
-        {"user_patch",
-         "WITH keepers AS (SELECT id FROM users WHERE tenant_id = $1 "
-         "AND role = 'owner' AND active ORDER BY id FOR UPDATE), "
-         "target AS (SELECT id, role FROM users WHERE tenant_id = $1 "
-         "AND id = $2) "
-         "UPDATE users u SET role = coalesce($3, u.role), "
-         "active = coalesce($4::boolean, u.active) FROM target "
-         "WHERE u.id = target.id AND u.tenant_id = $1 "
-         "AND (NOT EXISTS (SELECT 1 FROM keepers k WHERE k.id = $2) "
-         "OR (coalesce($3, 'owner') = 'owner' "
-         "AND coalesce($4::boolean, true)) "
-         "OR EXISTS (SELECT 1 FROM keepers k WHERE k.id <> $2)) "
-         "RETURNING " USER_COLS ", target.role", 4},
-    [SY_SQL_USER_LAST_KEEPER] =
-        {"user_last_keeper",
-         "SELECT EXISTS (SELECT 1 FROM users WHERE id = $2 "
-         "AND tenant_id IS NOT DISTINCT FROM $1::uuid " KEEPER ") "
-         "AND NOT EXISTS (SELECT 1 FROM users WHERE "
-         "coalesce(tenant_id, " ZERO_UUID ") = coalesce($1::uuid, "
-         ZERO_UUID ") " KEEPER " AND id <> $2)", 2},
-    [SY_SQL_USER_ERASE] =
-        {"user_erase",
-         "WITH keepers AS (SELECT id FROM users WHERE "
-         "coalesce(tenant_id, " ZERO_UUID ") = coalesce($1::uuid, "
-         ZERO_UUID ") " KEEPER " ORDER BY id FOR UPDATE) "
-         "DELETE FROM users u WHERE u.id = $2 "
-         "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid "
-         "AND (NOT EXISTS (SELECT 1 FROM keepers k WHERE k.id = $2) "
-         "OR EXISTS (SELECT 1 FROM keepers k WHERE k.id <> $2)) "
-         "RETURNING u.id", 2},
-    /* --- end of identity routes */
+/* --- identity routes (auth.c, users.c) ---------------------------
+ * Users are returned as USER_COLS (the SY_USER_COL_* order of
+ * users.h), times as RFC 3339 UTC with microseconds, which also
+ * serve as exact pagination cursors.  Sysadmins live in the
+ * tenant-less namespace: "tenant_id IS NOT DISTINCT FROM $1" with a
+ * NULL $1, and the users_tenant_email_key index's coalesce() form
+ * where an email is looked up.  The "keepers" of a namespace are its
+ * active owners (sysadmins for the tenant-less one): statements that
+ * could remove the last one lock them all, in id order, so that two
+ * owners demoting each other at once cannot both succeed. */
+sy_db_stmt sy_sql_user_insert =
+    SY_DB_STMT("user_insert",
+     "INSERT INTO users AS u (tenant_id, email, name, role, "
+     "password_hash) SELECT t.id, $2, $3, $4, $5 FROM tenants t "
+     "WHERE t.id = $1 RETURNING " USER_COLS, 5);
+sy_db_stmt sy_sql_login_tenant_slug =
+    SY_DB_STMT("login_tenant_slug",
+     "SELECT id FROM tenants WHERE slug = $1 AND active", 1);
+sy_db_stmt sy_sql_user_login_tenant =
+    SY_DB_STMT("user_login_tenant",
+     "SELECT " USER_COLS ", u.password_hash FROM users u "
+     "JOIN tenants t ON t.id = u.tenant_id "
+     "WHERE coalesce(u.tenant_id, " ZERO_UUID ") = $1::uuid "
+     "AND lower(u.email) = lower($2) AND u.active AND t.active "
+     "AND ($3::text IS NULL OR t.slug = $3)", 3);
+sy_db_stmt sy_sql_user_login_sysadmin =
+    SY_DB_STMT("user_login_sysadmin",
+     "SELECT " USER_COLS ", u.password_hash FROM users u "
+     "WHERE coalesce(u.tenant_id, " ZERO_UUID ") = " ZERO_UUID " "
+     "AND lower(u.email) = lower($1) AND u.active", 1);
+sy_db_stmt sy_sql_user_logged_in =
+    SY_DB_STMT("user_logged_in",
+     "UPDATE users u SET last_login_at = now(), "
+     "password_hash = coalesce($3, u.password_hash) "
+     "WHERE u.id = $2 AND u.tenant_id IS NOT DISTINCT FROM $1::uuid "
+     "AND u.active RETURNING " USER_COLS, 3);
+sy_db_stmt sy_sql_user_get =
+    SY_DB_STMT("user_get",
+     "SELECT " USER_COLS " FROM users u WHERE u.id = $2 "
+     "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid", 2);
+sy_db_stmt sy_sql_user_get_live =
+    SY_DB_STMT("user_get_live",
+     "SELECT " USER_COLS " FROM users u "
+     "LEFT JOIN tenants t ON t.id = u.tenant_id WHERE u.id = $2 "
+     "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid AND u.active "
+     "AND (u.tenant_id IS NULL OR t.active)", 2);
+sy_db_stmt sy_sql_user_secret =
+    SY_DB_STMT("user_secret",
+     "SELECT u.email, u.password_hash FROM users u WHERE u.id = $2 "
+     "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid AND u.active", 2);
+sy_db_stmt sy_sql_user_update_self =
+    SY_DB_STMT("user_update_self",
+     "UPDATE users u SET name = coalesce($3, u.name), "
+     "password_hash = coalesce($4, u.password_hash) WHERE u.id = $2 "
+     "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid AND u.active "
+     "RETURNING " USER_COLS, 4);
+sy_db_stmt sy_sql_user_other_sessions =
+    SY_DB_STMT("user_other_sessions",
+     "SELECT id FROM sessions WHERE user_id = $2 "
+     "AND tenant_id IS NOT DISTINCT FROM $1::uuid AND id <> $3::uuid "
+     "AND revoked_at IS NULL AND expires_at > now()", 3);
+/* $1 tenant, $2 role or NULL, $3 limit + 1, $4/$5 after (page.h) */
+sy_db_stmt sy_sql_users_list =
+    SY_DB_STMT("users_list",
+     "SELECT " USER_COLS " FROM users u WHERE u.tenant_id = $1 "
+     "AND ($2::text IS NULL OR u.role = $2) "
+     "AND (u.created_at, u.id) > ($4::timestamptz, $5::uuid) "
+     "ORDER BY u.created_at, u.id LIMIT $3::integer", 5);
+/* Extra last column: the role before the change. */
+sy_db_stmt sy_sql_user_patch =
+    SY_DB_STMT("user_patch",
+     "WITH keepers AS (SELECT id FROM users WHERE tenant_id = $1 "
+     "AND role = 'owner' AND active ORDER BY id FOR UPDATE), "
+     "target AS (SELECT id, role FROM users WHERE tenant_id = $1 "
+     "AND id = $2) "
+     "UPDATE users u SET role = coalesce($3, u.role), "
+     "active = coalesce($4::boolean, u.active) FROM target "
+     "WHERE u.id = target.id AND u.tenant_id = $1 "
+     "AND (NOT EXISTS (SELECT 1 FROM keepers k WHERE k.id = $2) "
+     "OR (coalesce($3, 'owner') = 'owner' "
+     "AND coalesce($4::boolean, true)) "
+     "OR EXISTS (SELECT 1 FROM keepers k WHERE k.id <> $2)) "
+     "RETURNING " USER_COLS ", target.role", 4);
+sy_db_stmt sy_sql_user_last_keeper =
+    SY_DB_STMT("user_last_keeper",
+     "SELECT EXISTS (SELECT 1 FROM users WHERE id = $2 "
+     "AND tenant_id IS NOT DISTINCT FROM $1::uuid " KEEPER ") "
+     "AND NOT EXISTS (SELECT 1 FROM users WHERE "
+     "coalesce(tenant_id, " ZERO_UUID ") = coalesce($1::uuid, "
+     ZERO_UUID ") " KEEPER " AND id <> $2)", 2);
+sy_db_stmt sy_sql_user_erase =
+    SY_DB_STMT("user_erase",
+     "WITH keepers AS (SELECT id FROM users WHERE "
+     "coalesce(tenant_id, " ZERO_UUID ") = coalesce($1::uuid, "
+     ZERO_UUID ") " KEEPER " ORDER BY id FOR UPDATE) "
+     "DELETE FROM users u WHERE u.id = $2 "
+     "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid "
+     "AND (NOT EXISTS (SELECT 1 FROM keepers k WHERE k.id = $2) "
+     "OR EXISTS (SELECT 1 FROM keepers k WHERE k.id <> $2)) "
+     "RETURNING u.id", 2);
+/* --- end of identity routes */
 
-    /* --- tenants, plans, keys (tenants.c, keys.c, admin.c).  Times are
-     * printed as RFC 3339 UTC with microseconds, which is also the form
-     * of a page cursor (page.c).  Tenant rows yield TENANCY_TENANT_COLS,
-     * key rows TENANCY_KEY_COLS, as tenancy.h's renderers expect. */
+/* --- tenants, plans, keys (tenants.c, keys.c, admin.c).  Times are
+ * printed as RFC 3339 UTC with microseconds, which is also the form
+ * of a page cursor (page.c).  Tenant rows yield TENANCY_TENANT_COLS,
+ * key rows TENANCY_KEY_COLS, as tenancy.h's renderers expect. */
 #define TENANCY_TS(col)                                                   \
-    "to_char(" col " AT TIME ZONE 'UTC', "                               \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+"to_char(" col " AT TIME ZONE 'UTC', "                               \
+"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define TENANCY_TENANT_COLS                                               \
-    "t.id, t.name, t.slug, t.website, t.plan_id AS plan, t.active, "     \
-    "to_json(t.allowed_origins) AS allowed_origins, "                    \
-    TENANCY_TS("t.created_at") " AS created_at, "                        \
-    TENANCY_TS("t.updated_at") " AS updated_at"
+"t.id, t.name, t.slug, t.website, t.plan_id AS plan, t.active, "     \
+"to_json(t.allowed_origins) AS allowed_origins, "                    \
+TENANCY_TS("t.created_at") " AS created_at, "                        \
+TENANCY_TS("t.updated_at") " AS updated_at"
 #define TENANCY_KEY_COLS(k)                                               \
-    k "id, " k "name, " k "kind, " k "prefix, "                          \
-    "to_json(" k "scopes) AS scopes, "                                   \
-    TENANCY_TS(k "created_at") " AS created_at, "                        \
-    TENANCY_TS(k "last_used_at") " AS last_used_at, "                    \
-    TENANCY_TS(k "expires_at") " AS expires_at, "                        \
-    TENANCY_TS(k "revoked_at") " AS revoked_at, "                        \
-    k "replaced_by"
-    [SY_SQL_PLANS_LIST] =
-        {"plans_list",
-         "SELECT id, name, read_per_min, write_per_min, ai_per_min "
-         "FROM plans ORDER BY read_per_min, id",
-         0},
-    [SY_SQL_PLAN_EXISTS] =
-        {"plan_exists", "SELECT 1 FROM plans WHERE id = $1", 1},
-    /* $1 name, $2 slug, $3 website, $4 plan, $5 origins (JSON array of
-     * strings).  No row: the plan does not exist.  23505: the slug is
-     * taken. */
-    [SY_SQL_TENANT_INSERT] =
-        {"tenant_insert",
-         "INSERT INTO tenants AS t "
-         "(name, slug, website, plan_id, allowed_origins) "
-         "SELECT $1, $2, $3, p.id, "
-         "ARRAY(SELECT json_array_elements_text($5::json)) "
-         "FROM plans p WHERE p.id = $4 "
-         "RETURNING " TENANCY_TENANT_COLS,
-         5},
-    [SY_SQL_TENANT_GET] =
-        {"tenant_get",
-         "SELECT " TENANCY_TENANT_COLS " FROM tenants t "
-         "WHERE t.id = $1::uuid",
-         1},
-    [SY_SQL_TENANT_BY_SLUG] =
-        {"tenant_by_slug",
-         "SELECT " TENANCY_TENANT_COLS " FROM tenants t WHERE t.slug = $1",
-         1},
-    /* $1 active filter (NULL: all), $2/$3 after (created_at, id), $4
-     * limit (page size + 1). */
-    [SY_SQL_TENANTS_LIST] =
-        {"tenants_list",
-         "SELECT " TENANCY_TENANT_COLS " FROM tenants t "
-         "WHERE ($1::boolean IS NULL OR t.active = $1::boolean) "
-         "AND (t.created_at, t.id) > ($2::timestamptz, $3::uuid) "
-         "ORDER BY t.created_at, t.id LIMIT $4::integer",
-         4},
-    /* $1 id; NULL leaves a field alone: $2 name, $4 website (written
-     * only when $3 is true, so that it can be cleared), $5 plan (checked
-     * with plan_exists first), $6 active, $7 origins (JSON array). */
-    [SY_SQL_TENANT_UPDATE] =
-        {"tenant_update",
-         "UPDATE tenants AS t SET name = coalesce($2, t.name), "
-         "website = CASE WHEN $3::boolean THEN $4 ELSE t.website END, "
-         "plan_id = coalesce($5, t.plan_id), "
-         "active = coalesce($6::boolean, t.active), "
-         "allowed_origins = CASE WHEN $7::json IS NULL "
-         "THEN t.allowed_origins "
-         "ELSE ARRAY(SELECT json_array_elements_text($7::json)) END "
-         "WHERE t.id = $1::uuid RETURNING " TENANCY_TENANT_COLS,
-         7},
-    /* Live sessions of a tenant's users, to end on deactivation. */
-    [SY_SQL_TENANT_LIVE_SESSIONS] =
-        {"tenant_live_sessions",
-         "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id "
-         "WHERE u.tenant_id = $1::uuid AND s.revoked_at IS NULL "
-         "AND s.expires_at > now()",
-         1},
-    /* $1 tenant, $2/$3 after (created_at, id), $4 limit + 1. */
-    [SY_SQL_KEYS_LIST] =
-        {"keys_list",
-         "SELECT " TENANCY_KEY_COLS("k.") " FROM api_keys k "
-         "WHERE k.tenant_id = $1::uuid "
-         "AND (k.created_at, k.id) > ($2::timestamptz, $3::uuid) "
-         "ORDER BY k.created_at, k.id LIMIT $4::integer",
-         4},
-    /* $1 tenant, $2 name, $3 kind, $4 prefix, $5 hex SHA-256, $6 scopes
-     * (JSON array), $7 created_by (NULL from the CLI).  No row: no such
-     * tenant. */
-    [SY_SQL_KEY_INSERT] =
-        {"key_insert",
-         "INSERT INTO api_keys AS k "
-         "(tenant_id, name, kind, prefix, key_hash, scopes, created_by) "
-         "SELECT t.id, $2, $3, $4, decode($5, 'hex'), "
-         "ARRAY(SELECT json_array_elements_text($6::json)), $7::uuid "
-         "FROM tenants t WHERE t.id = $1::uuid "
-         "RETURNING " TENANCY_KEY_COLS("k."),
-         7},
-    /* $1 tenant, $2 key: its kind, and whether it can no longer be
-     * rotated (revoked, expired or already rotated). */
-    [SY_SQL_KEY_GET] =
-        {"key_get",
-         "SELECT k.kind, (k.revoked_at IS NOT NULL "
-         "OR k.replaced_by IS NOT NULL "
-         "OR coalesce(k.expires_at <= now(), false)) AS spent "
-         "FROM api_keys k WHERE k.tenant_id = $1::uuid AND k.id = $2::uuid",
-         2},
-    /* One statement, so a rotation is all or nothing and two at once
-     * cannot both succeed (FOR UPDATE, then the second finds replaced_by
-     * set): $1 tenant, $2 old key, $3 prefix and $4 hex SHA-256 of the
-     * new key, $5 created_by, $6 grace seconds, $7 the old key's kind.
-     * The old key ends after the grace, or earlier if it already did;
-     * returns the new key, the old key's hash (to drop its cached
-     * lookup) and its new expiry.  No row: nothing to rotate. */
-    [SY_SQL_KEY_ROTATE] =
-        {"key_rotate",
-         "WITH old AS (SELECT id, name, kind, scopes FROM api_keys "
-         "WHERE tenant_id = $1::uuid AND id = $2::uuid AND kind = $7 "
-         "AND revoked_at IS NULL AND replaced_by IS NULL "
-         "AND (expires_at IS NULL OR expires_at > now()) FOR UPDATE), "
-         "k AS (INSERT INTO api_keys "
-         "(tenant_id, name, kind, prefix, key_hash, scopes, created_by) "
-         "SELECT $1::uuid, name, kind, $3, decode($4, 'hex'), scopes, "
-         "$5::uuid FROM old RETURNING *), "
-         "upd AS (UPDATE api_keys o SET replaced_by = k.id, "
-         "expires_at = least(coalesce(o.expires_at, 'infinity'), "
-         "now() + $6::integer * interval '1 second') "
-         "FROM k WHERE o.tenant_id = $1::uuid AND o.id = $2::uuid "
-         "RETURNING o.key_hash, o.expires_at) "
-         "SELECT " TENANCY_KEY_COLS("k.") ", "
-         "encode(upd.key_hash, 'hex') AS old_hash, "
-         TENANCY_TS("upd.expires_at") " AS old_expires_at FROM k, upd",
-         7},
-    /* $1 tenant, $2 key.  Idempotent: a revoked key keeps its time. */
-    [SY_SQL_KEY_REVOKE] =
-        {"key_revoke",
-         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
-         "WHERE tenant_id = $1::uuid AND id = $2::uuid "
-         "RETURNING encode(key_hash, 'hex')",
-         2},
-    /* `synthia admin create-sysadmin | create-user`: $1 tenant (NULL for
-     * a sysadmin), $2 email, $3 name, $4 role, $5 password hash.  23505:
-     * the email is taken in that tenant.  Columns: account.h's
-     * SY_USER_COL_* order, for sy_account_json. */
-    [SY_SQL_ADMIN_USER_INSERT] =
-        {"admin_user_insert",
-         "INSERT INTO users (tenant_id, email, name, role, password_hash) "
-         "VALUES ($1::uuid, $2, $3, $4, $5) "
-         "RETURNING id, email, name, role, tenant_id, active, "
-         TENANCY_TS("created_at") ", " TENANCY_TS("updated_at") ", "
-         TENANCY_TS("last_login_at"),
-         5},
+k "id, " k "name, " k "kind, " k "prefix, "                          \
+"to_json(" k "scopes) AS scopes, "                                   \
+TENANCY_TS(k "created_at") " AS created_at, "                        \
+TENANCY_TS(k "last_used_at") " AS last_used_at, "                    \
+TENANCY_TS(k "expires_at") " AS expires_at, "                        \
+TENANCY_TS(k "revoked_at") " AS revoked_at, "                        \
+k "replaced_by"
+sy_db_stmt sy_sql_plans_list =
+    SY_DB_STMT("plans_list",
+     "SELECT id, name, read_per_min, write_per_min, ai_per_min "
+     "FROM plans ORDER BY read_per_min, id",
+     0);
+sy_db_stmt sy_sql_plan_exists =
+    SY_DB_STMT("plan_exists", "SELECT 1 FROM plans WHERE id = $1", 1);
+/* $1 name, $2 slug, $3 website, $4 plan, $5 origins (JSON array of
+ * strings).  No row: the plan does not exist.  23505: the slug is
+ * taken. */
+sy_db_stmt sy_sql_tenant_insert =
+    SY_DB_STMT("tenant_insert",
+     "INSERT INTO tenants AS t "
+     "(name, slug, website, plan_id, allowed_origins) "
+     "SELECT $1, $2, $3, p.id, "
+     "ARRAY(SELECT json_array_elements_text($5::json)) "
+     "FROM plans p WHERE p.id = $4 "
+     "RETURNING " TENANCY_TENANT_COLS,
+     5);
+sy_db_stmt sy_sql_tenant_get =
+    SY_DB_STMT("tenant_get",
+     "SELECT " TENANCY_TENANT_COLS " FROM tenants t "
+     "WHERE t.id = $1::uuid",
+     1);
+sy_db_stmt sy_sql_tenant_by_slug =
+    SY_DB_STMT("tenant_by_slug",
+     "SELECT " TENANCY_TENANT_COLS " FROM tenants t WHERE t.slug = $1",
+     1);
+/* $1 active filter (NULL: all), $2/$3 after (created_at, id), $4
+ * limit (page size + 1). */
+sy_db_stmt sy_sql_tenants_list =
+    SY_DB_STMT("tenants_list",
+     "SELECT " TENANCY_TENANT_COLS " FROM tenants t "
+     "WHERE ($1::boolean IS NULL OR t.active = $1::boolean) "
+     "AND (t.created_at, t.id) > ($2::timestamptz, $3::uuid) "
+     "ORDER BY t.created_at, t.id LIMIT $4::integer",
+     4);
+/* $1 id; NULL leaves a field alone: $2 name, $4 website (written
+ * only when $3 is true, so that it can be cleared), $5 plan (checked
+ * with plan_exists first), $6 active, $7 origins (JSON array). */
+sy_db_stmt sy_sql_tenant_update =
+    SY_DB_STMT("tenant_update",
+     "UPDATE tenants AS t SET name = coalesce($2, t.name), "
+     "website = CASE WHEN $3::boolean THEN $4 ELSE t.website END, "
+     "plan_id = coalesce($5, t.plan_id), "
+     "active = coalesce($6::boolean, t.active), "
+     "allowed_origins = CASE WHEN $7::json IS NULL "
+     "THEN t.allowed_origins "
+     "ELSE ARRAY(SELECT json_array_elements_text($7::json)) END "
+     "WHERE t.id = $1::uuid RETURNING " TENANCY_TENANT_COLS,
+     7);
+/* Live sessions of a tenant's users, to end on deactivation. */
+sy_db_stmt sy_sql_tenant_live_sessions =
+    SY_DB_STMT("tenant_live_sessions",
+     "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id "
+     "WHERE u.tenant_id = $1::uuid AND s.revoked_at IS NULL "
+     "AND s.expires_at > now()",
+     1);
+/* $1 tenant, $2/$3 after (created_at, id), $4 limit + 1. */
+sy_db_stmt sy_sql_keys_list =
+    SY_DB_STMT("keys_list",
+     "SELECT " TENANCY_KEY_COLS("k.") " FROM api_keys k "
+     "WHERE k.tenant_id = $1::uuid "
+     "AND (k.created_at, k.id) > ($2::timestamptz, $3::uuid) "
+     "ORDER BY k.created_at, k.id LIMIT $4::integer",
+     4);
+/* $1 tenant, $2 name, $3 kind, $4 prefix, $5 hex SHA-256, $6 scopes
+ * (JSON array), $7 created_by (NULL from the CLI).  No row: no such
+ * tenant. */
+sy_db_stmt sy_sql_key_insert =
+    SY_DB_STMT("key_insert",
+     "INSERT INTO api_keys AS k "
+     "(tenant_id, name, kind, prefix, key_hash, scopes, created_by) "
+     "SELECT t.id, $2, $3, $4, decode($5, 'hex'), "
+     "ARRAY(SELECT json_array_elements_text($6::json)), $7::uuid "
+     "FROM tenants t WHERE t.id = $1::uuid "
+     "RETURNING " TENANCY_KEY_COLS("k."),
+     7);
+/* $1 tenant, $2 key: its kind, and whether it can no longer be
+ * rotated (revoked, expired or already rotated). */
+sy_db_stmt sy_sql_key_get =
+    SY_DB_STMT("key_get",
+     "SELECT k.kind, (k.revoked_at IS NOT NULL "
+     "OR k.replaced_by IS NOT NULL "
+     "OR coalesce(k.expires_at <= now(), false)) AS spent "
+     "FROM api_keys k WHERE k.tenant_id = $1::uuid AND k.id = $2::uuid",
+     2);
+/* One statement, so a rotation is all or nothing and two at once
+ * cannot both succeed (FOR UPDATE, then the second finds replaced_by
+ * set): $1 tenant, $2 old key, $3 prefix and $4 hex SHA-256 of the
+ * new key, $5 created_by, $6 grace seconds, $7 the old key's kind.
+ * The old key ends after the grace, or earlier if it already did;
+ * returns the new key, the old key's hash (to drop its cached
+ * lookup) and its new expiry.  No row: nothing to rotate. */
+sy_db_stmt sy_sql_key_rotate =
+    SY_DB_STMT("key_rotate",
+     "WITH old AS (SELECT id, name, kind, scopes FROM api_keys "
+     "WHERE tenant_id = $1::uuid AND id = $2::uuid AND kind = $7 "
+     "AND revoked_at IS NULL AND replaced_by IS NULL "
+     "AND (expires_at IS NULL OR expires_at > now()) FOR UPDATE), "
+     "k AS (INSERT INTO api_keys "
+     "(tenant_id, name, kind, prefix, key_hash, scopes, created_by) "
+     "SELECT $1::uuid, name, kind, $3, decode($4, 'hex'), scopes, "
+     "$5::uuid FROM old RETURNING *), "
+     "upd AS (UPDATE api_keys o SET replaced_by = k.id, "
+     "expires_at = least(coalesce(o.expires_at, 'infinity'), "
+     "now() + $6::integer * interval '1 second') "
+     "FROM k WHERE o.tenant_id = $1::uuid AND o.id = $2::uuid "
+     "RETURNING o.key_hash, o.expires_at) "
+     "SELECT " TENANCY_KEY_COLS("k.") ", "
+     "encode(upd.key_hash, 'hex') AS old_hash, "
+     TENANCY_TS("upd.expires_at") " AS old_expires_at FROM k, upd",
+     7);
+/* $1 tenant, $2 key.  Idempotent: a revoked key keeps its time. */
+sy_db_stmt sy_sql_key_revoke =
+    SY_DB_STMT("key_revoke",
+     "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
+     "WHERE tenant_id = $1::uuid AND id = $2::uuid "
+     "RETURNING encode(key_hash, 'hex')",
+     2);
+/* `synthia admin create-sysadmin | create-user`: $1 tenant (NULL for
+ * a sysadmin), $2 email, $3 name, $4 role, $5 password hash.  23505:
+ * the email is taken in that tenant.  Columns: account.h's
+ * SY_USER_COL_* order, for sy_account_json. */
+sy_db_stmt sy_sql_admin_user_insert =
+    SY_DB_STMT("admin_user_insert",
+     "INSERT INTO users (tenant_id, email, name, role, password_hash) "
+     "VALUES ($1::uuid, $2, $3, $4, $5) "
+     "RETURNING id, email, name, role, tenant_id, active, "
+     TENANCY_TS("created_at") ", " TENANCY_TS("updated_at") ", "
+     TENANCY_TS("last_login_at"),
+     5);
 #undef TENANCY_KEY_COLS
 #undef TENANCY_TENANT_COLS
 #undef TENANCY_TS
-    /* --- end of tenants, plans, keys */
-    /* --- sessions and refresh tokens (session.c).  Durations are
-     * milliseconds; bytea parameters are '\x<hex>'. */
-    /* $1 tenant (NULL: sysadmin), $2 user, $3 cookie, $4 refresh ttl,
-     * $5 token hash, $6 nonce.  No row: the user is not (or no longer) an
-     * active user of that tenant. */
-    [SY_SQL_SESSION_START] =
-        {"session_start",
-         "WITH s AS ("
-         " INSERT INTO sessions (tenant_id, user_id, cookie, expires_at)"
-         " SELECT u.tenant_id, u.id, $3::boolean,"
-         "  now() + $4::bigint * interval '1 millisecond'"
-         " FROM users u WHERE u.id = $2::uuid"
-         "  AND u.tenant_id IS NOT DISTINCT FROM $1::uuid AND u.active"
-         " RETURNING id, expires_at) "
-         "INSERT INTO refresh_tokens (session_id, token_hash, nonce, "
-         "expires_at) "
-         "SELECT id, $5::bytea, $6::bytea, expires_at FROM s "
-         "RETURNING session_id",
-         6},
-    /* $1 token hash, $2 reuse grace.  Locks the token and its session, so
-     * concurrent uses of one token (and a revocation) take turns. */
-    [SY_SQL_REFRESH_LOOKUP] =
-        {"refresh_lookup",
-         "SELECT rt.id, rt.session_id, encode(rt.nonce, 'hex'),"
-         " rt.used_at IS NOT NULL,"
-         " coalesce(rt.used_at > now() - $2::bigint * interval "
-         "'1 millisecond', false),"
-         " rt.expires_at > now(),"
-         " s.revoked_at IS NULL AND s.expires_at > now(),"
-         " s.cookie, u.id, u.tenant_id, u.role,"
-         " u.active AND coalesce(t.active, true), rt.successor_id "
-         "FROM refresh_tokens rt"
-         " JOIN sessions s ON s.id = rt.session_id"
-         " JOIN users u ON u.id = s.user_id"
-         " LEFT JOIN tenants t ON t.id = u.tenant_id "
-         "WHERE rt.token_hash = $1::bytea "
-         "FOR UPDATE OF rt, s",
-         2},
-    /* $1 successor.  A statement of its own: a successor committed while
-     * the lookup waited for the lock is not in the lookup's snapshot. */
-    [SY_SQL_REFRESH_SUCCESSOR] =
-        {"refresh_successor",
-         "SELECT encode(token_hash, 'hex') FROM refresh_tokens "
-         "WHERE id = $1::uuid",
-         1},
-    /* $1 session, $2 used token, $3 successor hash, $4 successor nonce,
-     * $5 refresh ttl.  The session slides with its newest token. */
-    [SY_SQL_REFRESH_ROTATE] =
-        {"refresh_rotate",
-         "WITH n AS ("
-         " INSERT INTO refresh_tokens (session_id, token_hash, nonce,"
-         "  parent_id, expires_at)"
-         " VALUES ($1::uuid, $3::bytea, $4::bytea, $2::uuid,"
-         "  now() + $5::bigint * interval '1 millisecond')"
-         " RETURNING id, expires_at), "
-         "o AS (UPDATE refresh_tokens SET used_at = now(), successor_id = n.id"
-         " FROM n WHERE refresh_tokens.id = $2::uuid), "
-         "s AS (UPDATE sessions SET last_used_at = now(),"
-         " expires_at = n.expires_at FROM n WHERE sessions.id = $1::uuid) "
-         "SELECT id FROM n",
-         5},
-    /* $1 session: reuse detected (inside the refresh transaction). */
-    [SY_SQL_SESSION_REVOKE_REUSE] =
-        {"session_revoke_reuse",
-         "UPDATE sessions SET revoked_at = now(), revoked_reason = 'reuse' "
-         "WHERE id = $1::uuid AND revoked_at IS NULL",
-         1},
-    /* $1 session, $2 reason.  Idempotent: a revoked session keeps its
-     * first time and reason. */
-    [SY_SQL_SESSION_REVOKE] =
-        {"session_revoke",
-         "UPDATE sessions SET revoked_at = coalesce(revoked_at, now()),"
-         " revoked_reason = coalesce(revoked_reason, $2) "
-         "WHERE id = $1::uuid RETURNING id",
-         2},
-    /* $1 user, $2 reason: every live session of the user. */
-    [SY_SQL_SESSION_REVOKE_USER] =
-        {"session_revoke_user",
-         "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 "
-         "WHERE user_id = $1::uuid AND revoked_at IS NULL RETURNING id",
-         2},
-    /* $1 session.  No row: gone (the user was erased), i.e. revoked. */
-    [SY_SQL_SESSION_REVOKED] =
-        {"session_revoked",
-         "SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1::uuid",
-         1},
-    /* $1 window: sessions whose access tokens may still be alive. */
-    [SY_SQL_SESSIONS_RECENTLY_REVOKED] =
-        {"sessions_recently_revoked",
-         "SELECT id FROM sessions "
-         "WHERE revoked_at > now() - $1::bigint * interval '1 millisecond'",
-         1},
-    /* Expired refresh tokens, a bounded batch (housekeeping). */
-    [SY_SQL_REFRESH_HOUSEKEEPING] =
-        {"refresh_housekeeping",
-         "DELETE FROM refresh_tokens WHERE ctid = ANY (ARRAY("
-         "SELECT ctid FROM refresh_tokens "
-         "WHERE expires_at < now() - interval '1 day' LIMIT 1000))",
-         0},
-    /* --- end of sessions and refresh tokens */
-    /* --- orders and Idempotency-Key (orders.c, idempotency.c).  An
-     * idempotency record is named by $1 tenant, $2 scope, $3 route, $4
-     * key; hashes and bodies are bytea parameters '\x<hex>'.  Orders are
-     * rendered by ORDERS_JSON as one JSON object (lines in line order,
-     * times RFC 3339 UTC with microseconds, also the page cursors). */
+/* --- end of tenants, plans, keys */
+/* --- sessions and refresh tokens (session.c).  Durations are
+ * milliseconds; bytea parameters are '\x<hex>'. */
+/* $1 tenant (NULL: sysadmin), $2 user, $3 cookie, $4 refresh ttl,
+ * $5 token hash, $6 nonce.  No row: the user is not (or no longer) an
+ * active user of that tenant. */
+sy_db_stmt sy_sql_session_start =
+    SY_DB_STMT("session_start",
+     "WITH s AS ("
+     " INSERT INTO sessions (tenant_id, user_id, cookie, expires_at)"
+     " SELECT u.tenant_id, u.id, $3::boolean,"
+     "  now() + $4::bigint * interval '1 millisecond'"
+     " FROM users u WHERE u.id = $2::uuid"
+     "  AND u.tenant_id IS NOT DISTINCT FROM $1::uuid AND u.active"
+     " RETURNING id, expires_at) "
+     "INSERT INTO refresh_tokens (session_id, token_hash, nonce, "
+     "expires_at) "
+     "SELECT id, $5::bytea, $6::bytea, expires_at FROM s "
+     "RETURNING session_id",
+     6);
+/* $1 token hash, $2 reuse grace.  Locks the token and its session, so
+ * concurrent uses of one token (and a revocation) take turns. */
+sy_db_stmt sy_sql_refresh_lookup =
+    SY_DB_STMT("refresh_lookup",
+     "SELECT rt.id, rt.session_id, encode(rt.nonce, 'hex'),"
+     " rt.used_at IS NOT NULL,"
+     " coalesce(rt.used_at > now() - $2::bigint * interval "
+     "'1 millisecond', false),"
+     " rt.expires_at > now(),"
+     " s.revoked_at IS NULL AND s.expires_at > now(),"
+     " s.cookie, u.id, u.tenant_id, u.role,"
+     " u.active AND coalesce(t.active, true), rt.successor_id "
+     "FROM refresh_tokens rt"
+     " JOIN sessions s ON s.id = rt.session_id"
+     " JOIN users u ON u.id = s.user_id"
+     " LEFT JOIN tenants t ON t.id = u.tenant_id "
+     "WHERE rt.token_hash = $1::bytea "
+     "FOR UPDATE OF rt, s",
+     2);
+/* $1 successor.  A statement of its own: a successor committed while
+ * the lookup waited for the lock is not in the lookup's snapshot. */
+sy_db_stmt sy_sql_refresh_successor =
+    SY_DB_STMT("refresh_successor",
+     "SELECT encode(token_hash, 'hex') FROM refresh_tokens "
+     "WHERE id = $1::uuid",
+     1);
+/* $1 session, $2 used token, $3 successor hash, $4 successor nonce,
+ * $5 refresh ttl.  The session slides with its newest token. */
+sy_db_stmt sy_sql_refresh_rotate =
+    SY_DB_STMT("refresh_rotate",
+     "WITH n AS ("
+     " INSERT INTO refresh_tokens (session_id, token_hash, nonce,"
+     "  parent_id, expires_at)"
+     " VALUES ($1::uuid, $3::bytea, $4::bytea, $2::uuid,"
+     "  now() + $5::bigint * interval '1 millisecond')"
+     " RETURNING id, expires_at), "
+     "o AS (UPDATE refresh_tokens SET used_at = now(), successor_id = n.id"
+     " FROM n WHERE refresh_tokens.id = $2::uuid), "
+     "s AS (UPDATE sessions SET last_used_at = now(),"
+     " expires_at = n.expires_at FROM n WHERE sessions.id = $1::uuid) "
+     "SELECT id FROM n",
+     5);
+/* $1 session: reuse detected (inside the refresh transaction). */
+sy_db_stmt sy_sql_session_revoke_reuse =
+    SY_DB_STMT("session_revoke_reuse",
+     "UPDATE sessions SET revoked_at = now(), revoked_reason = 'reuse' "
+     "WHERE id = $1::uuid AND revoked_at IS NULL",
+     1);
+/* $1 session, $2 reason.  Idempotent: a revoked session keeps its
+ * first time and reason. */
+sy_db_stmt sy_sql_session_revoke =
+    SY_DB_STMT("session_revoke",
+     "UPDATE sessions SET revoked_at = coalesce(revoked_at, now()),"
+     " revoked_reason = coalesce(revoked_reason, $2) "
+     "WHERE id = $1::uuid RETURNING id",
+     2);
+/* $1 user, $2 reason: every live session of the user. */
+sy_db_stmt sy_sql_session_revoke_user =
+    SY_DB_STMT("session_revoke_user",
+     "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 "
+     "WHERE user_id = $1::uuid AND revoked_at IS NULL RETURNING id",
+     2);
+/* $1 session.  No row: gone (the user was erased), i.e. revoked. */
+sy_db_stmt sy_sql_session_revoked =
+    SY_DB_STMT("session_revoked",
+     "SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1::uuid",
+     1);
+/* $1 window: sessions whose access tokens may still be alive. */
+sy_db_stmt sy_sql_sessions_recently_revoked =
+    SY_DB_STMT("sessions_recently_revoked",
+     "SELECT id FROM sessions "
+     "WHERE revoked_at > now() - $1::bigint * interval '1 millisecond'",
+     1);
+/* Expired refresh tokens, a bounded batch (housekeeping). */
+sy_db_stmt sy_sql_refresh_housekeeping =
+    SY_DB_STMT("refresh_housekeeping",
+     "DELETE FROM refresh_tokens WHERE ctid = ANY (ARRAY("
+     "SELECT ctid FROM refresh_tokens "
+     "WHERE expires_at < now() - interval '1 day' LIMIT 1000))",
+     0);
+/* --- end of sessions and refresh tokens */
+/* --- orders and Idempotency-Key (orders.c, idempotency.c).  An
+ * idempotency record is named by $1 tenant, $2 scope, $3 route, $4
+ * key; hashes and bodies are bytea parameters '\x<hex>'.  Orders are
+ * rendered by ORDERS_JSON as one JSON object (lines in line order,
+ * times RFC 3339 UTC with microseconds, also the page cursors). */
 #define ORDERS_TS(col)                                                    \
-    "to_char(" col " AT TIME ZONE 'UTC', "                               \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+"to_char(" col " AT TIME ZONE 'UTC', "                               \
+"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define ORDERS_IDEM_KEY                                                   \
-    "WHERE tenant_id = $1::uuid AND scope = $2 AND route = $3 AND key = $4"
+"WHERE tenant_id = $1::uuid AND scope = $2 AND route = $3 AND key = $4"
 #define ORDERS_JSON                                                       \
-    "json_build_object('id', o.id, 'status', o.status, "                 \
-    "'user_id', o.user_id, 'items', (SELECT coalesce(json_agg("          \
-    "json_build_object('product_id', i.product_id, 'sku', i.sku, "       \
-    "'name', i.name, 'quantity', i.quantity, "                           \
-    "'unit_price_cents', i.unit_price_cents) ORDER BY i.line), "         \
-    "'[]'::json) FROM order_items i WHERE i.tenant_id = o.tenant_id "    \
-    "AND i.order_id = o.id), 'total_cents', o.total_cents, "             \
-    "'currency', o.currency, 'note', o.note, "                           \
-    "'created_at', " ORDERS_TS("o.created_at") ", "                      \
-    "'updated_at', " ORDERS_TS("o.updated_at") ")"
-    /* $5 request hash.  No row: the key has a record already (a
-     * concurrent first request's insert makes this wait for its end). */
-    [SY_SQL_IDEM_INSERT] =
-        {"idem_insert",
-         "INSERT INTO idempotency_keys "
-         "(tenant_id, scope, route, key, request_hash) "
-         "VALUES ($1::uuid, $2, $3, $4, $5::bytea) "
-         "ON CONFLICT DO NOTHING RETURNING 1",
-         5},
-    /* $5 request hash.  Columns: same hash, expired, status (NULL while
-     * unfinished), content type, body, headers. */
-    [SY_SQL_IDEM_LOCK] =
-        {"idem_lock",
-         "SELECT request_hash = $5::bytea, expires_at < now(), status, "
-         "content_type, body, headers::text FROM idempotency_keys "
-         ORDERS_IDEM_KEY " FOR UPDATE",
-         5},
-    /* An expired record becomes a fresh one for request hash $5. */
-    [SY_SQL_IDEM_RENEW] =
-        {"idem_renew",
-         "UPDATE idempotency_keys SET request_hash = $5::bytea, "
-         "status = NULL, content_type = NULL, body = NULL, headers = NULL, "
-         "created_at = now(), expires_at = now() + interval '24 hours' "
-         ORDERS_IDEM_KEY,
-         5},
-    /* $5 status, $6 content type, $7 body, $8 headers (JSON object). */
-    [SY_SQL_IDEM_FINISH] =
-        {"idem_finish",
-         "UPDATE idempotency_keys SET status = $5::integer, "
-         "content_type = $6, body = $7::bytea, headers = $8::jsonb "
-         ORDERS_IDEM_KEY " RETURNING 1",
-         8},
-    /* Records that expired over an hour ago, a bounded batch; rows that
-     * a request holds are skipped, so this never waits on one. */
-    [SY_SQL_IDEM_HOUSEKEEPING] =
-        {"idem_housekeeping",
-         "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY("
-         "SELECT ctid FROM idempotency_keys "
-         "WHERE expires_at < now() - interval '1 hour' "
-         "LIMIT 1000 FOR UPDATE SKIP LOCKED))",
-         0},
-    /* $2 uuid[] literal.  Locked in id order, so two orders sharing
-     * products cannot deadlock.  Columns: id, sku, name, price_cents,
-     * currency, stock. */
-    [SY_SQL_ORDER_LOCK_PRODUCTS] =
-        {"order_lock_products",
-         "SELECT id, sku, name, price_cents, currency, stock FROM products "
-         "WHERE tenant_id = $1::uuid AND id = ANY ($2::uuid[]) AND active "
-         "ORDER BY id FOR UPDATE",
-         2},
-    /* $2 uuid[], $3 integer[] quantities (distinct products, locked and
-     * checked by order_lock_products). */
-    [SY_SQL_ORDER_RESERVE] =
-        {"order_reserve",
-         "UPDATE products p SET stock = p.stock - x.q "
-         "FROM unnest($2::uuid[], $3::integer[]) AS x (id, q) "
-         "WHERE p.tenant_id = $1::uuid AND p.id = x.id",
-         3},
-    /* $2 user, $3 total, $4 currency, $5 note, $6 uuid[] products and $7
-     * integer[] quantities in line order.  Lines copy sku, name and price
-     * from the (locked) products.  Returns the order's id. */
-    [SY_SQL_ORDER_INSERT] =
-        {"order_insert",
-         "WITH o AS (INSERT INTO orders "
-         "(tenant_id, user_id, total_cents, currency, note) "
-         "VALUES ($1::uuid, $2::uuid, $3::bigint, $4, $5) RETURNING id), "
-         "l AS (INSERT INTO order_items (order_id, tenant_id, line, "
-         "product_id, sku, name, quantity, unit_price_cents) "
-         "SELECT o.id, $1::uuid, x.line, p.id, p.sku, p.name, x.q, "
-         "p.price_cents FROM o, unnest($6::uuid[], $7::integer[]) "
-         "WITH ORDINALITY AS x (id, q, line) "
-         "JOIN products p ON p.tenant_id = $1::uuid AND p.id = x.id) "
-         "SELECT id FROM o",
-         7},
-    /* $2 order, $3 owner (NULL: any user of the tenant). */
-    [SY_SQL_ORDER_GET] =
-        {"order_get",
-         "SELECT " ORDERS_JSON " FROM orders o "
-         "WHERE o.tenant_id = $1::uuid AND o.id = $2::uuid "
-         "AND ($3::uuid IS NULL OR o.user_id = $3::uuid)",
-         3},
-    /* $2 owner or NULL, $3 status or NULL, $4/$5 after (created_at, id),
-     * $6 limit + 1.  Columns: the order, created_at, id. */
-    [SY_SQL_ORDERS_LIST] =
-        {"orders_list",
-         "SELECT " ORDERS_JSON ", " ORDERS_TS("o.created_at") ", o.id "
-         "FROM orders o WHERE o.tenant_id = $1::uuid "
-         "AND ($2::uuid IS NULL OR o.user_id = $2::uuid) "
-         "AND ($3::text IS NULL OR o.status = $3) "
-         "AND (o.created_at, o.id) > ($4::timestamptz, $5::uuid) "
-         "ORDER BY o.created_at, o.id LIMIT $6::integer",
-         6},
-    /* $2 order.  Columns: status, user_id. */
-    [SY_SQL_ORDER_LOCK] =
-        {"order_lock",
-         "SELECT status, user_id FROM orders "
-         "WHERE tenant_id = $1::uuid AND id = $2::uuid FOR UPDATE",
-         2},
-    /* $2 order, $3 new status (checked by the caller under the lock). */
-    [SY_SQL_ORDER_SET_STATUS] =
-        {"order_set_status",
-         "UPDATE orders SET status = $3 "
-         "WHERE tenant_id = $1::uuid AND id = $2::uuid",
-         3},
-    /* $2 order: lock its products in id order before restocking. */
-    [SY_SQL_ORDER_LOCK_LINE_PRODUCTS] =
-        {"order_lock_line_products",
-         "SELECT p.id FROM products p WHERE p.tenant_id = $1::uuid "
-         "AND p.id IN (SELECT i.product_id FROM order_items i "
-         "WHERE i.tenant_id = $1::uuid AND i.order_id = $2::uuid) "
-         "ORDER BY p.id FOR UPDATE",
-         2},
-    /* $2 order: its quantities go back into stock (cancel). */
-    [SY_SQL_ORDER_RESTOCK] =
-        {"order_restock",
-         "UPDATE products p SET stock = p.stock + i.q "
-         "FROM (SELECT product_id, sum(quantity)::integer AS q "
-         "FROM order_items WHERE tenant_id = $1::uuid "
-         "AND order_id = $2::uuid GROUP BY product_id) AS i "
-         "WHERE p.tenant_id = $1::uuid AND p.id = i.product_id",
-         2},
+"json_build_object('id', o.id, 'status', o.status, "                 \
+"'user_id', o.user_id, 'items', (SELECT coalesce(json_agg("          \
+"json_build_object('product_id', i.product_id, 'sku', i.sku, "       \
+"'name', i.name, 'quantity', i.quantity, "                           \
+"'unit_price_cents', i.unit_price_cents) ORDER BY i.line), "         \
+"'[]'::json) FROM order_items i WHERE i.tenant_id = o.tenant_id "    \
+"AND i.order_id = o.id), 'total_cents', o.total_cents, "             \
+"'currency', o.currency, 'note', o.note, "                           \
+"'created_at', " ORDERS_TS("o.created_at") ", "                      \
+"'updated_at', " ORDERS_TS("o.updated_at") ")"
+/* $5 request hash.  No row: the key has a record already (a
+ * concurrent first request's insert makes this wait for its end). */
+sy_db_stmt sy_sql_idem_insert =
+    SY_DB_STMT("idem_insert",
+     "INSERT INTO idempotency_keys "
+     "(tenant_id, scope, route, key, request_hash) "
+     "VALUES ($1::uuid, $2, $3, $4, $5::bytea) "
+     "ON CONFLICT DO NOTHING RETURNING 1",
+     5);
+/* $5 request hash.  Columns: same hash, expired, status (NULL while
+ * unfinished), content type, body, headers. */
+sy_db_stmt sy_sql_idem_lock =
+    SY_DB_STMT("idem_lock",
+     "SELECT request_hash = $5::bytea, expires_at < now(), status, "
+     "content_type, body, headers::text FROM idempotency_keys "
+     ORDERS_IDEM_KEY " FOR UPDATE",
+     5);
+/* An expired record becomes a fresh one for request hash $5. */
+sy_db_stmt sy_sql_idem_renew =
+    SY_DB_STMT("idem_renew",
+     "UPDATE idempotency_keys SET request_hash = $5::bytea, "
+     "status = NULL, content_type = NULL, body = NULL, headers = NULL, "
+     "created_at = now(), expires_at = now() + interval '24 hours' "
+     ORDERS_IDEM_KEY,
+     5);
+/* $5 status, $6 content type, $7 body, $8 headers (JSON object). */
+sy_db_stmt sy_sql_idem_finish =
+    SY_DB_STMT("idem_finish",
+     "UPDATE idempotency_keys SET status = $5::integer, "
+     "content_type = $6, body = $7::bytea, headers = $8::jsonb "
+     ORDERS_IDEM_KEY " RETURNING 1",
+     8);
+/* Records that expired over an hour ago, a bounded batch; rows that
+ * a request holds are skipped, so this never waits on one. */
+sy_db_stmt sy_sql_idem_housekeeping =
+    SY_DB_STMT("idem_housekeeping",
+     "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY("
+     "SELECT ctid FROM idempotency_keys "
+     "WHERE expires_at < now() - interval '1 hour' "
+     "LIMIT 1000 FOR UPDATE SKIP LOCKED))",
+     0);
+/* $2 uuid[] literal.  Locked in id order, so two orders sharing
+ * products cannot deadlock.  Columns: id, sku, name, price_cents,
+ * currency, stock. */
+sy_db_stmt sy_sql_order_lock_products =
+    SY_DB_STMT("order_lock_products",
+     "SELECT id, sku, name, price_cents, currency, stock FROM products "
+     "WHERE tenant_id = $1::uuid AND id = ANY ($2::uuid[]) AND active "
+     "ORDER BY id FOR UPDATE",
+     2);
+/* $2 uuid[], $3 integer[] quantities (distinct products, locked and
+ * checked by order_lock_products). */
+sy_db_stmt sy_sql_order_reserve =
+    SY_DB_STMT("order_reserve",
+     "UPDATE products p SET stock = p.stock - x.q "
+     "FROM unnest($2::uuid[], $3::integer[]) AS x (id, q) "
+     "WHERE p.tenant_id = $1::uuid AND p.id = x.id",
+     3);
+/* $2 user, $3 total, $4 currency, $5 note, $6 uuid[] products and $7
+ * integer[] quantities in line order.  Lines copy sku, name and price
+ * from the (locked) products.  Returns the order's id. */
+sy_db_stmt sy_sql_order_insert =
+    SY_DB_STMT("order_insert",
+     "WITH o AS (INSERT INTO orders "
+     "(tenant_id, user_id, total_cents, currency, note) "
+     "VALUES ($1::uuid, $2::uuid, $3::bigint, $4, $5) RETURNING id), "
+     "l AS (INSERT INTO order_items (order_id, tenant_id, line, "
+     "product_id, sku, name, quantity, unit_price_cents) "
+     "SELECT o.id, $1::uuid, x.line, p.id, p.sku, p.name, x.q, "
+     "p.price_cents FROM o, unnest($6::uuid[], $7::integer[]) "
+     "WITH ORDINALITY AS x (id, q, line) "
+     "JOIN products p ON p.tenant_id = $1::uuid AND p.id = x.id) "
+     "SELECT id FROM o",
+     7);
+/* $2 order, $3 owner (NULL: any user of the tenant). */
+sy_db_stmt sy_sql_order_get =
+    SY_DB_STMT("order_get",
+     "SELECT " ORDERS_JSON " FROM orders o "
+     "WHERE o.tenant_id = $1::uuid AND o.id = $2::uuid "
+     "AND ($3::uuid IS NULL OR o.user_id = $3::uuid)",
+     3);
+/* $2 owner or NULL, $3 status or NULL, $4/$5 after (created_at, id),
+ * $6 limit + 1.  Columns: the order, created_at, id. */
+sy_db_stmt sy_sql_orders_list =
+    SY_DB_STMT("orders_list",
+     "SELECT " ORDERS_JSON ", " ORDERS_TS("o.created_at") ", o.id "
+     "FROM orders o WHERE o.tenant_id = $1::uuid "
+     "AND ($2::uuid IS NULL OR o.user_id = $2::uuid) "
+     "AND ($3::text IS NULL OR o.status = $3) "
+     "AND (o.created_at, o.id) > ($4::timestamptz, $5::uuid) "
+     "ORDER BY o.created_at, o.id LIMIT $6::integer",
+     6);
+/* $2 order.  Columns: status, user_id. */
+sy_db_stmt sy_sql_order_lock =
+    SY_DB_STMT("order_lock",
+     "SELECT status, user_id FROM orders "
+     "WHERE tenant_id = $1::uuid AND id = $2::uuid FOR UPDATE",
+     2);
+/* $2 order, $3 new status (checked by the caller under the lock). */
+sy_db_stmt sy_sql_order_set_status =
+    SY_DB_STMT("order_set_status",
+     "UPDATE orders SET status = $3 "
+     "WHERE tenant_id = $1::uuid AND id = $2::uuid",
+     3);
+/* $2 order: lock its products in id order before restocking. */
+sy_db_stmt sy_sql_order_lock_line_products =
+    SY_DB_STMT("order_lock_line_products",
+     "SELECT p.id FROM products p WHERE p.tenant_id = $1::uuid "
+     "AND p.id IN (SELECT i.product_id FROM order_items i "
+     "WHERE i.tenant_id = $1::uuid AND i.order_id = $2::uuid) "
+     "ORDER BY p.id FOR UPDATE",
+     2);
+/* $2 order: its quantities go back into stock (cancel). */
+sy_db_stmt sy_sql_order_restock =
+    SY_DB_STMT("order_restock",
+     "UPDATE products p SET stock = p.stock + i.q "
+     "FROM (SELECT product_id, sum(quantity)::integer AS q "
+     "FROM order_items WHERE tenant_id = $1::uuid "
+     "AND order_id = $2::uuid GROUP BY product_id) AS i "
+     "WHERE p.tenant_id = $1::uuid AND p.id = i.product_id",
+     2);
 #undef ORDERS_JSON
 #undef ORDERS_IDEM_KEY
 #undef ORDERS_TS
-    /* --- end of orders and Idempotency-Key */
-    /* --- catalog: products, categories, search, seed-demo (products.c,
-     * search.c, seed.c).  Every statement takes the tenant as $1 and
-     * filters by it.  A product is sent as the JSON text PostgreSQL
-     * builds (CAT_JSON), so lists are joined, never re-serialised. */
+/* --- end of orders and Idempotency-Key */
+/* --- catalog: products, categories, search, seed-demo (products.c,
+ * search.c, seed.c).  Every statement takes the tenant as $1 and
+ * filters by it.  A product is sent as the JSON text PostgreSQL
+ * builds (CAT_JSON), so lists are joined, never re-serialised. */
 #define CAT_TS(col)                                                       \
-    "to_char(" col " AT TIME ZONE 'UTC', "                               \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+"to_char(" col " AT TIME ZONE 'UTC', "                               \
+"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define CAT_JSON                                                          \
-    "json_build_object('id', p.id, 'sku', p.sku, 'name', p.name, "        \
-    "'description', p.description, 'category', p.category, "              \
-    "'price_cents', p.price_cents, 'currency', p.currency, "              \
-    "'stock', p.stock, 'colors', p.colors, 'attributes', p.attributes, "  \
-    "'image_url', p.image_url, 'active', p.active, "                      \
-    "'created_at', " CAT_TS("p.created_at") ", "                          \
-    "'updated_at', " CAT_TS("p.updated_at") ")::text"
+"json_build_object('id', p.id, 'sku', p.sku, 'name', p.name, "        \
+"'description', p.description, 'category', p.category, "              \
+"'price_cents', p.price_cents, 'currency', p.currency, "              \
+"'stock', p.stock, 'colors', p.colors, 'attributes', p.attributes, "  \
+"'image_url', p.image_url, 'active', p.active, "                      \
+"'created_at', " CAT_TS("p.created_at") ", "                          \
+"'updated_at', " CAT_TS("p.updated_at") ")::text"
 /* Columns of a written product: id, JSON, updated_at (for the ETag),
  * active, and the text its embedding is made of. */
 #define CAT_WRITTEN                                                       \
-    "p.id, " CAT_JSON ", " CAT_TS("p.updated_at") ", p.active, "          \
-    "p.name || ' ' || p.category || ' ' || p.description"
+"p.id, " CAT_JSON ", " CAT_TS("p.updated_at") ", p.active, "          \
+"p.name || ' ' || p.category || ' ' || p.description"
 #define CAT_COLORS(param)                                                 \
-    "ARRAY(SELECT json_array_elements_text(" param "::json))"
-    /* $2 sku, $3 name, $4 description, $5 category, $6 price_cents, $7
-     * currency, $8 stock, $9 colors (JSON array), $10 attributes (JSON
-     * object), $11 image_url (NULL: none). */
-    [SY_SQL_PRODUCT_INSERT] =
-        {"product_insert",
-         "INSERT INTO products AS p (tenant_id, sku, name, description, "
-         "category, price_cents, currency, stock, colors, attributes, "
-         "image_url, created_at, updated_at) SELECT $1::uuid, $2, $3, $4, "
-         "$5, $6::bigint, $7, $8::integer, " CAT_COLORS("$9") ", "
-         "$10::jsonb, $11, c.ts, c.ts FROM (SELECT clock_timestamp() AS ts) c "
-         "RETURNING " CAT_WRITTEN,
-         11},
-    /* $2 id, $3 whether inactive products count (staff).  Columns: id,
-     * JSON, updated_at. */
-    [SY_SQL_PRODUCT_GET] =
-        {"product_get",
-         "SELECT p.id, " CAT_JSON ", " CAT_TS("p.updated_at") " "
-         "FROM products p WHERE p.tenant_id = $1::uuid AND p.id = $2::uuid "
-         "AND (p.active OR $3::boolean)",
-         3},
-    /* $2 id; NULL leaves a field alone: $3 sku, $4 name, $5 description,
-     * $6 category, $7 price_cents, $8 currency, $9 stock, $10 colors,
-     * $11 attributes, $13 image_url (written only when $12 is true, so
-     * that it can be cleared), $14 active. */
-    [SY_SQL_PRODUCT_UPDATE] =
-        {"product_update",
-         "UPDATE products AS p SET sku = coalesce($3, p.sku), "
-         "name = coalesce($4, p.name), "
-         "description = coalesce($5, p.description), "
-         "category = coalesce($6, p.category), "
-         "price_cents = coalesce($7::bigint, p.price_cents), "
-         "currency = coalesce($8, p.currency), "
-         "stock = coalesce($9::integer, p.stock), "
-         "colors = CASE WHEN $10::json IS NULL THEN p.colors "
-         "ELSE " CAT_COLORS("$10") " END, "
-         "attributes = coalesce($11::jsonb, p.attributes), "
-         "image_url = CASE WHEN $12::boolean THEN $13 ELSE p.image_url END, "
-         "active = coalesce($14::boolean, p.active) "
-         "WHERE p.tenant_id = $1::uuid AND p.id = $2::uuid "
-         "RETURNING " CAT_WRITTEN,
-         14},
-    /* $2 id.  Soft delete: orders keep pointing at the row. */
-    [SY_SQL_PRODUCT_DEACTIVATE] =
-        {"product_deactivate",
-         "UPDATE products SET active = false "
-         "WHERE tenant_id = $1::uuid AND id = $2::uuid RETURNING id",
-         2},
-    /* $2 id: an inactive product leaves the vector store. */
-    [SY_SQL_PRODUCT_EMBEDDING_DELETE] =
-        {"product_embedding_delete",
-         "DELETE FROM product_embeddings "
-         "WHERE tenant_id = $1::uuid AND product_id = $2::uuid",
-         2},
-    /* Active products, keyset-paginated.  NULL filters are off: $2
-     * category, $3 min and $4 max price_cents, $5 in stock (boolean), $6
-     * colour; $7/$8 after (created_at, id), $9 limit (page size + 1).
-     * Columns: id, JSON, created_at. */
-    [SY_SQL_PRODUCTS_LIST] =
-        {"products_list",
-         "SELECT p.id, " CAT_JSON ", " CAT_TS("p.created_at") " "
-         "FROM products p WHERE p.tenant_id = $1::uuid AND p.active "
-         "AND ($2::text IS NULL OR p.category = $2::text) "
-         "AND ($3::bigint IS NULL OR p.price_cents >= $3::bigint) "
-         "AND ($4::bigint IS NULL OR p.price_cents <= $4::bigint) "
-         "AND ($5::boolean IS NULL OR (p.stock > 0) = $5::boolean) "
-         "AND ($6::text IS NULL OR $6::text = ANY (p.colors)) "
-         "AND (p.created_at, p.id) > ($7::timestamptz, $8::uuid) "
-         "ORDER BY p.created_at, p.id LIMIT $9::integer",
-         9},
-    /* The categories of active products with their counts, as the JSON
-     * array text of the response. */
-    [SY_SQL_CATEGORIES_LIST] =
-        {"categories_list",
-         "SELECT coalesce(json_agg(json_build_object('name', c.category, "
-         "'count', c.n) ORDER BY c.category), '[]')::text FROM ("
-         "SELECT category, count(*) AS n FROM products "
-         "WHERE tenant_id = $1::uuid AND active AND category <> '' "
-         "GROUP BY category) c",
-         1},
-    /* $2 query, $3 limit.  Full-text matches with the tenant's
-     * configuration, scored 0.5 + 0.5 x ts_rank (normalisation 32:
-     * rank / (rank + 1)), so that they rank above every typo match.
-     * ts_rank weighs the name (A) over category (B) and description (C)
-     * by lexeme frequency; ts_rank_cd's cover density cost three times as
-     * much for ~250 matches of 10,000 products.
-     * OFFSET 0 keeps the query a subquery evaluated once: flattened,
-     * websearch_to_tsquery ran again for every matching row (half the
-     * statement's time).  Columns: id, score (the JSON comes from the
-     * product cache or SY_SQL_PRODUCTS_BY_IDS). */
-    [SY_SQL_PRODUCTS_SEARCH_TEXT] =
-        {"products_search_text",
-         "SELECT p.id, 0.5 + 0.5 * ts_rank(p.search, q.tq, 32) AS s "
-         "FROM products p, (SELECT websearch_to_tsquery(t.search_config, "
-         "sy_unaccent($2)) AS tq FROM tenants t WHERE t.id = $1::uuid "
-         "OFFSET 0) q "
-         "WHERE p.tenant_id = $1::uuid AND p.active AND p.search @@ q.tq "
-         "ORDER BY s DESC, p.id LIMIT $3::integer",
-         3},
-    /* $2 query, $3 limit: typo tolerance, run when the full text found
-     * fewer than $3.  Trigram matches on the name (similarity) and on the
-     * words of name and description (word_similarity, threshold set by
-     * search_typo_threshold), scored 0.5 x the best similarity.  The
-     * conditions name the query as an expression of $2 so that the
-     * trigram indexes serve them.  Columns: id, score. */
+"ARRAY(SELECT json_array_elements_text(" param "::json))"
+/* $2 sku, $3 name, $4 description, $5 category, $6 price_cents, $7
+ * currency, $8 stock, $9 colors (JSON array), $10 attributes (JSON
+ * object), $11 image_url (NULL: none). */
+sy_db_stmt sy_sql_product_insert =
+    SY_DB_STMT("product_insert",
+     "INSERT INTO products AS p (tenant_id, sku, name, description, "
+     "category, price_cents, currency, stock, colors, attributes, "
+     "image_url, created_at, updated_at) SELECT $1::uuid, $2, $3, $4, "
+     "$5, $6::bigint, $7, $8::integer, " CAT_COLORS("$9") ", "
+     "$10::jsonb, $11, c.ts, c.ts FROM (SELECT clock_timestamp() AS ts) c "
+     "RETURNING " CAT_WRITTEN,
+     11);
+/* $2 id, $3 whether inactive products count (staff).  Columns: id,
+ * JSON, updated_at. */
+sy_db_stmt sy_sql_product_get =
+    SY_DB_STMT("product_get",
+     "SELECT p.id, " CAT_JSON ", " CAT_TS("p.updated_at") " "
+     "FROM products p WHERE p.tenant_id = $1::uuid AND p.id = $2::uuid "
+     "AND (p.active OR $3::boolean)",
+     3);
+/* $2 id; NULL leaves a field alone: $3 sku, $4 name, $5 description,
+ * $6 category, $7 price_cents, $8 currency, $9 stock, $10 colors,
+ * $11 attributes, $13 image_url (written only when $12 is true, so
+ * that it can be cleared), $14 active. */
+sy_db_stmt sy_sql_product_update =
+    SY_DB_STMT("product_update",
+     "UPDATE products AS p SET sku = coalesce($3, p.sku), "
+     "name = coalesce($4, p.name), "
+     "description = coalesce($5, p.description), "
+     "category = coalesce($6, p.category), "
+     "price_cents = coalesce($7::bigint, p.price_cents), "
+     "currency = coalesce($8, p.currency), "
+     "stock = coalesce($9::integer, p.stock), "
+     "colors = CASE WHEN $10::json IS NULL THEN p.colors "
+     "ELSE " CAT_COLORS("$10") " END, "
+     "attributes = coalesce($11::jsonb, p.attributes), "
+     "image_url = CASE WHEN $12::boolean THEN $13 ELSE p.image_url END, "
+     "active = coalesce($14::boolean, p.active) "
+     "WHERE p.tenant_id = $1::uuid AND p.id = $2::uuid "
+     "RETURNING " CAT_WRITTEN,
+     14);
+/* $2 id.  Soft delete: orders keep pointing at the row. */
+sy_db_stmt sy_sql_product_deactivate =
+    SY_DB_STMT("product_deactivate",
+     "UPDATE products SET active = false "
+     "WHERE tenant_id = $1::uuid AND id = $2::uuid RETURNING id",
+     2);
+/* $2 id: an inactive product leaves the vector store. */
+sy_db_stmt sy_sql_product_embedding_delete =
+    SY_DB_STMT("product_embedding_delete",
+     "DELETE FROM product_embeddings "
+     "WHERE tenant_id = $1::uuid AND product_id = $2::uuid",
+     2);
+/* Active products, keyset-paginated.  NULL filters are off: $2
+ * category, $3 min and $4 max price_cents, $5 in stock (boolean), $6
+ * colour; $7/$8 after (created_at, id), $9 limit (page size + 1).
+ * Columns: id, JSON, created_at. */
+sy_db_stmt sy_sql_products_list =
+    SY_DB_STMT("products_list",
+     "SELECT p.id, " CAT_JSON ", " CAT_TS("p.created_at") " "
+     "FROM products p WHERE p.tenant_id = $1::uuid AND p.active "
+     "AND ($2::text IS NULL OR p.category = $2::text) "
+     "AND ($3::bigint IS NULL OR p.price_cents >= $3::bigint) "
+     "AND ($4::bigint IS NULL OR p.price_cents <= $4::bigint) "
+     "AND ($5::boolean IS NULL OR (p.stock > 0) = $5::boolean) "
+     "AND ($6::text IS NULL OR $6::text = ANY (p.colors)) "
+     "AND (p.created_at, p.id) > ($7::timestamptz, $8::uuid) "
+     "ORDER BY p.created_at, p.id LIMIT $9::integer",
+     9);
+/* The categories of active products with their counts, as the JSON
+ * array text of the response. */
+sy_db_stmt sy_sql_categories_list =
+    SY_DB_STMT("categories_list",
+     "SELECT coalesce(json_agg(json_build_object('name', c.category, "
+     "'count', c.n) ORDER BY c.category), '[]')::text FROM ("
+     "SELECT category, count(*) AS n FROM products "
+     "WHERE tenant_id = $1::uuid AND active AND category <> '' "
+     "GROUP BY category) c",
+     1);
+/* $2 query, $3 limit.  Full-text matches with the tenant's
+ * configuration, scored 0.5 + 0.5 x ts_rank (normalisation 32:
+ * rank / (rank + 1)), so that they rank above every typo match.
+ * ts_rank weighs the name (A) over category (B) and description (C)
+ * by lexeme frequency; ts_rank_cd's cover density cost three times as
+ * much for ~250 matches of 10,000 products.
+ * OFFSET 0 keeps the query a subquery evaluated once: flattened,
+ * websearch_to_tsquery ran again for every matching row (half the
+ * statement's time).  Columns: id, score (the JSON comes from the
+ * product cache or sy_sql_products_by_ids). */
+sy_db_stmt sy_sql_products_search_text =
+    SY_DB_STMT("products_search_text",
+     "SELECT p.id, 0.5 + 0.5 * ts_rank(p.search, q.tq, 32) AS s "
+     "FROM products p, (SELECT websearch_to_tsquery(t.search_config, "
+     "sy_unaccent($2)) AS tq FROM tenants t WHERE t.id = $1::uuid "
+     "OFFSET 0) q "
+     "WHERE p.tenant_id = $1::uuid AND p.active AND p.search @@ q.tq "
+     "ORDER BY s DESC, p.id LIMIT $3::integer",
+     3);
+/* $2 query, $3 limit: typo tolerance, run when the full text found
+ * fewer than $3.  Trigram matches on the name (similarity) and on the
+ * words of name and description (word_similarity, threshold set by
+ * search_typo_threshold), scored 0.5 x the best similarity.  The
+ * conditions name the query as an expression of $2 so that the
+ * trigram indexes serve them.  Columns: id, score. */
 #define CAT_LQ "sy_unaccent(lower($2::text))"
-    [SY_SQL_PRODUCTS_SEARCH_TYPO] =
-        {"products_search_typo",
-         "SELECT p.id, 0.5 * greatest("
-         "similarity(sy_unaccent(lower(p.name)), " CAT_LQ "), "
-         "word_similarity(" CAT_LQ ", sy_unaccent(lower(p.name))), "
-         "word_similarity(" CAT_LQ ", sy_unaccent(lower(p.description)))"
-         ") AS s FROM products p "
-         "WHERE p.tenant_id = $1::uuid AND p.active "
-         "AND (sy_unaccent(lower(p.name)) % " CAT_LQ " "
-         "OR " CAT_LQ " <% sy_unaccent(lower(p.name)) "
-         "OR " CAT_LQ " <% sy_unaccent(lower(p.description))) "
-         "ORDER BY s DESC, p.id LIMIT $3::integer",
-         3},
+sy_db_stmt sy_sql_products_search_typo =
+    SY_DB_STMT("products_search_typo",
+     "SELECT p.id, 0.5 * greatest("
+     "similarity(sy_unaccent(lower(p.name)), " CAT_LQ "), "
+     "word_similarity(" CAT_LQ ", sy_unaccent(lower(p.name))), "
+     "word_similarity(" CAT_LQ ", sy_unaccent(lower(p.description)))"
+     ") AS s FROM products p "
+     "WHERE p.tenant_id = $1::uuid AND p.active "
+     "AND (sy_unaccent(lower(p.name)) % " CAT_LQ " "
+     "OR " CAT_LQ " <% sy_unaccent(lower(p.name)) "
+     "OR " CAT_LQ " <% sy_unaccent(lower(p.description))) "
+     "ORDER BY s DESC, p.id LIMIT $3::integer",
+     3);
 #undef CAT_LQ
-    /* $2 uuid[] literal: those of the tenant's products that are active.
-     * Columns: id, JSON. */
-    [SY_SQL_PRODUCTS_BY_IDS] =
-        {"products_by_ids",
-         "SELECT p.id, " CAT_JSON " FROM products p "
-         "WHERE p.tenant_id = $1::uuid AND p.active "
-         "AND p.id = ANY ($2::uuid[])",
-         2},
-    /* Typo tolerance: pg_trgm's default word_similarity threshold (0.6)
-     * misses a one-letter substitution in a six-letter word (4/7); 0.5
-     * catches it from five letters on.  Session setting, run once per
-     * connection (search.c). */
-    [SY_SQL_SEARCH_TYPO_THRESHOLD] =
-        {"search_typo_threshold",
-         "SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', "
-         "false)",
-         0},
-    /* $2 text-search configuration (seed-demo). */
-    [SY_SQL_SEED_TENANT_CONFIG] =
-        {"seed_tenant_config",
-         "UPDATE tenants SET search_config = $2::regconfig "
-         "WHERE id = $1::uuid",
-         2},
-    /* What a tenant holds: its products and its users (JSON array of
-     * {email, role}). */
-    [SY_SQL_SEED_TENANT_SUMMARY] =
-        {"seed_tenant_summary",
-         "SELECT (SELECT count(*) FROM products WHERE tenant_id = $1::uuid), "
-         "(SELECT coalesce(json_agg(json_build_object('email', email, "
-         "'role', role) ORDER BY role, email), '[]')::text FROM users "
-         "WHERE tenant_id = $1::uuid)",
-         1},
+/* $2 uuid[] literal: those of the tenant's products that are active.
+ * Columns: id, JSON. */
+sy_db_stmt sy_sql_products_by_ids =
+    SY_DB_STMT("products_by_ids",
+     "SELECT p.id, " CAT_JSON " FROM products p "
+     "WHERE p.tenant_id = $1::uuid AND p.active "
+     "AND p.id = ANY ($2::uuid[])",
+     2);
+/* Typo tolerance: pg_trgm's default word_similarity threshold (0.6)
+ * misses a one-letter substitution in a six-letter word (4/7); 0.5
+ * catches it from five letters on.  Session setting, run once per
+ * connection (search.c). */
+sy_db_stmt sy_sql_search_typo_threshold =
+    SY_DB_STMT("search_typo_threshold",
+     "SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', "
+     "false)",
+     0);
+/* $2 text-search configuration (seed-demo). */
+sy_db_stmt sy_sql_seed_tenant_config =
+    SY_DB_STMT("seed_tenant_config",
+     "UPDATE tenants SET search_config = $2::regconfig "
+     "WHERE id = $1::uuid",
+     2);
+/* What a tenant holds: its products and its users (JSON array of
+ * {email, role}). */
+sy_db_stmt sy_sql_seed_tenant_summary =
+    SY_DB_STMT("seed_tenant_summary",
+     "SELECT (SELECT count(*) FROM products WHERE tenant_id = $1::uuid), "
+     "(SELECT coalesce(json_agg(json_build_object('email', email, "
+     "'role', role) ORDER BY role, email), '[]')::text FROM users "
+     "WHERE tenant_id = $1::uuid)",
+     1);
 #undef CAT_COLORS
 #undef CAT_WRITTEN
 #undef CAT_JSON
 #undef CAT_TS
-    /* --- end of catalog */
+/* --- end of catalog */
 
-    /* --- product vectors (vectors.c) */
-    /* $1 tenant, $2 product, $3 model, $4 dims, $5 vec (bytea hex).  An
-     * unchanged vector is not rewritten, so its write time (part of the
-     * fingerprint below) moves only when it changed. */
-    [SY_SQL_VECTORS_UPSERT] =
-        {"vectors_upsert",
-         "INSERT INTO product_embeddings "
-         "(product_id, tenant_id, model, dims, vec) "
-         "VALUES ($2::uuid, $1::uuid, $3, $4::smallint, $5::bytea) "
-         "ON CONFLICT (product_id) DO UPDATE SET model = EXCLUDED.model,"
-         " dims = EXCLUDED.dims, vec = EXCLUDED.vec, updated_at = now() "
-         "WHERE product_embeddings.tenant_id = EXCLUDED.tenant_id"
-         " AND (product_embeddings.model, product_embeddings.dims,"
-         " product_embeddings.vec) IS DISTINCT FROM"
-         " (EXCLUDED.model, EXCLUDED.dims, EXCLUDED.vec)",
-         5},
-    /* $1 tenant, $2 model: count and a sum of per-row hashes of id and
-     * write time of the vectors of active products (moves when one is
-     * added, changed, deactivated or reactivated). */
-    [SY_SQL_VECTORS_FINGERPRINT] =
-        {"vectors_fingerprint",
-         "SELECT count(*), coalesce(sum(hashtextextended("
-         "e.product_id::text || extract(epoch FROM e.updated_at)::text,"
-         " 0)), 0) "
-         "FROM product_embeddings e JOIN products p"
-         " ON p.tenant_id = e.tenant_id AND p.id = e.product_id "
-         "WHERE e.tenant_id = $1::uuid AND e.model = $2 AND p.active",
-         2},
-    /* $1 tenant, $2 model, $3 dims: product id and vec of every active
-     * product (vectors.c sorts them by id). */
-    [SY_SQL_VECTORS_LOAD] =
-        {"vectors_load",
-         "SELECT e.product_id, e.vec "
-         "FROM product_embeddings e JOIN products p"
-         " ON p.tenant_id = e.tenant_id AND p.id = e.product_id "
-         "WHERE e.tenant_id = $1::uuid AND e.model = $2"
-         " AND e.dims = $3::smallint AND p.active",
-         3},
-    /* --- end of product vectors */
-};
+/* --- product vectors (vectors.c) */
+/* $1 tenant, $2 product, $3 model, $4 dims, $5 vec (bytea hex).  An
+ * unchanged vector is not rewritten, so its write time (part of the
+ * fingerprint below) moves only when it changed. */
+sy_db_stmt sy_sql_vectors_upsert =
+    SY_DB_STMT("vectors_upsert",
+     "INSERT INTO product_embeddings "
+     "(product_id, tenant_id, model, dims, vec) "
+     "VALUES ($2::uuid, $1::uuid, $3, $4::smallint, $5::bytea) "
+     "ON CONFLICT (product_id) DO UPDATE SET model = EXCLUDED.model,"
+     " dims = EXCLUDED.dims, vec = EXCLUDED.vec, updated_at = now() "
+     "WHERE product_embeddings.tenant_id = EXCLUDED.tenant_id"
+     " AND (product_embeddings.model, product_embeddings.dims,"
+     " product_embeddings.vec) IS DISTINCT FROM"
+     " (EXCLUDED.model, EXCLUDED.dims, EXCLUDED.vec)",
+     5);
+/* $1 tenant, $2 model: count and a sum of per-row hashes of id and
+ * write time of the vectors of active products (moves when one is
+ * added, changed, deactivated or reactivated). */
+sy_db_stmt sy_sql_vectors_fingerprint =
+    SY_DB_STMT("vectors_fingerprint",
+     "SELECT count(*), coalesce(sum(hashtextextended("
+     "e.product_id::text || extract(epoch FROM e.updated_at)::text,"
+     " 0)), 0) "
+     "FROM product_embeddings e JOIN products p"
+     " ON p.tenant_id = e.tenant_id AND p.id = e.product_id "
+     "WHERE e.tenant_id = $1::uuid AND e.model = $2 AND p.active",
+     2);
+/* $1 tenant, $2 model, $3 dims: product id and vec of every active
+ * product (vectors.c sorts them by id). */
+sy_db_stmt sy_sql_vectors_load =
+    SY_DB_STMT("vectors_load",
+     "SELECT e.product_id, e.vec "
+     "FROM product_embeddings e JOIN products p"
+     " ON p.tenant_id = e.tenant_id AND p.id = e.product_id "
+     "WHERE e.tenant_id = $1::uuid AND e.model = $2"
+     " AND e.dims = $3::smallint AND p.active",
+     3);
+/* --- end of product vectors */

@@ -32,6 +32,7 @@
 #include "synthia/cache.h"
 #include "synthia/clock.h"
 #include "synthia/db.h"
+#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
 
@@ -253,7 +254,7 @@ sy_vectors_store(sy_arena *a, const char *tenant, const char *product_id,
     snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
     const char *params[] = {tenant, product_id, SY_EMBED_LOCAL_MODEL, dims,
                             hex};
-    return sy_db_exec(a, SY_SQL_VECTORS_UPSERT, params, 5, &r);
+    return sy_db_exec(a, &sy_sql_vectors_upsert, params, 5, &r);
 }
 
 /* ----------------------------------------------------------------- slots */
@@ -318,7 +319,7 @@ fingerprint(sy_arena *a, const char *tenant, char fp[FP_LEN])
 {
     PGresult *r;
     const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL};
-    int rc = sy_db_exec(a, SY_SQL_VECTORS_FINGERPRINT, params, 2, &r);
+    int rc = sy_db_exec(a, &sy_sql_vectors_fingerprint, params, 2, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
@@ -442,7 +443,7 @@ load(sy_arena *a, const char *tenant, tenant_vecs **tp)
 
     snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
     const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL, dims};
-    int rc = sy_db_exec(a, SY_SQL_VECTORS_LOAD, params, 3, &r);
+    int rc = sy_db_exec(a, &sy_sql_vectors_load, params, 3, &r);
     if (rc < 0)
         return rc;
     tenant_vecs *t = *tp ? *tp : slot_take();

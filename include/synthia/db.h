@@ -4,9 +4,9 @@
  * Opened lazily on first use, with connect and statement timeouts; after a
  * failure it is dropped and re-opened on a later call (no restart needed).
  * Reconnects back off (250 ms doubling to 2 s) so a dead server does not
- * add a connect timeout to every request.  Named statements live in one table
- * (statements.c) and are prepared on first use unless database.prepared is
- * off (PgBouncer in transaction mode).  Results are owned by the arena.
+ * add a connect timeout to every request.  Named statements (sy_db_stmt)
+ * are prepared on first use unless database.prepared is off (PgBouncer in
+ * transaction mode).  Results are owned by the arena.
  */
 #ifndef SYNTHIA_DB_H
 #define SYNTHIA_DB_H
@@ -19,114 +19,19 @@
 struct pg_result;
 struct pg_conn;
 
+/* A named SQL statement.  Each store module declares its statements as
+ * static objects beside the struct their rows fill (redis.h's scripts
+ * work the same way); the name must be unique in the process, and
+ * nparams is checked on every call.  `prepared_on` is the connection
+ * (db.c's serial) it was last prepared on: a new connection prepares it
+ * again on first use. */
 typedef struct sy_db_stmt {
     const char *name;
     const char *sql;
     int nparams;
+    uint64_t prepared_on;
 } sy_db_stmt;
-
-/* Statement ids: indexes into sy_db_statements (statements.c). */
-enum sy_stmt {
-    SY_SQL_PING = 0,
-    SY_SQL_MIGRATION_VERSION,
-
-    /* --- identity routes (auth.c, users.c).  Every statement that
-     * returns users yields the SY_USER_COL_* columns of users.h first. */
-    SY_SQL_USER_INSERT,
-    SY_SQL_LOGIN_TENANT_SLUG,
-    SY_SQL_USER_LOGIN_TENANT,
-    SY_SQL_USER_LOGIN_SYSADMIN,
-    SY_SQL_USER_LOGGED_IN,
-    SY_SQL_USER_GET,
-    SY_SQL_USER_GET_LIVE,
-    SY_SQL_USER_SECRET,
-    SY_SQL_USER_UPDATE_SELF,
-    SY_SQL_USER_OTHER_SESSIONS,
-    SY_SQL_USERS_LIST,
-    SY_SQL_USER_PATCH,
-    SY_SQL_USER_LAST_KEEPER,
-    SY_SQL_USER_ERASE,
-    /* --- end of identity routes */
-
-    /* --- API keys and CORS (apikey.c, cors.c) */
-    SY_SQL_APIKEY_LOOKUP,
-    SY_SQL_APIKEY_TOUCH,
-    SY_SQL_CORS_TENANT_ORIGIN,
-    /* --- end of API keys and CORS */
-
-    /* --- tenants, plans, keys (tenants.c, keys.c, admin.c) */
-    SY_SQL_PLANS_LIST,
-    SY_SQL_PLAN_EXISTS,
-    SY_SQL_TENANT_INSERT,
-    SY_SQL_TENANT_GET,
-    SY_SQL_TENANT_BY_SLUG,
-    SY_SQL_TENANTS_LIST,
-    SY_SQL_TENANT_UPDATE,
-    SY_SQL_TENANT_LIVE_SESSIONS,
-    SY_SQL_KEYS_LIST,
-    SY_SQL_KEY_INSERT,
-    SY_SQL_KEY_GET,
-    SY_SQL_KEY_ROTATE,
-    SY_SQL_KEY_REVOKE,
-    SY_SQL_ADMIN_USER_INSERT,
-    /* --- end of tenants, plans, keys */
-
-    /* --- sessions and refresh tokens (session.c) */
-    SY_SQL_SESSION_START,
-    SY_SQL_REFRESH_LOOKUP,
-    SY_SQL_REFRESH_SUCCESSOR,
-    SY_SQL_REFRESH_ROTATE,
-    SY_SQL_SESSION_REVOKE_REUSE,
-    SY_SQL_SESSION_REVOKE,
-    SY_SQL_SESSION_REVOKE_USER,
-    SY_SQL_SESSION_REVOKED,
-    SY_SQL_SESSIONS_RECENTLY_REVOKED,
-    SY_SQL_REFRESH_HOUSEKEEPING,
-    /* --- end of sessions and refresh tokens */
-
-    /* --- catalog: products, categories, search, seed-demo (products.c,
-     * search.c, seed.c) */
-    SY_SQL_PRODUCT_INSERT,
-    SY_SQL_PRODUCT_GET,
-    SY_SQL_PRODUCT_UPDATE,
-    SY_SQL_PRODUCT_DEACTIVATE,
-    SY_SQL_PRODUCT_EMBEDDING_DELETE,
-    SY_SQL_PRODUCTS_LIST,
-    SY_SQL_CATEGORIES_LIST,
-    SY_SQL_PRODUCTS_SEARCH_TEXT,
-    SY_SQL_PRODUCTS_SEARCH_TYPO,
-    SY_SQL_PRODUCTS_BY_IDS,
-    SY_SQL_SEARCH_TYPO_THRESHOLD,
-    SY_SQL_SEED_TENANT_CONFIG,
-    SY_SQL_SEED_TENANT_SUMMARY,
-    /* --- end of catalog */
-
-    /* --- orders and Idempotency-Key (orders.c, idempotency.c) */
-    SY_SQL_IDEM_INSERT,
-    SY_SQL_IDEM_LOCK,
-    SY_SQL_IDEM_RENEW,
-    SY_SQL_IDEM_FINISH,
-    SY_SQL_IDEM_HOUSEKEEPING,
-    SY_SQL_ORDER_LOCK_PRODUCTS,
-    SY_SQL_ORDER_RESERVE,
-    SY_SQL_ORDER_INSERT,
-    SY_SQL_ORDER_GET,
-    SY_SQL_ORDERS_LIST,
-    SY_SQL_ORDER_LOCK,
-    SY_SQL_ORDER_SET_STATUS,
-    SY_SQL_ORDER_LOCK_LINE_PRODUCTS,
-    SY_SQL_ORDER_RESTOCK,
-    /* --- end of orders and Idempotency-Key */
-
-    /* --- product vectors (vectors.c) */
-    SY_SQL_VECTORS_UPSERT,
-    SY_SQL_VECTORS_FINGERPRINT,
-    SY_SQL_VECTORS_LOAD,
-    /* --- end of product vectors */
-
-    SY_SQL__COUNT
-};
-extern const sy_db_stmt sy_db_statements[SY_SQL__COUNT];
+#define SY_DB_STMT(name, sql, nparams) {(name), (sql), (nparams), 0}
 
 /* Run a named statement with nparams text parameters (NULL = SQL NULL).
  * The result (tuples or command ok) is registered for PQclear in a.
@@ -134,8 +39,8 @@ extern const sy_db_stmt sy_db_statements[SY_SQL__COUNT];
  * failed (logged with the SQLSTATE; never returned to clients), or
  * SY_ECONFLICT for a unique violation (23505), SY_ENOTFOUND for a
  * foreign-key violation (23503: the referenced row does not exist). */
-int sy_db_exec(sy_arena *a, int stmt, const char *const *params, int nparams,
-               struct pg_result **out);
+int sy_db_exec(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+               int nparams, struct pg_result **out);
 
 /* Round trip with SELECT 1; latency in microseconds.  err gets a short
  * reason on failure (no secrets, no SQL). */
