@@ -176,3 +176,31 @@ sy_page_respond(sy_res *res, const sy_page *p, const PGresult *r,
     json_object_object_add(o, "next_cursor", next);
     return sy_res_json(res, 200, o);
 }
+
+int
+sy_page_count(const sy_page *p, int nrows)
+{
+    return nrows > p->limit ? (int)p->limit : nrows;
+}
+
+int
+sy_page_reply(sy_res *res, const sy_page *p, int nrows, json_object *items,
+              const char *last_ts, const char *last_id)
+{
+    json_object *next = NULL;
+    if (!items)
+        return SY_ENOMEM;
+    if (nrows > p->limit) {
+        char *cursor;
+        int rc = sy_page_cursor(res->arena, last_ts, last_id, &cursor);
+        if (rc < 0) {
+            json_object_put(items);
+            return rc;
+        }
+        next = json_object_new_string(cursor);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "items", items);
+    json_object_object_add(o, "next_cursor", next);
+    return sy_res_json(res, 200, o);
+}

@@ -421,3 +421,46 @@ sy_db_take_time(void)
     wait_us = 0;
     return t;
 }
+
+int
+sy_db_rows(const struct pg_result *r)
+{
+    return r ? PQntuples(r) : 0;
+}
+
+sy_str
+sy_db_str(const struct pg_result *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return (sy_str){"", 0};
+    return (sy_str){PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col)};
+}
+
+const char *
+sy_db_cstr(const struct pg_result *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+bool
+sy_db_bool(const struct pg_result *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+int64_t
+sy_db_i64(const struct pg_result *r, int row, int col)
+{
+    int64_t v = 0;
+    if (!PQgetisnull(r, row, col))
+        sy_parse_i64(sy_db_str(r, row, col), INT64_MIN, INT64_MAX, &v);
+    return v;
+}
+
+int64_t
+sy_db_changed(struct pg_result *r)
+{
+    int64_t v = 0;
+    sy_parse_i64(sy_str_c(PQcmdTuples(r)), 0, INT64_MAX, &v);
+    return v;
+}

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "synthia/arena.h"
+#include "synthia/str.h"
 
 struct pg_result;
 struct pg_conn;
@@ -41,6 +42,19 @@ typedef struct sy_db_stmt {
  * foreign-key violation (23503: the referenced row does not exist). */
 int sy_db_exec(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
                int nparams, struct pg_result **out);
+
+/* Column readers for the store modules (the only code that reads rows):
+ * row count, a value as a view (empty for NULL), as a C string (NULL for
+ * NULL), as a boolean ('t'), as an integer (0 for NULL or garbage).
+ * Pointers stay valid as long as the result, i.e. until the arena that
+ * sy_db_exec registered it with is reset. */
+int sy_db_rows(const struct pg_result *r);
+sy_str sy_db_str(const struct pg_result *r, int row, int col);
+const char *sy_db_cstr(const struct pg_result *r, int row, int col);
+bool sy_db_bool(const struct pg_result *r, int row, int col);
+int64_t sy_db_i64(const struct pg_result *r, int row, int col);
+/* Rows changed by an INSERT/UPDATE/DELETE. */
+int64_t sy_db_changed(struct pg_result *r);
 
 /* Round trip with SELECT 1; latency in microseconds.  err gets a short
  * reason on failure (no secrets, no SQL). */

@@ -44,4 +44,17 @@ int sy_page_respond(sy_res *res, const sy_page *p, const struct pg_result *r,
                     struct json_object *(*render)(const struct pg_result *,
                                                   int));
 
+/* How many of the nrows rows a page statement fetched (limit_text: one
+ * more than the page) the page shows: at most limit. */
+int sy_page_count(const sy_page *p, int nrows);
+
+/* Respond 200 with {"items": items, "next_cursor": ... | null}: items
+ * (taken, whatever the result) holds the shown rows rendered; when nrows
+ * is over the limit a next page exists, and its cursor is made from the
+ * last shown row's sort key (last_ts as PostgreSQL prints timestamptz,
+ * last_id a uuid). */
+int sy_page_reply(sy_res *res, const sy_page *p, int nrows,
+                  struct json_object *items, const char *last_ts,
+                  const char *last_id);
+
 #endif
