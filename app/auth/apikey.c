@@ -30,7 +30,6 @@
 #include "synthia/apikey.h"
 
 #include <hiredis/hiredis.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,10 +37,10 @@
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
-#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
 #include "synthia/redis.h"
+#include "synthia/tenants.h"
 #include "synthia/router.h"
 
 #define BODY_LEN (SY_APIKEY_LEN - 3)
@@ -429,35 +428,26 @@ scopes_parse(const char *list)
     return bits;
 }
 
+/* A looked-up key into k. */
 static int
-limit_col(PGresult *res, int col, int64_t *out)
+row_parse(sy_arena *a, const sy_key_auth *r, key_info *k)
 {
-    return sy_parse_i64(sy_str_c(PQgetvalue(res, 0, col)), 0, INT32_MAX, out);
-}
-
-/* The row of &sy_sql_apikey_lookup into k. */
-static int
-row_parse(sy_arena *a, PGresult *res, key_info *k)
-{
-    sy_str plan = sy_str_c(PQgetvalue(res, 0, 4));
+    sy_str plan = sy_str_c(r->plan);
     if (plan.len >= sizeof(k->plan))
         plan.len = sizeof(k->plan) - 1;
-    if (copy_field(k->key_id, sizeof(k->key_id),
-                   sy_str_c(PQgetvalue(res, 0, 0))) < 0 ||
+    if (copy_field(k->key_id, sizeof(k->key_id), sy_str_c(r->id)) < 0 ||
         copy_field(k->tenant_id, sizeof(k->tenant_id),
-                   sy_str_c(PQgetvalue(res, 0, 1))) < 0 ||
-        copy_field(k->plan, sizeof(k->plan), plan) < 0 ||
-        limit_col(res, 5, &k->limits[SY_RATE_READ]) < 0 ||
-        limit_col(res, 6, &k->limits[SY_RATE_WRITE]) < 0 ||
-        limit_col(res, 7, &k->limits[SY_RATE_AI]) < 0 ||
-        sy_parse_i64(sy_str_c(PQgetvalue(res, 0, 9)), 0, INT64_MAX,
-                     &k->expires_ms) < 0)
+                   sy_str_c(r->tenant_id)) < 0 ||
+        copy_field(k->plan, sizeof(k->plan), plan) < 0)
         return SY_EDB;
-    k->kind = strcmp(PQgetvalue(res, 0, 2), "secret") == 0 ? SY_KEY_SECRET
-                                                           : SY_KEY_PUBLISHABLE;
-    k->scopes = scopes_parse(PQgetvalue(res, 0, 3));
-    k->origins = sy_arena_strndup(a, PQgetvalue(res, 0, 8),
-                                  (size_t)PQgetlength(res, 0, 8));
+    k->limits[SY_RATE_READ] = r->limits[0];
+    k->limits[SY_RATE_WRITE] = r->limits[1];
+    k->limits[SY_RATE_AI] = r->limits[2];
+    k->expires_ms = r->expires_ms;
+    k->kind = r->kind && strcmp(r->kind, "secret") == 0 ? SY_KEY_SECRET
+                                                        : SY_KEY_PUBLISHABLE;
+    k->scopes = scopes_parse(r->scopes ? r->scopes : "");
+    k->origins = sy_str_dup(a, sy_str_c(r->origins));
     return k->origins ? 0 : SY_ENOMEM;
 }
 
@@ -465,15 +455,14 @@ row_parse(sy_arena *a, PGresult *res, key_info *k)
 static int
 db_lookup(sy_arena *a, const char *hash_hex, key_info *k)
 {
-    PGresult *res;
-    const char *params[1] = {hash_hex};
-    int rc = sy_db_exec(a, &sy_sql_apikey_lookup, params, 1, &res);
+    sy_key_auth r;
+    int rc = sy_keys_lookup(a, hash_hex, &r);
+    if (rc == SY_ENOTFOUND)
+        return SY_EUNAUTH;
     if (rc < 0)
         return rc;
-    if (PQntuples(res) != 1)
-        return SY_EUNAUTH;
     memcpy(k->hash_hex, hash_hex, sizeof(k->hash_hex));
-    return row_parse(a, res, k);
+    return row_parse(a, &r, k);
 }
 
 /* -------------------------------------------------------- last_used_at */
@@ -488,7 +477,6 @@ static void
 flush_used(sy_arena *a)
 {
     sy_buf b;
-    PGresult *res;
     sy_buf_init(&b, a, (size_t)MAX_USED * (SY_UUID_LEN + 1) + 8);
     sy_buf_putc(&b, '{');
     for (int i = 0; i < nused; i++) {
@@ -497,10 +485,10 @@ flush_used(sy_arena *a)
         sy_buf_puts(&b, used[i]);
     }
     sy_buf_putc(&b, '}');
-    const char *params[1] = {sy_buf_cstr(&b)};
+    const char *ids = sy_buf_cstr(&b);
     flushed_once = true;
     last_flush_us = sy_mono_us();
-    if (!params[0] || sy_db_exec(a, &sy_sql_apikey_touch, params, 1, &res) < 0)
+    if (!ids || sy_keys_touch(a, ids) < 0)
         return; /* kept for the next flush */
     nused = 0;
 }

@@ -13,6 +13,7 @@
 
 #include "synthia/apikey.h"
 #include "synthia/config.h"
+#include "synthia/cookies.h"
 #include "synthia/cors.h"
 #include "synthia/crypto.h"
 #include "synthia/error.h"
@@ -153,21 +154,14 @@ safe_method(sy_str m)
            sy_str_eqc(m, "OPTIONS");
 }
 
-/* Cookie clients must echo the sy_csrf cookie in X-CSRF-Token on unsafe
- * methods (double-submit: another site cannot read the cookie). */
+/* Cookie clients must echo their session's CSRF token in X-CSRF-Token
+ * on unsafe methods (cookies.h). */
 static int
 check_csrf(sy_req *req, sy_res *res)
 {
     if (!req->who.via_cookie || safe_method(req->method))
         return 0;
-    sy_str want = sy_req_cookie(req, "sy_csrf");
-    sy_str got = sy_req_header(req, "X-CSRF-Token");
-    if (want.len >= 16 && want.len == got.len &&
-        sy_ct_eq(want.p, got.p, want.len))
-        return 0;
-    return sy_problem(res, 403, "forbidden",
-                      "Cookie-authenticated requests must send the sy_csrf "
-                      "cookie's value in X-CSRF-Token.");
+    return sy_cookies_check_csrf(req, res, req->who.sid);
 }
 
 static int

@@ -38,7 +38,6 @@
 #include "synthia/session.h"
 
 #include <hiredis/hiredis.h>
-#include <libpq-fe.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -49,11 +48,11 @@
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
-#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/jwt.h"
 #include "synthia/log.h"
 #include "synthia/redis.h"
+#include "synthia/sessions.h"
 
 #define TOKEN_BYTES 32
 #define NONCE_BYTES 16
@@ -130,6 +129,25 @@ successor(const char *token, const unsigned char nonce[NONCE_BYTES],
     return 0;
 }
 
+int
+sy_session_csrf(const char *sid, char out[SY_SESSION_CSRF_LEN + 1])
+{
+    static const char label[] = "sy-csrf";
+    unsigned char data[sizeof(label) + SY_UUID_LEN];
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!uuid_ok(sid))
+        return SY_EINVAL;
+    memcpy(data, label, sizeof(label));
+    memcpy(data + sizeof(label), sid, SY_UUID_LEN);
+    if (!HMAC(EVP_sha256(), sy_conf->jwt_secret, (int)sy_conf->jwt_secret_len,
+              data, sizeof(data), mac, &n) ||
+        n != SY_SHA256_LEN)
+        return SY_EINTERNAL;
+    sy_b64url_encode(out, mac, SY_SHA256_LEN);
+    return 0;
+}
+
 static bool
 token_syntax(sy_str t)
 {
@@ -148,12 +166,6 @@ static void
 millis(char out[24], int64_t ms)
 {
     snprintf(out, 24, "%lld", (long long)ms);
-}
-
-static bool
-is_true(const PGresult *r, int row, int col)
-{
-    return PQgetvalue(r, row, col)[0] == 't';
 }
 
 /* ------------------------------------------------------ deny marks */
@@ -211,13 +223,10 @@ mark_revoked(sy_arena *a, const char *sid)
 static int
 check_db(sy_arena *a, const char *sid)
 {
-    PGresult *r;
-    const char *p[1] = {sid};
-    if (sy_db_exec(a, &sy_sql_session_revoked, p, 1, &r) < 0)
+    bool revoked;
+    if (sy_sessions_revoked(a, sid, &revoked) < 0)
         return SY_EDB;
-    if (PQntuples(r) != 1 || is_true(r, 0, 0))
-        return SY_EUNAUTH;
-    return 0;
+    return revoked ? SY_EUNAUTH : 0;
 }
 
 /* Re-push the marks of every recently revoked session over the current
@@ -226,15 +235,12 @@ static int
 resync(sy_arena *a, const char *sid, bool *listed)
 {
     uint64_t gen = sy_redis_generation();
-    char window[24];
-    millis(window, mark_ttl_ms());
-    const char *p[1] = {window};
-    PGresult *r;
-    int rc = sy_db_exec(a, &sy_sql_sessions_recently_revoked, p, 1, &r);
+    sy_db_list l;
+    int rc = sy_sessions_recently_revoked(a, mark_ttl_ms(), &l);
     bool found = false;
-    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
-        found = found || strcmp(PQgetvalue(r, i, 0), sid) == 0;
-        rc = push_mark(a, PQgetvalue(r, i, 0));
+    for (int i = 0; rc == 0 && i < l.n; i++) {
+        found = found || strcmp(l.v[i], sid) == 0;
+        rc = push_mark(a, l.v[i]);
     }
     if (rc < 0)
         return rc;
@@ -278,14 +284,11 @@ sy_session_revoke(sy_arena *a, const char *sid, const char *reason)
 {
     if (!uuid_ok(sid) || !reason_valid(reason))
         return SY_EINVAL;
-    const char *p[2] = {sid, reason};
-    PGresult *r;
-    int rc = sy_db_exec(a, &sy_sql_session_revoke, p, 2, &r);
-    if (rc < 0)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++)
-        mark_revoked(a, PQgetvalue(r, i, 0));
-    return 0;
+    sy_db_list l;
+    int rc = sy_sessions_revoke(a, sid, reason, &l);
+    for (int i = 0; rc == 0 && i < l.n; i++)
+        mark_revoked(a, l.v[i]);
+    return rc;
 }
 
 int
@@ -293,14 +296,11 @@ sy_session_revoke_user(sy_arena *a, const char *user_id, const char *reason)
 {
     if (!uuid_ok(user_id) || !reason_valid(reason))
         return SY_EINVAL;
-    const char *p[2] = {user_id, reason};
-    PGresult *r;
-    int rc = sy_db_exec(a, &sy_sql_session_revoke_user, p, 2, &r);
-    if (rc < 0)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++)
-        mark_revoked(a, PQgetvalue(r, i, 0));
-    return 0;
+    sy_db_list l;
+    int rc = sy_sessions_revoke_user(a, user_id, reason, &l);
+    for (int i = 0; rc == 0 && i < l.n; i++)
+        mark_revoked(a, l.v[i]);
+    return rc;
 }
 
 /* ------------------------------------------------------------ starting */
@@ -315,11 +315,8 @@ housekeeping(sy_arena *a)
     if (now < next_us)
         return;
     next_us = now + HOUSEKEEPING_US;
-    PGresult *r;
     int64_t n = 0;
-    if (sy_db_exec(a, &sy_sql_refresh_housekeeping, NULL, 0, &r) == 0 &&
-        sy_parse_i64(sy_str_c(PQcmdTuples(r)), 0, INT64_MAX, &n) == 0 &&
-        n > 0)
+    if (sy_sessions_housekeeping(a, &n) == 0 && n > 0)
         sy_log(SY_LOG_DEBUG, "refresh_housekeeping",
                "deleted %lld expired refresh tokens", (long long)n);
 }
@@ -330,7 +327,7 @@ sy_session_start(sy_arena *a, const char *tenant_id, const char *user_id,
 {
     sy_session_user u = {.role = role, .cookie = cookie};
     unsigned char nonce[NONCE_BYTES];
-    char hash[BYTEA_MAX], nonce_p[BYTEA_MAX], ttl[24];
+    char hash[BYTEA_MAX], nonce_p[BYTEA_MAX];
     bool sysadmin = !tenant_id || !*tenant_id;
     if (!uuid_ok(user_id) || (!sysadmin && !uuid_ok(tenant_id)))
         return SY_EINVAL;
@@ -338,16 +335,13 @@ sy_session_start(sy_arena *a, const char *tenant_id, const char *user_id,
     token_hash(u.refresh, hash);
     sy_random_bytes(nonce, sizeof(nonce));
     bytea(nonce_p, nonce, sizeof(nonce));
-    millis(ttl, sy_conf->refresh_ttl_ms);
-    const char *p[6] = {sysadmin ? NULL : tenant_id, user_id,
-                        cookie ? "t" : "f", ttl, hash, nonce_p};
-    PGresult *r;
-    int rc = sy_db_exec(a, &sy_sql_session_start, p, 6, &r);
+    int rc = sy_sessions_insert(a, sysadmin ? NULL : tenant_id, user_id,
+                                cookie, sy_conf->refresh_ttl_ms, hash,
+                                nonce_p, u.sid);
+    if (rc == SY_ENOTFOUND)
+        return SY_EUNAUTH; /* deactivated or deleted meanwhile */
     if (rc < 0)
         return rc;
-    if (PQntuples(r) != 1)
-        return SY_EUNAUTH; /* deactivated or deleted meanwhile */
-    memcpy(u.sid, PQgetvalue(r, 0, 0), SY_UUID_LEN + 1);
     memcpy(u.user_id, user_id, SY_UUID_LEN + 1);
     if (!sysadmin)
         memcpy(u.tenant_id, tenant_id, SY_UUID_LEN + 1);
@@ -358,41 +352,27 @@ sy_session_start(sy_arena *a, const char *tenant_id, const char *user_id,
 
 /* ----------------------------------------------------------- refreshing */
 
-/* Columns of &sy_sql_refresh_lookup. */
-enum {
-    C_ID, C_SESSION, C_NONCE, C_USED, C_IN_GRACE, C_TOKEN_LIVE,
-    C_SESSION_LIVE, C_COOKIE, C_USER, C_TENANT, C_ROLE, C_USER_ACTIVE,
-    C_SUCCESSOR,
-};
-
 typedef struct refresh_row {
-    const PGresult *r;
+    sy_refresh_row r;
     unsigned char nonce[NONCE_BYTES];
 } refresh_row;
-
-static const char *
-col(const refresh_row *row, int c)
-{
-    return PQgetvalue(row->r, 0, c);
-}
 
 static int
 lookup(sy_arena *a, const char *token, refresh_row *row)
 {
-    char hash[BYTEA_MAX], grace[24];
-    PGresult *r;
+    char hash[BYTEA_MAX];
     token_hash(token, hash);
-    millis(grace, sy_conf->refresh_reuse_grace_ms);
-    const char *p[2] = {hash, grace};
-    int rc = sy_db_exec(a, &sy_sql_refresh_lookup, p, 2, &r);
+    int rc = sy_sessions_refresh_lookup(a, hash,
+                                        sy_conf->refresh_reuse_grace_ms,
+                                        &row->r);
+    if (rc == SY_ENOTFOUND)
+        return SY_EUNAUTH;
     if (rc < 0)
         return rc;
-    if (PQntuples(r) != 1)
-        return SY_EUNAUTH;
-    row->r = r;
     size_t n = 0;
-    if (!OPENSSL_hexstr2buf_ex(row->nonce, sizeof(row->nonce), &n,
-                               col(row, C_NONCE), '\0') ||
+    if (!row->r.nonce_hex ||
+        !OPENSSL_hexstr2buf_ex(row->nonce, sizeof(row->nonce), &n,
+                               row->r.nonce_hex, '\0') ||
         n != NONCE_BYTES)
         return SY_EINTERNAL;
     return 0;
@@ -402,12 +382,12 @@ static void
 fill_user(const refresh_row *row, sy_session_user *u)
 {
     memset(u, 0, sizeof(*u));
-    memcpy(u->user_id, col(row, C_USER), SY_UUID_LEN + 1);
-    if (!PQgetisnull(row->r, 0, C_TENANT))
-        memcpy(u->tenant_id, col(row, C_TENANT), SY_UUID_LEN + 1);
-    memcpy(u->sid, col(row, C_SESSION), SY_UUID_LEN + 1);
-    u->role = sy_role_parse(sy_str_c(col(row, C_ROLE)));
-    u->cookie = is_true(row->r, 0, C_COOKIE);
+    snprintf(u->user_id, sizeof(u->user_id), "%s", row->r.user);
+    if (row->r.tenant)
+        snprintf(u->tenant_id, sizeof(u->tenant_id), "%s", row->r.tenant);
+    snprintf(u->sid, sizeof(u->sid), "%s", row->r.session);
+    u->role = sy_role_parse(sy_str_c(row->r.role));
+    u->cookie = row->r.cookie;
 }
 
 /* First use: mark it used and add the successor. */
@@ -415,15 +395,12 @@ static int
 rotate(sy_arena *a, const refresh_row *row, const char *next)
 {
     unsigned char nonce[NONCE_BYTES];
-    char hash[BYTEA_MAX], nonce_p[BYTEA_MAX], ttl[24];
+    char hash[BYTEA_MAX], nonce_p[BYTEA_MAX];
     token_hash(next, hash);
     sy_random_bytes(nonce, sizeof(nonce));
     bytea(nonce_p, nonce, sizeof(nonce));
-    millis(ttl, sy_conf->refresh_ttl_ms);
-    const char *p[5] = {col(row, C_SESSION), col(row, C_ID), hash, nonce_p,
-                        ttl};
-    PGresult *r;
-    return sy_db_exec(a, &sy_sql_refresh_rotate, p, 5, &r);
+    return sy_sessions_rotate(a, row->r.session, row->r.id, hash, nonce_p,
+                              sy_conf->refresh_ttl_ms);
 }
 
 /* Used within the grace: the successor it already has, if next is it
@@ -432,25 +409,22 @@ static int
 same_successor(sy_arena *a, const refresh_row *row, const char *next)
 {
     char hash[BYTEA_MAX];
-    PGresult *r;
-    if (PQgetisnull(row->r, 0, C_SUCCESSOR))
+    const char *have;
+    if (!row->r.successor)
         return SY_EUNAUTH;
-    const char *p[1] = {col(row, C_SUCCESSOR)};
-    int rc = sy_db_exec(a, &sy_sql_refresh_successor, p, 1, &r);
+    int rc = sy_sessions_token_hash(a, row->r.successor, &have);
+    if (rc == SY_ENOTFOUND)
+        return SY_EUNAUTH;
     if (rc < 0)
         return rc;
     token_hash(next, hash);
-    if (PQntuples(r) != 1 || strcmp(hash + 2, PQgetvalue(r, 0, 0)) != 0)
-        return SY_EUNAUTH;
-    return 0;
+    return strcmp(hash + 2, have) == 0 ? 0 : SY_EUNAUTH;
 }
 
 static int
 revoke_reused(sy_arena *a, const refresh_row *row)
 {
-    const char *p[1] = {col(row, C_SESSION)};
-    PGresult *r;
-    return sy_db_exec(a, &sy_sql_session_revoke_reuse, p, 1, &r);
+    return sy_sessions_revoke_reuse(a, row->r.session);
 }
 
 /* Inside the transaction, with the token's row and session locked.
@@ -462,11 +436,9 @@ refresh_locked(sy_arena *a, const char *token, refresh_row *row,
     int rc = lookup(a, token, row);
     if (rc < 0)
         return rc;
-    if (!is_true(row->r, 0, C_SESSION_LIVE) ||
-        !is_true(row->r, 0, C_TOKEN_LIVE) ||
-        !is_true(row->r, 0, C_USER_ACTIVE))
+    if (!row->r.session_live || !row->r.token_live || !row->r.user_active)
         return SY_EUNAUTH;
-    if (is_true(row->r, 0, C_USED) && !is_true(row->r, 0, C_IN_GRACE)) {
+    if (row->r.used && !row->r.in_grace) {
         rc = revoke_reused(a, row);
         *reuse = rc == 0;
         return rc < 0 ? rc : SY_EUNAUTH;
@@ -475,8 +447,8 @@ refresh_locked(sy_arena *a, const char *token, refresh_row *row,
     fill_user(row, &u);
     rc = successor(token, row->nonce, u.refresh);
     if (rc == 0)
-        rc = is_true(row->r, 0, C_USED) ? same_successor(a, row, u.refresh)
-                                        : rotate(a, row, u.refresh);
+        rc = row->r.used ? same_successor(a, row, u.refresh)
+                         : rotate(a, row, u.refresh);
     if (rc == 0)
         *out = u;
     explicit_bzero(&u, sizeof(u));
@@ -487,13 +459,31 @@ static void
 log_reuse(const refresh_row *row)
 {
     sy_logline *l = sy_log_begin(SY_LOG_WARN, "refresh_token_reuse");
-    sy_log_cstr(l, "session_id", col(row, C_SESSION));
-    sy_log_cstr(l, "user_id", col(row, C_USER));
-    if (!PQgetisnull(row->r, 0, C_TENANT))
-        sy_log_cstr(l, "tenant_id", col(row, C_TENANT));
+    sy_log_cstr(l, "session_id", row->r.session);
+    sy_log_cstr(l, "user_id", row->r.user);
+    if (row->r.tenant)
+        sy_log_cstr(l, "tenant_id", row->r.tenant);
     sy_log_cstr(l, "msg", "a rotated refresh token was used again after the "
                           "grace; the session is revoked");
     sy_log_end(l);
+}
+
+int
+sy_session_of_refresh(sy_arena *a, sy_str token, char sid[SY_UUID_LEN + 1])
+{
+    char tok[SY_REFRESH_TOKEN_LEN + 1], hash[BYTEA_MAX];
+    if (!token_syntax(token))
+        return SY_EUNAUTH;
+    memcpy(tok, token.p, SY_REFRESH_TOKEN_LEN);
+    tok[SY_REFRESH_TOKEN_LEN] = 0;
+    token_hash(tok, hash);
+    const char *id;
+    int rc = sy_sessions_of_token(a, hash, &id);
+    if (rc == SY_ENOTFOUND)
+        return SY_EUNAUTH;
+    if (rc == 0)
+        snprintf(sid, SY_UUID_LEN + 1, "%s", id);
+    return rc;
 }
 
 int
@@ -518,7 +508,7 @@ sy_session_refresh(sy_arena *a, sy_str token, sy_session_user *out)
         sy_db_rollback();
     }
     if (reuse) {
-        mark_revoked(a, col(&row, C_SESSION));
+        mark_revoked(a, row.r.session);
         log_reuse(&row);
     }
     return rc;

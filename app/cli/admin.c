@@ -1,12 +1,12 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * admin.c - `synthia admin create-sysadmin | create-tenant | create-user
  * | create-key` (cli.h): bootstrapping a platform before anyone can sign
  * in to the API.
  *
- * Each subcommand checks its input with the same rules as the API
- * (tenancy.h, account.h, password.h), runs the same statements from the
- * one table (statements.c) over a connection of its own, and prints what
- * it created as one JSON line on stdout, in the API's form.  A new API
+ * Each subcommand calls the same rules as the API (tenancy.h,
+ * accounts.h) and prints what it created as one JSON line on stdout, in
+ * the API's form.  A new API
  * key is printed once and never again.  Passwords are read from the
  * first line of stdin (never from the command line, which other users
  * can see), without echo on a terminal.
@@ -18,23 +18,19 @@
 #include "synthia/cli.h"
 
 #include <json-c/json.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include "synthia/account.h"
+#include "synthia/accounts.h"
 #include "synthia/apikey.h"
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
-#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/password.h"
-#include "synthia/request.h"
-#include "synthia/router.h"
 #include "synthia/tenancy.h"
 
 #define EXIT_OK 0
@@ -65,8 +61,8 @@ typedef struct admin_opts {
 
 typedef struct admin_ctx {
     const char *cmd; /* "create-tenant", for messages */
-    PGconn *db;
     sy_arena arena;
+    sy_errs errs;
 } admin_ctx;
 
 /* ------------------------------------------------------------ output */
@@ -96,77 +92,6 @@ print_json(json_object *o)
     fflush(stdout);
     json_object_put(o);
     return EXIT_OK;
-}
-
-/* ------------------------------------------------------------ database */
-
-static void
-on_notice(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message; /* NOTICEs are not for the operator's terminal */
-}
-
-struct pg_conn *
-sy_cli_db_connect(const char *who)
-{
-    char timeout[24];
-    snprintf(timeout, sizeof(timeout), "%lld",
-             (long long)(sy_conf->db_connect_timeout_ms + 999) / 1000);
-    const char *keys[] = {"application_name", "client_encoding", "dbname",
-                          "connect_timeout",  "password",        NULL};
-    const char *vals[] = {
-        who, "UTF8", sy_conf->db_url, timeout, sy_conf->db_password, NULL};
-    if (!sy_conf->db_password)
-        keys[4] = NULL;
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "%s: cannot connect to the database: %s", who,
-                c ? PQerrorMessage(c) : "out of memory\n");
-        PQfinish(c);
-        return NULL;
-    }
-    PQsetNoticeProcessor(c, on_notice, NULL);
-    return c;
-}
-
-/* Run statement stmt of the table on our connection.  0 with the
- * result (the caller clears it), SY_ECONFLICT for a unique violation
- * (nothing printed: the caller says what exists), SY_EDB otherwise
- * (printed). */
-static int
-run(admin_ctx *c, const sy_db_stmt *s, const char *const *params,
-    PGresult **out)
-{
-    PGresult *r =
-        PQexecParams(c->db, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        *out = r;
-        return 0;
-    }
-    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    int rc = state && strcmp(state, "23505") == 0 ? SY_ECONFLICT : SY_EDB;
-    if (rc == SY_EDB)
-        fprintf(stderr, "synthia admin %s: database error: %s", c->cmd,
-                r ? PQresultErrorMessage(r) : PQerrorMessage(c->db));
-    PQclear(r);
-    return rc;
-}
-
-/* The tenant with this slug, or a message and NULL. */
-static PGresult *
-tenant_by_slug(admin_ctx *c, const char *slug)
-{
-    PGresult *r;
-    const char *params[1] = {slug};
-    if (run(c, &sy_sql_tenant_by_slug, params, &r) < 0)
-        return NULL;
-    if (PQntuples(r) == 1)
-        return r;
-    PQclear(r);
-    fail(c, "no tenant has this slug", slug);
-    return NULL;
 }
 
 /* ------------------------------------------------------------ input */
@@ -208,230 +133,123 @@ read_line(size_t *len)
     return line;
 }
 
-/* Read, check and hash the password into hash. */
+/* The first line of stdin as the password: 0 with it in *pw (heap; the
+ * caller wipes and frees it), or a message and EXIT_FAIL. */
 static int
-password_hash(admin_ctx *c, char hash[SY_PASSWORD_HASH_MAX])
+read_password(admin_ctx *c, char **pw, size_t *n)
 {
-    size_t n = 0;
-    const char *why = NULL;
-    char *pw = read_line(&n);
-    if (!pw)
-        return fail(c, "no password on stdin", NULL);
-    sy_str s = {pw, n};
-    int rc = sy_password_policy(s, &why);
-    if (rc == 0)
-        rc = sy_password_hash(s, hash, SY_PASSWORD_HASH_MAX);
-    explicit_bzero(pw, n);
-    free(pw);
-    if (rc == SY_EVALIDATION)
-        return fail(c, "password refused", why);
+    *pw = read_line(n);
+    return *pw ? EXIT_OK : fail(c, "no password on stdin", NULL);
+}
+
+/* The domain's refusal, in the command line's words: each field error
+ * names its option ("--plan: ..."); scopes[i] names the --scope given. */
+static int
+refused(admin_ctx *c, const admin_opts *o, int rc, const char *what)
+{
+    json_object *f = c->errs.fields;
+    for (size_t i = 0; f && i < json_object_array_length(f); i++) {
+        json_object *e = json_object_array_get_idx(f, i), *name, *msg;
+        json_object_object_get_ex(e, "field", &name);
+        json_object_object_get_ex(e, "message", &msg);
+        const char *field = json_object_get_string(name);
+        unsigned k;
+        if (sscanf(field, "scopes[%u]", &k) == 1 && k < (unsigned)o->nscopes)
+            fprintf(stderr, "synthia admin %s: --scope %s: %s\n", c->cmd,
+                    o->scopes[k], json_object_get_string(msg));
+        else
+            fprintf(stderr, "synthia admin %s: --%s: %s\n", c->cmd, field,
+                    json_object_get_string(msg));
+    }
+    if (f)
+        return EXIT_FAIL;
+    if (c->errs.detail)
+        return fail(c, c->errs.detail, what);
+    return fail(c, "failed", sy_strerror(rc));
+}
+
+/* The tenant with this slug into *tid, or a message. */
+static int
+tenant_id(admin_ctx *c, const char *slug, const char **tid)
+{
+    sy_tenant t;
+    int rc = sy_tenancy_by_slug(&c->arena, slug, &c->errs, &t);
+    if (rc == SY_ENOTFOUND)
+        return fail(c, "no tenant has this slug", slug);
     if (rc < 0)
-        return fail(c, "cannot hash the password", sy_strerror(rc));
+        return fail(c, "failed", sy_strerror(rc));
+    *tid = t.id;
     return EXIT_OK;
 }
 
-/* --name as stored: trimmed, at most max characters ("" when absent). */
 static int
-text_opt(admin_ctx *c, const char *opt, const char **value, bool required,
-         size_t max)
+create_account(admin_ctx *c, const admin_opts *o, const char *tid, int role)
 {
-    const char *why;
-    sy_str s = sy_str_c(*value);
-    if (sy_tenancy_text(&s, true, required ? 1 : 0, max, &why) < 0)
-        return fail(c, opt, why);
-    *value = sy_str_dup(&c->arena, s);
-    return *value ? EXIT_OK : fail(c, "out of memory", NULL);
-}
-
-static int
-email_opt(admin_ctx *c, const char **email)
-{
-    sy_str s;
-    if (sy_account_email(sy_str_c(*email), &s) < 0)
-        return fail(c, "--email", "is not a valid email address");
-    *email = sy_str_dup(&c->arena, s);
-    return *email ? EXIT_OK : fail(c, "out of memory", NULL);
-}
-
-/* ------------------------------------------------------------ commands */
-
-static int
-create_account(admin_ctx *c, const char *tenant_id, const char *email,
-               const char *name, const char *role)
-{
-    char hash[SY_PASSWORD_HASH_MAX];
-    int rc = password_hash(c, hash);
+    char *pw;
+    size_t n = 0;
+    sy_user u;
+    int rc = read_password(c, &pw, &n);
     if (rc != EXIT_OK)
         return rc;
-    PGresult *r;
-    const char *params[5] = {tenant_id, email, name, role, hash};
-    rc = run(c, &sy_sql_admin_user_insert, params, &r);
-    explicit_bzero(hash, sizeof(hash));
-    if (rc == SY_ECONFLICT)
-        return fail(c, "a user with this email already exists", email);
+    rc = sy_accounts_create_plain(&c->arena, tid, sy_str_c(o->email),
+                                  sy_str_c(o->name), role, (sy_str){pw, n},
+                                  &c->errs, &u);
+    explicit_bzero(pw, n);
+    free(pw);
     if (rc < 0)
-        return EXIT_FAIL;
-    rc = print_json(sy_account_json(r, 0));
-    PQclear(r);
-    return rc;
+        return refused(c, o, rc, o->email);
+    return print_json(sy_accounts_json(&u));
 }
 
 static int
 cmd_sysadmin(admin_ctx *c, admin_opts *o)
 {
-    if (email_opt(c, &o->email) != EXIT_OK ||
-        text_opt(c, "--name", &o->name, false, USER_NAME_MAX_CHARS) != EXIT_OK)
-        return EXIT_FAIL;
-    return create_account(c, NULL, o->email, o->name, "sysadmin");
+    return create_account(c, o, NULL, SY_ROLE_SYSADMIN);
 }
 
 static int
 cmd_user(admin_ctx *c, admin_opts *o)
 {
-    if (strcmp(o->role, "shopper") != 0 && strcmp(o->role, "staff") != 0 &&
-        strcmp(o->role, "owner") != 0)
+    const char *tid;
+    int role = sy_accounts_tenant_role(sy_str_c(o->role));
+    if (!role)
         return fail(c, "--role", "must be shopper, staff or owner");
-    if (email_opt(c, &o->email) != EXIT_OK ||
-        text_opt(c, "--name", &o->name, false, USER_NAME_MAX_CHARS) != EXIT_OK)
+    if (tenant_id(c, o->tenant, &tid) != EXIT_OK)
         return EXIT_FAIL;
-    PGresult *t = tenant_by_slug(c, o->tenant);
-    if (!t)
-        return EXIT_FAIL;
-    char tid[SY_UUID_LEN + 1];
-    snprintf(tid, sizeof(tid), "%s", PQgetvalue(t, 0, 0));
-    PQclear(t);
-    return create_account(c, tid, o->email, o->name, o->role);
-}
-
-/* The --origin list as a JSON array text of normalised origins. */
-static int
-origins_json(admin_ctx *c, const admin_opts *o, char **out)
-{
-    json_object *list = json_object_new_array();
-    int rc = EXIT_OK;
-    for (int i = 0; i < o->norigins && rc == EXIT_OK; i++) {
-        char origin[SY_TENANCY_ORIGIN_MAX + 1];
-        const char *why;
-        if (sy_tenancy_origin(sy_str_c(o->origins[i]), origin, sizeof(origin),
-                              &why) < 0)
-            rc = fail(c, "--origin", why);
-        else
-            json_object_array_add(list, json_object_new_string(origin));
-    }
-    if (rc == EXIT_OK) {
-        const char *s =
-            json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN);
-        *out = sy_arena_strndup(&c->arena, s, strlen(s));
-    }
-    json_object_put(list);
-    return rc;
-}
-
-static int
-check_opt(admin_ctx *c, const char *opt, const char *value,
-          int (*check)(sy_str, const char **))
-{
-    const char *why;
-    if (value && check(sy_str_c(value), &why) < 0)
-        return fail(c, opt, why);
-    return EXIT_OK;
+    return create_account(c, o, tid, role);
 }
 
 static int
 cmd_tenant(admin_ctx *c, admin_opts *o)
 {
-    char *origins = NULL;
-    if (text_opt(c, "--name", &o->name, true, 200) != EXIT_OK ||
-        check_opt(c, "--slug", o->slug, sy_tenancy_check_slug) != EXIT_OK ||
-        check_opt(c, "--plan", o->plan, sy_tenancy_check_plan) != EXIT_OK ||
-        check_opt(c, "--website", o->website, sy_tenancy_check_website) !=
-            EXIT_OK ||
-        origins_json(c, o, &origins) != EXIT_OK)
-        return EXIT_FAIL;
-    PGresult *r;
-    const char *params[5] = {o->name, o->slug, o->website, o->plan, origins};
-    int rc = run(c, &sy_sql_tenant_insert, params, &r);
-    if (rc == SY_ECONFLICT)
-        return fail(c, "a tenant with this slug already exists", o->slug);
+    sy_tenant t;
+    sy_tenancy_new n = {.name = o->name, .slug = o->slug, .plan = o->plan,
+                        .website = o->website, .origins = o->origins,
+                        .norigins = o->norigins};
+    int rc = sy_tenancy_create_plain(&c->arena, &n, &c->errs, &t);
     if (rc < 0)
-        return EXIT_FAIL;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return fail(c, "no plan has this id", o->plan);
-    }
-    rc = print_json(sy_tenancy_tenant_json(r, 0));
-    PQclear(r);
-    return rc;
-}
-
-static int
-key_scopes(admin_ctx *c, const admin_opts *o, int kind, uint32_t *mask)
-{
-    *mask = o->nscopes ? 0 : sy_tenancy_key_scopes(kind);
-    for (int i = 0; i < o->nscopes; i++) {
-        const char *why;
-        uint32_t bit = sy_tenancy_key_scope(kind, sy_str_c(o->scopes[i]), &why);
-        if (!bit) {
-            fprintf(stderr, "synthia admin %s: --scope %s: %s\n", c->cmd,
-                    o->scopes[i], why);
-            return EXIT_FAIL;
-        }
-        *mask |= bit;
-    }
-    return EXIT_OK;
-}
-
-static int
-insert_key(admin_ctx *c, const char *tid, const admin_opts *o, int kind,
-           const char *scopes)
-{
-    char key[SY_APIKEY_LEN + 1], prefix[SY_APIKEY_PREFIX_LEN + 1];
-    char hex[2 * SY_SHA256_LEN + 1];
-    unsigned char hash[SY_SHA256_LEN];
-    sy_apikey_generate(kind, key, prefix, hash);
-    sy_hex(hex, hash, sizeof(hash));
-    PGresult *r;
-    const char *params[7] = {tid,    o->name, sy_tenancy_key_kind_name(kind),
-                             prefix, hex,     scopes,
-                             NULL};
-    int rc = run(c, &sy_sql_key_insert, params, &r);
-    if (rc < 0) {
-        explicit_bzero(key, sizeof(key));
-        return EXIT_FAIL;
-    }
-    if (PQntuples(r) == 1) {
-        json_object *k = sy_tenancy_key_json(r, 0);
-        json_object_object_add(k, "tenant_id", json_object_new_string(tid));
-        json_object_object_add(k, "key", json_object_new_string(key));
-        rc = print_json(k);
-    } else {
-        rc = fail(c, "the tenant was deleted meanwhile", NULL);
-    }
-    explicit_bzero(key, sizeof(key));
-    PQclear(r);
-    return rc;
+        return refused(c, o, rc, o->slug);
+    return print_json(sy_tenancy_tenant_json(&t));
 }
 
 static int
 cmd_key(admin_ctx *c, admin_opts *o)
 {
-    int kind = sy_tenancy_key_kind(sy_str_c(o->kind));
-    uint32_t mask;
-    if (!kind)
+    const char *tid;
+    sy_tenancy_key k;
+    if (!sy_tenancy_key_kind(sy_str_c(o->kind)))
         return fail(c, "--kind", "must be publishable or secret");
-    if (text_opt(c, "--name", &o->name, false, KEY_NAME_MAX_CHARS) != EXIT_OK ||
-        key_scopes(c, o, kind, &mask) != EXIT_OK)
+    if (tenant_id(c, o->tenant, &tid) != EXIT_OK)
         return EXIT_FAIL;
-    const char *scopes = sy_tenancy_scopes_text(&c->arena, mask);
-    PGresult *t = tenant_by_slug(c, o->tenant);
-    if (!t || !scopes) {
-        PQclear(t);
-        return EXIT_FAIL;
-    }
-    char tid[SY_UUID_LEN + 1];
-    snprintf(tid, sizeof(tid), "%s", PQgetvalue(t, 0, 0));
-    PQclear(t);
-    return insert_key(c, tid, o, kind, scopes);
+    int rc = sy_tenancy_key_create_plain(&c->arena, tid, o->name, o->kind,
+                                         o->scopes, o->nscopes, &c->errs, &k);
+    if (rc < 0)
+        return refused(c, o, rc, o->tenant);
+    json_object *j = sy_tenancy_key_json(&k.row);
+    json_object_object_add(j, "tenant_id", json_object_new_string(tid));
+    json_object_object_add(j, "key", json_object_new_string(k.key));
+    explicit_bzero(k.key, sizeof(k.key));
+    return print_json(j);
 }
 
 /* ------------------------------------------------------------ options */
@@ -599,12 +417,10 @@ sy_cli_admin(int argc, char **argv)
     if (!sy_conf || !sy_conf->db_url)
         return bad_usage("database.url is not set");
     admin_ctx c = {.cmd = cmd->name};
-    c.db = sy_cli_db_connect("synthia-admin");
-    if (!c.db)
-        return EXIT_FAIL;
     sy_arena_init(&c.arena, 4096, 0);
+    sy_errs_init(&c.errs, &c.arena);
     rc = cmd->run(&c, &o);
     sy_arena_cleanup(&c.arena);
-    PQfinish(c.db);
+    sy_db_close();
     return rc;
 }

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synthia/accounts.h"
 #include "synthia/apikey.h"
 #include "synthia/cache.h"
 #include "synthia/config.h"
@@ -37,7 +38,7 @@
 #include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/password.h"
-#include "synthia/request.h"
+#include "synthia/jwt.h"
 #include "synthia/tenancy.h"
 #include "synthia/vectors.h"
 
@@ -230,6 +231,7 @@ typedef struct seed_ctx {
     const char *slug;
     char tid[SY_UUID_LEN + 1];
     json_object *out;
+    sy_errs errs;
 } seed_ctx;
 
 static int
@@ -263,13 +265,13 @@ print_out(seed_ctx *c)
 
 /* The tenant exists: say what it holds, change nothing. */
 static int
-describe(seed_ctx *c, PGresult *t)
+describe(seed_ctx *c, const sy_tenant *t)
 {
     const char *params[1] = {c->tid};
     PGresult *r;
     if (run(c, &sy_sql_seed_tenant_summary, params, 1, &r) != EXIT_OK)
         return EXIT_FAIL;
-    json_object_object_add(c->out, "tenant", sy_tenancy_tenant_json(t, 0));
+    json_object_object_add(c->out, "tenant", sy_tenancy_tenant_json(t));
     json_object_object_add(c->out, "created", json_object_new_boolean(0));
     json_object_object_add(c->out, "users",
                            json_tokener_parse(PQgetvalue(r, 0, 1)));
@@ -280,37 +282,31 @@ describe(seed_ctx *c, PGresult *t)
     return print_out(c);
 }
 
+/* A rule refused what seed-demo asked for: say which. */
+static int
+refused(seed_ctx *c, const char *what, int rc)
+{
+    const char *why = sy_errs_text(&c->errs);
+    return fail(what, why ? why : sy_strerror(rc));
+}
+
 static int
 create_tenant(seed_ctx *c, const seed_opts *o)
 {
-    json_object *origins = json_object_new_array();
-    for (int i = 0; i < o->norigins; i++) {
-        char origin[SY_TENANCY_ORIGIN_MAX + 1];
-        const char *why;
-        if (sy_tenancy_origin(sy_str_c(o->origins[i]), origin,
-                              sizeof(origin), &why) < 0) {
-            json_object_put(origins);
-            return fail("--origin", why);
-        }
-        json_object_array_add(origins, json_object_new_string(origin));
-    }
     char name[96];
+    sy_tenant t;
     snprintf(name, sizeof(name), "%s Shop",
              strcmp(c->slug, "demo") == 0 ? "Demo" : c->slug);
-    const char *params[5] = {
-        name, c->slug, NULL, "pro",
-        json_object_to_json_string_ext(origins, JSON_C_TO_STRING_PLAIN)};
-    PGresult *r;
-    int rc = run(c, &sy_sql_tenant_insert, params, 5, &r);
-    json_object_put(origins);
-    if (rc != EXIT_OK)
-        return rc;
-    if (PQntuples(r) != 1)
-        return fail("plan \"pro\" does not exist", NULL);
-    snprintf(c->tid, sizeof(c->tid), "%s", PQgetvalue(r, 0, 0));
-    json_object_object_add(c->out, "tenant", sy_tenancy_tenant_json(r, 0));
+    sy_tenancy_new n = {.name = name, .slug = c->slug, .plan = "pro",
+                        .origins = o->origins, .norigins = o->norigins};
+    int rc = sy_tenancy_create_plain(&c->arena, &n, &c->errs, &t);
+    if (rc < 0)
+        return refused(c, "cannot create the tenant", rc);
+    snprintf(c->tid, sizeof(c->tid), "%s", t.id);
+    json_object_object_add(c->out, "tenant", sy_tenancy_tenant_json(&t));
     json_object_object_add(c->out, "created", json_object_new_boolean(1));
     const char *cfg[2] = {c->tid, "english"};
+    PGresult *r;
     return run(c, &sy_sql_seed_tenant_config, cfg, 2, &r);
 }
 
@@ -318,25 +314,26 @@ static int
 create_user(seed_ctx *c, const char *role, json_object *users)
 {
     unsigned char raw[PASSWORD_BYTES];
-    char pw[SY_B64URL_LEN(PASSWORD_BYTES) + 1], hash[SY_PASSWORD_HASH_MAX];
+    char pw[SY_B64URL_LEN(PASSWORD_BYTES) + 1];
     char email[160], name[64];
+    sy_user u;
     sy_random_bytes(raw, sizeof(raw));
     sy_b64url_encode(pw, raw, sizeof(raw));
-    if (sy_password_hash(sy_str_c(pw), hash, sizeof(hash)) < 0)
-        return fail("cannot hash a password", NULL);
     snprintf(email, sizeof(email), "%s@%s.example", role, c->slug);
     snprintf(name, sizeof(name), "Demo %s", role);
-    const char *params[5] = {c->tid, email, name, role, hash};
-    PGresult *r;
-    int rc = run(c, &sy_sql_admin_user_insert, params, 5, &r);
-    explicit_bzero(hash, sizeof(hash));
-    if (rc != EXIT_OK)
-        return rc;
-    json_object *u = json_object_new_object();
-    json_object_object_add(u, "email", json_object_new_string(email));
-    json_object_object_add(u, "role", json_object_new_string(role));
-    json_object_object_add(u, "password", json_object_new_string(pw));
-    json_object_array_add(users, u);
+    int rc = sy_accounts_create_plain(&c->arena, c->tid, sy_str_c(email),
+                                      sy_str_c(name),
+                                      sy_role_parse(sy_str_c(role)),
+                                      sy_str_c(pw), &c->errs, &u);
+    if (rc < 0) {
+        explicit_bzero(pw, sizeof(pw));
+        return refused(c, "cannot create a user", rc);
+    }
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "email", json_object_new_string(email));
+    json_object_object_add(j, "role", json_object_new_string(role));
+    json_object_object_add(j, "password", json_object_new_string(pw));
+    json_object_array_add(users, j);
     explicit_bzero(pw, sizeof(pw));
     return EXIT_OK;
 }
@@ -344,24 +341,17 @@ create_user(seed_ctx *c, const char *role, json_object *users)
 static int
 create_key(seed_ctx *c, int kind, json_object *keys)
 {
-    char key[SY_APIKEY_LEN + 1], prefix[SY_APIKEY_PREFIX_LEN + 1];
-    char hex[2 * SY_SHA256_LEN + 1], name[32];
-    unsigned char hash[SY_SHA256_LEN];
+    char name[32];
+    sy_tenancy_key k;
     const char *kname = sy_tenancy_key_kind_name(kind);
-    const char *scopes =
-        sy_tenancy_scopes_text(&c->arena, sy_tenancy_key_scopes(kind));
-    if (!scopes)
-        return fail("out of memory", NULL);
-    sy_apikey_generate(kind, key, prefix, hash);
-    sy_hex(hex, hash, sizeof(hash));
     snprintf(name, sizeof(name), "demo %s", kname);
-    const char *params[7] = {c->tid, name, kname, prefix, hex, scopes, NULL};
-    PGresult *r;
-    int rc = run(c, &sy_sql_key_insert, params, 7, &r);
-    if (rc == EXIT_OK)
-        json_object_object_add(keys, kname, json_object_new_string(key));
-    explicit_bzero(key, sizeof(key));
-    return rc;
+    int rc = sy_tenancy_key_create_plain(&c->arena, c->tid, name, kname, NULL,
+                                         0, &c->errs, &k);
+    if (rc < 0)
+        return refused(c, "cannot create a key", rc);
+    json_object_object_add(keys, kname, json_object_new_string(k.key));
+    explicit_bzero(k.key, sizeof(k.key));
+    return EXIT_OK;
 }
 
 static int
@@ -472,14 +462,16 @@ sy_cli_seed_demo(int argc, char **argv)
         return bad_usage("database.url is not set");
     seed_ctx c = {.slug = o.slug, .out = json_object_new_object()};
     sy_arena_init(&c.arena, 1 << 16, 0);
-    const char *params[1] = {o.slug};
-    PGresult *t;
-    rc = run(&c, &sy_sql_tenant_by_slug, params, 1, &t);
-    if (rc == EXIT_OK && PQntuples(t) == 1) {
-        snprintf(c.tid, sizeof(c.tid), "%s", PQgetvalue(t, 0, 0));
-        rc = describe(&c, t);
-    } else if (rc == EXIT_OK) {
+    sy_errs_init(&c.errs, &c.arena);
+    sy_tenant t;
+    rc = sy_tenants_by_slug(&c.arena, o.slug, &t);
+    if (rc == 0) {
+        snprintf(c.tid, sizeof(c.tid), "%s", t.id);
+        rc = describe(&c, &t);
+    } else if (rc == SY_ENOTFOUND) {
         rc = seed(&c, &o);
+    } else {
+        rc = fail("cannot reach the database", sy_strerror(rc));
     }
     json_object_put(c.out);
     sy_arena_cleanup(&c.arena);

@@ -12,6 +12,7 @@
 #include <sys/random.h>
 
 #include "synthia/error.h"
+#include "synthia/str.h"
 
 void
 sy_random_bytes(void *out, size_t n)
@@ -157,5 +158,21 @@ sy_b64url_decode(unsigned char *out, size_t outcap, const char *in, size_t n,
         o += (size_t)len - pad;
     }
     *outlen = o;
+    return 0;
+}
+
+int
+sy_unhex(unsigned char *out, size_t outcap, const char *in, size_t *outlen)
+{
+    size_t n = in ? strlen(in) : 1;
+    if (n % 2 || n / 2 > outcap)
+        return SY_EINVAL;
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = sy_hex_digit(in[i]), lo = sy_hex_digit(in[i + 1]);
+        if (hi < 0 || lo < 0)
+            return SY_EINVAL;
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    *outlen = n / 2;
     return 0;
 }

@@ -15,14 +15,13 @@
  */
 #include "synthia/cors.h"
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/db.h"
-#include "synthia/statements.h"
+#include "synthia/tenants.h"
 #include "synthia/error.h"
 
 #define ORIGIN_MAX 255
@@ -131,12 +130,9 @@ tenant_listed(sy_arena *a, sy_str origin)
     if (hit)
         return hit->allowed;
     char *o = sy_str_dup(a, origin);
-    PGresult *res;
-    const char *params[1] = {o};
-    if (!o || sy_db_exec(a, &sy_sql_cors_tenant_origin, params, 1, &res) < 0 ||
-        PQntuples(res) != 1)
+    bool allowed = false;
+    if (!o || sy_tenants_origin_allowed(a, o, &allowed) < 0)
         return false;
-    bool allowed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     cache_put(origin, allowed, now);
     return allowed;
 }

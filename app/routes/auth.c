@@ -1,12 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * auth.c - sign-up, login, token refresh, logout and "who am I" (API.md
  * "Identity" and "Authentication and roles"), and the auth cookies.
  *
- * Login answers every mismatch (unknown email, wrong password, no
- * password, inactive user or tenant, unknown tenant, a `tenant` that is
- * not the API key's) with the same 401 body after the same argon2 work,
- * and asks the login guard (ratelimit.c) before looking and tells it the
- * outcome after.  Tokens go out in the body, or in cookie mode as three
+ * The rules are the domain's (accounts.h); here are the HTTP sides of
+ * them: where a credential comes from and how tokens go out.  Tokens go
+ * out in the body, or in cookie mode as three
  * cookies: sy_access (the JWT; HttpOnly, SameSite=Lax, Path=/),
  * sy_refresh (HttpOnly, SameSite=Strict, Path=/api/v1/auth) and sy_csrf
  * (readable by script, the value cookie clients echo in X-CSRF-Token),
@@ -31,114 +30,20 @@
  *   deactivated) and carries an ETag.
  * - Token responses are Cache-Control: no-store.
  */
-#include "config.h"
-
 #include <json-c/json.h>
-#include <libpq-fe.h>
-#include <stdio.h>
 #include <string.h>
 
-#include "synthia/account.h"
+#include "synthia/accounts.h"
 #include "synthia/config.h"
+#include "synthia/cookies.h"
 #include "synthia/crypto.h"
-#include "synthia/db.h"
-#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
-#include "synthia/jwt.h"
-#include "synthia/log.h"
-#include "synthia/password.h"
 #include "synthia/problem.h"
-#include "synthia/ratelimit.h"
 #include "synthia/routes.h"
 #include "synthia/session.h"
 
-#define CSRF_BYTES 32
-#define CSRF_MAX 128
 #define DEFAULT_MAX_BODY (1024 * 1024)
-#define LOGIN_COL_HASH SY_USER_NCOLS /* after the user's columns */
-
-/* ------------------------------------------------------------ cookies */
-
-typedef struct cookie_spec {
-    const char *name;
-    const char *path;
-    const char *same_site;
-    bool http_only;
-} cookie_spec;
-
-enum { COOKIE_ACCESS, COOKIE_REFRESH, COOKIE_CSRF };
-
-static const cookie_spec cookies[] = {
-    [COOKIE_ACCESS] = {"sy_access", "/", "Lax", true},
-    [COOKIE_REFRESH] = {"sy_refresh", "/api/v1/auth", "Strict", true},
-    [COOKIE_CSRF] = {"sy_csrf", "/", "Lax", false},
-};
-
-static int
-set_cookie(sy_res *res, int which, const char *value, int64_t max_age)
-{
-    const cookie_spec *c = &cookies[which];
-    sy_buf b;
-    sy_buf_init(&b, res->arena, 4096);
-    sy_buf_printf(&b, "%s=%s; Path=%s; Max-Age=%lld", c->name, value, c->path,
-                  (long long)max_age);
-    if (c->http_only)
-        sy_buf_puts(&b, "; HttpOnly");
-    sy_buf_printf(&b, "; SameSite=%s", c->same_site);
-    if (!sy_conf || sy_conf->cookie_secure)
-        sy_buf_puts(&b, "; Secure");
-    if (b.failed)
-        return SY_ENOMEM;
-    return sy_res_header(res, "Set-Cookie", sy_buf_str(&b));
-}
-
-int
-sy_account_clear_cookies(sy_res *res)
-{
-    int rc = 0;
-    for (int i = COOKIE_ACCESS; rc == 0 && i <= COOKIE_CSRF; i++)
-        rc = set_cookie(res, i, "", 0);
-    return rc;
-}
-
-static int64_t
-refresh_ttl_s(void)
-{
-    return sy_conf ? sy_conf->refresh_ttl_ms / 1000 : 30 * 86400;
-}
-
-static const char *
-new_csrf(sy_arena *a)
-{
-    unsigned char raw[CSRF_BYTES];
-    char *s = sy_arena_alloc(a, SY_B64URL_LEN(CSRF_BYTES) + 1);
-    if (!s)
-        return NULL;
-    sy_random_bytes(raw, sizeof(raw));
-    sy_b64url_encode(s, raw, sizeof(raw));
-    return s;
-}
-
-static int
-set_auth_cookies(sy_res *res, const char *jwt, int64_t access_s,
-                 const char *refresh, const char *csrf)
-{
-    int rc = set_cookie(res, COOKIE_ACCESS, jwt, access_s);
-    if (rc == 0)
-        rc = set_cookie(res, COOKIE_REFRESH, refresh, refresh_ttl_s());
-    if (rc == 0)
-        rc = set_cookie(res, COOKIE_CSRF, csrf, refresh_ttl_s());
-    return rc;
-}
-
-/* ------------------------------------------------------ token answers */
-
-static void
-copy_id(char *dst, size_t n, const char *src)
-{
-    snprintf(dst, n, "%s", src ? src : "");
-}
 
 static void
 no_store(sy_res *res)
@@ -153,39 +58,29 @@ add(json_object *o, const char *key, json_object *v)
     json_object_object_add(o, key, v);
 }
 
-/* 200 with a new access token for user row u in session su: in the body,
- * or in cookie mode as cookies (csrf: the value to keep, else new). */
+/* 200 with a signed-in session: tokens in the body, or in cookie mode as
+ * cookies (and the CSRF token, derived from the session, in the body). */
 static int
-send_tokens(sy_req *req, sy_res *res, const PGresult *u,
-            const sy_session_user *su, bool cookie, const char *csrf)
+send_tokens(sy_res *res, const sy_signin *si, bool cookie)
 {
-    sy_claims c;
-    char *jwt;
-    memset(&c, 0, sizeof(c));
-    copy_id(c.sub, sizeof(c.sub), PQgetvalue(u, 0, SY_USER_COL_ID));
-    if (!PQgetisnull(u, 0, SY_USER_COL_TENANT_ID))
-        copy_id(c.tid, sizeof(c.tid), PQgetvalue(u, 0, SY_USER_COL_TENANT_ID));
-    c.role = sy_role_parse(sy_str_c(PQgetvalue(u, 0, SY_USER_COL_ROLE)));
-    copy_id(c.sid, sizeof(c.sid), su->sid);
-    int rc = sy_jwt_issue(req->arena, &c, &jwt);
-    if (rc < 0)
-        return rc;
-    int64_t expires_in = c.exp - c.iat;
+    char csrf[SY_SESSION_CSRF_LEN + 1];
     json_object *o = json_object_new_object();
     if (!o)
         return SY_ENOMEM;
+    int rc = 0;
     if (cookie) {
-        csrf = csrf ? csrf : new_csrf(req->arena);
-        rc = csrf ? set_auth_cookies(res, jwt, expires_in, su->refresh, csrf)
-                  : SY_ENOMEM;
-        add(o, "csrf_token", json_object_new_string(csrf ? csrf : ""));
+        rc = sy_session_csrf(si->session.sid, csrf);
+        if (rc == 0)
+            rc = sy_cookies_set_auth(res, si->access_token, si->expires_in,
+                                     si->session.refresh, csrf);
+        add(o, "csrf_token", json_object_new_string(rc == 0 ? csrf : ""));
     } else {
-        add(o, "access_token", json_object_new_string(jwt));
+        add(o, "access_token", json_object_new_string(si->access_token));
         add(o, "token_type", json_object_new_string("Bearer"));
-        add(o, "refresh_token", json_object_new_string(su->refresh));
+        add(o, "refresh_token", json_object_new_string(si->session.refresh));
     }
-    add(o, "expires_in", json_object_new_int64(expires_in));
-    add(o, "user", sy_account_json(u, 0));
+    add(o, "expires_in", json_object_new_int64(si->expires_in));
+    add(o, "user", sy_accounts_json(&si->user));
     if (rc < 0) {
         json_object_put(o);
         return rc;
@@ -194,183 +89,36 @@ send_tokens(sy_req *req, sy_res *res, const PGresult *u,
     return sy_res_json(res, 200, o);
 }
 
-/* ----------------------------------------------------------- register */
-
 int
 sy_route_auth_register(sy_req *req, sy_res *res)
 {
-    return sy_account_create(req, res, req->who.tenant_id, SY_ROLE_SHOPPER);
-}
-
-/* -------------------------------------------------------------- login */
-
-typedef struct login_input {
-    const char *email; /* trimmed, NUL-terminated */
-    sy_str key;        /* lower-cased: the throttling key */
-    sy_str password;
-    const char *slug; /* `tenant`, or NULL */
-    bool cookie;
-} login_input;
-
-/* Where the account is looked up. */
-typedef struct login_ns {
-    const char *tenant_id;  /* NULL: the sysadmins' namespace */
-    const char *slug_check; /* key logins: the slug the body named */
-    const char *guard;      /* the login guard's namespace */
-    bool unknown;           /* the slug names no active tenant */
-} login_ns;
-
-static int
-read_login(sy_req *req, sy_res *res, login_input *in)
-{
-    json_object *b = req->json;
-    sy_str email, slug;
-    memset(in, 0, sizeof(*in));
-    sy_json_str(&res->errs, b, "email", true, 1, 1024, &email);
-    sy_json_str(&res->errs, b, "password", true, 1, 4096, &in->password);
-    if (sy_json_str(&res->errs, b, "tenant", false, 1, 63, &slug) == 0)
-        in->slug = sy_str_dup(req->arena, slug);
-    sy_json_bool(&res->errs, b, "cookie", false, &in->cookie);
-    if (sy_errs_any(&res->errs))
-        return SY_EVALIDATION;
-    in->key = sy_account_email_key(req->arena, email);
-    in->email = in->key.p ? sy_str_dup(req->arena, email) : NULL;
-    return in->email ? 0 : SY_ENOMEM;
-}
-
-static int
-resolve_ns(sy_req *req, const login_input *in, login_ns *ns)
-{
-    memset(ns, 0, sizeof(*ns));
-    if (req->who.kind == SY_WHO_KEY) {
-        ns->tenant_id = req->who.tenant_id;
-        ns->slug_check = in->slug;
-        ns->guard = ns->tenant_id;
-        return 0;
-    }
-    if (!in->slug) {
-        ns->guard = "";
-        return 0;
-    }
-    PGresult *r;
-    int rc = sy_db_exec(req->arena, &sy_sql_login_tenant_slug, &in->slug, 1, &r);
+    sy_user u;
+    int rc = sy_accounts_create(req->arena, req->who.tenant_id, req->json,
+                                SY_ROLE_SHOPPER, &res->errs, &u);
     if (rc < 0)
         return rc;
-    if (PQntuples(r) == 1)
-        ns->tenant_id = PQgetvalue(r, 0, 0);
-    ns->unknown = !ns->tenant_id;
-    ns->guard = ns->tenant_id ? ns->tenant_id : in->slug;
-    return 0;
-}
-
-/* The active account with this email, or *out = NULL. */
-static int
-find_user(sy_req *req, const login_input *in, const login_ns *ns,
-          PGresult **out)
-{
-    *out = NULL;
-    if (ns->unknown)
-        return 0;
-    if (!ns->tenant_id)
-        return sy_db_exec(req->arena, &sy_sql_user_login_sysadmin, &in->email, 1,
-                          out);
-    const char *p[3] = {ns->tenant_id, in->email, ns->slug_check};
-    return sy_db_exec(req->arena, &sy_sql_user_login_tenant, p, 3, out);
-}
-
-/* Verify, or burn the same time when there is nothing to verify. */
-static bool
-password_matches(const PGresult *r, sy_str pw, bool *rehash)
-{
-    *rehash = false;
-    if (!r || PQntuples(r) != 1 || PQgetisnull(r, 0, LOGIN_COL_HASH)) {
-        sy_password_burn(pw);
-        return false;
-    }
-    return sy_password_verify(PQgetvalue(r, 0, LOGIN_COL_HASH), pw, rehash) ==
-           0;
-}
-
-static int
-login_failed(sy_req *req, sy_res *res, const login_ns *ns)
-{
-    sy_logline *l = sy_log_begin(SY_LOG_INFO, "login_failed");
-    sy_log_str(l, "client", req->client_addr);
-    sy_log_cstr(l, "tenant", ns->guard);
-    sy_log_end(l);
-    /* the same body whatever the cause */
-    return sy_problem(res, 401, "unauthorized", "Invalid email or password.");
-}
-
-/* last_login_at, and the hash again when the config asks for more. */
-static int
-record_login(sy_req *req, const login_input *in, const PGresult *r, bool rehash,
-             PGresult **out)
-{
-    char hash[SY_PASSWORD_HASH_MAX];
-    bool rehashed =
-        rehash && sy_password_hash(in->password, hash, sizeof(hash)) == 0;
-    const char *tid = PQgetisnull(r, 0, SY_USER_COL_TENANT_ID)
-                          ? NULL
-                          : PQgetvalue(r, 0, SY_USER_COL_TENANT_ID);
-    const char *p[3] = {tid, PQgetvalue(r, 0, SY_USER_COL_ID),
-                        rehashed ? hash : NULL};
-    return sy_db_exec(req->arena, &sy_sql_user_logged_in, p, 3, out);
-}
-
-static int
-login_ok(sy_req *req, sy_res *res, const login_input *in, const PGresult *r,
-         bool rehash, const login_ns *ns)
-{
-    PGresult *u;
-    sy_session_user su;
-    int rc = record_login(req, in, r, rehash, &u);
-    if (rc < 0)
-        return rc;
-    if (PQntuples(u) != 1) /* deleted or deactivated a moment ago */
-        return login_failed(req, res, ns);
-    const char *tid = PQgetisnull(u, 0, SY_USER_COL_TENANT_ID)
-                          ? NULL
-                          : PQgetvalue(u, 0, SY_USER_COL_TENANT_ID);
-    int role = sy_role_parse(sy_str_c(PQgetvalue(u, 0, SY_USER_COL_ROLE)));
-    rc = sy_session_start(req->arena, tid, PQgetvalue(u, 0, SY_USER_COL_ID),
-                          role, in->cookie, &su);
-    if (rc == SY_EUNAUTH)
-        return login_failed(req, res, ns);
-    if (rc < 0)
-        return rc;
-    return send_tokens(req, res, u, &su, in->cookie, NULL);
+    sy_res_headerc(res, "Cache-Control", "no-store");
+    return sy_res_json(res, 201, sy_accounts_json(&u));
 }
 
 int
 sy_route_auth_login(sy_req *req, sy_res *res)
 {
-    login_input in;
-    login_ns ns;
-    PGresult *r = NULL;
-    bool rehash = false;
-    int rc = read_login(req, res, &in);
-    if (rc == 0)
-        rc = resolve_ns(req, &in, &ns);
-    if (rc == 0)
-        rc = sy_login_guard_check(req, res, in.key, ns.guard);
-    if (rc == 0)
-        rc = find_user(req, &in, &ns, &r);
+    sy_signin si;
+    const char *key_tenant =
+        req->who.kind == SY_WHO_KEY ? req->who.tenant_id : NULL;
+    int rc = sy_accounts_login(req->arena, req->json, key_tenant,
+                               req->client_addr, &res->errs, &si);
     if (rc < 0)
         return rc;
-    bool ok = password_matches(r, in.password, &rehash);
-    sy_login_guard_record(req, in.key, ns.guard, ok);
-    if (!ok)
-        return login_failed(req, res, &ns);
-    return login_ok(req, res, &in, r, rehash, &ns);
+    return send_tokens(res, &si, si.cookie);
 }
 
 /* ------------------------------------------------------------ refresh */
 
 typedef struct refresh_input {
     sy_str token;
-    bool cookie;      /* presented as the sy_refresh cookie */
-    const char *csrf; /* cookie mode: the checked sy_csrf value */
+    bool cookie; /* presented as the sy_refresh cookie */
 } refresh_input;
 
 static int
@@ -410,42 +158,26 @@ body_token(sy_req *req, sy_res *res, sy_str *out)
     int rc = read_body_json(req, res, &req->json);
     if (rc < 0)
         return rc;
-    return sy_json_str(&res->errs, req->json, "refresh_token", false, 1, 512, out);
+    return sy_json_str(&res->errs, req->json, "refresh_token", false, 1, 512,
+                       out);
 }
 
-static bool
-csrf_sane(sy_str v)
-{
-    if (v.len < 16 || v.len > CSRF_MAX)
-        return false;
-    for (size_t i = 0; i < v.len; i++) {
-        char c = v.p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '-' || c == '_'))
-            return false;
-    }
-    return true;
-}
-
-/* A cookie-authenticated unsafe request: X-CSRF-Token must be sy_csrf. */
 static int
-check_csrf(sy_req *req, sy_res *res, const char **csrf)
+refresh_refused(sy_res *res, bool cookie)
 {
-    sy_str want = sy_req_cookie(req, "sy_csrf");
-    sy_str got = sy_req_header(req, "X-CSRF-Token");
-    if (csrf_sane(want) && want.len == got.len &&
-        sy_ct_eq(want.p, got.p, want.len)) {
-        *csrf = sy_str_dup(req->arena, want);
-        return *csrf ? 0 : SY_ENOMEM;
-    }
-    return sy_problem(res, 403, "forbidden",
-                      "Cookie-authenticated requests must send the sy_csrf "
-                      "cookie's value in X-CSRF-Token.");
+    if (cookie)
+        sy_cookies_clear_auth(res);
+    return sy_problem(res, 401, "unauthorized",
+                      "The refresh token is not valid, has expired, or has "
+                      "been revoked.");
 }
 
+/* The token from the body, else the cookie; a cookie client must send
+ * the CSRF token of the token's session before it is used. */
 static int
 read_refresh(sy_req *req, sy_res *res, refresh_input *in)
 {
+    char sid[SY_UUID_LEN + 1];
     memset(in, 0, sizeof(*in));
     int rc = body_token(req, res, &in->token);
     if (rc != SY_ENOTFOUND)
@@ -455,40 +187,28 @@ read_refresh(sy_req *req, sy_res *res, refresh_input *in)
         return sy_problem(res, 401, "unauthorized",
                           "No refresh token was presented.");
     in->cookie = true;
-    return check_csrf(req, res, &in->csrf);
-}
-
-static int
-refresh_refused(sy_res *res, bool cookie)
-{
-    if (cookie)
-        sy_account_clear_cookies(res);
-    return sy_problem(res, 401, "unauthorized",
-                      "The refresh token is not valid, has expired, or has "
-                      "been revoked.");
+    rc = sy_session_of_refresh(req->arena, in->token, sid);
+    if (rc == SY_EUNAUTH)
+        return refresh_refused(res, true);
+    if (rc < 0)
+        return rc;
+    return sy_cookies_check_csrf(req, res, sid);
 }
 
 int
 sy_route_auth_refresh(sy_req *req, sy_res *res)
 {
     refresh_input in;
-    sy_session_user su;
+    sy_signin si;
     int rc = read_refresh(req, res, &in);
     if (rc < 0)
         return rc;
-    rc = sy_session_refresh(req->arena, in.token, &su);
+    rc = sy_accounts_refresh(req->arena, in.token, &res->errs, &si);
     if (rc == SY_EUNAUTH)
         return refresh_refused(res, in.cookie);
     if (rc < 0)
         return rc;
-    const char *p[2] = {su.tenant_id[0] ? su.tenant_id : NULL, su.user_id};
-    PGresult *u;
-    rc = sy_db_exec(req->arena, &sy_sql_user_get_live, p, 2, &u);
-    if (rc < 0)
-        return rc;
-    if (PQntuples(u) != 1)
-        return refresh_refused(res, in.cookie);
-    return send_tokens(req, res, u, &su, in.cookie, in.csrf);
+    return send_tokens(res, &si, in.cookie);
 }
 
 /* ----------------------------------------------------- logout, me */
@@ -497,7 +217,7 @@ static int
 signed_out(sy_req *req, sy_res *res)
 {
     if (req->who.via_cookie) {
-        int rc = sy_account_clear_cookies(res);
+        int rc = sy_cookies_clear_auth(res);
         if (rc < 0)
             return rc;
     }
@@ -508,19 +228,15 @@ signed_out(sy_req *req, sy_res *res)
 int
 sy_route_auth_logout(sy_req *req, sy_res *res)
 {
-    int rc = sy_session_revoke(req->arena, req->who.sid, "logout");
-    if (rc < 0)
-        return rc;
-    return signed_out(req, res);
+    int rc = sy_accounts_logout(req->arena, &req->who, false);
+    return rc < 0 ? rc : signed_out(req, res);
 }
 
 int
 sy_route_auth_logout_all(sy_req *req, sy_res *res)
 {
-    int rc = sy_session_revoke_user(req->arena, req->who.user_id, "logout_all");
-    if (rc < 0)
-        return rc;
-    return signed_out(req, res);
+    int rc = sy_accounts_logout(req->arena, &req->who, true);
+    return rc < 0 ? rc : signed_out(req, res);
 }
 
 /* The body with a strong ETag of its bytes; 304 on If-None-Match. */
@@ -550,17 +266,11 @@ json_with_etag(sy_res *res, json_object *o)
 int
 sy_route_auth_me(sy_req *req, sy_res *res)
 {
-    const sy_principal *w = &req->who;
-    const char *p[2] = {sy_account_tenant(w), w->user_id};
-    PGresult *r;
-    int rc = sy_db_exec(req->arena, &sy_sql_user_get_live, p, 2, &r);
+    sy_user u;
+    int rc = sy_accounts_me(req->arena, &req->who, &res->errs, &u);
     if (rc < 0)
         return rc;
-    if (PQntuples(r) != 1)
-        return sy_problem(res, 401, "unauthorized",
-                          "This account no longer exists or is "
-                          "deactivated.");
-    json_object *o = sy_account_json(r, 0);
+    json_object *o = sy_accounts_json(&u);
     if (!o)
         return SY_ENOMEM;
     sy_res_headerc(res, "Cache-Control", "private, no-cache");

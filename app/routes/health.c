@@ -12,14 +12,12 @@
 
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/db.h"
-#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/migrate.h"
 #include "synthia/pool.h"
@@ -145,20 +143,7 @@ redis_info(sy_arena *a, json_object *o)
 static int
 migration_version(sy_arena *a, int *out)
 {
-    PGresult *r;
-    int rc = sy_db_exec(a, &sy_sql_migration_version, NULL, 0, &r);
-    if (rc < 0 && strcmp(sy_db_last_sqlstate(), "42P01") == 0) {
-        *out = 0;
-        return 0;
-    }
-    if (rc < 0)
-        return rc;
-    int64_t v;
-    if (PQntuples(r) != 1 ||
-        sy_parse_i64(sy_str_c(PQgetvalue(r, 0, 0)), 0, INT32_MAX, &v) < 0)
-        return SY_EDB;
-    *out = (int)v;
-    return 0;
+    return sy_db_schema_version(a, out);
 }
 
 /* {ok, current, latest[, error]}.  A database newer than this binary

@@ -27,6 +27,8 @@
 #include "synthia/log.h"
 #include "synthia/pool.h"
 
+static sy_db_stmt ping_stmt = SY_DB_STMT("ping", "SELECT 1", 0);
+
 #define BACKOFF_MIN_US 250000
 #define BACKOFF_MAX_US 2000000
 
@@ -321,7 +323,7 @@ sy_db_ping(int64_t *latency_us, char *err, size_t errlen)
 {
     int64_t t0 = sy_mono_us();
     PGresult *r;
-    int rc = run(&sy_sql_ping, NULL, 0, &r);
+    int rc = run(&ping_stmt, NULL, 0, &r);
     if (rc < 0) {
         if (err && errlen)
             snprintf(err, errlen, "%s", last_reason);
@@ -463,4 +465,42 @@ sy_db_changed(struct pg_result *r)
     int64_t v = 0;
     sy_parse_i64(sy_str_c(PQcmdTuples(r)), 0, INT64_MAX, &v);
     return v;
+}
+
+int
+sy_db_column(sy_arena *a, const struct pg_result *r, int col,
+             sy_db_list *out)
+{
+    int n = sy_db_rows(r);
+    const char **v = sy_arena_calloc(a, (size_t)(n ? n : 1) * sizeof(*v));
+    if (!v)
+        return SY_ENOMEM;
+    for (int i = 0; i < n; i++)
+        v[i] = sy_db_cstr(r, i, col);
+    out->n = n;
+    out->v = v;
+    return 0;
+}
+
+static sy_db_stmt version_stmt = SY_DB_STMT(
+    "schema_version",
+    "SELECT coalesce(max(version), 0) FROM schema_migrations", 0);
+
+int
+sy_db_schema_version(sy_arena *a, int *out)
+{
+    struct pg_result *r;
+    int rc = sy_db_exec(a, &version_stmt, NULL, 0, &r);
+    if (rc < 0 && strcmp(last_sqlstate, "42P01") == 0) {
+        *out = 0; /* never migrated: no schema_migrations table yet */
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    int64_t v;
+    if (sy_db_rows(r) != 1 ||
+        sy_parse_i64(sy_db_str(r, 0, 0), 0, INT32_MAX, &v) < 0)
+        return SY_EDB;
+    *out = (int)v;
+    return 0;
 }

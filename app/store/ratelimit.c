@@ -446,10 +446,11 @@ hash_key(char *out, size_t cap, const char *kind, sy_buf *in)
 /* Key names from SHA-256 of "tenant NUL email" (lower-cased), with and
  * without "NUL address". */
 static int
-login_keys_make(sy_req *req, sy_str email, const char *tenant, login_keys *k)
+login_keys_make(sy_arena *a, sy_str email, const char *tenant, sy_str client,
+                login_keys *k)
 {
     sy_buf b;
-    sy_buf_init(&b, req->arena, email.len + 256);
+    sy_buf_init(&b, a, email.len + 256);
     sy_buf_puts(&b, tenant ? tenant : "");
     sy_buf_putc(&b, '\0');
     for (size_t i = 0; i < email.len; i++) {
@@ -460,23 +461,23 @@ login_keys_make(sy_req *req, sy_str email, const char *tenant, login_keys *k)
         return SY_ENOMEM;
     hash_key(k->account, sizeof(k->account), "acct", &b);
     sy_buf_putc(&b, '\0');
-    sy_buf_add_str(&b, req->client_addr);
+    sy_buf_add_str(&b, client);
     hash_key(k->pair, sizeof(k->pair), "pair", &b);
     sy_buf_reset(&b);
-    sy_buf_add_str(&b, req->client_addr);
+    sy_buf_add_str(&b, client);
     hash_key(k->address, sizeof(k->address), "addr", &b);
     return b.failed ? SY_ENOMEM : 0;
 }
 
 static int
-login_eval(sy_req *req, sy_redis_script *s, const login_keys *k, const char *a1,
-           const char *a2, const char *a3, redisReply **out)
+login_eval(sy_arena *a, sy_redis_script *s, const login_keys *k,
+           const char *a1, const char *a2, const char *a3, redisReply **out)
 {
     const char *argv[6] = {k->pair, k->account, k->address, a1, a2, a3};
     int nargs = a3 ? 3 : 2;
     if (sy_redis_down())
         return SY_EREDIS;
-    int rc = sy_redis_eval(req->arena, s, 3, nargs, argv, NULL, out);
+    int rc = sy_redis_eval(a, s, 3, nargs, argv, NULL, out);
     if (rc == 0 && (*out)->type == REDIS_REPLY_ERROR) {
         sy_log(SY_LOG_ERROR, "login_throttle_script", "%s: %s", s->name,
                (*out)->str);
@@ -485,28 +486,19 @@ login_eval(sy_req *req, sy_redis_script *s, const login_keys *k, const char *a1,
     return rc;
 }
 
-static int
-login_refuse(sy_res *res, int64_t retry_s)
-{
-    char detail[128];
-    header_i64(res, "Retry-After", retry_s);
-    snprintf(detail, sizeof(detail), "Too many failed logins; retry in %lld s.",
-             (long long)retry_s);
-    return sy_problem(res, 429, "rate_limited", detail);
-}
-
 int
-sy_login_guard_check(sy_req *req, sy_res *res, sy_str email, const char *tenant)
+sy_login_guard_check(sy_arena *a, sy_str email, const char *tenant,
+                     sy_str client, int64_t *retry_s)
 {
     login_keys k;
     redisReply *r;
     char acc[24], addr[24];
-    if (!sy_conf || login_keys_make(req, email, tenant, &k) < 0)
+    if (!sy_conf || login_keys_make(a, email, tenant, client, &k) < 0)
         return 0;
     snprintf(acc, sizeof(acc), "%lld", (long long)sy_conf->login_account_limit);
     snprintf(addr, sizeof(addr), "%lld",
              (long long)sy_conf->login_address_limit);
-    if (login_eval(req, &login_check_script, &k, acc, addr, NULL, &r) < 0) {
+    if (login_eval(a, &login_check_script, &k, acc, addr, NULL, &r) < 0) {
         log_unthrottled("Redis is unavailable");
         return 0;
     }
@@ -515,34 +507,28 @@ sy_login_guard_check(sy_req *req, sy_res *res, sy_str email, const char *tenant)
         r->element[1]->type != REDIS_REPLY_INTEGER ||
         r->element[0]->integer == 0)
         return 0;
-    return login_refuse(res, r->element[1]->integer);
-}
-
-static void
-login_success(sy_req *req, const login_keys *k)
-{
-    redisReply *r;
-    if (!sy_redis_down())
-        sy_redis_cmd(req->arena, &r, "DEL %s", k->pair);
+    *retry_s = r->element[1]->integer;
+    return SY_ERATE;
 }
 
 void
-sy_login_guard_record(sy_req *req, sy_str email, const char *tenant,
-                      bool success)
+sy_login_guard_record(sy_arena *a, sy_str email, const char *tenant,
+                      sy_str client, bool success)
 {
     login_keys k;
     redisReply *r;
     char lim[24], win[24], maxd[24];
-    if (!sy_conf || login_keys_make(req, email, tenant, &k) < 0)
+    if (!sy_conf || login_keys_make(a, email, tenant, client, &k) < 0)
         return;
     if (success) {
-        login_success(req, &k);
+        if (!sy_redis_down())
+            sy_redis_cmd(a, &r, "DEL %s", k.pair);
         return;
     }
     snprintf(lim, sizeof(lim), "%lld", (long long)sy_conf->login_pair_limit);
     snprintf(win, sizeof(win), "%lld", (long long)sy_conf->login_window_ms);
     snprintf(maxd, sizeof(maxd), "%lld",
              (long long)sy_conf->login_max_delay_ms);
-    if (login_eval(req, &login_fail_script, &k, lim, win, maxd, &r) < 0)
+    if (login_eval(a, &login_fail_script, &k, lim, win, maxd, &r) < 0)
         log_unthrottled("Redis is unavailable");
 }

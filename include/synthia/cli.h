@@ -20,11 +20,6 @@ int sy_cli_load_config(const char *config_path);
  * the process exit status: 0, 1 refused/failed, 2 usage. */
 int sy_cli_admin(int argc, char **argv);
 
-/* A connection of the command's own to sy_conf's database, named `who`
- * (application_name, and the prefix of the message printed on stderr
- * when it cannot connect; then NULL).  The caller PQfinish()es it. */
-struct pg_conn *sy_cli_db_connect(const char *who);
-
 /* `synthia seed-demo`: the demo tenant, its accounts and keys, and a
  * deterministic catalog of fashion products.  Returns the exit status. */
 int sy_cli_seed_demo(int argc, char **argv);

@@ -16,6 +16,10 @@
 void sy_random_bytes(void *out, size_t n);
 /* Lower-case hex of n bytes into out (2n+1 bytes with the NUL). */
 void sy_hex(char *out, const void *in, size_t n);
+/* Decode hex (either case) into out: 0 with *outlen, or SY_EINVAL for
+ * an odd length, a non-hex character or an output over outcap. */
+int sy_unhex(unsigned char *out, size_t outcap, const char *in,
+             size_t *outlen);
 void sy_sha256(const void *in, size_t n, unsigned char out[SY_SHA256_LEN]);
 /* Random (version 4) UUID in canonical form, 37 bytes with the NUL. */
 void sy_uuid_v4(char out[37]);

@@ -34,6 +34,23 @@ typedef struct sy_db_stmt {
 } sy_db_stmt;
 #define SY_DB_STMT(name, sql, nparams) {(name), (sql), (nparams), 0}
 
+/* SQL fragments the store modules share: a timestamptz as RFC 3339 UTC
+ * with microseconds (the API's times, and exact page cursors), and the
+ * nil uuid that stands for the tenant-less namespace of sysadmins. */
+#define SY_DB_RFC3339(col)                                                \
+    "to_char(" col " AT TIME ZONE 'UTC', "                               \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define SY_DB_ZERO_UUID "'00000000-0000-0000-0000-000000000000'::uuid"
+
+/* Keyset pagination as list statements take it (page.h makes one from
+ * ?cursor= and ?limit=): rows after (after_ts, after_id) in (created_at,
+ * id) order, `fetch` of them (the page size plus one, as text). */
+typedef struct sy_keyset {
+    const char *after_ts;
+    const char *after_id;
+    const char *fetch;
+} sy_keyset;
+
 /* Run a named statement with nparams text parameters (NULL = SQL NULL).
  * The result (tuples or command ok) is registered for PQclear in a.
  * Returns 0, SY_EDB when the server is unreachable or the statement
@@ -53,6 +70,14 @@ sy_str sy_db_str(const struct pg_result *r, int row, int col);
 const char *sy_db_cstr(const struct pg_result *r, int row, int col);
 bool sy_db_bool(const struct pg_result *r, int row, int col);
 int64_t sy_db_i64(const struct pg_result *r, int row, int col);
+/* One text column of every row (ids, say), arena memory. */
+typedef struct sy_db_list {
+    int n;
+    const char **v;
+} sy_db_list;
+int sy_db_column(sy_arena *a, const struct pg_result *r, int col,
+                 sy_db_list *out);
+
 /* Rows changed by an INSERT/UPDATE/DELETE. */
 int64_t sy_db_changed(struct pg_result *r);
 
@@ -72,6 +97,10 @@ int sy_db_conn(struct pg_conn **out);
 int sy_db_begin(void);
 int sy_db_commit(void);
 void sy_db_rollback(void);
+
+/* The schema version migrations have brought the database to (0 before
+ * the first). */
+int sy_db_schema_version(sy_arena *a, int *out);
 
 /* Server version number (e.g. 150018) of the open connection, or 0. */
 int sy_db_server_version(void);

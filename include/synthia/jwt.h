@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "synthia/arena.h"
-#include "synthia/request.h"
+#include "synthia/principal.h"
 #include "synthia/str.h"
 
 typedef struct sy_claims {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "synthia/db.h"
 #include "synthia/request.h"
 #include "synthia/response.h"
 
@@ -22,6 +23,13 @@ typedef struct sy_page {
                                        serves the first page too */
     char limit_text[8];            /* limit + 1 as text, for SQL params */
 } sy_page;
+
+/* The keyset of a page, for a store module's list statement. */
+static inline sy_keyset
+sy_page_keyset(const sy_page *p)
+{
+    return (sy_keyset){p->after_ts, p->after_id, p->limit_text};
+}
 
 /* Read limit and cursor from the query.  0, or a 422 problem for a bad
  * limit / 400 for a cursor that was not made by sy_page_cursor. */

@@ -26,12 +26,14 @@ int sy_ratelimit_check(sy_req *req, sy_res *res);
 /* Is the limiter running degraded right now (for /health)? */
 bool sy_ratelimit_degraded(void);
 
-/* Login throttling (API.md): before checking a password, 0 or SY_ERATE
- * (problem + Retry-After in res); after, record the outcome.  Works
- * without Redis (throttling then off, logged), so login keeps working. */
-int sy_login_guard_check(sy_req *req, sy_res *res, sy_str email,
-                         const char *tenant);
-void sy_login_guard_record(sy_req *req, sy_str email, const char *tenant,
-                           bool success);
+/* Login throttling (API.md), keyed on the normalised email (the same
+ * one the account lookup uses), the tenant and the client address:
+ * before checking a password, 0 or SY_ERATE with the seconds to wait in
+ * *retry_s; after, record the outcome.  Works without Redis (throttling
+ * then off, logged), so login keeps working. */
+int sy_login_guard_check(sy_arena *a, sy_str email, const char *tenant,
+                         sy_str client, int64_t *retry_s);
+void sy_login_guard_record(sy_arena *a, sy_str email, const char *tenant,
+                           sy_str client, bool success);
 
 #endif

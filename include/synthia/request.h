@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "synthia/arena.h"
+#include "synthia/principal.h"
 #include "synthia/str.h"
 
 #define SY_REQ_MAX_PARAMS 4
@@ -31,52 +32,6 @@ typedef struct sy_kv {
  * and the body, SY_ETOOBIG past max, SY_EIO on a broken stream. */
 typedef int (*sy_body_reader)(void *ctx, sy_arena *a, size_t max,
                               sy_str *out);
-
-/* Who is calling, filled in by authentication (authn.c). */
-enum sy_who {
-    SY_WHO_NONE = 0, /* anonymous */
-    SY_WHO_USER,     /* access token (Bearer or cookie) */
-    SY_WHO_KEY,      /* API key */
-};
-
-/* Roles are ordered: a higher role may do what a lower one may. */
-enum sy_role {
-    SY_ROLE_NONE = 0,
-    SY_ROLE_SHOPPER = 1,
-    SY_ROLE_STAFF = 2,
-    SY_ROLE_OWNER = 3,
-    SY_ROLE_SYSADMIN = 4,
-};
-
-enum sy_key_kind {
-    SY_KEY_PUBLISHABLE = 1,
-    SY_KEY_SECRET = 2,
-};
-
-#define SY_UUID_LEN 36
-
-typedef struct sy_principal {
-    int kind;                        /* enum sy_who */
-    char tenant_id[SY_UUID_LEN + 1]; /* "" for sysadmins and anonymous */
-    char user_id[SY_UUID_LEN + 1];   /* users only */
-    int role;                        /* enum sy_role (users) */
-    bool via_cookie;                 /* token came from the sy_access cookie */
-    char sid[SY_UUID_LEN + 1];       /* session of the access token */
-    char jti[SY_UUID_LEN + 1];
-    int64_t exp;                     /* access token expiry, epoch seconds */
-    char key_id[SY_UUID_LEN + 1];    /* API keys only */
-    int key_kind;                    /* enum sy_key_kind */
-    uint32_t scopes;                 /* SY_SCOPE_* bits (keys) */
-    char plan[33];                   /* tenant's plan (keys) */
-    int64_t limits[4];               /* per minute, by enum sy_rate_class */
-    const char *origins;             /* tenant's allowed origins, space-
-                                        separated (keys; arena memory) */
-    const char *key_record;          /* key served from this responder's
-                                        memory: the record to confirm
-                                        against Redis (NULL otherwise) */
-    size_t key_record_len;
-    char key_ikey[64];               /* the record's Redis name */
-} sy_principal;
 
 typedef struct sy_req {
     sy_arena *arena;

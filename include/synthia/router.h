@@ -49,32 +49,6 @@ enum sy_route_flags {
                                  API key's rate-limit call fetches it */
 };
 
-/* API-key scopes.  Publishable keys get at most SY_SCOPES_PUBLISHABLE. */
-enum sy_scope {
-    SY_SCOPE_CATALOG_READ = 1u << 0,   /* catalog:read */
-    SY_SCOPE_CATALOG_WRITE = 1u << 1,  /* catalog:write */
-    SY_SCOPE_ORDERS_READ = 1u << 2,    /* orders:read */
-    SY_SCOPE_ORDERS_WRITE = 1u << 3,   /* orders:write */
-    SY_SCOPE_UPLOADS_WRITE = 1u << 4,  /* uploads:write */
-    SY_SCOPE_ANALYSIS_WRITE = 1u << 5, /* analysis:write */
-    SY_SCOPE_TRYON_WRITE = 1u << 6,    /* tryon:write */
-    SY_SCOPE_EVENTS_WRITE = 1u << 7,   /* events:write */
-    SY_SCOPE_AUTH_REGISTER = 1u << 8,  /* auth:register */
-    SY_SCOPE_AUTH_LOGIN = 1u << 9,     /* auth:login */
-    SY_SCOPE_TENANT_READ = 1u << 10,   /* tenant:read */
-    SY_SCOPE_METRICS_READ = 1u << 11,  /* metrics:read */
-    SY_SCOPE_IMPORTS_WRITE = 1u << 12, /* imports:write */
-};
-#define SY_SCOPES_PUBLISHABLE                                                \
-    (SY_SCOPE_CATALOG_READ | SY_SCOPE_UPLOADS_WRITE |                        \
-     SY_SCOPE_ANALYSIS_WRITE | SY_SCOPE_TRYON_WRITE | SY_SCOPE_EVENTS_WRITE | \
-     SY_SCOPE_AUTH_REGISTER | SY_SCOPE_AUTH_LOGIN)
-#define SY_SCOPES_ALL 0x1fffu
-
-/* "catalog:read" <-> SY_SCOPE_CATALOG_READ.  0 / NULL when unknown. */
-uint32_t sy_scope_parse(sy_str name);
-const char *sy_scope_name(uint32_t bit);
-
 typedef struct sy_route {
     const char *method;  /* "GET", "POST", ... */
     const char *path;    /* pattern: "/api/v1/products/{id}" */

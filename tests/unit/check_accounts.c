@@ -1,13 +1,14 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * check_account.c - unit tests of the account helpers shared by the
- * identity routes (account.h): email syntax and trimming, the throttling
+ * check_accounts.c - unit tests of the account helpers shared by the
+ * identity routes (accounts.h): email syntax and trimming, the throttling
  * key of an email, and the tenant parameter of a principal.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "synthia/account.h"
+#include "synthia/accounts.h"
 #include "synthia/arena.h"
 #include "synthia/error.h"
 
@@ -29,7 +30,7 @@ static void
 email_ok(const char *in, const char *want)
 {
     sy_str out = SY_STR_NULL;
-    ck_assert_msg(sy_account_email(sy_str_c(in), &out) == 0, "'%s' refused",
+    ck_assert_msg(sy_accounts_email(sy_str_c(in), &out) == 0, "'%s' refused",
                   in);
     ck_assert_msg(out.len == strlen(want) && memcmp(out.p, want, out.len) == 0,
                   "'%s' gave '%.*s'", in, (int)out.len, out.p);
@@ -39,7 +40,7 @@ static void
 email_bad(const char *in)
 {
     sy_str out = SY_STR("untouched");
-    ck_assert_msg(sy_account_email(sy_str_c(in), &out) == SY_EVALIDATION,
+    ck_assert_msg(sy_accounts_email(sy_str_c(in), &out) == SY_EVALIDATION,
                   "'%s' accepted", in);
     ck_assert(sy_str_eqc(out, "untouched"));
 }
@@ -127,11 +128,11 @@ END_TEST
 
 START_TEST(test_email_key_is_trimmed_and_ascii_lowered)
 {
-    sy_str k = sy_account_email_key(&A, SY_STR("  Ada.LOVELACE@Example.COM "));
+    sy_str k = sy_accounts_email_key(&A, SY_STR("  Ada.LOVELACE@Example.COM "));
     ck_assert(sy_str_eqc(k, "ada.lovelace@example.com"));
     ck_assert_int_eq(k.p[k.len], 0);
     /* bytes above ASCII are kept as they are */
-    k = sy_account_email_key(&A, SY_STR("\xc3\x89T\xc3\x89@X.io"));
+    k = sy_accounts_email_key(&A, SY_STR("\xc3\x89T\xc3\x89@X.io"));
     ck_assert(sy_str_eqc(k, "\xc3\x89t\xc3\x89@x.io"));
 }
 END_TEST
@@ -141,7 +142,7 @@ START_TEST(test_email_key_out_of_budget_is_empty)
     sy_arena tiny;
     sy_arena_init(&tiny, 64, 16);
     sy_str big = SY_STR("a-rather-long-address-for-a-tiny-arena@example.com");
-    sy_str k = sy_account_email_key(&tiny, big);
+    sy_str k = sy_accounts_email_key(&tiny, big);
     ck_assert_ptr_null(k.p);
     ck_assert_uint_eq(k.len, 0);
     sy_arena_cleanup(&tiny);
@@ -152,9 +153,9 @@ START_TEST(test_tenant_param_is_null_for_sysadmins)
 {
     sy_principal w;
     memset(&w, 0, sizeof(w));
-    ck_assert_ptr_null(sy_account_tenant(&w));
+    ck_assert_ptr_null(sy_principal_tenant(&w));
     memcpy(w.tenant_id, "0b8e2a52-5c1e-4e52-9d43-4f1f7b1d8a11", 37);
-    ck_assert_str_eq(sy_account_tenant(&w), w.tenant_id);
+    ck_assert_str_eq(sy_principal_tenant(&w), w.tenant_id);
 }
 END_TEST
 
