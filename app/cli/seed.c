@@ -409,7 +409,7 @@ seed(seed_ctx *c, const seed_opts *o)
     }
     if (sy_db_commit() < 0)
         return fail("the transaction failed", NULL);
-    sy_cache_catalog_bump(&c->arena, c->tid);
+    sy_cache_catalog_bump(&c->arena, NULL, c->tid);
     json_object_object_add(c->out, "products",
                            json_object_new_int64(o->products));
     return print_out(c);

@@ -79,7 +79,7 @@ sy_tenancy_check_plan(sy_str s, const char **why)
     for (size_t i = 0; ok && i < s.len; i++)
         ok = lower_alnum(s.p[i]) || s.p[i] == '_';
     if (!ok)
-        *why = "is not a known plan (see GET /api/v1/plans)";
+        *why = "names no plan (see GET /api/v1/plans)";
     return ok ? 0 : SY_EVALIDATION;
 }
 
@@ -367,7 +367,7 @@ static int
 unknown_plan(sy_errs *e)
 {
     return sy_errs_field(e, "plan",
-                         "is not a known plan (see GET /api/v1/plans)");
+                         "names no plan (see GET /api/v1/plans)");
 }
 
 static int

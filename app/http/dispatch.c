@@ -15,16 +15,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "synthia/apikey.h"
-#include "synthia/authn.h"
-#include "synthia/cache.h"
+#include "synthia/admission.h"
 #include "synthia/config.h"
 #include "synthia/cors.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/log.h"
 #include "synthia/problem.h"
-#include "synthia/ratelimit.h"
 #include "synthia/router.h"
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
@@ -143,49 +140,15 @@ preflight(sy_req *req, sy_res *res)
     return true;
 }
 
-/* Authentication, authorisation, then the key's rate limit.  A key
- * served from the responder's memory is confirmed against Redis on the
- * way (with the rate-limit call, or alone when the route has no limit,
- * or before refusing it); if its record changed, admit once more from
- * the shared cache or PostgreSQL. */
-static int
-admit_once(sy_req *req, sy_res *res)
-{
-    int rc = sy_authn_authenticate(req, res);
-    if (rc == 0)
-        rc = sy_authn_authorize(req, res);
-    bool memory_key = req->who.kind == SY_WHO_KEY && req->who.key_record;
-    if (rc < 0 && memory_key && sy_apikey_confirm(req->arena, &req->who) ==
-                                    SY_ESTALE)
-        return SY_ESTALE;
-    if (rc < 0 || req->who.kind != SY_WHO_KEY)
-        return rc;
-    if (req->route->rate != SY_RATE_NONE)
-        return sy_ratelimit_check(req, res);
-    return memory_key ? sy_apikey_confirm(req->arena, &req->who) : 0;
-}
-
-static int
-admit(sy_req *req, sy_res *res)
-{
-    int rc = admit_once(req, res);
-    if (rc != SY_ESTALE)
-        return rc;
-    memset(&req->who, 0, sizeof(req->who));
-    sy_res_init(res, res->arena, req, res->body.max);
-    return admit_once(req, res); /* the memory entry is gone now */
-}
-
 void
 sy_dispatch(sy_req *req, sy_res *res)
 {
     res->head_only = sy_str_eqc(req->method, "HEAD");
-    sy_cache_forget_version();
     if (preflight(req, res))
         return;
     int rc = route_request(req, res);
     if (rc == 0)
-        rc = admit(req, res);
+        rc = sy_admission_admit(req, res);
     if (rc == 0 && (req->route->flags & SY_ROUTE_JSON))
         rc = read_json_body(req, res);
     if (rc == 0)

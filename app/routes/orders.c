@@ -446,7 +446,7 @@ sy_route_orders_create(sy_req *req, sy_res *res)
     }
     rc = commit(req, res);
     if (rc == 0 && !replayed)
-        sy_cache_catalog_bump(req->arena, tid); /* stock changed */
+        sy_cache_catalog_bump(req->arena, &req->catver, tid); /* stock changed */
     return rc;
 }
 
@@ -607,6 +607,6 @@ sy_route_orders_transition(sy_req *req, sy_res *res)
     }
     rc = commit(req, res);
     if (rc == 0 && strcmp(to, "canceled") == 0)
-        sy_cache_catalog_bump(req->arena, tid); /* stock came back */
+        sy_cache_catalog_bump(req->arena, &req->catver, tid); /* stock came back */
     return rc;
 }

@@ -407,7 +407,7 @@ write_product(sy_req *req, const char *tid, sy_db_stmt *stmt,
     rc = sy_db_commit();
     if (rc < 0)
         return rc;
-    sy_cache_catalog_bump(req->arena, tid);
+    sy_cache_catalog_bump(req->arena, &req->catver, tid);
     *out = r;
     return 0;
 }
@@ -496,7 +496,7 @@ sy_route_products_delete(sy_req *req, sy_res *res)
     }
     if ((rc = sy_db_commit()) < 0)
         return rc;
-    sy_cache_catalog_bump(req->arena, tid);
+    sy_cache_catalog_bump(req->arena, &req->catver, tid);
     res->status = 204;
     return 0;
 }
@@ -637,7 +637,7 @@ from_cache(sy_req *req, sy_res *res, const char *tid, int type, sy_str what)
 {
     sy_str v;
     if (no_cache(req) ||
-        sy_cache_get(req->arena, tid, type, NULL, what, &v) < 0)
+        sy_cache_get(req->arena, &req->catver, tid, type, NULL, what, &v) < 0)
         return SY_ENOTFOUND;
     int rc = sy_res_headerc(res, "X-Cache", "HIT");
     return rc < 0 ? rc : sy_res_bytes(res, 200, "application/json", v.p,

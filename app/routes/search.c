@@ -197,7 +197,7 @@ rank_semantic(sy_req *req, const char *tid, const search_query *s,
     if (!hits)
         return SY_ENOMEM;
     sy_embed_local((sy_str){s->q, s->qlen}, q);
-    int rc = sy_vectors_search(req->arena, tid, q, k, hits, &got);
+    int rc = sy_vectors_search(req->arena, &req->catver, tid, q, k, hits, &got);
     if (rc < 0)
         return rc;
     *n = 0;
@@ -256,7 +256,7 @@ load_json(sy_req *req, const char *tid, ranked *list, int n)
         return SY_ENOMEM;
     for (int i = 0; i < n; i++)
         ids[i] = sy_str_c(list[i].id);
-    int found = sy_cache_get_many(req->arena, tid, SY_CACHE_PRODUCT, n, ids,
+    int found = sy_cache_get_many(req->arena, &req->catver, tid, SY_CACHE_PRODUCT, n, ids,
                                   got, &version);
     for (int i = 0; i < n; i++)
         list[i].json = got[i];
@@ -383,7 +383,7 @@ sy_route_products_search(sy_req *req, sy_res *res)
                   s.limit, s.q);
     sy_str v, w = sy_buf_str(&what);
     if (!what.failed && !no_cache(req) &&
-        sy_cache_get(req->arena, tid, SY_CACHE_SEARCH, NULL, w, &v) == 0) {
+        sy_cache_get(req->arena, &req->catver, tid, SY_CACHE_SEARCH, NULL, w, &v) == 0) {
         if ((rc = sy_res_headerc(res, "X-Cache", "HIT")) < 0)
             return rc;
         return sy_res_bytes(res, 200, "application/json", v.p, v.len);

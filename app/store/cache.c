@@ -147,13 +147,6 @@ static struct {
     int64_t v;
 } last_get;
 
-/* The catalog version read with this request's rate-limit call (see
- * sy_cache_version_cmd), forgotten when the next request starts. */
-static struct {
-    bool set;
-    char tenant[UUID_LEN + 1];
-    int64_t version;
-} seen;
 
 typedef struct mem_entry {
     bool used;
@@ -607,22 +600,23 @@ count_async(const cache_key *k, const char *field, long long n)
  * version and it is still the entry's: no round trip at all.  The hit is
  * counted with a command whose reply is not awaited. */
 static int
-local_get(sy_arena *a, const cache_key *k, sy_str *value)
+local_get(sy_arena *a, const sy_catver *cv, const cache_key *k,
+          sy_str *value)
 {
-    if (!types[k->type].versioned || !seen.set ||
-        strcmp(seen.tenant, k->tenant) != 0 ||
-        mem_get(a, k, seen.version, value) < 0)
+    if (!types[k->type].versioned || !cv || !cv->set ||
+        strcmp(cv->tenant, k->tenant) != 0 ||
+        mem_get(a, k, cv->version, value) < 0)
         return SY_ENOTFOUND;
     count_async(k, "hits", 1);
-    remember_version(k, seen.version);
+    remember_version(k, cv->version);
     return 0;
 }
 
 /* ------------------------------------------------------------ get, put */
 
 int
-sy_cache_get(sy_arena *a, const char *tenant, int type, const char *user,
-             sy_str what, sy_str *value)
+sy_cache_get(sy_arena *a, const sy_catver *cv, const char *tenant, int type,
+             const char *user, sy_str what, sy_str *value)
 {
     cache_key k;
     if (make_key(&k, tenant, type, user, what) < 0)
@@ -630,7 +624,7 @@ sy_cache_get(sy_arena *a, const char *tenant, int type, const char *user,
     register_scripts();
     pending_flush(a);
     if (!sy_redis_down()) {
-        if (local_get(a, &k, value) == 0)
+        if (local_get(a, cv, &k, value) == 0)
             return 0;
         int rc = redis_get(a, &k, value);
         if (rc == 0 && types[type].versioned && get_matches(&k))
@@ -708,8 +702,9 @@ mget(sy_arena *a, cache_key *ks, int64_t v, const int *idx, int m,
 }
 
 int
-sy_cache_get_many(sy_arena *a, const char *tenant, int type, int n,
-                  const sy_str *whats, sy_str *values, int64_t *version)
+sy_cache_get_many(sy_arena *a, const sy_catver *cv, const char *tenant,
+                  int type, int n, const sy_str *whats, sy_str *values,
+                  int64_t *version)
 {
     int64_t v;
     cache_key *ks;
@@ -719,7 +714,7 @@ sy_cache_get_many(sy_arena *a, const char *tenant, int type, int n,
     *version = -1;
     if (type < 0 || type >= SY_CACHE__COUNT || !types[type].versioned ||
         n <= 0 || sy_redis_down() ||
-        sy_cache_catalog_version(a, tenant, &v) < 0 ||
+        sy_cache_catalog_version(a, cv, tenant, &v) < 0 ||
         !(ks = sy_arena_alloc(a, (size_t)n * sizeof(*ks))) ||
         !(idx = sy_arena_alloc(a, (size_t)n * sizeof(*idx))))
         return 0;
@@ -783,13 +778,14 @@ sy_cache_put_many(sy_arena *a, const char *tenant, int type, int64_t version,
 /* ------------------------------------------------------ catalog version */
 
 void
-sy_cache_catalog_bump(sy_arena *a, const char *tenant)
+sy_cache_catalog_bump(sy_arena *a, sy_catver *cv, const char *tenant)
 {
     cache_key k;
     if (tenant_keys(&k, tenant) < 0)
         return;
     mem_drop(k.tenant, -1, NULL);
-    seen.set = false;
+    if (cv)
+        cv->set = false;
     pending_flush(a);
     redisReply *r;
     if (sy_redis_down() ||
@@ -798,13 +794,14 @@ sy_cache_catalog_bump(sy_arena *a, const char *tenant)
 }
 
 int
-sy_cache_catalog_version(sy_arena *a, const char *tenant, int64_t *version)
+sy_cache_catalog_version(sy_arena *a, const sy_catver *cv, const char *tenant,
+                         int64_t *version)
 {
     cache_key k;
     if (tenant_keys(&k, tenant) < 0)
         return SY_EINVAL;
-    if (seen.set && strcmp(seen.tenant, k.tenant) == 0) {
-        *version = seen.version;
+    if (cv && cv->set && strcmp(cv->tenant, k.tenant) == 0) {
+        *version = cv->version;
         return 0;
     }
     pending_flush(a);
@@ -836,23 +833,18 @@ sy_cache_version_cmd(sy_arena *a, const char *tenant, sy_redis_cmdv *cmd)
 }
 
 void
-sy_cache_version_reply(const char *tenant, const struct redisReply *r)
+sy_cache_version_reply(sy_catver *cv, const char *tenant,
+                       const struct redisReply *r)
 {
     int64_t v = 0;
-    seen.set = false;
-    if (!lower_uuid(tenant, seen.tenant) ||
+    cv->set = false;
+    if (!lower_uuid(tenant, cv->tenant) ||
         (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING) ||
         (r->type == REDIS_REPLY_STRING &&
          sy_parse_i64((sy_str){r->str, r->len}, 0, INT64_MAX, &v) < 0))
         return;
-    seen.version = v;
-    seen.set = true;
-}
-
-void
-sy_cache_forget_version(void)
-{
-    seen.set = false;
+    cv->version = v;
+    cv->set = true;
 }
 
 /* ---------------------------------------------------------------- stats */
@@ -1136,6 +1128,6 @@ sy_cache_delete(sy_arena *a, const char *tenant, int type, const char *user,
             return rc;
     }
     if (!user && (type < 0 || types[type].versioned))
-        sy_cache_catalog_bump(a, k.tenant);
+        sy_cache_catalog_bump(a, NULL, k.tenant);
     return 0;
 }

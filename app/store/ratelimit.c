@@ -36,17 +36,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "synthia/apikey.h"
-#include "synthia/cache.h"
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
 #include "synthia/pool.h"
-#include "synthia/problem.h"
 #include "synthia/redis.h"
-#include "synthia/router.h"
+#include "synthia/principal.h"
 
 #define WINDOW_S 60
 #define DEGRADED_FOR_US (60 * 1000000LL)
@@ -54,17 +51,10 @@
 #define LOCAL_SLOTS 256
 #define LOCAL_PROBE 8
 
-typedef struct decision {
-    bool allowed;
-    int64_t limit; /* what this decision enforced */
-    int64_t remaining;
-    int64_t reset_s; /* allowed: window rolls; refused: retry after */
-} decision;
-
 static int64_t degraded_at_us;
 
-static const char *
-class_name(int cls)
+const char *
+sy_ratelimit_class_name(int cls)
 {
     switch (cls) {
     case SY_RATE_READ: return "read";
@@ -122,56 +112,29 @@ static sy_redis_script window_script = {
     "return {0, left, s}\n",
     ""};
 
-/* The window script in one round trip with, for a key served from the
- * responder's memory, the GET that confirms its record, and on routes
- * that read the catalog version (SY_ROUTE_CATVER), the GET of the key's
- * tenant's version (cache.h). */
-static int
-run_window(sy_req *req, const char **argv, redisReply **out)
+static void
+window_key(char out[96], const char *key_id, int cls)
 {
-    const sy_principal *who = &req->who;
-    sy_redis_cmdv cmds[3];
-    redisReply *rep[3];
-    int n = 0, confirm = -1, version = -1;
-    if (who->key_record)
-        sy_apikey_confirm_cmd(who, &cmds[confirm = n++]);
-    int window = n++;
-    int rc = sy_redis_evalsha_cmd(req->arena, &window_script, 1, 1, argv,
-                                  NULL, &cmds[window]);
-    if (rc == 0 && (req->route->flags & SY_ROUTE_CATVER) &&
-        sy_cache_version_cmd(req->arena, who->tenant_id, &cmds[n]) == 0)
-        version = n++;
-    if (rc == 0)
-        rc = sy_redis_pipeline(req->arena, n, cmds, rep);
-    if (rc == 0 && confirm >= 0)
-        rc = sy_apikey_confirm_reply(who, rep[confirm]);
-    if (rc < 0)
-        return rc;
-    if (version >= 0)
-        sy_cache_version_reply(who->tenant_id, rep[version]);
-    if (rep[window]->type == REDIS_REPLY_ERROR &&
-        strncmp(rep[window]->str, "NOSCRIPT", 8) == 0) /* reload, retry */
-        return sy_redis_eval(req->arena, &window_script, 1, 1, argv, NULL,
-                             out);
-    *out = rep[window];
-    return 0;
+    snprintf(out, 96, "sy:{k:%s}:rl:%s", key_id, sy_ratelimit_class_name(cls));
 }
 
-static int
-redis_decide(sy_req *req, int cls, int64_t limit, decision *d)
+int
+sy_ratelimit_window_cmd(sy_arena *a, const char *key_id, int cls,
+                        int64_t limit, sy_redis_cmdv *out)
 {
-    const sy_principal *who = &req->who;
     char key[96], lim[24];
-    redisReply *r;
-    if (sy_redis_down())
-        return SY_EREDIS;
-    snprintf(key, sizeof(key), "sy:{k:%s}:rl:%s", who->key_id,
-             class_name(cls));
+    window_key(key, key_id, cls);
     snprintf(lim, sizeof(lim), "%lld", (long long)limit);
     const char *argv[2] = {key, lim};
-    int rc = run_window(req, argv, &r);
-    if (rc < 0)
-        return rc;
+    return sy_redis_evalsha_cmd(a, &window_script, 1, 1, argv, NULL, out);
+}
+
+int
+sy_ratelimit_window_reply(const struct redisReply *r, int64_t limit,
+                          sy_rl_decision *d)
+{
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
+        return SY_ENOTFOUND;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_INTEGER ||
         r->element[1]->type != REDIS_REPLY_INTEGER ||
@@ -185,6 +148,22 @@ redis_decide(sy_req *req, int cls, int64_t limit, decision *d)
     d->remaining = r->element[1]->integer;
     d->reset_s = r->element[2]->integer;
     return 0;
+}
+
+int
+sy_ratelimit_window(sy_arena *a, const char *key_id, int cls, int64_t limit,
+                    sy_rl_decision *d)
+{
+    char key[96], lim[24];
+    redisReply *r;
+    window_key(key, key_id, cls);
+    snprintf(lim, sizeof(lim), "%lld", (long long)limit);
+    const char *argv[2] = {key, lim};
+    int rc = sy_redis_eval(a, &window_script, 1, 1, argv, NULL, &r);
+    if (rc < 0)
+        return rc;
+    rc = sy_ratelimit_window_reply(r, limit, d);
+    return rc == SY_ENOTFOUND ? SY_EREDIS : rc;
 }
 
 /* ------------------------------------------------------ local fallback */
@@ -237,8 +216,9 @@ local_share(int64_t limit)
 
 /* A fixed window per wall-clock minute: cruder than Redis's sliding
  * one, but it only has to hold while Redis is away. */
-static void
-local_decide(const char *key_id, int cls, int64_t limit, decision *d)
+void
+sy_ratelimit_local(const char *key_id, int cls, int64_t limit,
+                   sy_rl_decision *d)
 {
     int64_t now_ms = sy_wall_ms();
     int64_t minute = now_ms / 60000;
@@ -256,60 +236,10 @@ local_decide(const char *key_id, int cls, int64_t limit, decision *d)
     d->reset_s = (60000 - now_ms % 60000 + 999) / 1000;
 }
 
-/* ------------------------------------------------------------- headers */
-
-static void
-header_i64(sy_res *res, const char *name, int64_t v)
-{
-    char s[24];
-    int n = snprintf(s, sizeof(s), "%lld", (long long)v);
-    sy_res_header(res, name, (sy_str){s, (size_t)n});
-}
-
-static void
-header_buf(sy_res *res, const char *name, const char *s, int n, size_t cap)
-{
-    if (n > 0 && (size_t)n < cap)
-        sy_res_header(res, name, (sy_str){s, (size_t)n});
-}
-
-/* The draft-03 style trio and draft-08+ RateLimit-Policy / RateLimit. */
-static void
-set_headers(sy_res *res, int cls, const decision *d)
-{
-    const char *name = class_name(cls);
-    header_i64(res, "RateLimit-Limit", d->limit);
-    header_i64(res, "RateLimit-Remaining", d->remaining);
-    header_i64(res, "RateLimit-Reset", d->reset_s);
-    char s[96];
-    int n = snprintf(s, sizeof(s), "\"%s\";q=%lld;w=%d", name,
-                     (long long)d->limit, WINDOW_S);
-    header_buf(res, "RateLimit-Policy", s, n, sizeof(s));
-    n = snprintf(s, sizeof(s), "\"%s\";r=%lld;t=%lld", name,
-                 (long long)d->remaining, (long long)d->reset_s);
-    header_buf(res, "RateLimit", s, n, sizeof(s));
-}
-
-static int
-refuse(sy_res *res, const decision *d)
-{
-    char detail[128];
-    header_i64(res, "Retry-After", d->reset_s);
-    if (d->limit == 0)
-        snprintf(detail, sizeof(detail),
-                 "Your plan allows no requests of this kind.");
-    else
-        snprintf(detail, sizeof(detail),
-                 "Rate limit of %lld requests per minute reached; retry in "
-                 "%lld s.",
-                 (long long)d->limit, (long long)d->reset_s);
-    return sy_problem(res, 429, "rate_limited", detail);
-}
-
 /* ------------------------------------------------------------ degraded */
 
-static void
-note_degraded(void)
+void
+sy_ratelimit_note_degraded(void)
 {
     degraded_at_us = sy_mono_us();
     if (sy_self_slot)
@@ -323,43 +253,6 @@ sy_ratelimit_degraded(void)
     if (sy_redis_down())
         return true;
     return degraded_at_us && sy_mono_us() - degraded_at_us < DEGRADED_FOR_US;
-}
-
-static int
-degraded(sy_req *req, sy_res *res, int cls, int64_t limit)
-{
-    int policy = sy_conf ? sy_conf->on_redis_down : SY_RL_DOWN_LOCAL;
-    note_degraded();
-    if (policy == SY_RL_DOWN_CLOSED) {
-        header_i64(res, "Retry-After", 1);
-        return sy_problem(res, 503, "storage_unavailable",
-                          "Rate limits cannot be checked right now; retry "
-                          "shortly.");
-    }
-    sy_res_headerc(res, "RateLimit-Degraded", "1");
-    if (policy == SY_RL_DOWN_OPEN)
-        return 0;
-    decision d;
-    local_decide(req->who.key_id, cls, limit, &d);
-    set_headers(res, cls, &d);
-    return d.allowed ? 0 : refuse(res, &d);
-}
-
-int
-sy_ratelimit_check(sy_req *req, sy_res *res)
-{
-    int cls = req->route ? req->route->rate : SY_RATE_NONE;
-    if (req->who.kind != SY_WHO_KEY || cls <= SY_RATE_NONE || cls > SY_RATE_AI)
-        return 0;
-    int64_t limit = req->who.limits[cls];
-    decision d;
-    int rc = redis_decide(req, cls, limit, &d);
-    if (rc == SY_EREDIS)
-        return degraded(req, res, cls, limit);
-    if (rc < 0)
-        return rc;
-    set_headers(res, cls, &d);
-    return d.allowed ? 0 : refuse(res, &d);
 }
 
 /* ------------------------------------------------------- login guard */

@@ -486,11 +486,12 @@ refresh(sy_arena *a, const char *tenant, tenant_vecs **tp, bool has_version,
 
 /* The tenant's vectors, current as described atop this file. */
 static int
-current(sy_arena *a, const char *tenant, tenant_vecs **out)
+current(sy_arena *a, const sy_catver *cv, const char *tenant,
+        tenant_vecs **out)
 {
     tenant_vecs *t = slot_find(tenant);
     int64_t version = 0;
-    bool has_version = sy_cache_catalog_version(a, tenant, &version) == 0;
+    bool has_version = sy_cache_catalog_version(a, cv, tenant, &version) == 0;
 
     if (!t || !has_version || !t->has_version || t->version != version ||
         sy_mono_us() - t->checked_us >= RECHECK_US) {
@@ -504,8 +505,8 @@ current(sy_arena *a, const char *tenant, tenant_vecs **out)
 }
 
 int
-sy_vectors_search(sy_arena *a, const char *tenant, const float *q, int k,
-                  sy_vec_hit *out, int *n)
+sy_vectors_search(sy_arena *a, const sy_catver *cv, const char *tenant,
+                  const float *q, int k, sy_vec_hit *out, int *n)
 {
     int idx[SY_VECTORS_MAX_K];
     float score[SY_VECTORS_MAX_K];
@@ -515,7 +516,7 @@ sy_vectors_search(sy_arena *a, const char *tenant, const float *q, int k,
         return SY_EINVAL;
     if (k > SY_VECTORS_MAX_K)
         k = SY_VECTORS_MAX_K;
-    int rc = current(a, tenant, &t);
+    int rc = current(a, cv, tenant, &t);
     if (rc < 0)
         return rc;
     int m = sy_vectors_topk(t->cols, t->n, q, k, idx, score), hits = 0;

@@ -13,16 +13,18 @@
  *
  * Each responder also keeps what it read or stored in a small memory
  * cache (entries live at most SY_CACHE_MEMORY_TTL_MS).  While Redis is
- * up, a catalog entry is served from there only when this request read
- * the tenant's catalog version with its rate-limit call
- * (sy_cache_version_cmd) and the version is the entry's: then a cached
- * read costs no round trip beyond the rate limit's.  When Redis is down,
+ * up, a catalog entry is served from there only when the request read
+ * the tenant's catalog version with its admission pipeline
+ * (sy_cache_version_cmd, kept in the request's sy_catver) and the
+ * version is the entry's: then a cached read costs no round trip beyond
+ * the rate limit's.  When Redis is down,
  * the memory cache answers alone (a write on this responder clears the
  * tenant's entries; other responders' may lag by SY_CACHE_MEMORY_TTL_MS).
  */
 #ifndef SYNTHIA_CACHE_H
 #define SYNTHIA_CACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "synthia/arena.h"
@@ -43,6 +45,16 @@ enum sy_cache_type {
 
 #define SY_CACHE_MEMORY_TTL_MS 5000
 
+/* What a request knows of its tenant's catalog version: read by the
+ * admission pipeline along with the rate limit, cleared by a product
+ * write of the same request.  Zeroed: nothing known (a round trip then
+ * reads the version). */
+typedef struct sy_catver {
+    bool set;
+    char tenant[37];
+    int64_t version;
+} sy_catver;
+
 /* "list", "search", ... <-> enum; -1 / NULL when unknown. */
 int sy_cache_type_parse(sy_str name);
 const char *sy_cache_type_name(int type);
@@ -51,8 +63,8 @@ const char *sy_cache_type_name(int type);
  * is the canonical description of the request (it is hashed).  0 with the
  * value (arena memory), SY_ENOTFOUND on a miss.  Never fails otherwise:
  * a broken Redis is a miss (and the memory fallback is tried). */
-int sy_cache_get(sy_arena *a, const char *tenant, int type, const char *user,
-                 sy_str what, sy_str *value);
+int sy_cache_get(sy_arena *a, const sy_catver *cv, const char *tenant,
+                 int type, const char *user, sy_str what, sy_str *value);
 
 /* Store a value for the same key (TTL by type; compressed).  Errors are
  * logged and swallowed: a cache that cannot store is just a cache. */
@@ -65,8 +77,9 @@ void sy_cache_put(sy_arena *a, const char *tenant, int type,
  * Returns how many were found; *version gets the catalog version they
  * belong to, to store the missing ones under with sy_cache_put_many (-1
  * when Redis is down: nothing is found or stored then). */
-int sy_cache_get_many(sy_arena *a, const char *tenant, int type, int n,
-                      const sy_str *whats, sy_str *values, int64_t *version);
+int sy_cache_get_many(sy_arena *a, const sy_catver *cv, const char *tenant,
+                      int type, int n, const sy_str *whats, sy_str *values,
+                      int64_t *version);
 
 /* Store values[i] (those with a non-NULL p) for whats[i] under version,
  * in one pipeline. */
@@ -76,13 +89,13 @@ void sy_cache_put_many(sy_arena *a, const char *tenant, int type,
 
 /* A product of the tenant changed: new catalog version.  Call after the
  * write committed. */
-void sy_cache_catalog_bump(sy_arena *a, const char *tenant);
+void sy_cache_catalog_bump(sy_arena *a, sy_catver *cv, const char *tenant);
 
 /* The tenant's catalog version (for in-memory structures that must
  * follow product writes, like the vector store).  0 with *version, or
  * SY_EREDIS. */
-int sy_cache_catalog_version(sy_arena *a, const char *tenant,
-                             int64_t *version);
+int sy_cache_catalog_version(sy_arena *a, const sy_catver *cv,
+                             const char *tenant, int64_t *version);
 
 /* The GET of the tenant's catalog version, for a pipeline the request
  * sends anyway (the rate limit's); hand its reply to
@@ -91,10 +104,8 @@ int sy_cache_catalog_version(sy_arena *a, const char *tenant,
  * tenant id. */
 int sy_cache_version_cmd(sy_arena *a, const char *tenant,
                          struct sy_redis_cmdv *cmd);
-void sy_cache_version_reply(const char *tenant, const struct redisReply *r);
-
-/* A new request starts: forget the version the last one read. */
-void sy_cache_forget_version(void);
+void sy_cache_version_reply(sy_catver *cv, const char *tenant,
+                            const struct redisReply *r);
 
 /* Stats of one tenant, or of all tenants when tenant is NULL (sysadmin):
  * {hits, misses, hit_ratio, keys, bytes_raw, bytes_stored,

@@ -42,6 +42,14 @@ enum sy_scope {
 uint32_t sy_scope_parse(sy_str name);
 const char *sy_scope_name(uint32_t bit);
 
+/* Cost classes of rate limits (a route's .rate). */
+enum sy_rate_class {
+    SY_RATE_NONE = 0,
+    SY_RATE_READ,
+    SY_RATE_WRITE,
+    SY_RATE_AI,
+};
+
 /* Who is calling, filled in by authentication (authn.c). */
 enum sy_who {
     SY_WHO_NONE = 0, /* anonymous */

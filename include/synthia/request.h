@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "synthia/arena.h"
+#include "synthia/cache.h"
 #include "synthia/principal.h"
 #include "synthia/str.h"
 
@@ -61,6 +62,8 @@ typedef struct sy_req {
     struct json_object *json; /* parsed body of JSON routes */
 
     sy_principal who;
+    sy_catver catver; /* the tenant's catalog version, when admission
+                         read it (cache.h) */
 
     /* where the time went, for the slow-request log */
     int64_t start_us;

@@ -31,13 +31,6 @@ enum sy_auth_level {
     SY_AUTH_SYSADMIN,
 };
 
-enum sy_rate_class {
-    SY_RATE_NONE = 0,
-    SY_RATE_READ,
-    SY_RATE_WRITE,
-    SY_RATE_AI,
-};
-
 enum sy_route_flags {
     SY_ROUTE_JSON = 1 << 0,   /* body must be application/json, parsed */
     SY_ROUTE_NOLOG = 1 << 1,  /* no access-log line (probes) */

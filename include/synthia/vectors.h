@@ -19,8 +19,9 @@
 #define SYNTHIA_VECTORS_H
 
 #include "synthia/arena.h"
+#include "synthia/cache.h"
 #include "synthia/embed.h"
-#include "synthia/request.h"
+#include "synthia/principal.h"
 
 #define SY_VECTORS_MAX_K 100
 #define SY_VECTORS_TENANTS 4
@@ -34,9 +35,10 @@ typedef struct sy_vec_hit {
 /* The k (at most SY_VECTORS_MAX_K) active products of tenant most similar
  * to q (best first; equal scores in a stable order) into out (room for
  * k); *n gets the count.  Products with nothing in common with q (score
- * 0) are left out.  0, SY_EDB, or SY_ENOMEM. */
-int sy_vectors_search(sy_arena *a, const char *tenant, const float *q, int k,
-                      sy_vec_hit *out, int *n);
+ * 0) are left out.  cv: what the request knows of the tenant's catalog
+ * version (may be NULL).  0, SY_EDB, or SY_ENOMEM. */
+int sy_vectors_search(sy_arena *a, const sy_catver *cv, const char *tenant,
+                      const float *q, int k, sy_vec_hit *out, int *n);
 
 /* Write the local embedding of a product's text (on the current
  * connection, so inside the caller's transaction when one is open).

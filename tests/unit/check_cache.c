@@ -254,7 +254,7 @@ hit(const char *tenant, int type, const char *user, const char *what,
     sy_str want)
 {
     sy_str got;
-    int rc = sy_cache_get(&A, tenant, type, user, sy_str_c(what), &got);
+    int rc = sy_cache_get(&A, NULL, tenant, type, user, sy_str_c(what), &got);
     ck_assert(rc == 0 || rc == SY_ENOTFOUND);
     if (rc == 0)
         ck_assert(sy_str_eq(got, want));
@@ -351,13 +351,13 @@ START_TEST(test_bump_drops_the_tenants_catalog_entries)
     put(TA, SY_CACHE_SEARCH, NULL, "q", v);
     put(TA, SY_CACHE_ANALYSIS, U1, "q", v);
     put(TB, SY_CACHE_LIST, NULL, "q", v);
-    sy_cache_catalog_bump(&A, TA_UPPER);
+    sy_cache_catalog_bump(&A, NULL, TA_UPPER);
     ck_assert(!hit(TA, SY_CACHE_LIST, NULL, "q", v));
     ck_assert(!hit(TA, SY_CACHE_SEARCH, NULL, "q", v));
     ck_assert(hit(TA, SY_CACHE_ANALYSIS, U1, "q", v));
     ck_assert(hit(TB, SY_CACHE_LIST, NULL, "q", v));
     /* the bump is owed to Redis, once per tenant */
-    sy_cache_catalog_bump(&A, TA);
+    sy_cache_catalog_bump(&A, NULL, TA);
     ck_assert_int_eq(npending, 1);
     ck_assert_str_eq(pending[0], TA);
 }
@@ -368,7 +368,7 @@ START_TEST(test_owed_bumps_are_bounded)
     char t[UUID_LEN + 1];
     for (int i = 0; i < PENDING_MAX + 4; i++) {
         snprintf(t, sizeof(t), "00000000-0000-4000-8000-%012d", i);
-        sy_cache_catalog_bump(&A, t);
+        sy_cache_catalog_bump(&A, NULL, t);
     }
     ck_assert_int_eq(npending, PENDING_MAX);
 }
@@ -392,7 +392,7 @@ START_TEST(test_delete_drops_memory_and_needs_redis)
     ck_assert_int_eq(sy_cache_stats(&A, TA, &stats), SY_EREDIS);
     ck_assert_int_eq(sy_cache_stats(&A, NULL, &stats), SY_EREDIS);
     ck_assert_ptr_null(stats);
-    ck_assert_int_eq(sy_cache_catalog_version(&A, TA, &ver), SY_EREDIS);
+    ck_assert_int_eq(sy_cache_catalog_version(&A, NULL, TA, &ver), SY_EREDIS);
     ck_assert_int_eq(sy_cache_delete(&A, "acme", -1, NULL, &n), SY_EINVAL);
 }
 END_TEST

@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * check_ratelimit.c - unit tests of the rate limiter without Redis (the
+ * check_ratelimit.c - unit tests of the rate limiter and the admission
+ * pipeline's answers without Redis (the
  * redis.url here cannot be parsed, so Redis is "down" at once): the
  * on_redis_down policies local (each responder's share, per key and
  * class), open and closed, the headers they set, a plan limit of 0, and
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synthia/admission.h"
 #include "synthia/arena.h"
 #include "synthia/config.h"
 #include "synthia/error.h"
@@ -53,7 +56,8 @@ teardown(void)
     sy_conf = NULL;
 }
 
-/* One request of key_id on route; returns sy_ratelimit_check's code. */
+/* One request of key_id on route; returns the admission pipeline's
+ * code. */
 static int
 charge(const char *key_id, const sy_route *route, int64_t limit, sy_res *res)
 {
@@ -65,7 +69,7 @@ charge(const char *key_id, const sy_route *route, int64_t limit, sy_res *res)
     snprintf(req.who.key_id, sizeof(req.who.key_id), "%s", key_id);
     req.who.limits[route->rate] = limit;
     sy_res_init(res, &A, &req, 1 << 16);
-    return sy_ratelimit_check(&req, res);
+    return sy_admission_pipeline(&req, res);
 }
 
 static bool
@@ -146,7 +150,7 @@ START_TEST(test_unkeyed_requests_are_not_limited)
     req.route = &read_route;
     req.who.kind = SY_WHO_USER;
     sy_res_init(&res, &A, &req, 1 << 16);
-    ck_assert_int_eq(sy_ratelimit_check(&req, &res), 0);
+    ck_assert_int_eq(sy_admission_pipeline(&req, &res), 0);
     ck_assert_int_eq(res.nheaders, 0);
 }
 END_TEST
