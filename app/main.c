@@ -111,17 +111,17 @@ main(int argc, char **argv)
         return sy_cli_check_config(config,
                                    argc > 2 && strcmp(argv[2], "--keys") == 0);
     if (strcmp(cmd, "admin") == 0) {
-        if (sy_cli_load_config(config) < 0)
+        if (sy_cli_start(config, cmd) < 0)
             return 1;
         return sy_cli_admin(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "seed-demo") == 0) {
-        if (sy_cli_load_config(config) < 0)
+        if (sy_cli_start(config, cmd) < 0)
             return 1;
         return sy_cli_seed_demo(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "migrate") == 0) {
-        if (sy_cli_load_config(config) < 0)
+        if (sy_cli_start(config, cmd) < 0)
             return 1;
         return sy_cli_migrate(argc - 2, argv + 2);
     }

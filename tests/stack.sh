@@ -474,6 +474,7 @@ cmd_up() {
 listen = unix:$SY_FCGI_SOCKET
 listen_mode = 0666
 workers = $workers
+metrics_dir = $STATEDIR
 
 [database]
 url = $SY_DATABASE_URL

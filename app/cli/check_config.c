@@ -12,6 +12,7 @@
 #include "synthia/error.h"
 #include "synthia/jwt.h"
 #include "synthia/log.h"
+#include "synthia/metrics.h"
 #include "synthia/str.h"
 
 static sy_config loaded;
@@ -29,6 +30,38 @@ sy_cli_load_config(const char *config_path)
     }
     sy_conf = &loaded;
     sy_log_set_level(loaded.log_level);
+    return 0;
+}
+
+static const char *const commands[] = {"admin", "migrate", "seed-demo"};
+
+static void
+command_labels(sy_buf *b, int i)
+{
+    sy_buf_puts(b, "command=");
+    sy_metrics_label(b, commands[i]);
+}
+
+static sy_metric runs = {
+    .name = "synthia_cli_runs_total",
+    .help = "Runs of synthia commands outside the pool on this host.",
+    .nseries = (int)(sizeof(commands) / sizeof(commands[0])),
+    .labeller = command_labels,
+    .sparse = true,
+};
+SY_METRICS_REGISTER(&runs)
+
+int
+sy_cli_start(const char *config_path, const char *command)
+{
+    int rc = sy_cli_load_config(config_path);
+    if (rc < 0)
+        return rc;
+    /* best effort: without the directory, counts stay in this process */
+    sy_metrics_use_file(sy_conf->metrics_dir, "cli");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i], command) == 0)
+            sy_counter_add(&runs, (int)i, 1);
     return 0;
 }
 

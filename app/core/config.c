@@ -89,6 +89,9 @@ static const key_def keys[] = {
      "127.0.0.0/8 ::1/128", 0, 0,
      "networks (CIDR, space-separated) that may read /health/detailed "
      "and /metrics without a token"},
+    {"server", "metrics_dir", T_STR, O(metrics_dir), "/run/synthia", 0, 0,
+     "directory of the metric segments of processes outside the pool "
+     "(worker.seg, cli.seg), which /metrics adds up; empty: none"},
 
     {"database", "url", T_STR, O(db_url), "", 0, 0,
      "libpq connection URI, e.g. postgresql://synthia@/synthia?host="

@@ -85,6 +85,7 @@ child_main(master *m, int slot)
     sigprocmask(SIG_SETMASK, &none, NULL);
     sy_self_slot = &sy_pool->slots[slot];
     sy_self_slot->pid = getpid();
+    sy_pool_attach_metrics(sy_self_slot);
     _exit(sy_responder_run(m->fd, true));
 }
 
@@ -452,6 +453,7 @@ run_single(int fd)
         return 1;
     sy_self_slot = &sy_pool->slots[0];
     sy_self_slot->pid = getpid();
+    sy_pool_attach_metrics(sy_self_slot);
     sy_pool->target = sy_pool->live = 1;
     sy_notify("READY=1");
     int status = sy_responder_run(fd, false);
@@ -506,5 +508,6 @@ sy_serve(const sy_serve_opts *o)
         sy_log(SY_LOG_ERROR, "pool_map", "cannot map shared memory");
         return 1;
     }
+    sy_pool_attach_metrics(NULL);
     return run_master(&m);
 }

@@ -1,6 +1,10 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * pool.c - the shared segment of the master and its responders, and the
- * per-request metrics that responders record into their own slot.
+ * pool.c - the shared segment of the master and its responders.  Each
+ * slot holds its responder's metric cells, and the master has an area of
+ * its own: the segment is a source of the metrics registry (every slot,
+ * free ones included, so counters never go backwards), and the pool's
+ * gauges are one of its collectors.
  */
 #include "synthia/pool.h"
 
@@ -14,19 +18,6 @@
 
 sy_pool_shm *sy_pool;
 sy_slot *sy_self_slot;
-
-const int sy_metrics_statuses[SY_METRICS_NSTATUS] = {
-    200, 201, 202, 204, 301, 302, 304, 400, 401, 403,
-    404, 405, 409, 413, 415, 422, 429, 500, 503, 0 /* other */
-};
-
-const double sy_metrics_buckets_s[SY_METRICS_NBUCKETS - 1] = {
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-    0.1,    0.25,  0.5,    1.0,   2.5,  5.0};
-
-static const int64_t buckets_us[SY_METRICS_NBUCKETS - 1] = {
-    500, 1000, 2500, 5000, 10000, 25000, 50000,
-    100000, 250000, 500000, 1000000, 2500000, 5000000};
 
 int
 sy_pool_map(bool shared)
@@ -42,31 +33,11 @@ sy_pool_map(bool shared)
     return 0;
 }
 
-int
-sy_metrics_status_index(int status)
-{
-    for (int i = 0; i < SY_METRICS_NSTATUS - 1; i++)
-        if (sy_metrics_statuses[i] == status)
-            return i;
-    return SY_METRICS_NSTATUS - 1;
-}
-
 void
-sy_pool_count_request(int route_index, int status, int64_t dur_us)
+sy_pool_attach_metrics(sy_slot *slot)
 {
-    if (!sy_self_slot)
-        return;
-    sy_slot_metrics *m = &sy_self_slot->m;
-    int row = route_index < 0 || route_index >= SY_METRICS_MAX_ROUTES
-                  ? SY_METRICS_MAX_ROUTES
-                  : route_index;
-    int b = 0;
-    while (b < SY_METRICS_NBUCKETS - 1 && dur_us > buckets_us[b])
-        b++;
-    /* single writer per slot: plain increments, readers load relaxed */
-    m->requests[row][sy_metrics_status_index(status)]++;
-    m->latency[row][b]++;
-    m->latency_sum_us[row] += (uint64_t)(dur_us > 0 ? dur_us : 0);
+    if (sy_pool)
+        sy_metrics_attach(slot ? slot->cells : sy_pool->master_cells);
 }
 
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -97,4 +68,60 @@ sy_pool_stats_get(sy_pool_stats *st)
     st->reloads = LOAD(sy_pool->reloads);
     st->crash_loop = LOAD(sy_pool->crash_loop) != 0;
     st->uptime_s = (sy_wall_ms() - sy_pool->started_wall_ms) / 1000;
+}
+
+/* ------------------------------------------------------------ metrics */
+
+static void
+add_cells(uint64_t *out)
+{
+    size_t n = sy_metrics_ncells();
+    if (!sy_pool)
+        return;
+    for (size_t i = 0; i < n; i++)
+        out[i] += LOAD(sy_pool->master_cells[i]);
+    for (int k = 0; k < SY_POOL_MAX_SLOTS; k++)
+        for (size_t i = 0; i < n; i++)
+            out[i] += LOAD(sy_pool->slots[k].cells[i]);
+}
+
+static void
+pool_gauges(sy_buf *b)
+{
+    sy_pool_stats st;
+    if (!sy_pool)
+        return;
+    sy_pool_stats_get(&st);
+    sy_metrics_header(b, "synthia_responders", "gauge",
+                      "Responder processes by state.");
+    sy_buf_printf(b, "synthia_responders{state=\"busy\"} %d\n", st.busy);
+    sy_buf_printf(b, "synthia_responders{state=\"idle\"} %d\n", st.idle);
+    sy_metrics_sample(b, "synthia_responders_target", "gauge",
+                      "Responders the master keeps running.",
+                      (uint64_t)st.target);
+    sy_metrics_sample(b, "synthia_requests_served_total", "counter",
+                      "Requests served by all responders.", st.served);
+    sy_metrics_sample(b, "synthia_pool_all_busy_total", "counter",
+                      "Times a request found every responder busy.",
+                      st.all_busy);
+    sy_metrics_sample(b, "synthia_responder_deaths_total", "counter",
+                      "Abnormal responder deaths.", st.deaths);
+    sy_metrics_sample(b, "synthia_responder_recycled_total", "counter",
+                      "Responders retired after server.max_requests.",
+                      st.recycled);
+    sy_metrics_sample(b, "synthia_request_timeouts_total", "counter",
+                      "Requests ended by server.request_timeout.",
+                      st.timeouts);
+    sy_metrics_sample(b, "synthia_reloads_total", "counter",
+                      "Configuration reloads (SIGHUP).", st.reloads);
+    sy_metrics_sample(b, "synthia_crash_loop", "gauge",
+                      "1 while the crash-loop guard holds back respawns.",
+                      st.crash_loop ? 1 : 0);
+}
+
+__attribute__((constructor)) static void
+pool_metrics(void)
+{
+    sy_metrics_source(add_cells);
+    sy_metrics_collector(pool_gauges);
 }

@@ -440,7 +440,7 @@ serve_one(FCGX_Request *r, sy_arena *a, sy_buf *out)
     d.db_us = sy_db_take_time();
     d.redis_us = sy_redis_take_time();
     mark_idle();
-    sy_pool_count_request(d.route_index, d.status, d.dur_us);
+    sy_dispatch_count(d.route_index, d.status, d.dur_us);
     log_request(&req, &d);
     sy_log_set_request_id(NULL);
     sy_arena_reset(a);

@@ -21,10 +21,92 @@
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/log.h"
+#include "synthia/metrics.h"
 #include "synthia/problem.h"
 #include "synthia/router.h"
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
+
+/* ------------------------------------------------------------ metrics */
+
+/* Statuses counted apart; anything else is "other". */
+static const int statuses[] = {200, 201, 202, 204, 301, 302, 304, 400, 401,
+                               403, 404, 405, 409, 413, 415, 422, 429, 500,
+                               503};
+#define NSTATUS ((int)(sizeof(statuses) / sizeof(statuses[0])) + 1)
+
+static const double buckets_s[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                   0.025,  0.05,  0.1,    0.25,  0.5,
+                                   1.0,    2.5,   5.0};
+
+/* Rows: the routes, then "unmatched". */
+static int
+route_row(int route_index)
+{
+    return route_index < 0 || (size_t)route_index >= sy_nroutes
+               ? (int)sy_nroutes
+               : route_index;
+}
+
+static void
+route_labels(sy_buf *b, int row)
+{
+    bool matched = (size_t)row < sy_nroutes;
+    sy_buf_puts(b, "route=");
+    sy_metrics_label(b, matched ? sy_routes[row].path : "unmatched");
+    sy_buf_puts(b, ",method=");
+    sy_metrics_label(b, matched ? sy_routes[row].method : "");
+}
+
+static void
+request_labels(sy_buf *b, int series)
+{
+    int st = series % NSTATUS;
+    route_labels(b, series / NSTATUS);
+    if (st == NSTATUS - 1)
+        sy_buf_puts(b, ",status=\"other\"");
+    else
+        sy_buf_printf(b, ",status=\"%d\"", statuses[st]);
+}
+
+static sy_metric requests = {
+    .name = "synthia_http_requests_total",
+    .help = "HTTP requests by route pattern, method and status.",
+    .type = SY_METRIC_COUNTER,
+    .labeller = request_labels,
+    .sparse = true,
+};
+static sy_metric latency = {
+    .name = "synthia_http_request_duration_seconds",
+    .help = "Time from request parsed to response written, by route.",
+    .type = SY_METRIC_HISTOGRAM,
+    .labeller = route_labels,
+    .buckets = buckets_s,
+    .nbuckets = (int)(sizeof(buckets_s) / sizeof(buckets_s[0])),
+    .sparse = true,
+};
+
+__attribute__((constructor)) static void
+register_request_metrics(void)
+{
+    requests.nseries = ((int)sy_nroutes + 1) * NSTATUS;
+    latency.nseries = (int)sy_nroutes + 1;
+    sy_metrics_register(&requests);
+    sy_metrics_register(&latency);
+}
+
+void
+sy_dispatch_count(int route_index, int status, int64_t dur_us)
+{
+    int row = route_row(route_index), st = NSTATUS - 1;
+    for (int i = 0; i < NSTATUS - 1; i++)
+        if (statuses[i] == status)
+            st = i;
+    sy_counter_add(&requests, row * NSTATUS + st, 1);
+    sy_histogram_observe(&latency, row, dur_us);
+}
+
+/* ------------------------------------------------------------ pipeline */
 
 const char *
 sy_dispatch_route_name(const sy_req *req)

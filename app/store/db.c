@@ -25,7 +25,7 @@
 #include "synthia/config.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
-#include "synthia/pool.h"
+#include "synthia/metrics.h"
 
 static sy_db_stmt ping_stmt = SY_DB_STMT("ping", "SELECT 1", 0);
 
@@ -42,18 +42,28 @@ static char last_sqlstate[6];
 static bool in_tx; /* between sy_db_begin and sy_db_commit/rollback */
 static const char *last_reason = "not connected";
 
+static sy_metric errors_metric = {
+    .name = "synthia_store_errors_total",
+    .help = "Failed connects and statements per store.",
+    .labels = "store=\"postgresql\"",
+};
+static sy_metric connects_metric = {
+    .name = "synthia_store_connects_total",
+    .help = "Connections opened per store.",
+    .labels = "store=\"postgresql\"",
+};
+SY_METRICS_REGISTER(&errors_metric, &connects_metric)
+
 static void
 count_error(void)
 {
-    if (sy_self_slot)
-        __atomic_fetch_add(&sy_self_slot->m.db_errors, 1, __ATOMIC_RELAXED);
+    sy_counter_inc(&errors_metric);
 }
 
 static void
 count_connect(void)
 {
-    if (sy_self_slot)
-        __atomic_fetch_add(&sy_self_slot->m.db_connects, 1, __ATOMIC_RELAXED);
+    sy_counter_inc(&connects_metric);
 }
 
 /* libpq messages end with a newline; the log line should not. */

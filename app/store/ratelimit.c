@@ -41,7 +41,7 @@
 #include "synthia/crypto.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
-#include "synthia/pool.h"
+#include "synthia/metrics.h"
 #include "synthia/redis.h"
 #include "synthia/principal.h"
 
@@ -122,9 +122,12 @@ int
 sy_ratelimit_window_cmd(sy_arena *a, const char *key_id, int cls,
                         int64_t limit, sy_redis_cmdv *out)
 {
-    char key[96], lim[24];
+    /* the command points at its arguments until the pipeline is sent */
+    char *key = sy_arena_alloc(a, 96), *lim = sy_arena_alloc(a, 24);
+    if (!key || !lim)
+        return SY_ENOMEM;
     window_key(key, key_id, cls);
-    snprintf(lim, sizeof(lim), "%lld", (long long)limit);
+    snprintf(lim, 24, "%lld", (long long)limit);
     const char *argv[2] = {key, lim};
     return sy_redis_evalsha_cmd(a, &window_script, 1, 1, argv, NULL, out);
 }
@@ -238,13 +241,17 @@ sy_ratelimit_local(const char *key_id, int cls, int64_t limit,
 
 /* ------------------------------------------------------------ degraded */
 
+static sy_metric degraded_metric = {
+    .name = "synthia_ratelimit_degraded_total",
+    .help = "Rate-limited requests decided without Redis.",
+};
+SY_METRICS_REGISTER(&degraded_metric)
+
 void
 sy_ratelimit_note_degraded(void)
 {
     degraded_at_us = sy_mono_us();
-    if (sy_self_slot)
-        __atomic_fetch_add(&sy_self_slot->m.ratelimit_degraded, 1,
-                           __ATOMIC_RELAXED);
+    sy_counter_inc(&degraded_metric);
 }
 
 bool

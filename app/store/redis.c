@@ -22,7 +22,7 @@
 #include "synthia/config.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
-#include "synthia/pool.h"
+#include "synthia/metrics.h"
 #include "synthia/str.h"
 
 #define MAX_SCRIPTS 32
@@ -195,11 +195,17 @@ sy_redis_parse_url(const char *url, sy_redis_target *out)
 
 /* ------------------------------------------------------------ connection */
 
-static void
-count(uint64_t *counter)
-{
-    __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
-}
+static sy_metric errors_metric = {
+    .name = "synthia_store_errors_total",
+    .help = "Failed connects and statements per store.",
+    .labels = "store=\"redis\"",
+};
+static sy_metric connects_metric = {
+    .name = "synthia_store_connects_total",
+    .help = "Connections opened per store.",
+    .labels = "store=\"redis\"",
+};
+SY_METRICS_REGISTER(&errors_metric, &connects_metric)
 
 /* Log, drop the context and start the retry interval.  Returns
  * SY_EREDIS so callers can `return mark_down(..)`. */
@@ -211,8 +217,7 @@ mark_down(const char *op, const char *why, const char *reason)
     sy_log_cstr(l, "msg", why ? why : "no memory");
     sy_log_int(l, "retry_ms", sy_conf ? sy_conf->redis_retry_ms : 0);
     sy_log_end(l);
-    if (sy_self_slot)
-        count(&sy_self_slot->m.redis_errors);
+    sy_counter_inc(&errors_metric);
     if (ctx)
         redisFree(ctx);
     ctx = NULL;
@@ -318,8 +323,7 @@ connect_redis(void)
     if (ctx->connection_type == REDIS_CONN_TCP)
         redisEnableKeepAlive(ctx);
     generation++;
-    if (sy_self_slot)
-        count(&sy_self_slot->m.redis_connects);
+    sy_counter_inc(&connects_metric);
     return 0;
 }
 

@@ -15,6 +15,11 @@ int sy_cli_check_config(const char *config_path, bool list_keys);
  * a message on stderr naming the bad key on failure.  0 or SY_ECONFIG. */
 int sy_cli_load_config(const char *config_path);
 
+/* The same for a command that works on the stores (admin, migrate,
+ * seed-demo), which then counts its metrics into server.metrics_dir's
+ * cli.seg, so that the responders' /metrics shows them. */
+int sy_cli_start(const char *config_path, const char *command);
+
 /* `synthia admin create-sysadmin|create-tenant|create-user|create-key`:
  * argv after "admin".  Prints what it created as one JSON line.  Returns
  * the process exit status: 0, 1 refused/failed, 2 usage. */

@@ -49,6 +49,7 @@ typedef struct sy_config {
     bool access_log;
     int64_t access_log_buffer;  /* bytes of access lines batched */
     char *trusted_networks;
+    char *metrics_dir;          /* segments of the worker and the CLI */
     sy_cidr trusted[SY_CONFIG_MAX_NETS];
     int ntrusted;
 

@@ -16,11 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "synthia/metrics.h"
+
 #define SY_POOL_MAX_SLOTS 128
-#define SY_METRICS_MAX_ROUTES 127           /* + 1 row for unmatched */
-#define SY_METRICS_ROWS (SY_METRICS_MAX_ROUTES + 1)
-#define SY_METRICS_NSTATUS 20
-#define SY_METRICS_NBUCKETS 14              /* last one is +Inf */
 
 enum sy_slot_state {
     SY_SLOT_FREE = 0,
@@ -29,17 +27,6 @@ enum sy_slot_state {
     SY_SLOT_BUSY,
     SY_SLOT_STOPPING,
 };
-
-typedef struct sy_slot_metrics {
-    uint64_t requests[SY_METRICS_ROWS][SY_METRICS_NSTATUS];
-    uint64_t latency[SY_METRICS_ROWS][SY_METRICS_NBUCKETS];
-    uint64_t latency_sum_us[SY_METRICS_ROWS];
-    uint64_t db_errors;
-    uint64_t db_connects;
-    uint64_t redis_errors;
-    uint64_t redis_connects;
-    uint64_t ratelimit_degraded;
-} sy_slot_metrics;
 
 typedef struct sy_slot {
     pid_t pid;
@@ -54,7 +41,7 @@ typedef struct sy_slot {
     char method[8];         /* current request, for the timeout log */
     char path[120];
     char request_id[68];
-    sy_slot_metrics m;
+    uint64_t cells[SY_METRICS_CELLS]; /* this slot's metrics (metrics.h) */
 } sy_slot;
 
 typedef struct sy_pool_shm {
@@ -70,6 +57,7 @@ typedef struct sy_pool_shm {
     uint64_t recycled;      /* responders retired after max_requests */
     uint64_t timeouts;      /* requests ended by request_timeout */
     uint64_t reloads;
+    uint64_t master_cells[SY_METRICS_CELLS]; /* the master's metrics */
     sy_slot slots[SY_POOL_MAX_SLOTS];
 } sy_pool_shm;
 
@@ -88,10 +76,8 @@ typedef struct sy_pool_stats {
 } sy_pool_stats;
 void sy_pool_stats_get(sy_pool_stats *st);
 
-/* Metrics recording by the current responder (no-ops without a slot). */
-void sy_pool_count_request(int route_index, int status, int64_t dur_us);
-int sy_metrics_status_index(int status);
-extern const int sy_metrics_statuses[SY_METRICS_NSTATUS];
-extern const double sy_metrics_buckets_s[SY_METRICS_NBUCKETS - 1];
+/* This process counts its metrics into slot (a responder), or into the
+ * master's area when slot is NULL. */
+void sy_pool_attach_metrics(sy_slot *slot);
 
 #endif

@@ -73,7 +73,8 @@ int sy_redis_pipeline(sy_arena *a, int n, const sy_redis_cmdv *cmds,
                       struct redisReply **out);
 
 /* The EVALSHA command for script s (loading it first if this process has
- * not), for use in a pipeline.  A NOSCRIPT error reply means: call
+ * not), for use in a pipeline.  The command points at argv's strings:
+ * they must live until the pipeline is sent (arena memory, say).  A NOSCRIPT error reply means: call
  * sy_redis_eval instead, which reloads the script. */
 int sy_redis_evalsha_cmd(sy_arena *a, sy_redis_script *s, int nkeys,
                          int nargs, const char **argv, const size_t *lens,

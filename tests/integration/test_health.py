@@ -123,6 +123,36 @@ def test_metrics_from_trusted_network(stack):
     assert busy and idle, "synthia_responders{state=busy|idle} missing"
     assert busy[0][2] + idle[0][2] == stack.workers, (busy, idle)
 
+    # the stack ran `synthia migrate` before serving: processes outside
+    # the pool count too (server.metrics_dir), and show here
+    runs = find(samples, "synthia_cli_runs_total", command="migrate")
+    assert runs and runs[0][2] >= 1, runs
+    assert find(samples, "synthia_store_connects_total", store="postgresql")
+    assert_families_grouped(r.text())
+
+
+def assert_families_grouped(text):
+    """One TYPE per metric name, and a family's samples all together
+    (what the exposition format asks, and what promtool checks)."""
+    types, done, current = set(), set(), None
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            name = line.split()[2]
+            assert name not in types, "two TYPE lines for %s" % name
+            types.add(name)
+            continue
+        if not line or line.startswith("#"):
+            continue
+        name = SAMPLE.match(line).group(1)
+        family = next((t for t in types if name == t or (
+            name.startswith(t + "_") and name[len(t) + 1:] in
+            ("bucket", "sum", "count"))), name)
+        if family != current:
+            assert family not in done, "%s is split in two" % family
+            if current:
+                done.add(current)
+            current = family
+
 
 def test_storage(stack):
     r = stack.get("/health/storage")
