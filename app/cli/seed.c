@@ -37,9 +37,9 @@
 #include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/password.h"
+#include "synthia/products.h"
 #include "synthia/request.h"
 #include "synthia/tenancy.h"
-#include "synthia/vectors.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -381,22 +381,24 @@ create_accounts(seed_ctx *c)
     return EXIT_OK;
 }
 
-/* Product i and its embedding (the text that products.c embeds). */
+/* Product i and its embedding, as the catalog's rules write them. */
 static int
 create_product(seed_ctx *c, int64_t i)
 {
     product_text p;
     make_product(i, &p);
-    const char *params[11] = {c->tid,  p.sku,   p.name,       p.description,
-                              p.category, p.price, "EUR",     p.stock,
-                              p.colors, p.attributes, p.image};
-    PGresult *r;
-    if (run(c, &sy_sql_product_insert, params, 11, &r) != EXIT_OK)
-        return EXIT_FAIL;
-    sy_str text = {PQgetvalue(r, 0, 4), (size_t)PQgetlength(r, 0, 4)};
-    int rc = sy_vectors_store(&c->arena, c->tid, PQgetvalue(r, 0, 0), text);
+    sy_product_fields f = {
+        .sku = p.sku, .name = p.name, .description = p.description,
+        .category = p.category, .price = p.price, .currency = "EUR",
+        .stock = p.stock, .colors = p.colors, .attributes = p.attributes,
+        .image_url = p.image};
+    sy_errs e;
+    sy_product_row row;
+    sy_errs_init(&e, &c->arena);
+    int rc = sy_products_add(&c->arena, c->tid, &f, &e, &row);
     if (rc < 0)
-        return fail("cannot store an embedding", sy_strerror(rc));
+        return fail("cannot add a product",
+                    e.detail ? e.detail : sy_strerror(rc));
     return EXIT_OK;
 }
 

@@ -25,15 +25,13 @@
  * Cache-Control: no-cache skips the cached answer (as for lists).
  */
 #include <json-c/json.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "synthia/authn.h"
 #include "synthia/cache.h"
-#include "synthia/db.h"
-#include "synthia/statements.h"
+#include "synthia/products_db.h"
 #include "synthia/embed.h"
 #include "synthia/error.h"
 #include "synthia/problem.h"
@@ -130,35 +128,20 @@ parse(sy_req *req, sy_res *res, search_query *s)
 
 /* ------------------------------------------------------------ rankings */
 
-/* pg_trgm's threshold is a session setting: set it once per server
- * connection (a reconnect gets a new backend). */
+/* Append the ranked rows that are not in out yet, up to limit. */
 static void
-typo_threshold(sy_arena *a)
+add_rows(const sy_product_score *r, int nr, const search_query *s,
+         ranked *out, int *n)
 {
-    static int backend;
-    PGconn *c;
-    PGresult *r;
-    if (sy_db_conn(&c) < 0 || PQbackendPID(c) == backend)
-        return;
-    if (sy_db_exec(a, &sy_sql_search_typo_threshold, NULL, 0, &r) == 0)
-        backend = PQbackendPID(c);
-}
-
-/* Append the rows of a text statement that are not in out yet, up to
- * limit. */
-static void
-add_rows(const PGresult *r, const search_query *s, ranked *out, int *n)
-{
-    for (int row = 0; row < PQntuples(r) && *n < s->limit; row++) {
-        const char *id = PQgetvalue(r, row, 0);
+    for (int row = 0; row < nr && *n < s->limit; row++) {
         int i = 0;
-        while (i < *n && strcmp(out[i].id, id) != 0)
+        while (i < *n && strcmp(out[i].id, r[row].id) != 0)
             i++;
         if (i < *n)
             continue;
-        out[*n].id = id;
+        out[*n].id = r[row].id;
         out[*n].json = SY_STR_NULL;
-        out[(*n)++].score = strtod(PQgetvalue(r, row, 1), NULL);
+        out[(*n)++].score = r[row].score;
     }
 }
 
@@ -168,21 +151,20 @@ static int
 rank_text(sy_req *req, const char *tid, const search_query *s, ranked *out,
           int *n)
 {
-    const char *params[3] = {tid, s->q, s->limit_text};
-    PGresult *r;
-    int rc = sy_db_exec(req->arena, &sy_sql_products_search_text, params, 3,
-                        &r);
+    sy_product_score *r;
+    int nr;
+    int rc = sy_products_db_search_text(req->arena, tid, s->q, s->limit, &r,
+                                        &nr);
     if (rc < 0)
         return rc;
     *n = 0;
-    add_rows(r, s, out, n);
+    add_rows(r, nr, s, out, n);
     if (*n == s->limit)
         return 0;
-    typo_threshold(req->arena);
-    rc = sy_db_exec(req->arena, &sy_sql_products_search_typo, params, 3, &r);
+    rc = sy_products_db_search_typo(req->arena, tid, s->q, s->limit, &r, &nr);
     if (rc < 0)
         return rc;
-    add_rows(r, s, out, n);
+    add_rows(r, nr, s, out, n);
     return 0;
 }
 
@@ -219,27 +201,21 @@ rank_semantic(sy_req *req, const char *tid, const search_query *s,
 static int
 load_rows(sy_req *req, const char *tid, ranked *list, int n)
 {
-    sy_buf ids;
-    sy_buf_init(&ids, req->arena, (size_t)n * (SY_UUID_LEN + 1) + 3);
-    sy_buf_putc(&ids, '{');
-    for (int i = 0, first = 1; i < n; i++)
-        if (!list[i].json.p) {
-            sy_buf_printf(&ids, "%s%s", first ? "" : ",", list[i].id);
-            first = 0;
-        }
-    sy_buf_putc(&ids, '}');
-    const char *params[2] = {tid, sy_buf_cstr(&ids)};
-    if (!params[1])
+    const char **ids = sy_arena_alloc(req->arena, (size_t)n * sizeof(*ids));
+    int k = 0, nr;
+    if (!ids)
         return SY_ENOMEM;
-    PGresult *r;
-    int rc = sy_db_exec(req->arena, &sy_sql_products_by_ids, params, 2, &r);
+    for (int i = 0; i < n; i++)
+        if (!list[i].json.p)
+            ids[k++] = list[i].id;
+    sy_product_row *r;
+    int rc = sy_products_db_by_ids(req->arena, tid, ids, k, &r, &nr);
     if (rc < 0)
         return rc;
-    for (int row = 0; row < PQntuples(r); row++)
+    for (int row = 0; row < nr; row++)
         for (int i = 0; i < n; i++)
-            if (strcmp(list[i].id, PQgetvalue(r, row, 0)) == 0)
-                list[i].json = (sy_str){PQgetvalue(r, row, 1),
-                                        (size_t)PQgetlength(r, row, 1)};
+            if (strcmp(list[i].id, r[row].id) == 0)
+                list[i].json = r[row].json;
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "synthia/arena.h"
+#include "synthia/crypto.h"
 #include "synthia/str.h"
 
 #define SY_REQ_MAX_PARAMS 4
@@ -52,8 +53,6 @@ enum sy_key_kind {
     SY_KEY_PUBLISHABLE = 1,
     SY_KEY_SECRET = 2,
 };
-
-#define SY_UUID_LEN 36
 
 typedef struct sy_principal {
     int kind;                        /* enum sy_who */

@@ -66,21 +66,7 @@ extern sy_db_stmt sy_sql_order_lock;
 extern sy_db_stmt sy_sql_order_set_status;
 extern sy_db_stmt sy_sql_order_lock_line_products;
 extern sy_db_stmt sy_sql_order_restock;
-extern sy_db_stmt sy_sql_product_insert;
-extern sy_db_stmt sy_sql_product_get;
-extern sy_db_stmt sy_sql_product_update;
-extern sy_db_stmt sy_sql_product_deactivate;
-extern sy_db_stmt sy_sql_product_embedding_delete;
-extern sy_db_stmt sy_sql_products_list;
-extern sy_db_stmt sy_sql_categories_list;
-extern sy_db_stmt sy_sql_products_search_text;
-extern sy_db_stmt sy_sql_products_search_typo;
-extern sy_db_stmt sy_sql_products_by_ids;
-extern sy_db_stmt sy_sql_search_typo_threshold;
 extern sy_db_stmt sy_sql_seed_tenant_config;
 extern sy_db_stmt sy_sql_seed_tenant_summary;
-extern sy_db_stmt sy_sql_vectors_upsert;
-extern sy_db_stmt sy_sql_vectors_fingerprint;
-extern sy_db_stmt sy_sql_vectors_load;
 
 #endif

@@ -19,8 +19,8 @@
 #define SYNTHIA_VECTORS_H
 
 #include "synthia/arena.h"
+#include "synthia/crypto.h"
 #include "synthia/embed.h"
-#include "synthia/request.h"
 
 #define SY_VECTORS_MAX_K 100
 #define SY_VECTORS_TENANTS 4
@@ -43,6 +43,10 @@ int sy_vectors_search(sy_arena *a, const char *tenant, const float *q, int k,
  * 0, SY_EDB, or SY_ENOMEM. */
 int sy_vectors_store(sy_arena *a, const char *tenant, const char *product_id,
                      sy_str text);
+
+/* Remove a product's vector (deactivated: searches must not find it);
+ * on the current connection, like sy_vectors_store.  0 or SY_EDB. */
+int sy_vectors_delete(sy_arena *a, const char *tenant, const char *product_id);
 
 /* The scan itself.  cols holds n vectors dimension-major (column-major):
  * the n values of dimension d are contiguous at cols[d * n + i], i < n,
