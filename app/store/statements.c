@@ -422,21 +422,4 @@ sy_db_stmt sy_sql_refresh_housekeeping =
      "WHERE expires_at < now() - interval '1 day' LIMIT 1000))",
      0);
 /* --- end of sessions and refresh tokens */
-/* --- seed-demo (seed.c) */
-/* $2 text-search configuration (seed-demo). */
-sy_db_stmt sy_sql_seed_tenant_config =
-    SY_DB_STMT("seed_tenant_config",
-     "UPDATE tenants SET search_config = $2::regconfig "
-     "WHERE id = $1::uuid",
-     2);
-/* What a tenant holds: its products and its users (JSON array of
- * {email, role}). */
-sy_db_stmt sy_sql_seed_tenant_summary =
-    SY_DB_STMT("seed_tenant_summary",
-     "SELECT (SELECT count(*) FROM products WHERE tenant_id = $1::uuid), "
-     "(SELECT coalesce(json_agg(json_build_object('email', email, "
-     "'role', role) ORDER BY role, email), '[]')::text FROM users "
-     "WHERE tenant_id = $1::uuid)",
-     1);
-/* --- end of seed-demo */
 

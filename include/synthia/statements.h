@@ -52,7 +52,5 @@ extern sy_db_stmt sy_sql_session_revoke_user;
 extern sy_db_stmt sy_sql_session_revoked;
 extern sy_db_stmt sy_sql_sessions_recently_revoked;
 extern sy_db_stmt sy_sql_refresh_housekeeping;
-extern sy_db_stmt sy_sql_seed_tenant_config;
-extern sy_db_stmt sy_sql_seed_tenant_summary;
 
 #endif
