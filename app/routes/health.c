@@ -12,19 +12,18 @@
 
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/db.h"
-#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/migrate.h"
 #include "synthia/pool.h"
 #include "synthia/ratelimit.h"
 #include "synthia/redis.h"
+#include "synthia/schema.h"
 #include "synthia/routes.h"
 #include "synthia/str.h"
 
@@ -140,27 +139,6 @@ redis_info(sy_arena *a, json_object *o)
     return 0;
 }
 
-/* Applied schema version; a database that has never been migrated has
- * no schema_migrations table yet (42P01) and is at version 0. */
-static int
-migration_version(sy_arena *a, int *out)
-{
-    PGresult *r;
-    int rc = sy_db_exec(a, &sy_sql_migration_version, NULL, 0, &r);
-    if (rc < 0 && strcmp(sy_db_last_sqlstate(), "42P01") == 0) {
-        *out = 0;
-        return 0;
-    }
-    if (rc < 0)
-        return rc;
-    int64_t v;
-    if (PQntuples(r) != 1 ||
-        sy_parse_i64(sy_str_c(PQgetvalue(r, 0, 0)), 0, INT32_MAX, &v) < 0)
-        return SY_EDB;
-    *out = (int)v;
-    return 0;
-}
-
 /* {ok, current, latest[, error]}.  A database newer than this binary
  * counts as current: during a rolling deploy the old responders keep
  * serving (migrations are written to be backward compatible). */
@@ -170,7 +148,7 @@ add_migrations(sy_arena *a, json_object *o, bool db_ok)
     int current = 0, latest = sy_migrate_latest();
     json_object *m = json_object_new_object();
     add(o, "migrations", m);
-    bool ok = db_ok && migration_version(a, &current) == 0;
+    bool ok = db_ok && sy_schema_version(a, &current) == 0;
     if (ok) {
         add(m, "current", json_object_new_int(current));
         ok = current >= latest;

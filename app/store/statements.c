@@ -23,11 +23,6 @@
 /* --- end of identity routes */
 
 sy_db_stmt sy_sql_ping = SY_DB_STMT("ping", "SELECT 1", 0);
-/* Fails with 42P01 before the first migration: callers treat that as
- * version 0 (see sy_db_last_sqlstate). */
-sy_db_stmt sy_sql_migration_version =
-    SY_DB_STMT("migration_version",
-     "SELECT coalesce(max(version), 0) FROM schema_migrations", 0);
 
 /* --- API keys and CORS (apikey.c, cors.c) */
 /* $1: hex SHA-256 of the presented key.  Usable keys only: not

@@ -10,7 +10,6 @@
 #include "synthia/db.h"
 
 extern sy_db_stmt sy_sql_ping;
-extern sy_db_stmt sy_sql_migration_version;
 extern sy_db_stmt sy_sql_apikey_lookup;
 extern sy_db_stmt sy_sql_apikey_touch;
 extern sy_db_stmt sy_sql_cors_tenant_origin;
