@@ -84,13 +84,6 @@ currency_ok(sy_str s)
     return ok;
 }
 
-static bool
-hex_digit(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-           (c >= 'A' && c <= 'F');
-}
-
 /* "#rrggbb" in any case into out (8 bytes) in lower case. */
 static bool
 color_norm(sy_str s, char out[8])
@@ -99,7 +92,7 @@ color_norm(sy_str s, char out[8])
         return false;
     out[0] = '#';
     for (size_t i = 1; i < 7; i++) {
-        if (!hex_digit(s.p[i]))
+        if (sy_hex_digit(s.p[i]) < 0)
             return false;
         char c = s.p[i];
         out[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;

@@ -464,3 +464,25 @@ sy_db_changed(struct pg_result *r)
     sy_parse_i64(sy_str_c(PQcmdTuples(r)), 0, INT64_MAX, &v);
     return v;
 }
+
+int
+sy_db_exec_row(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+               int nparams, struct pg_result **out)
+{
+    int rc = sy_db_exec(a, stmt, params, nparams, out);
+    if (rc == 0 && PQntuples(*out) != 1)
+        rc = SY_ENOTFOUND;
+    return rc;
+}
+
+int64_t
+sy_db_housekeep(sy_arena *a, sy_db_stmt *stmt, int64_t *next_us,
+                int64_t every_us)
+{
+    int64_t now = sy_mono_us();
+    PGresult *r;
+    if (now < *next_us)
+        return 0;
+    *next_us = now + every_us;
+    return sy_db_exec(a, stmt, NULL, 0, &r) == 0 ? sy_db_changed(r) : 0;
+}

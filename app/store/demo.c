@@ -40,12 +40,10 @@ sy_demo_db_summary(sy_arena *a, const char *tenant, int64_t *products,
 {
     const char *params[1] = {tenant};
     PGresult *r;
-    int rc = sy_db_exec(a, &sql_summary, params, 1, &r);
-    if (rc < 0)
-        return rc;
-    if (sy_db_rows(r) != 1)
-        return SY_EINTERNAL;
-    *products = sy_db_i64(r, 0, 0);
-    *users = sy_db_str(r, 0, 1);
-    return 0;
+    int rc = sy_db_exec_row(a, &sql_summary, params, 1, &r);
+    if (rc == 0) {
+        *products = sy_db_i64(r, 0, 0);
+        *users = sy_db_str(r, 0, 1);
+    }
+    return rc == SY_ENOTFOUND ? SY_EINTERNAL : rc;
 }

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "synthia/clock.h"
 #include "synthia/db.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
@@ -213,14 +212,9 @@ static void
 housekeeping(sy_arena *a)
 {
     static int64_t next_us;
-    int64_t now = sy_mono_us();
-    if (now < next_us)
-        return;
-    next_us = now + HOUSEKEEPING_US;
-    PGresult *r;
-    int64_t n = 0;
-    if (sy_db_exec(a, &sql_housekeeping, NULL, 0, &r) == 0 &&
-        (n = sy_db_changed(r)) > 0)
+    int64_t n = sy_db_housekeep(a, &sql_housekeeping, &next_us,
+                                HOUSEKEEPING_US);
+    if (n > 0)
         sy_log(SY_LOG_DEBUG, "idempotency_housekeeping",
                "deleted %lld expired idempotency records", (long long)n);
 }

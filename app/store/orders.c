@@ -188,10 +188,8 @@ sy_orders_db_insert(sy_arena *a, const char *tenant, const char *user,
         return rc;
     if (!p[2])
         return SY_ENOMEM;
-    if ((rc = sy_db_exec(a, &sql_insert, p, 7, &r)) < 0)
-        return rc;
-    if (sy_db_rows(r) != 1)
-        return SY_EINTERNAL;
+    if ((rc = sy_db_exec_row(a, &sql_insert, p, 7, &r)) < 0)
+        return rc == SY_ENOTFOUND ? SY_EINTERNAL : rc;
     *id = sy_db_cstr(r, 0, 0);
     return 0;
 }
@@ -202,13 +200,10 @@ sy_orders_db_get(sy_arena *a, const char *tenant, const char *id,
 {
     const char *p[3] = {tenant, id, owner};
     PGresult *r;
-    int rc = sy_db_exec(a, &sql_get, p, 3, &r);
-    if (rc < 0)
-        return rc;
-    if (sy_db_rows(r) != 1)
-        return SY_ENOTFOUND;
-    *json = sy_db_str(r, 0, 0);
-    return 0;
+    int rc = sy_db_exec_row(a, &sql_get, p, 3, &r);
+    if (rc == 0)
+        *json = sy_db_str(r, 0, 0);
+    return rc;
 }
 
 int
@@ -240,14 +235,12 @@ sy_orders_db_lock(sy_arena *a, const char *tenant, const char *id,
 {
     const char *p[2] = {tenant, id};
     PGresult *r;
-    int rc = sy_db_exec(a, &sql_lock, p, 2, &r);
-    if (rc < 0)
-        return rc;
-    if (sy_db_rows(r) != 1)
-        return SY_ENOTFOUND;
-    *status = sy_db_cstr(r, 0, 0);
-    *user = sy_db_cstr(r, 0, 1);
-    return 0;
+    int rc = sy_db_exec_row(a, &sql_lock, p, 2, &r);
+    if (rc == 0) {
+        *status = sy_db_cstr(r, 0, 0);
+        *user = sy_db_cstr(r, 0, 1);
+    }
+    return rc;
 }
 
 int

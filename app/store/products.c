@@ -193,13 +193,10 @@ write_row(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
           int n, sy_product_row *out)
 {
     PGresult *r;
-    int rc = sy_db_exec(a, stmt, params, n, &r);
-    if (rc < 0)
-        return rc;
-    if (sy_db_rows(r) != 1)
-        return SY_ENOTFOUND;
-    written_row(r, out);
-    return 0;
+    int rc = sy_db_exec_row(a, stmt, params, n, &r);
+    if (rc == 0)
+        written_row(r, out);
+    return rc;
 }
 
 int
@@ -230,10 +227,7 @@ sy_products_db_deactivate(sy_arena *a, const char *tenant, const char *id)
 {
     const char *params[2] = {tenant, id};
     PGresult *r;
-    int rc = sy_db_exec(a, &sql_deactivate, params, 2, &r);
-    if (rc == 0 && sy_db_rows(r) != 1)
-        rc = SY_ENOTFOUND;
-    return rc;
+    return sy_db_exec_row(a, &sql_deactivate, params, 2, &r);
 }
 
 /* ------------------------------------------------------------ reads */
@@ -244,15 +238,12 @@ sy_products_db_get(sy_arena *a, const char *tenant, const char *id,
 {
     const char *params[3] = {tenant, id, with_inactive ? "true" : "false"};
     PGresult *r;
-    int rc = sy_db_exec(a, &sql_get, params, 3, &r);
-    if (rc < 0)
-        return rc;
-    if (sy_db_rows(r) != 1)
-        return SY_ENOTFOUND;
-    *out = (sy_product_row){.id = sy_db_cstr(r, 0, 0),
-                            .json = sy_db_str(r, 0, 1),
-                            .updated_at = sy_db_cstr(r, 0, 2)};
-    return 0;
+    int rc = sy_db_exec_row(a, &sql_get, params, 3, &r);
+    if (rc == 0)
+        *out = (sy_product_row){.id = sy_db_cstr(r, 0, 0),
+                                .json = sy_db_str(r, 0, 1),
+                                .updated_at = sy_db_cstr(r, 0, 2)};
+    return rc;
 }
 
 /* Room for the n rows of r (at least one, so callers never see NULL). */
@@ -292,13 +283,10 @@ sy_products_db_categories(sy_arena *a, const char *tenant, sy_str *json)
 {
     const char *params[1] = {tenant};
     PGresult *r;
-    int rc = sy_db_exec(a, &sql_categories, params, 1, &r);
-    if (rc < 0)
-        return rc;
-    if (sy_db_rows(r) != 1)
-        return SY_EINTERNAL;
-    *json = sy_db_str(r, 0, 0);
-    return 0;
+    int rc = sy_db_exec_row(a, &sql_categories, params, 1, &r);
+    if (rc == 0)
+        *json = sy_db_str(r, 0, 0);
+    return rc == SY_ENOTFOUND ? SY_EINTERNAL : rc;
 }
 
 /* ------------------------------------------------------------ search */

@@ -6,29 +6,13 @@
  * products where the tables put them.  Seeding itself is covered by
  * tests/integration/test_seed.py.
  */
-#include <check.h>
-#include <json-c/json.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "synthia/arena.h"
+#include "sycheck.h"
 #include "synthia/demo.h"
 #include "synthia/error.h"
-#include "synthia/errs.h"
 
-static sy_arena A;
-
-static void
-setup(void)
-{
-    sy_arena_init(&A, 1 << 16, 0);
-}
-
-static void
-teardown(void)
-{
-    sy_arena_cleanup(&A);
-}
+SY_CHECK_FIXTURE(1 << 16)
 
 START_TEST(test_the_first_product)
 {
@@ -103,16 +87,13 @@ as_body(const sy_product_fields *f)
     json_object_object_add(o, "name", json_object_new_string(f->name));
     json_object_object_add(o, "description",
                            json_object_new_string(f->description));
-    json_object_object_add(o, "category",
-                           json_object_new_string(f->category));
+    json_object_object_add(o, "category", json_object_new_string(f->category));
     json_object_object_add(o, "price_cents",
                            json_object_new_int64(number(f->price)));
-    json_object_object_add(o, "currency",
-                           json_object_new_string(f->currency));
+    json_object_object_add(o, "currency", json_object_new_string(f->currency));
     json_object_object_add(o, "stock", json_object_new_int64(number(f->stock)));
     json_object_object_add(o, "colors", json_tokener_parse(f->colors));
-    json_object_object_add(o, "attributes",
-                           json_tokener_parse(f->attributes));
+    json_object_object_add(o, "attributes", json_tokener_parse(f->attributes));
     json_object_object_add(o, "image_url",
                            json_object_new_string(f->image_url));
     return o;
@@ -123,41 +104,27 @@ START_TEST(test_generated_products_pass_the_catalog_rules)
     for (int64_t i = 0; i < 300; i++) {
         sy_demo_product buf;
         sy_product_fields f, read;
-        sy_errs e;
-        sy_errs_init(&e, &A);
         sy_demo_product_make(i, &buf, &f);
         json_object *body = as_body(&f);
-        int rc = sy_products_read(&A, body, true, &e, &read);
+        int rc = sy_products_read(&A, body, true, &E, &read);
         json_object_put(body);
         ck_assert_msg(rc == 0, "product %lld: %s", (long long)i,
-                      sy_errs_text(&e));
+                      sy_errs_text(&E));
         ck_assert_str_eq(read.colors, f.colors);
         ck_assert_str_eq(read.name, f.name);
         sy_arena_reset(&A);
+        sy_errs_init(&E, &A);
     }
 }
 END_TEST
 
-static Suite *
-demo_suite(void)
-{
-    Suite *s = suite_create("demo");
-    TCase *tc = tcase_create("catalog");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_the_first_product);
-    tcase_add_test(tc, test_the_same_products_every_time);
-    tcase_add_test(tc, test_every_ninth_is_sold_out_and_late_ones_are_numbered);
-    tcase_add_test(tc, test_generated_products_pass_the_catalog_rules);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(demo_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sy_check_suite(
+        "demo", setup, teardown,
+        (const TTest *[]){
+            test_the_first_product, test_the_same_products_every_time,
+            test_every_ninth_is_sold_out_and_late_ones_are_numbered,
+            test_generated_products_pass_the_catalog_rules, NULL});
 }

@@ -6,47 +6,23 @@
  * Placing, stock, transitions and Idempotency-Key are covered by
  * tests/integration/test_orders.py.
  */
-#include <check.h>
-#include <json-c/json.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "synthia/arena.h"
+#include "sycheck.h"
 #include "synthia/error.h"
-#include "synthia/errs.h"
 #include "synthia/orders.h"
 
 #define P1 "0b9a8c6e-1f2d-4c3b-9a8e-7d6c5b4a3f21"
 #define P2 "7E1D2C3B-4A59-4687-9786-A5B4C3D2E1F0"
 
-static sy_arena A;
-static sy_errs E;
-static json_object *body;
+SY_CHECK_FIXTURE(1 << 16)
 static sy_order_in in;
-
-static void
-setup(void)
-{
-    sy_arena_init(&A, 1 << 16, 0);
-    sy_errs_init(&E, &A);
-    body = NULL;
-}
-
-static void
-teardown(void)
-{
-    json_object_put(body);
-    sy_arena_cleanup(&A);
-}
 
 static int
 read_order(const char *text)
 {
-    json_object_put(body);
-    body = json_tokener_parse(text);
-    ck_assert_msg(body != NULL, "bad test JSON: %s", text);
     sy_errs_init(&E, &A);
-    return sy_orders_read(&A, body, &E, &in);
+    return sy_orders_read(&A, sy_check_json(&A, text), &E, &in);
 }
 
 /* Field and message of error i. */
@@ -104,8 +80,9 @@ START_TEST(test_items_must_be_one_to_a_hundred_lines)
     sy_buf_init(&b, &A, 1 << 16);
     sy_buf_puts(&b, "{\"items\": [");
     for (int i = 0; i < 101; i++)
-        sy_buf_printf(&b, "%s{\"product_id\": \"%08d-1f2d-4c3b-9a8e-"
-                          "7d6c5b4a3f21\", \"quantity\": 1}",
+        sy_buf_printf(&b,
+                      "%s{\"product_id\": \"%08d-1f2d-4c3b-9a8e-"
+                      "7d6c5b4a3f21\", \"quantity\": 1}",
                       i ? "," : "", i);
     sy_buf_puts(&b, "]}");
     ck_assert_int_eq(read_order(sy_buf_cstr(&b)), SY_EVALIDATION);
@@ -191,33 +168,19 @@ START_TEST(test_sysadmins_do_not_place_orders)
 }
 END_TEST
 
-static Suite *
-orders_suite(void)
-{
-    Suite *s = suite_create("orders");
-    TCase *tc = tcase_create("body");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_lines_and_note_are_read);
-    tcase_add_test(tc, test_items_must_be_one_to_a_hundred_lines);
-    tcase_add_test(tc, test_each_bad_line_is_named);
-    tcase_add_test(tc, test_a_product_appears_on_one_line_only);
-    tcase_add_test(tc, test_the_note_is_at_most_a_thousand_characters);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("rules");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_status_names);
-    tcase_add_test(tc, test_sysadmins_do_not_place_orders);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(orders_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("orders");
+    sy_check_tcase(s, "body", setup, teardown,
+                   (const TTest *[]){
+                       test_lines_and_note_are_read,
+                       test_items_must_be_one_to_a_hundred_lines,
+                       test_each_bad_line_is_named,
+                       test_a_product_appears_on_one_line_only,
+                       test_the_note_is_at_most_a_thousand_characters, NULL});
+    sy_check_tcase(s, "rules", setup, teardown,
+                   (const TTest *[]){test_status_names,
+                                     test_sysadmins_do_not_place_orders, NULL});
+    return sy_check_run(s);
 }

@@ -6,59 +6,25 @@
  * values, every problem reported at once) and the list filters.  Writes
  * and reads are covered by tests/integration/test_products.py.
  */
-#include <check.h>
-#include <json-c/json.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "synthia/arena.h"
+#include "sycheck.h"
 #include "synthia/error.h"
-#include "synthia/errs.h"
 #include "synthia/products.h"
 
-static sy_arena A;
-static sy_errs E;
-static json_object *body;
-
-static void
-setup(void)
-{
-    sy_arena_init(&A, 1 << 16, 0);
-    sy_errs_init(&E, &A);
-    body = NULL;
-}
-
-static void
-teardown(void)
-{
-    json_object_put(body);
-    sy_arena_cleanup(&A);
-}
+SY_CHECK_FIXTURE(1 << 16)
 
 /* Read text (a JSON object) as a product body. */
 static int
 read_body(const char *text, bool create, sy_product_fields *f)
 {
-    json_object_put(body);
-    body = json_tokener_parse(text);
-    ck_assert_msg(body != NULL, "bad test JSON: %s", text);
-    return sy_products_read(&A, body, create, &E, f);
+    return sy_products_read(&A, sy_check_json(&A, text), create, &E, f);
 }
 
-/* The fields of the recorded errors, in order, joined by ' '. */
 static const char *
 error_fields(void)
 {
-    sy_buf b;
-    sy_buf_init(&b, &A, 4096);
-    size_t n = E.fields ? json_object_array_length(E.fields) : 0;
-    for (size_t i = 0; i < n; i++) {
-        json_object *f;
-        json_object_object_get_ex(json_object_array_get_idx(E.fields, i),
-                                  "field", &f);
-        sy_buf_printf(&b, "%s%s", i ? " " : "", json_object_get_string(f));
-    }
-    return n ? sy_buf_cstr(&b) : "";
+    return sy_check_error_fields(&E);
 }
 
 START_TEST(test_a_full_body_is_read_and_normalised)
@@ -168,9 +134,9 @@ START_TEST(test_limits_of_the_bigger_fields)
     ck_assert_str_eq(error_fields(), "colors");
 
     sy_errs_init(&E, &A);
-    ck_assert_int_eq(read_body("{\"price_cents\": 1000000000000000}", false,
-                               &f),
-                     SY_EVALIDATION);
+    ck_assert_int_eq(
+        read_body("{\"price_cents\": 1000000000000000}", false, &f),
+        SY_EVALIDATION);
     ck_assert_str_eq(error_fields(), "price_cents");
 
     sy_errs_init(&E, &A);
@@ -263,36 +229,23 @@ START_TEST(test_filter_names_are_listed_in_report_order)
 }
 END_TEST
 
-static Suite *
-products_suite(void)
-{
-    Suite *s = suite_create("products");
-    TCase *tc = tcase_create("body");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_a_full_body_is_read_and_normalised);
-    tcase_add_test(tc, test_create_requires_sku_name_price_and_currency);
-    tcase_add_test(tc, test_optional_fields_are_left_for_the_write);
-    tcase_add_test(tc, test_a_patch_reads_only_what_it_names);
-    tcase_add_test(tc, test_every_bad_field_is_reported_at_once);
-    tcase_add_test(tc, test_limits_of_the_bigger_fields);
-    tcase_add_test(tc, test_names_are_counted_in_characters);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("filters");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_filters_are_checked_and_normalised);
-    tcase_add_test(tc, test_bad_filters_are_field_errors);
-    tcase_add_test(tc, test_filter_names_are_listed_in_report_order);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(products_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("products");
+    sy_check_tcase(
+        s, "body", setup, teardown,
+        (const TTest *[]){test_a_full_body_is_read_and_normalised,
+                          test_create_requires_sku_name_price_and_currency,
+                          test_optional_fields_are_left_for_the_write,
+                          test_a_patch_reads_only_what_it_names,
+                          test_every_bad_field_is_reported_at_once,
+                          test_limits_of_the_bigger_fields,
+                          test_names_are_counted_in_characters, NULL});
+    sy_check_tcase(
+        s, "filters", setup, teardown,
+        (const TTest *[]){test_filters_are_checked_and_normalised,
+                          test_bad_filters_are_field_errors,
+                          test_filter_names_are_listed_in_report_order, NULL});
+    return sy_check_run(s);
 }
