@@ -136,6 +136,18 @@ static const colour colours[] = {
 
 #define NCOLOURS ((int)(sizeof(colours) / sizeof(colours[0])))
 
+/* The product's fields, pointing into p. */
+static void
+fields_of(const sy_demo_product *p, const char *category,
+          sy_product_fields *f)
+{
+    *f = (sy_product_fields){
+        .sku = p->sku, .name = p->name, .description = p->description,
+        .category = category, .price = p->price, .currency = "EUR",
+        .stock = p->stock, .colors = p->colors, .attributes = p->attributes,
+        .image_url = p->image};
+}
+
 void
 sy_demo_product_make(int64_t i, sy_demo_product *p, sy_product_fields *f)
 {
@@ -172,11 +184,7 @@ sy_demo_product_make(int64_t i, sy_demo_product *p, sy_product_fields *f)
              m->en, m->es, c->en, c->es);
     snprintf(p->image, sizeof(p->image),
              "https://demo.synthia.example/img/%s.jpg", p->sku);
-    *f = (sy_product_fields){
-        .sku = p->sku, .name = p->name, .description = p->description,
-        .category = g->category, .price = p->price, .currency = "EUR",
-        .stock = p->stock, .colors = p->colors, .attributes = p->attributes,
-        .image_url = p->image};
+    fields_of(p, g->category, f);
 }
 
 int
