@@ -223,10 +223,8 @@ static const char *
 headers_json(sy_arena *a, const sy_idem_response *r)
 {
     json_object *o = json_object_new_object();
-    if (!o || sy_arena_defer(a, sy_json_put, o) < 0) {
-        json_object_put(o);
-        return NULL;
-    }
+    if (!o || sy_arena_defer(a, sy_json_put, o) < 0)
+        return NULL; /* a failed defer has put o already */
     for (int i = 0; i < r->nheaders; i++)
         json_object_object_add(o, r->headers[i].name,
                                json_object_new_string_len(
