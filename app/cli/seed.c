@@ -1,14 +1,10 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * seed.c - `synthia seed-demo` (cli.h): the demo tenant "demo" (plan
  * pro, English search configuration) with an owner, a staff member and a
- * shopper, a publishable and a secret key, and a deterministic catalog
- * of fashion products with their embeddings, all in one transaction.
- *
- * The catalog is generated from fixed tables (20 garment types, their
- * materials, 12 colours with real hex values): the same N products every
- * time, with English and Spanish descriptions (the description holds
- * both, so either language finds a product), categories, prices in EUR
- * and stock (every ninth product is sold out, for the in_stock filter).
+ * shopper, a publishable and a secret key, and the demo catalog (demo.h:
+ * generated products with their embeddings, through the catalog's
+ * rules), all in one transaction.
  *
  * Seeding is idempotent: when the tenant exists nothing is written and
  * what it holds is printed instead (passwords and keys were printed once,
@@ -18,13 +14,13 @@
  * Options for scripts: --tenant SLUG (another tenant than "demo", e.g. a
  * benchmark's), --products N (default 120, at most 100000), --origin URL
  * (allowed origins of the publishable key; repeatable).  Writes go
- * through this process's database connection (db.h) so that the
- * embeddings (vectors.h) join the same transaction.
+ * through this process's database connection (db.h) so that everything
+ * joins one transaction; the tenant, its users and its keys pass the
+ * same rules as the API's (tenancy.h, accounts.h).
  */
 #include "synthia/cli.h"
 
 #include <json-c/json.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,19 +30,17 @@
 #include "synthia/cache.h"
 #include "synthia/config.h"
 #include "synthia/crypto.h"
+#include "synthia/demo.h"
 #include "synthia/db.h"
-#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/password.h"
 #include "synthia/jwt.h"
 #include "synthia/tenancy.h"
-#include "synthia/vectors.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 #define PRODUCTS_DEFAULT 120
-#define PRODUCTS_MAX 100000
 #define ORIGINS_MAX 16
 #define PASSWORD_BYTES 18
 
@@ -60,169 +54,6 @@ typedef struct seed_opts {
     const char *origins[ORIGINS_MAX];
     int norigins;
 } seed_opts;
-
-/* ------------------------------------------------------------ catalog */
-
-typedef struct garment {
-    const char *en, *es, *category;
-    int64_t base_cents;
-    int materials; /* index into material_sets */
-    const char *about_en, *about_es;
-} garment;
-
-typedef struct material {
-    const char *en, *es;
-    int price_pct;
-} material;
-
-typedef struct colour {
-    const char *en, *es, *hex;
-} colour;
-
-enum { M_WOVEN, M_KNIT, M_HARD, M__SETS };
-
-static const material material_sets[M__SETS][4] = {
-    [M_WOVEN] = {{"Organic Cotton", "algodón orgánico", 100},
-                 {"Linen", "lino", 120},
-                 {"Silk", "seda", 190},
-                 {"Wool", "lana", 150}},
-    [M_KNIT] = {{"Merino Wool", "lana merino", 140},
-                {"Cashmere", "cachemir", 260},
-                {"Cotton", "algodón", 100},
-                {"Alpaca", "alpaca", 180}},
-    [M_HARD] = {{"Leather", "piel", 160},
-                {"Suede", "ante", 150},
-                {"Canvas", "lona", 100},
-                {"Recycled Nylon", "nailon reciclado", 110}},
-};
-
-static const garment garments[] = {
-    {"Shirt", "Camisa", "shirts", 5900, M_WOVEN,
-     "A crisp button-down with a classic collar and a straight hem.",
-     "Camisa abotonada de cuello clásico y bajo recto."},
-    {"Oxford Shirt", "Camisa Oxford", "shirts", 6900, M_WOVEN,
-     "A relaxed oxford weave with a button-down collar and chest pocket.",
-     "Tejido oxford holgado con cuello abotonado y bolsillo en el pecho."},
-    {"Blouse", "Blusa", "shirts", 6500, M_WOVEN,
-     "A fluid blouse with a soft V-neck and gathered cuffs.",
-     "Blusa fluida con escote de pico suave y puños fruncidos."},
-    {"T-Shirt", "Camiseta", "shirts", 2900, M_KNIT,
-     "A heavyweight crew-neck tee with a boxy fit.",
-     "Camiseta de cuello redondo y gramaje alto con corte amplio."},
-    {"Wrap Dress", "Vestido cruzado", "dresses", 11900, M_WOVEN,
-     "A wrap dress that ties at the waist and falls below the knee.",
-     "Vestido cruzado que se anuda a la cintura y cae bajo la rodilla."},
-    {"Maxi Dress", "Vestido largo", "dresses", 12900, M_WOVEN,
-     "A floor-length summer dress with thin straps and a tiered skirt.",
-     "Vestido largo de verano con tirantes finos y falda de volantes."},
-    {"Midi Skirt", "Falda midi", "skirts", 7900, M_WOVEN,
-     "A pleated midi skirt with an elastic waistband.",
-     "Falda midi plisada con cinturilla elástica."},
-    {"Chinos", "Chinos", "trousers", 7900, M_WOVEN,
-     "Slim chinos with a mid rise and a tapered leg.",
-     "Chinos ajustados de tiro medio y pierna estrecha."},
-    {"Wide-Leg Trousers", "Pantalón ancho", "trousers", 8900, M_WOVEN,
-     "High-waisted trousers with a wide leg and front pleats.",
-     "Pantalón de talle alto con pierna ancha y pinzas delanteras."},
-    {"Jeans", "Vaqueros", "trousers", 8900, M_WOVEN,
-     "Straight jeans with a five-pocket cut and a raw hem.",
-     "Vaqueros rectos de cinco bolsillos con bajo sin rematar."},
-    {"Blazer", "Americana", "jackets", 18900, M_WOVEN,
-     "A single-breasted blazer with notch lapels and flap pockets.",
-     "Americana de botonadura sencilla con solapa y bolsillos con tapeta."},
-    {"Trench Coat", "Gabardina", "jackets", 22900, M_WOVEN,
-     "A double-breasted trench coat with a storm flap and a belt.",
-     "Gabardina cruzada con cinturón y solapa cortavientos."},
-    {"Bomber Jacket", "Cazadora bomber", "jackets", 14900, M_HARD,
-     "A bomber jacket with ribbed cuffs and a two-way zip.",
-     "Cazadora bomber con puños de canalé y cremallera de doble cursor."},
-    {"Sweater", "Jersey", "knitwear", 9900, M_KNIT,
-     "A crew-neck sweater in a soft rib knit.",
-     "Jersey de cuello redondo en punto de canalé suave."},
-    {"Cardigan", "Cárdigan", "knitwear", 10900, M_KNIT,
-     "A long cardigan with horn buttons and patch pockets.",
-     "Cárdigan largo con botones de asta y bolsillos de parche."},
-    {"Loafers", "Mocasines", "shoes", 12900, M_HARD,
-     "Penny loafers with a stacked heel and a cushioned insole.",
-     "Mocasines con tacón apilado y plantilla acolchada."},
-    {"Sneakers", "Zapatillas", "shoes", 9900, M_HARD,
-     "Low-top sneakers with a rubber cupsole.",
-     "Zapatillas bajas con suela de goma vulcanizada."},
-    {"Ankle Boots", "Botines", "shoes", 15900, M_HARD,
-     "Chelsea ankle boots with elastic side panels.",
-     "Botines chelsea con elásticos laterales."},
-    {"Scarf", "Bufanda", "accessories", 4900, M_KNIT,
-     "A long scarf with fringed ends.",
-     "Bufanda larga con flecos en los extremos."},
-    {"Tote Bag", "Bolso tote", "accessories", 6900, M_HARD,
-     "A roomy tote bag with an inner zip pocket.",
-     "Bolso tote amplio con bolsillo interior con cremallera."},
-};
-
-#define NGARMENTS ((int)(sizeof(garments) / sizeof(garments[0])))
-
-static const colour colours[] = {
-    {"Navy", "azul marino", "#1f2a44"},
-    {"Black", "negro", "#111111"},
-    {"Ivory", "marfil", "#fffff0"},
-    {"Camel", "camel", "#c19a6b"},
-    {"Burgundy", "burdeos", "#800020"},
-    {"Olive", "verde oliva", "#708238"},
-    {"Sky Blue", "celeste", "#87ceeb"},
-    {"Blush Pink", "rosa palo", "#de5d83"},
-    {"Charcoal", "gris marengo", "#36454f"},
-    {"Forest Green", "verde bosque", "#228b22"},
-    {"Mustard", "mostaza", "#e1ad01"},
-    {"Terracotta", "terracota", "#e2725b"},
-};
-
-#define NCOLOURS ((int)(sizeof(colours) / sizeof(colours[0])))
-
-/* Product i as the text parameters of product_insert ($2..$11). */
-typedef struct product_text {
-    char sku[32], name[96], price[24], stock[24], colors[32];
-    char description[768], attributes[256], image[96];
-    const char *category;
-} product_text;
-
-static void
-make_product(int64_t i, product_text *p)
-{
-    const garment *g = &garments[i % NGARMENTS];
-    int64_t round = i / NGARMENTS;
-    const material *m = &material_sets[g->materials][round % 4];
-    const colour *c = &colours[(round + 3 * (i % NGARMENTS)) % NCOLOURS];
-    const colour *c2 = &colours[(round + 3 * (i % NGARMENTS) + 5) % NCOLOURS];
-    int64_t cents = g->base_cents * m->price_pct / 100 / 100 * 100 + 95;
-
-    snprintf(p->sku, sizeof(p->sku), "SY-%05lld", (long long)i + 1);
-    snprintf(p->name, sizeof(p->name), "%s %s %s", c->en, m->en, g->en);
-    if (round >= 12) /* past the distinct combinations: number the rest */
-        snprintf(p->name + strlen(p->name), sizeof(p->name) - strlen(p->name),
-                 " No. %lld", (long long)round / 12 + 1);
-    snprintf(p->price, sizeof(p->price), "%lld", (long long)cents);
-    snprintf(p->stock, sizeof(p->stock), "%lld",
-             i % 9 == 4 ? 0LL : (long long)((i * 37 + 11) % 60 + 1));
-    if (i % 3 == 0)
-        snprintf(p->colors, sizeof(p->colors), "[\"%s\",\"%s\"]", c->hex,
-                 c2->hex);
-    else
-        snprintf(p->colors, sizeof(p->colors), "[\"%s\"]", c->hex);
-    snprintf(p->description, sizeof(p->description),
-             "%s Made of %s in %s. / %s de %s en color %s. %s", g->about_en,
-             m->en, c->en, g->es, m->es, c->es, g->about_es);
-    for (char *s = p->description + strlen(g->about_en) + 9; *s && *s != '.';
-         s++)
-        if (*s >= 'A' && *s <= 'Z') /* "Made of linen", not "Linen" */
-            *s = (char)(*s - 'A' + 'a');
-    snprintf(p->attributes, sizeof(p->attributes),
-             "{\"material\":\"%s\",\"material_es\":\"%s\","
-             "\"color_name\":\"%s\",\"color_name_es\":\"%s\"}",
-             m->en, m->es, c->en, c->es);
-    snprintf(p->image, sizeof(p->image),
-             "https://demo.synthia.example/img/%s.jpg", p->sku);
-    p->category = g->category;
-}
 
 /* ------------------------------------------------------------ database */
 
@@ -242,18 +73,6 @@ fail(const char *what, const char *why)
     return EXIT_FAIL;
 }
 
-/* Run a statement; 0 with the result, or a message and EXIT_FAIL. */
-static int
-run(seed_ctx *c, sy_db_stmt *stmt, const char *const *params, int n, PGresult **out)
-{
-    int rc = sy_db_exec(&c->arena, stmt, params, n, out);
-    if (rc == SY_ECONFLICT)
-        return fail(stmt->name, "already exists");
-    if (rc < 0)
-        return fail(stmt->name, sy_strerror(rc));
-    return EXIT_OK;
-}
-
 static int
 print_out(seed_ctx *c)
 {
@@ -267,18 +86,17 @@ print_out(seed_ctx *c)
 static int
 describe(seed_ctx *c, const sy_tenant *t)
 {
-    const char *params[1] = {c->tid};
-    PGresult *r;
-    if (run(c, &sy_sql_seed_tenant_summary, params, 1, &r) != EXIT_OK)
-        return EXIT_FAIL;
+    int64_t products;
+    sy_str users;
+    int rc = sy_demo_summary(&c->arena, c->tid, &products, &users);
+    if (rc < 0)
+        return fail("cannot read what the tenant holds", sy_strerror(rc));
     json_object_object_add(c->out, "tenant", sy_tenancy_tenant_json(t));
     json_object_object_add(c->out, "created", json_object_new_boolean(0));
-    json_object_object_add(c->out, "users",
-                           json_tokener_parse(PQgetvalue(r, 0, 1)));
+    json_object_object_add(c->out, "users", json_tokener_parse(users.p));
     json_object_object_add(c->out, "keys", NULL);
-    json_object_object_add(
-        c->out, "products",
-        json_object_new_int64(strtoll(PQgetvalue(r, 0, 0), NULL, 10)));
+    json_object_object_add(c->out, "products",
+                           json_object_new_int64(products));
     return print_out(c);
 }
 
@@ -305,9 +123,7 @@ create_tenant(seed_ctx *c, const seed_opts *o)
     snprintf(c->tid, sizeof(c->tid), "%s", t.id);
     json_object_object_add(c->out, "tenant", sy_tenancy_tenant_json(&t));
     json_object_object_add(c->out, "created", json_object_new_boolean(1));
-    const char *cfg[2] = {c->tid, "english"};
-    PGresult *r;
-    return run(c, &sy_sql_seed_tenant_config, cfg, 2, &r);
+    return EXIT_OK;
 }
 
 static int
@@ -371,22 +187,16 @@ create_accounts(seed_ctx *c)
     return EXIT_OK;
 }
 
-/* Product i and its embedding (the text that products.c embeds). */
+/* The demo catalog and the tenant's search settings (demo.h). */
 static int
-create_product(seed_ctx *c, int64_t i)
+create_catalog(seed_ctx *c, int64_t n)
 {
-    product_text p;
-    make_product(i, &p);
-    const char *params[11] = {c->tid,  p.sku,   p.name,       p.description,
-                              p.category, p.price, "EUR",     p.stock,
-                              p.colors, p.attributes, p.image};
-    PGresult *r;
-    if (run(c, &sy_sql_product_insert, params, 11, &r) != EXIT_OK)
-        return EXIT_FAIL;
-    sy_str text = {PQgetvalue(r, 0, 4), (size_t)PQgetlength(r, 0, 4)};
-    int rc = sy_vectors_store(&c->arena, c->tid, PQgetvalue(r, 0, 0), text);
+    sy_errs e;
+    sy_errs_init(&e, &c->arena);
+    int rc = sy_demo_catalog(&c->arena, c->tid, n, &e);
     if (rc < 0)
-        return fail("cannot store an embedding", sy_strerror(rc));
+        return fail("cannot add the demo products",
+                    e.detail ? e.detail : sy_strerror(rc));
     return EXIT_OK;
 }
 
@@ -398,11 +208,8 @@ seed(seed_ctx *c, const seed_opts *o)
     int rc = create_tenant(c, o);
     if (rc == EXIT_OK)
         rc = create_accounts(c);
-    for (int64_t i = 0; rc == EXIT_OK && i < o->products; i++) {
-        rc = create_product(c, i);
-        if (i % 256 == 255)
-            sy_arena_reset(&c->arena); /* results of the rows before */
-    }
+    if (rc == EXIT_OK)
+        rc = create_catalog(c, o->products);
     if (rc != EXIT_OK) {
         sy_db_rollback();
         return rc;
@@ -438,7 +245,7 @@ parse_opts(int argc, char **argv, seed_opts *o)
                 return bad_usage("--tenant is not a valid slug");
             o->slug = v;
         } else if (strcmp(opt, "--products") == 0) {
-            if (sy_parse_i64(sy_str_c(v), 0, PRODUCTS_MAX, &o->products) < 0)
+            if (sy_parse_i64(sy_str_c(v), 0, SY_DEMO_PRODUCTS_MAX, &o->products) < 0)
                 return bad_usage("--products takes 0 to 100000");
         } else if (strcmp(opt, "--origin") == 0) {
             if (o->norigins == ORIGINS_MAX)

@@ -23,10 +23,9 @@ sy_errs_field(sy_errs *e, const char *field, const char *message)
 {
     if (!e->fields) {
         json_object *list = json_object_new_array();
-        if (!list || sy_arena_defer(e->arena, sy_json_put, list) < 0) {
-            json_object_put(list);
+        /* a failed defer has put the list already */
+        if (!list || sy_arena_defer(e->arena, sy_json_put, list) < 0)
             return SY_ENOMEM;
-        }
         e->fields = list;
     }
     json_object *o = json_object_new_object();

@@ -13,7 +13,6 @@
 #include "synthia/page.h"
 
 #include <json-c/json.h>
-#include <libpq-fe.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -146,35 +145,6 @@ sy_page_cursor(sy_arena *a, const char *ts, const char *id, char **out)
     sy_b64url_encode(s, raw, RAW_LEN);
     *out = s;
     return 0;
-}
-
-int
-sy_page_respond(sy_res *res, const sy_page *p, const PGresult *r,
-                int ts_col, int id_col,
-                json_object *(*render)(const PGresult *, int))
-{
-    int n = PQntuples(r);
-    bool more = n > p->limit;
-    if (more)
-        n = (int)p->limit;
-    json_object *items = json_object_new_array();
-    for (int i = 0; i < n; i++)
-        json_object_array_add(items, render(r, i));
-    json_object *next = NULL;
-    if (more) {
-        char *cursor;
-        int rc = sy_page_cursor(res->arena, PQgetvalue(r, n - 1, ts_col),
-                                PQgetvalue(r, n - 1, id_col), &cursor);
-        if (rc < 0) {
-            json_object_put(items);
-            return rc;
-        }
-        next = json_object_new_string(cursor);
-    }
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "items", items);
-    json_object_object_add(o, "next_cursor", next);
-    return sy_res_json(res, 200, o);
 }
 
 int

@@ -1,6 +1,9 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cache.c (routes) - GET /api/v1/cache/stats and DELETE /api/v1/cache
- * (API.md "Uploads, analysis, recommendations, feedback, cache").
+ * (API.md "Uploads, analysis, recommendations, feedback, cache"): each
+ * parses the query, calls the result cache (cache.h) and renders its
+ * answer.
  *
  * Both act on the caller's tenant; a sysadmin names one with ?tenant_id=,
  * and without it reads the stats of every tenant together (DELETE always
@@ -81,26 +84,33 @@ read_user(sy_req *req, sy_res *res, const char **user)
     return sy_problem_field(res, "user_id", "must be a user id (uuid)");
 }
 
+/* The slice a DELETE names: ?type= and ?user_id=, every problem
+ * recorded; user_id with a catalog type is refused. */
+static int
+parse_slice(sy_req *req, sy_res *res, int *type, const char **user)
+{
+    int trc = read_type(req, res, type);
+    int urc = read_user(req, res, user);
+    if (trc == 0 && urc == 0 && *user && catalog_type(*type))
+        urc = sy_problem_field(res, "user_id",
+                               "catalog entries are not kept per user: "
+                               "leave user_id out for list, search and "
+                               "product");
+    return trc < 0 || urc < 0 ? SY_EVALIDATION : 0;
+}
+
 /* DELETE /api/v1/cache?type=&user_id= -> {deleted: n}. */
 int
 sy_route_cache_delete(sy_req *req, sy_res *res)
 {
     const char *tid, *user;
     int type;
-    int rc = sy_authn_tenant(req, res, &tid);
-    if (rc < 0)
-        return rc;
-    int trc = read_type(req, res, &type);
-    int urc = read_user(req, res, &user);
-    if (trc == 0 && urc == 0 && user && catalog_type(type))
-        urc = sy_problem_field(res, "user_id",
-                               "catalog entries are not kept per user: "
-                               "leave user_id out for list, search and "
-                               "product");
-    if (trc < 0 || urc < 0)
-        return SY_EVALIDATION;
     int64_t deleted;
-    rc = sy_cache_delete(req->arena, tid, type, user, &deleted);
+    int rc = sy_authn_tenant(req, res, &tid);
+    if (rc == 0)
+        rc = parse_slice(req, res, &type, &user);
+    if (rc == 0)
+        rc = sy_cache_delete(req->arena, tid, type, user, &deleted);
     if (rc < 0)
         return rc;
     json_object *out = json_object_new_object();

@@ -23,6 +23,7 @@
 #include "synthia/pool.h"
 #include "synthia/ratelimit.h"
 #include "synthia/redis.h"
+#include "synthia/schema.h"
 #include "synthia/routes.h"
 #include "synthia/str.h"
 
@@ -138,14 +139,6 @@ redis_info(sy_arena *a, json_object *o)
     return 0;
 }
 
-/* Applied schema version; a database that has never been migrated has
- * no schema_migrations table yet (42P01) and is at version 0. */
-static int
-migration_version(sy_arena *a, int *out)
-{
-    return sy_db_schema_version(a, out);
-}
-
 /* {ok, current, latest[, error]}.  A database newer than this binary
  * counts as current: during a rolling deploy the old responders keep
  * serving (migrations are written to be backward compatible). */
@@ -155,7 +148,7 @@ add_migrations(sy_arena *a, json_object *o, bool db_ok)
     int current = 0, latest = sy_migrate_latest();
     json_object *m = json_object_new_object();
     add(o, "migrations", m);
-    bool ok = db_ok && migration_version(a, &current) == 0;
+    bool ok = db_ok && sy_schema_version(a, &current) == 0;
     if (ok) {
         add(m, "current", json_object_new_int(current));
         ok = current >= latest;

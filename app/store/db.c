@@ -13,7 +13,6 @@
  * idle kill) and reconnects instead of failing the request.
  */
 #include "synthia/db.h"
-#include "synthia/statements.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -492,25 +491,24 @@ sy_db_column(sy_arena *a, const struct pg_result *r, int col,
     return 0;
 }
 
-static sy_db_stmt version_stmt = SY_DB_STMT(
-    "schema_version",
-    "SELECT coalesce(max(version), 0) FROM schema_migrations", 0);
-
 int
-sy_db_schema_version(sy_arena *a, int *out)
+sy_db_exec_row(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+               int nparams, struct pg_result **out)
 {
-    struct pg_result *r;
-    int rc = sy_db_exec(a, &version_stmt, NULL, 0, &r);
-    if (rc < 0 && strcmp(last_sqlstate, "42P01") == 0) {
-        *out = 0; /* never migrated: no schema_migrations table yet */
+    int rc = sy_db_exec(a, stmt, params, nparams, out);
+    if (rc == 0 && PQntuples(*out) != 1)
+        rc = SY_ENOTFOUND;
+    return rc;
+}
+
+int64_t
+sy_db_housekeep(sy_arena *a, sy_db_stmt *stmt, int64_t *next_us,
+                int64_t every_us)
+{
+    int64_t now = sy_mono_us();
+    PGresult *r;
+    if (now < *next_us)
         return 0;
-    }
-    if (rc < 0)
-        return rc;
-    int64_t v;
-    if (sy_db_rows(r) != 1 ||
-        sy_parse_i64(sy_db_str(r, 0, 0), 0, INT32_MAX, &v) < 0)
-        return SY_EDB;
-    *out = (int)v;
-    return 0;
+    *next_us = now + every_us;
+    return sy_db_exec(a, stmt, NULL, 0, &r) == 0 ? sy_db_changed(r) : 0;
 }

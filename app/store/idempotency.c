@@ -1,22 +1,22 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * idempotency.c - Idempotency-Key records (idempotency.h).
  *
- * A record is named by (tenant, scope, route, key): the scope is the
- * caller ('u:<user id>' or 'k:<key id>'), the route its method and
- * pattern ("POST /api/v1/orders"), so two clients, or two routes, never
- * share a key.  The request hash is SHA-256 of method, path and the raw
- * body.  Everything runs in the caller's transaction: the first request
- * inserts the record and holds it until it commits; a concurrent one with
- * the same key waits on that insert, then finds the finished record and
- * replays it (or, if the first rolled back, inserts its own).  A record
- * whose 24 hours are over is renewed for the new request.
+ * A record is named by (tenant, scope, route, key) and remembers the
+ * request's hash.  Everything runs in the caller's transaction: the
+ * first request inserts the record and holds it until it commits; a
+ * concurrent one with the same key waits on that insert, then finds the
+ * finished record and replays it (or, if the first rolled back, inserts
+ * its own).  A record whose 24 hours are over is renewed for the new
+ * request.
  *
- * Only responses that the caller records with sy_idem_finish are
- * replayed.  Callers record successes only: a failed request rolls back,
- * its record with it, so a retry after a 409 (say, stock that came back)
- * runs again.  Records that expired over an hour ago are deleted in
- * bounded batches, at most hourly per responder, by a recording request
- * (skipping rows other requests hold, so it never waits).
+ * Only responses recorded with sy_idem_finish are replayed.  Callers
+ * record successes only: a failed request rolls back, its record with
+ * it, so a retry after a 409 (say, stock that came back) runs again.
+ * Records that expired over an hour ago are deleted in bounded batches,
+ * at most hourly per process, by a recording request (skipping rows
+ * other requests hold, so it never waits).  Hashes and bodies travel as
+ * bytea parameters '\x<hex>', headers as a JSON object.
  */
 #include "synthia/idempotency.h"
 
@@ -25,43 +25,59 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "synthia/authn.h"
-#include "synthia/clock.h"
-#include "synthia/config.h"
-#include "synthia/crypto.h"
 #include "synthia/db.h"
-#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/log.h"
-#include "synthia/problem.h"
-#include "synthia/router.h"
 
-#define KEY_MAX 255
 #define HOUSEKEEPING_US (3600LL * 1000000)
 #define INSERT_ATTEMPTS 3
-#define DEFAULT_MAX_BODY (1024 * 1024)
 
-/* Response headers worth replaying (names must be static strings). */
-static const char *const replayed_headers[] = {"Location"};
-
-/* Columns of &sy_sql_idem_lock. */
-enum { COL_SAME, COL_EXPIRED, COL_STATUS, COL_CTYPE, COL_BODY, COL_HEADERS };
-
-typedef struct idem_name {
-    const char *p[5]; /* tenant, scope, route, key, request hash */
-} idem_name;
-
-static bool
-key_ok(sy_str k)
-{
-    if (k.len < 1 || k.len > KEY_MAX)
-        return false;
-    for (size_t i = 0; i < k.len; i++)
-        if (k.p[i] < 0x20 || k.p[i] > 0x7e)
-            return false;
-    return true;
-}
+#define IDEM_KEY                                                          \
+    "WHERE tenant_id = $1::uuid AND scope = $2 AND route = $3 AND key = $4"
+/* $5 request hash.  No row: the key has a record already (a concurrent
+ * first request's insert makes this wait for its end). */
+static sy_db_stmt sql_insert =
+    SY_DB_STMT("idem_insert",
+     "INSERT INTO idempotency_keys "
+     "(tenant_id, scope, route, key, request_hash) "
+     "VALUES ($1::uuid, $2, $3, $4, $5::bytea) "
+     "ON CONFLICT DO NOTHING RETURNING 1",
+     5);
+/* $5 request hash.  Columns (L_*): same hash, expired, status (NULL
+ * while unfinished), content type, body, headers. */
+static sy_db_stmt sql_lock =
+    SY_DB_STMT("idem_lock",
+     "SELECT request_hash = $5::bytea, expires_at < now(), status, "
+     "content_type, body, headers::text FROM idempotency_keys "
+     IDEM_KEY " FOR UPDATE",
+     5);
+enum { L_SAME, L_EXPIRED, L_STATUS, L_CTYPE, L_BODY, L_HEADERS };
+/* An expired record becomes a fresh one for request hash $5. */
+static sy_db_stmt sql_renew =
+    SY_DB_STMT("idem_renew",
+     "UPDATE idempotency_keys SET request_hash = $5::bytea, "
+     "status = NULL, content_type = NULL, body = NULL, headers = NULL, "
+     "created_at = now(), expires_at = now() + interval '24 hours' "
+     IDEM_KEY,
+     5);
+/* $5 status, $6 content type, $7 body, $8 headers (JSON object). */
+static sy_db_stmt sql_finish =
+    SY_DB_STMT("idem_finish",
+     "UPDATE idempotency_keys SET status = $5::integer, "
+     "content_type = $6, body = $7::bytea, headers = $8::jsonb "
+     IDEM_KEY " RETURNING 1",
+     8);
+/* Records that expired over an hour ago, a bounded batch; rows that a
+ * request holds are skipped, so this never waits on one. */
+static sy_db_stmt sql_housekeeping =
+    SY_DB_STMT("idem_housekeeping",
+     "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY("
+     "SELECT ctid FROM idempotency_keys "
+     "WHERE expires_at < now() - interval '1 hour' "
+     "LIMIT 1000 FOR UPDATE SKIP LOCKED))",
+     0);
+#undef IDEM_KEY
 
 /* '\x<hex>' text form of a bytea parameter, arena memory. */
 static char *
@@ -76,183 +92,111 @@ bytea_param(sy_arena *a, const void *p, size_t n)
     return s;
 }
 
-static const char *
-join3(sy_arena *a, const char *x, const char *sep, const char *y)
+/* The record's name and request hash as parameters $1..$5. */
+static int
+name_params(sy_arena *a, const sy_idem_key *k, const char *p[5])
 {
-    sy_buf b;
-    sy_buf_init(&b, a, 4096);
-    sy_buf_puts(&b, x);
-    sy_buf_puts(&b, sep);
-    sy_buf_puts(&b, y);
-    return sy_buf_cstr(&b);
+    p[0] = k->tenant;
+    p[1] = k->scope;
+    p[2] = k->route;
+    p[3] = k->key;
+    p[4] = bytea_param(a, k->request_hash, sizeof(k->request_hash));
+    return p[4] ? 0 : SY_ENOMEM;
 }
 
+/* ------------------------------------------------------------ replay */
+
+/* The recorded headers (a JSON object of strings) into r. */
 static int
-request_hash(sy_req *req, const char **out)
+replay_headers(sy_arena *a, const char *text, sy_idem_response *r)
 {
-    sy_str body;
-    size_t max = sy_conf ? (size_t)sy_conf->max_body : DEFAULT_MAX_BODY;
-    int rc = sy_req_body(req, max, &body);
-    if (rc < 0)
-        return rc;
-    sy_buf b;
-    sy_buf_init(&b, req->arena, body.len + req->path.len + 32);
-    sy_buf_add_str(&b, req->method);
-    sy_buf_putc(&b, '\n');
-    sy_buf_add_str(&b, req->path);
-    sy_buf_putc(&b, '\n');
-    sy_buf_add_str(&b, body);
-    if (b.failed)
-        return SY_ENOMEM;
-    unsigned char h[SY_SHA256_LEN];
-    sy_sha256(b.p, b.len, h);
-    const char *p = bytea_param(req->arena, h, sizeof(h));
-    if (!p)
-        return SY_ENOMEM;
-    *out = p;
+    json_object *h = text ? json_tokener_parse(text) : NULL;
+    if (!h)
+        return 0;
+    json_object_object_foreach(h, name, v) {
+        if (r->nheaders == SY_IDEM_HEADERS_MAX ||
+            !json_object_is_type(v, json_type_string))
+            continue;
+        sy_idem_header *o = &r->headers[r->nheaders];
+        o->name = sy_arena_strndup(a, name, strlen(name));
+        o->value.p = sy_arena_strndup(a, json_object_get_string(v),
+                                      (size_t)json_object_get_string_len(v));
+        o->value.len = (size_t)json_object_get_string_len(v);
+        if (!o->name || !o->value.p) {
+            json_object_put(h);
+            return SY_ENOMEM;
+        }
+        r->nheaders++;
+    }
+    json_object_put(h);
     return 0;
 }
 
-/* The record's name for this request.  SY_ENOTFOUND without a key; a
- * malformed key is a 400 in res. */
+/* The finished record's response (row 0 of a sql_lock result). */
 static int
-idem_name_of(sy_req *req, sy_res *res, idem_name *n)
+replay(sy_arena *a, const PGresult *r, sy_idem_response *out)
 {
-    sy_str key = sy_req_header(req, "Idempotency-Key");
-    if (!key.p)
-        return SY_ENOTFOUND;
-    if (!key_ok(key))
-        return sy_problem(res, 400, "bad_request",
-                          "Idempotency-Key must be 1 to 255 printable "
-                          "ASCII characters.");
-    const sy_principal *w = &req->who;
-    const char *tid;
-    int rc = sy_authn_tenant(req, res, &tid);
-    if (rc < 0)
-        return rc;
-    bool user = w->kind == SY_WHO_USER;
-    n->p[0] = tid;
-    n->p[1] =
-        join3(req->arena, user ? "u" : "k", ":", user ? w->user_id : w->key_id);
-    n->p[2] = join3(req->arena, req->route->method, " ", req->route->path);
-    n->p[3] = sy_str_dup(req->arena, key);
-    if (!n->p[1] || !n->p[2] || !n->p[3])
-        return SY_ENOMEM;
-    return request_hash(req, &n->p[4]);
-}
-
-/* Expired records go, a batch at most once an hour per responder. */
-static void
-housekeeping(sy_arena *a)
-{
-    static int64_t next_us;
-    int64_t now = sy_mono_us();
-    if (now < next_us)
-        return;
-    next_us = now + HOUSEKEEPING_US;
-    PGresult *r;
-    int64_t n = 0;
-    if (sy_db_exec(a, &sy_sql_idem_housekeeping, NULL, 0, &r) == 0 &&
-        sy_parse_i64(sy_str_c(PQcmdTuples(r)), 0, INT64_MAX, &n) == 0 && n > 0)
-        sy_log(SY_LOG_DEBUG, "idempotency_housekeeping",
-               "deleted %lld expired idempotency records", (long long)n);
-}
-
-static void
-replay_headers(sy_res *res, const PGresult *r)
-{
-    if (PQgetisnull(r, 0, COL_HEADERS))
-        return;
-    json_object *h = json_tokener_parse(PQgetvalue(r, 0, COL_HEADERS));
-    if (!h)
-        return;
-    size_t n = sizeof(replayed_headers) / sizeof(replayed_headers[0]);
-    for (size_t i = 0; i < n; i++) {
-        json_object *v;
-        if (json_object_object_get_ex(h, replayed_headers[i], &v) &&
-            json_object_is_type(v, json_type_string))
-            sy_res_header(res, replayed_headers[i],
-                          (sy_str){json_object_get_string(v),
-                                   (size_t)json_object_get_string_len(v)});
-    }
-    json_object_put(h);
-}
-
-/* The finished record's response into res. */
-static int
-replay(sy_res *res, const PGresult *r)
-{
-    int64_t status;
-    if (sy_parse_i64(sy_str_c(PQgetvalue(r, 0, COL_STATUS)), 100, 599,
-                     &status) < 0)
+    int64_t status = sy_db_i64(r, 0, L_STATUS);
+    if (status < 100 || status > 599)
         return SY_EINTERNAL;
     size_t n = 0;
     unsigned char *body =
-        PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, COL_BODY), &n);
+        PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, L_BODY), &n);
     if (!body)
         return SY_ENOMEM;
-    int rc = sy_res_bytes(res, (int)status, "application/json", body, n);
+    *out = (sy_idem_response){.status = (int)status};
+    out->body.p = sy_arena_strndup(a, (const char *)body, n);
+    out->body.len = n;
     PQfreemem(body);
-    if (rc < 0)
-        return rc;
-    if (!PQgetisnull(r, 0, COL_CTYPE)) {
-        char *ct =
-            sy_str_dup(res->arena, sy_str_c(PQgetvalue(r, 0, COL_CTYPE)));
-        if (!ct)
-            return SY_ENOMEM;
-        res->content_type = sy_str_c(ct);
-    }
-    replay_headers(res, r);
-    return sy_res_headerc(res, "Idempotent-Replayed", "true");
+    const char *ct = sy_db_cstr(r, 0, L_CTYPE);
+    out->content_type = ct ? sy_str_c(ct) : SY_STR("application/json");
+    if (!out->body.p)
+        return SY_ENOMEM;
+    return replay_headers(a, sy_db_cstr(r, 0, L_HEADERS), out);
 }
 
 /* The key has a record: lock it and decide.  *again when it vanished
  * (its first request rolled back, or housekeeping took it). */
 static int
-existing(sy_req *req, sy_res *res, const idem_name *n, bool *replayed,
-         bool *again)
+existing(sy_arena *a, const char *const *p, int *state,
+         sy_idem_response *out, bool *again)
 {
     PGresult *r;
-    int rc = sy_db_exec(req->arena, &sy_sql_idem_lock, n->p, 5, &r);
+    int rc = sy_db_exec(a, &sql_lock, p, 5, &r);
     if (rc < 0)
         return rc;
-    *again = PQntuples(r) == 0;
+    *again = sy_db_rows(r) == 0;
     if (*again)
         return 0;
-    if (PQgetvalue(r, 0, COL_EXPIRED)[0] == 't')
-        return sy_db_exec(req->arena, &sy_sql_idem_renew, n->p, 5, &r);
-    if (PQgetvalue(r, 0, COL_SAME)[0] != 't')
-        return sy_problem(res, 422, "idempotency_mismatch",
-                          "This Idempotency-Key was used with a different "
-                          "request; use a new key for a new request.");
-    if (PQgetisnull(r, 0, COL_STATUS))
-        /* only if its first request committed without recording */
-        return sy_problem(res, 409, "conflict",
-                          "The first request with this Idempotency-Key did "
-                          "not finish; use a new key.");
-    rc = replay(res, r);
-    if (rc == 0)
-        *replayed = true;
-    return rc;
+    if (sy_db_bool(r, 0, L_EXPIRED)) {
+        *state = SY_IDEM_NEW;
+        return sy_db_exec(a, &sql_renew, p, 5, &r);
+    }
+    if (!sy_db_bool(r, 0, L_SAME))
+        *state = SY_IDEM_MISMATCH;
+    else if (!sy_db_cstr(r, 0, L_STATUS))
+        *state = SY_IDEM_UNFINISHED;
+    else
+        *state = SY_IDEM_REPLAY;
+    return *state == SY_IDEM_REPLAY ? replay(a, r, out) : 0;
 }
 
 int
-sy_idem_begin(sy_req *req, sy_res *res, bool *replayed)
+sy_idem_begin(sy_arena *a, const sy_idem_key *k, int *state,
+              sy_idem_response *replay_out)
 {
-    idem_name n;
-    *replayed = false;
-    int rc = idem_name_of(req, res, &n);
-    if (rc == SY_ENOTFOUND)
-        return 0;
+    const char *p[5];
+    int rc = name_params(a, k, p);
     if (rc < 0)
         return rc;
     for (int i = 0; i < INSERT_ATTEMPTS; i++) {
         PGresult *r;
-        rc = sy_db_exec(req->arena, &sy_sql_idem_insert, n.p, 5, &r);
-        if (rc < 0 || PQntuples(r) == 1)
+        *state = SY_IDEM_NEW;
+        rc = sy_db_exec(a, &sql_insert, p, 5, &r);
+        if (rc < 0 || sy_db_rows(r) == 1)
             return rc;
         bool again = false;
-        rc = existing(req, res, &n, replayed, &again);
+        rc = existing(a, p, state, replay_out, &again);
         if (rc < 0 || !again)
             return rc;
     }
@@ -261,55 +205,59 @@ sy_idem_begin(sy_req *req, sy_res *res, bool *replayed)
     return SY_EDB;
 }
 
-static char *
-headers_json(sy_arena *a, const sy_res *res)
+/* ------------------------------------------------------------ record */
+
+/* Expired records go, a batch at most once an hour per process. */
+static void
+housekeeping(sy_arena *a)
+{
+    static int64_t next_us;
+    int64_t n = sy_db_housekeep(a, &sql_housekeeping, &next_us,
+                                HOUSEKEEPING_US);
+    if (n > 0)
+        sy_log(SY_LOG_DEBUG, "idempotency_housekeeping",
+               "deleted %lld expired idempotency records", (long long)n);
+}
+
+static const char *
+headers_json(sy_arena *a, const sy_idem_response *r)
 {
     json_object *o = json_object_new_object();
     if (!o || sy_arena_defer(a, sy_json_put, o) < 0)
-        return NULL;
-    size_t n = sizeof(replayed_headers) / sizeof(replayed_headers[0]);
-    for (size_t i = 0; i < n; i++) {
-        sy_str v = sy_res_get_header(res, replayed_headers[i]);
-        if (v.p)
-            json_object_object_add(o, replayed_headers[i],
-                                   json_object_new_string_len(v.p, (int)v.len));
-    }
+        return NULL; /* a failed defer has put o already */
+    for (int i = 0; i < r->nheaders; i++)
+        json_object_object_add(o, r->headers[i].name,
+                               json_object_new_string_len(
+                                   r->headers[i].value.p,
+                                   (int)r->headers[i].value.len));
     const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
     return s ? sy_arena_strndup(a, s, strlen(s)) : NULL;
 }
 
 int
-sy_idem_finish(sy_req *req, const sy_res *res)
+sy_idem_finish(sy_arena *a, const sy_idem_key *k, const sy_idem_response *r)
 {
-    idem_name n;
-    sy_res scratch; /* problems of a key that begin accepted cannot occur */
-    sy_res_init(&scratch, req->arena, req, 4096);
-    int rc = idem_name_of(req, &scratch, &n);
-    if (rc == SY_ENOTFOUND)
-        return 0;
+    const char *p[8];
+    char status[16];
+    int rc = name_params(a, k, p);
     if (rc < 0)
         return rc;
-    char status[8];
-    snprintf(status, sizeof(status), "%d", res->status);
-    sy_str ctype =
-        res->content_type.p ? res->content_type : SY_STR("application/json");
-    const char *p[8] = {n.p[0],
-                        n.p[1],
-                        n.p[2],
-                        n.p[3],
-                        status,
-                        sy_str_dup(req->arena, ctype),
-                        bytea_param(req->arena, res->body.p, res->body.len),
-                        headers_json(req->arena, res)};
+    snprintf(status, sizeof(status), "%d", r->status);
+    sy_str ctype = r->content_type.p ? r->content_type
+                                     : SY_STR("application/json");
+    p[4] = status;
+    p[5] = sy_str_dup(a, ctype);
+    p[6] = bytea_param(a, r->body.p, r->body.len);
+    p[7] = headers_json(a, r);
     if (!p[5] || !p[6] || !p[7])
         return SY_ENOMEM;
-    PGresult *r;
-    rc = sy_db_exec(req->arena, &sy_sql_idem_finish, p, 8, &r);
-    if (rc == 0 && PQntuples(r) != 1)
+    PGresult *res;
+    rc = sy_db_exec(a, &sql_finish, p, 8, &res);
+    if (rc == 0 && sy_db_rows(res) != 1)
         rc = SY_EINTERNAL; /* the record begin made is gone */
     /* here, not in begin: a failed request rolls back, and its batch
      * would be lost for the hour */
     if (rc == 0)
-        housekeeping(req->arena);
+        housekeeping(a);
     return rc;
 }

@@ -32,7 +32,6 @@
 #include "synthia/cache.h"
 #include "synthia/clock.h"
 #include "synthia/db.h"
-#include "synthia/statements.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
 
@@ -40,6 +39,51 @@
 #define VEC_BYTES (SY_EMBED_DIMS * 4)
 #define HEX_LEN (2 + 2 * VEC_BYTES) /* "\x" and two digits a byte */
 #define FP_LEN 64
+
+/* The statements of product_embeddings.  $1 tenant, $2 product, $3
+ * model, $4 dims, $5 vec (bytea hex).  An unchanged vector is not
+ * rewritten, so its write time (part of the fingerprint below) moves
+ * only when it changed. */
+static sy_db_stmt sql_upsert =
+    SY_DB_STMT("vectors_upsert",
+     "INSERT INTO product_embeddings "
+     "(product_id, tenant_id, model, dims, vec) "
+     "VALUES ($2::uuid, $1::uuid, $3, $4::smallint, $5::bytea) "
+     "ON CONFLICT (product_id) DO UPDATE SET model = EXCLUDED.model,"
+     " dims = EXCLUDED.dims, vec = EXCLUDED.vec, updated_at = now() "
+     "WHERE product_embeddings.tenant_id = EXCLUDED.tenant_id"
+     " AND (product_embeddings.model, product_embeddings.dims,"
+     " product_embeddings.vec) IS DISTINCT FROM"
+     " (EXCLUDED.model, EXCLUDED.dims, EXCLUDED.vec)",
+     5);
+/* $1 tenant, $2 product: an inactive product leaves the vector store. */
+static sy_db_stmt sql_delete =
+    SY_DB_STMT("vectors_delete",
+     "DELETE FROM product_embeddings "
+     "WHERE tenant_id = $1::uuid AND product_id = $2::uuid",
+     2);
+/* $1 tenant, $2 model: count and a sum of per-row hashes of id and
+ * write time of the vectors of active products (moves when one is
+ * added, changed, deactivated or reactivated).  Columns: count, sum. */
+static sy_db_stmt sql_fingerprint =
+    SY_DB_STMT("vectors_fingerprint",
+     "SELECT count(*), coalesce(sum(hashtextextended("
+     "e.product_id::text || extract(epoch FROM e.updated_at)::text,"
+     " 0)), 0) "
+     "FROM product_embeddings e JOIN products p"
+     " ON p.tenant_id = e.tenant_id AND p.id = e.product_id "
+     "WHERE e.tenant_id = $1::uuid AND e.model = $2 AND p.active",
+     2);
+/* $1 tenant, $2 model, $3 dims: product id and vec of every active
+ * product (sorted by id here, not by the server). */
+static sy_db_stmt sql_load =
+    SY_DB_STMT("vectors_load",
+     "SELECT e.product_id, e.vec "
+     "FROM product_embeddings e JOIN products p"
+     " ON p.tenant_id = e.tenant_id AND p.id = e.product_id "
+     "WHERE e.tenant_id = $1::uuid AND e.model = $2"
+     " AND e.dims = $3::smallint AND p.active",
+     3);
 
 typedef struct tenant_vecs {
     char tenant[SY_UUID_LEN + 1]; /* "" when the slot is free */
@@ -254,7 +298,15 @@ sy_vectors_store(sy_arena *a, const char *tenant, const char *product_id,
     snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
     const char *params[] = {tenant, product_id, SY_EMBED_LOCAL_MODEL, dims,
                             hex};
-    return sy_db_exec(a, &sy_sql_vectors_upsert, params, 5, &r);
+    return sy_db_exec(a, &sql_upsert, params, 5, &r);
+}
+
+int
+sy_vectors_delete(sy_arena *a, const char *tenant, const char *product_id)
+{
+    const char *params[2] = {tenant, product_id};
+    PGresult *r;
+    return sy_db_exec(a, &sql_delete, params, 2, &r);
 }
 
 /* ----------------------------------------------------------------- slots */
@@ -319,7 +371,7 @@ fingerprint(sy_arena *a, const char *tenant, char fp[FP_LEN])
 {
     PGresult *r;
     const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL};
-    int rc = sy_db_exec(a, &sy_sql_vectors_fingerprint, params, 2, &r);
+    int rc = sy_db_exec(a, &sql_fingerprint, params, 2, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
@@ -443,7 +495,7 @@ load(sy_arena *a, const char *tenant, tenant_vecs **tp)
 
     snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
     const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL, dims};
-    int rc = sy_db_exec(a, &sy_sql_vectors_load, params, 3, &r);
+    int rc = sy_db_exec(a, &sql_load, params, 3, &r);
     if (rc < 0)
         return rc;
     tenant_vecs *t = *tp ? *tp : slot_take();

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define SY_SHA256_LEN 32
+#define SY_UUID_LEN 36 /* canonical text form, without the NUL */
 
 /* Cryptographically secure random bytes; aborts if the kernel cannot
  * provide them (never returns weak randomness). */

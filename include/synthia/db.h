@@ -81,6 +81,18 @@ int sy_db_column(sy_arena *a, const struct pg_result *r, int col,
 /* Rows changed by an INSERT/UPDATE/DELETE. */
 int64_t sy_db_changed(struct pg_result *r);
 
+/* sy_db_exec of a statement that reads one row (by key): SY_ENOTFOUND
+ * when it returned none (or more than one). */
+int sy_db_exec_row(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+                   int nparams, struct pg_result **out);
+
+/* Run a clean-up statement (a bounded DELETE) at most once per every_us
+ * in this process; *next_us (zero at first) holds when it is due next.
+ * The rows it changed; 0 when it was not due or failed (clean-up is
+ * best effort, and the next batch will come). */
+int64_t sy_db_housekeep(sy_arena *a, sy_db_stmt *stmt, int64_t *next_us,
+                        int64_t every_us);
+
 /* Round trip with SELECT 1; latency in microseconds.  err gets a short
  * reason on failure (no secrets, no SQL). */
 int sy_db_ping(int64_t *latency_us, char *err, size_t errlen);
@@ -97,10 +109,6 @@ int sy_db_conn(struct pg_conn **out);
 int sy_db_begin(void);
 int sy_db_commit(void);
 void sy_db_rollback(void);
-
-/* The schema version migrations have brought the database to (0 before
- * the first). */
-int sy_db_schema_version(sy_arena *a, int *out);
 
 /* Server version number (e.g. 150018) of the open connection, or 0. */
 int sy_db_server_version(void);

@@ -39,18 +39,7 @@ int sy_page_parse(sy_req *req, sy_res *res, sy_page *out);
  * arena memory. */
 int sy_page_cursor(sy_arena *a, const char *ts, const char *id, char **out);
 
-struct pg_result;
 struct json_object;
-
-/* Respond 200 with {"items": [...], "next_cursor": ... | null} from a
- * page statement's result r, fetched with limit_text (one row more than
- * the page: it only says that a next page exists).  render makes the item
- * of a row; the cursor comes from columns ts_col and id_col of the last
- * row shown. */
-int sy_page_respond(sy_res *res, const sy_page *p, const struct pg_result *r,
-                    int ts_col, int id_col,
-                    struct json_object *(*render)(const struct pg_result *,
-                                                  int));
 
 /* How many of the nrows rows a page statement fetched (limit_text: one
  * more than the page) the page shows: at most limit. */

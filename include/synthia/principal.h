@@ -12,9 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "synthia/crypto.h"
 #include "synthia/str.h"
-
-#define SY_UUID_LEN 36
 
 /* API-key scopes.  Publishable keys get at most SY_SCOPES_PUBLISHABLE. */
 enum sy_scope {

@@ -46,6 +46,10 @@ int sy_vectors_search(sy_arena *a, const sy_catver *cv, const char *tenant,
 int sy_vectors_store(sy_arena *a, const char *tenant, const char *product_id,
                      sy_str text);
 
+/* Remove a product's vector (deactivated: searches must not find it);
+ * on the current connection, like sy_vectors_store.  0 or SY_EDB. */
+int sy_vectors_delete(sy_arena *a, const char *tenant, const char *product_id);
+
 /* The scan itself.  cols holds n vectors dimension-major (column-major):
  * the n values of dimension d are contiguous at cols[d * n + i], i < n,
  * for d < SY_EMBED_DIMS (a single vector, n = 1, is the same in either

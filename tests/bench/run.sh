@@ -8,7 +8,8 @@
 # twice), and prints req/s, p50, p99, the ratio synthia/hello (DESIGN.md
 # target: >= 0.95) and the ratio apikey/synthia (issue 3 target: >= 0.5).
 # Then the catalog on 10,000 seeded products (synthia seed-demo): the
-# cached list with a secret key; the text search as a client repeating
+# cached list with a secret key; a product by id (a primary-key read:
+# "byid"); the text search as a client repeating
 # it gets it (a result-cache hit: "texthit"); and text, typo and semantic
 # searches run uncached (Cache-Control: no-cache: ranked afresh every
 # time), twice each.
@@ -116,7 +117,11 @@ LIST_URL="$SY_BASE_URL/api/v1/products?limit=20"
 TEXT_URL="$SY_BASE_URL/api/v1/products/search?q=linen%20dress&limit=10"
 TYPO_URL="$SY_BASE_URL/api/v1/products/search?q=jackrt&limit=10"
 SEM_URL="$SY_BASE_URL/api/v1/products/search?q=navy%20wool%20blazer&mode=semantic&limit=10"
-for u in "$LIST_URL" "$TEXT_URL" "$TYPO_URL" "$SEM_URL"; do
+# A product by id (a primary-key read, never cached): the first listed.
+BYID_URL="$SY_BASE_URL/api/v1/products/$(curl -s -H "X-API-Key: $CAT_KEY" \
+    "$LIST_URL" | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')" ||
+    die "cannot list the catalog"
+for u in "$LIST_URL" "$BYID_URL" "$TEXT_URL" "$TYPO_URL" "$SEM_URL"; do
     [[ $(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $CAT_KEY" \
         "$u") == 200 ]] || die "synthia does not answer 200 on $u"
 done
@@ -176,7 +181,7 @@ to_ms() {
 }
 
 ROWS=()
-NAMES=(hello synthia apikey catalog texthit text typo semantic)
+NAMES=(hello synthia apikey catalog byid texthit text typo semantic)
 declare -A SUM_RPS SUM_P50 SUM_P99 RUNS
 for n in "${NAMES[@]}"; do
     SUM_RPS[$n]=0 SUM_P50[$n]=0 SUM_P99[$n]=0 RUNS[$n]=0
@@ -229,6 +234,7 @@ wrk -t"$THREADS" -c"$CONNS" -d2s -H "X-API-Key: $CAT_KEY" "$TEXT_URL" \
     >/dev/null
 for _ in 1 2; do
     run_wrk catalog "$LIST_URL" "X-API-Key: $CAT_KEY"
+    run_wrk byid "$BYID_URL" "X-API-Key: $CAT_KEY"
     run_wrk texthit "$TEXT_URL" "X-API-Key: $CAT_KEY"
     run_wrk text "$TEXT_URL" "X-API-Key: $CAT_KEY" "Cache-Control: no-cache"
     run_wrk semantic "$SEM_URL" "X-API-Key: $CAT_KEY" "Cache-Control: no-cache"
@@ -249,7 +255,7 @@ KHRATIO=$(awk -v k="$K_RPS" -v h="$H_RPS" 'BEGIN { printf "%.3f", (h > 0 ? k / h
 echo
 echo "through nginx, wrk -t$THREADS -c$CONNS -d${DURATION}s: hello and synthia" \
     "GET $BPATH, apikey GET /api/v1/tenant with X-API-Key, catalog/" \
-    "texthit/text/typo/semantic on 10,000 products (typo: -c$WORKERS)"
+    "byid/texthit/text/typo/semantic on 10,000 products (typo: -c$WORKERS)"
 printf '%-8s %10s %9s %9s\n' target "req/s" "p50 ms" "p99 ms"
 for r in "${ROWS[@]}"; do
     echo "$r"
@@ -264,6 +270,7 @@ done
 echo "ratio synthia/hello req/s: $RATIO (target >= 0.95)"
 echo "ratio apikey/synthia req/s: $KRATIO (target >= 0.5; apikey/hello: $KHRATIO)"
 echo "catalog: cached GET /products?limit=20 (X-API-Key, target p99 < 5 ms);" \
+    "byid: GET /products/{id} (X-API-Key, a primary-key read);" \
     "texthit: text 'linen dress' repeated (result-cache hits); searches over" \
     "10,000 products, uncached: text 'linen dress' (target p50 < 5 ms)," \
     "typo 'jackrt' (trigram path), semantic 'navy wool blazer' (target" \

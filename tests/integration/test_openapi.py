@@ -51,8 +51,19 @@ AUTH = {"SY_AUTH_PUBLIC": "public", "SY_AUTH_TRUSTED": "trusted",
         "SY_AUTH_OWNER": "owner", "SY_AUTH_SYSADMIN": "sysadmin"}
 RATE = {"0": "none", "SY_RATE_NONE": "none", "SY_RATE_READ": "read",
         "SY_RATE_WRITE": "write", "SY_RATE_AI": "ai"}
-ROW = re.compile(r'\{\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*(\w+)\s*,'
-                 r'\s*(\w+)\s*,\s*(\w+)\s*,\s*([^,{}]+?)\s*,\s*(\w+)\s*\}')
+# A row names its fields (.method = "GET", .path = ..., .auth = ...);
+# absent fields are zero.
+ROW = re.compile(r'\{\s*(\.method\s*=(?:"[^"]*"|[^{}"])*?)\s*\}', re.S)
+FIELD = re.compile(r'\.(\w+)\s*=\s*("[^"]*"|[^,]+?)\s*(?:,|$)', re.S)
+ROW_FIELDS = ("method", "path", "handler", "auth", "rate", "max_body",
+              "flags", "scope")
+
+
+def row_fields(text):
+    """The fields of a row's text, in ROW_FIELDS order, "0" when absent
+    and strings without their quotes."""
+    f = {k: v.strip('"') for k, v in FIELD.findall(text)}
+    return tuple(f.get(k, "0") for k in ROW_FIELDS)
 
 
 def route_table():
@@ -67,9 +78,9 @@ def route_table():
     m = re.search(r"sy_routes\[\]\s*=\s*\{(.*?)\n\};", src, re.S)
     assert m, "sy_routes[] not found in routes.c"
     body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
-    rows = ROW.findall(body)
-    assert len(rows) == body.count('{"'), \
-        "routes.c: %d rows parsed of %d" % (len(rows), body.count('{"'))
+    rows = [row_fields(r) for r in ROW.findall(body)]
+    assert rows and len(rows) == body.count('.method'), \
+        "routes.c: %d rows parsed of %d" % (len(rows), body.count('.method'))
 
     def x(tok):
         return macros.get(tok, tok)

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * products.c (store) - the catalog's statements and the rows they fill
+ * (products_db.h): product writes and reads, the filtered keyset list,
+ * categories with counts, and the text and typo rankings of search.
+ *
+ * Every statement takes the tenant as $1 and filters by it.  A product
+ * is read as the JSON text PostgreSQL builds (CAT_JSON), so a list is
+ * joined from row texts and never re-serialised; times are RFC 3339 UTC
+ * with microseconds (PostgreSQL's own precision), which also makes them
+ * exact page cursors.
+ */
+#include "synthia/products_db.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "synthia/crypto.h"
+#include "synthia/db.h"
+#include "synthia/error.h"
+
+#define CAT_TS(col)                                                       \
+    "to_char(" col " AT TIME ZONE 'UTC', "                                \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+#define CAT_JSON                                                          \
+    "json_build_object('id', p.id, 'sku', p.sku, 'name', p.name, "        \
+    "'description', p.description, 'category', p.category, "              \
+    "'price_cents', p.price_cents, 'currency', p.currency, "              \
+    "'stock', p.stock, 'colors', p.colors, 'attributes', p.attributes, "  \
+    "'image_url', p.image_url, 'active', p.active, "                      \
+    "'created_at', " CAT_TS("p.created_at") ", "                          \
+    "'updated_at', " CAT_TS("p.updated_at") ")::text"
+/* Columns of a written product (W_*): id, JSON, updated_at (for the
+ * ETag), active, and the text its embedding is made of. */
+#define CAT_WRITTEN                                                       \
+    "p.id, " CAT_JSON ", " CAT_TS("p.updated_at") ", p.active, "          \
+    "p.name || ' ' || p.category || ' ' || p.description"
+#define CAT_COLORS(param)                                                 \
+    "ARRAY(SELECT json_array_elements_text(" param "::json))"
+enum { W_ID, W_JSON, W_UPDATED, W_ACTIVE, W_TEXT };
+
+/* $2 sku, $3 name, $4 description, $5 category, $6 price_cents, $7
+ * currency, $8 stock, $9 colors (JSON array), $10 attributes (JSON
+ * object), $11 image_url (NULL: none). */
+static sy_db_stmt sql_insert =
+    SY_DB_STMT("product_insert",
+     "INSERT INTO products AS p (tenant_id, sku, name, description, "
+     "category, price_cents, currency, stock, colors, attributes, "
+     "image_url, created_at, updated_at) SELECT $1::uuid, $2, $3, $4, "
+     "$5, $6::bigint, $7, $8::integer, " CAT_COLORS("$9") ", "
+     "$10::jsonb, $11, c.ts, c.ts FROM (SELECT clock_timestamp() AS ts) c "
+     "RETURNING " CAT_WRITTEN,
+     11);
+/* $2 id, $3 whether inactive products count.  Columns: id, JSON,
+ * updated_at. */
+static sy_db_stmt sql_get =
+    SY_DB_STMT("product_get",
+     "SELECT p.id, " CAT_JSON ", " CAT_TS("p.updated_at") " "
+     "FROM products p WHERE p.tenant_id = $1::uuid AND p.id = $2::uuid "
+     "AND (p.active OR $3::boolean)",
+     3);
+/* $2 id; NULL leaves a field alone: $3 sku, $4 name, $5 description,
+ * $6 category, $7 price_cents, $8 currency, $9 stock, $10 colors,
+ * $11 attributes, $13 image_url (written only when $12 is true, so
+ * that it can be cleared), $14 active. */
+static sy_db_stmt sql_update =
+    SY_DB_STMT("product_update",
+     "UPDATE products AS p SET sku = coalesce($3, p.sku), "
+     "name = coalesce($4, p.name), "
+     "description = coalesce($5, p.description), "
+     "category = coalesce($6, p.category), "
+     "price_cents = coalesce($7::bigint, p.price_cents), "
+     "currency = coalesce($8, p.currency), "
+     "stock = coalesce($9::integer, p.stock), "
+     "colors = CASE WHEN $10::json IS NULL THEN p.colors "
+     "ELSE " CAT_COLORS("$10") " END, "
+     "attributes = coalesce($11::jsonb, p.attributes), "
+     "image_url = CASE WHEN $12::boolean THEN $13 ELSE p.image_url END, "
+     "active = coalesce($14::boolean, p.active) "
+     "WHERE p.tenant_id = $1::uuid AND p.id = $2::uuid "
+     "RETURNING " CAT_WRITTEN,
+     14);
+/* $2 id.  Soft delete: orders keep pointing at the row. */
+static sy_db_stmt sql_deactivate =
+    SY_DB_STMT("product_deactivate",
+     "UPDATE products SET active = false "
+     "WHERE tenant_id = $1::uuid AND id = $2::uuid RETURNING id",
+     2);
+/* Active products, keyset-paginated.  NULL filters are off: $2
+ * category, $3 min and $4 max price_cents, $5 in stock (boolean), $6
+ * colour; $7/$8 after (created_at, id), $9 limit (page size + 1).
+ * Columns: id, JSON, created_at. */
+static sy_db_stmt sql_list =
+    SY_DB_STMT("products_list",
+     "SELECT p.id, " CAT_JSON ", " CAT_TS("p.created_at") " "
+     "FROM products p WHERE p.tenant_id = $1::uuid AND p.active "
+     "AND ($2::text IS NULL OR p.category = $2::text) "
+     "AND ($3::bigint IS NULL OR p.price_cents >= $3::bigint) "
+     "AND ($4::bigint IS NULL OR p.price_cents <= $4::bigint) "
+     "AND ($5::boolean IS NULL OR (p.stock > 0) = $5::boolean) "
+     "AND ($6::text IS NULL OR $6::text = ANY (p.colors)) "
+     "AND (p.created_at, p.id) > ($7::timestamptz, $8::uuid) "
+     "ORDER BY p.created_at, p.id LIMIT $9::integer",
+     9);
+/* The categories of active products with their counts, as the JSON
+ * array text of the response. */
+static sy_db_stmt sql_categories =
+    SY_DB_STMT("categories_list",
+     "SELECT coalesce(json_agg(json_build_object('name', c.category, "
+     "'count', c.n) ORDER BY c.category), '[]')::text FROM ("
+     "SELECT category, count(*) AS n FROM products "
+     "WHERE tenant_id = $1::uuid AND active AND category <> '' "
+     "GROUP BY category) c",
+     1);
+/* $2 query, $3 limit.  Full-text matches with the tenant's
+ * configuration, scored 0.5 + 0.5 x ts_rank (normalisation 32:
+ * rank / (rank + 1)), so that they rank above every typo match.
+ * ts_rank weighs the name (A) over category (B) and description (C)
+ * by lexeme frequency; ts_rank_cd's cover density cost three times as
+ * much for ~250 matches of 10,000 products.
+ * OFFSET 0 keeps the query a subquery evaluated once: flattened,
+ * websearch_to_tsquery ran again for every matching row (half the
+ * statement's time).  Columns: id, score (the JSON comes from the
+ * product cache or sql_by_ids). */
+static sy_db_stmt sql_search_text =
+    SY_DB_STMT("products_search_text",
+     "SELECT p.id, 0.5 + 0.5 * ts_rank(p.search, q.tq, 32) AS s "
+     "FROM products p, (SELECT websearch_to_tsquery(t.search_config, "
+     "sy_unaccent($2)) AS tq FROM tenants t WHERE t.id = $1::uuid "
+     "OFFSET 0) q "
+     "WHERE p.tenant_id = $1::uuid AND p.active AND p.search @@ q.tq "
+     "ORDER BY s DESC, p.id LIMIT $3::integer",
+     3);
+/* $2 query, $3 limit: typo tolerance.  Trigram matches on the name
+ * (similarity) and on the words of name and description
+ * (word_similarity, threshold set by sql_typo_threshold), scored 0.5 x
+ * the best similarity.  The conditions name the query as an expression
+ * of $2 so that the trigram indexes serve them.  Columns: id, score. */
+#define CAT_LQ "sy_unaccent(lower($2::text))"
+static sy_db_stmt sql_search_typo =
+    SY_DB_STMT("products_search_typo",
+     "SELECT p.id, 0.5 * greatest("
+     "similarity(sy_unaccent(lower(p.name)), " CAT_LQ "), "
+     "word_similarity(" CAT_LQ ", sy_unaccent(lower(p.name))), "
+     "word_similarity(" CAT_LQ ", sy_unaccent(lower(p.description)))"
+     ") AS s FROM products p "
+     "WHERE p.tenant_id = $1::uuid AND p.active "
+     "AND (sy_unaccent(lower(p.name)) % " CAT_LQ " "
+     "OR " CAT_LQ " <% sy_unaccent(lower(p.name)) "
+     "OR " CAT_LQ " <% sy_unaccent(lower(p.description))) "
+     "ORDER BY s DESC, p.id LIMIT $3::integer",
+     3);
+#undef CAT_LQ
+/* $2 uuid[] literal: those of the tenant's products that are active.
+ * Columns: id, JSON. */
+static sy_db_stmt sql_by_ids =
+    SY_DB_STMT("products_by_ids",
+     "SELECT p.id, " CAT_JSON " FROM products p "
+     "WHERE p.tenant_id = $1::uuid AND p.active "
+     "AND p.id = ANY ($2::uuid[])",
+     2);
+/* pg_trgm's default word_similarity threshold (0.6) misses a one-letter
+ * substitution in a six-letter word (4/7); 0.5 catches it from five
+ * letters on.  A session setting: run once per server connection. */
+static sy_db_stmt sql_typo_threshold =
+    SY_DB_STMT("search_typo_threshold",
+     "SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', "
+     "false)",
+     0);
+#undef CAT_COLORS
+#undef CAT_WRITTEN
+#undef CAT_JSON
+#undef CAT_TS
+
+/* ------------------------------------------------------------ writes */
+
+static void
+written_row(const PGresult *r, sy_product_row *out)
+{
+    *out = (sy_product_row){
+        .id = sy_db_cstr(r, 0, W_ID),
+        .json = sy_db_str(r, 0, W_JSON),
+        .updated_at = sy_db_cstr(r, 0, W_UPDATED),
+        .active = sy_db_bool(r, 0, W_ACTIVE),
+        .text = sy_db_str(r, 0, W_TEXT),
+    };
+}
+
+/* Run a write that returns the written row: SY_ENOTFOUND without one. */
+static int
+write_row(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+          int n, sy_product_row *out)
+{
+    PGresult *r;
+    int rc = sy_db_exec_row(a, stmt, params, n, &r);
+    if (rc == 0)
+        written_row(r, out);
+    return rc;
+}
+
+int
+sy_products_db_insert(sy_arena *a, const char *tenant,
+                      const sy_product_fields *f, sy_product_row *out)
+{
+    const char *params[11] = {tenant,        f->sku,   f->name,
+                              f->description, f->category, f->price,
+                              f->currency,   f->stock, f->colors,
+                              f->attributes, f->image_url};
+    return write_row(a, &sql_insert, params, 11, out);
+}
+
+int
+sy_products_db_update(sy_arena *a, const char *tenant, const char *id,
+                      const sy_product_fields *f, sy_product_row *out)
+{
+    const char *params[14] = {
+        tenant,      id,        f->sku,        f->name,
+        f->description, f->category, f->price, f->currency,
+        f->stock,    f->colors, f->attributes,
+        f->image_set ? "true" : "false", f->image_url, f->active};
+    return write_row(a, &sql_update, params, 14, out);
+}
+
+int
+sy_products_db_deactivate(sy_arena *a, const char *tenant, const char *id)
+{
+    const char *params[2] = {tenant, id};
+    PGresult *r;
+    return sy_db_exec_row(a, &sql_deactivate, params, 2, &r);
+}
+
+/* ------------------------------------------------------------ reads */
+
+int
+sy_products_db_get(sy_arena *a, const char *tenant, const char *id,
+                   bool with_inactive, sy_product_row *out)
+{
+    const char *params[3] = {tenant, id, with_inactive ? "true" : "false"};
+    PGresult *r;
+    int rc = sy_db_exec_row(a, &sql_get, params, 3, &r);
+    if (rc == 0)
+        *out = (sy_product_row){.id = sy_db_cstr(r, 0, 0),
+                                .json = sy_db_str(r, 0, 1),
+                                .updated_at = sy_db_cstr(r, 0, 2)};
+    return rc;
+}
+
+/* Room for the n rows of r (at least one, so callers never see NULL). */
+static sy_product_row *
+rows_of(sy_arena *a, int n)
+{
+    return sy_arena_alloc(a, (size_t)(n ? n : 1) * sizeof(sy_product_row));
+}
+
+int
+sy_products_db_list(sy_arena *a, const char *tenant,
+                    const sy_product_filter *f, sy_product_row **rows,
+                    int *n)
+{
+    const char *params[9] = {tenant,       f->category, f->min_price,
+                             f->max_price, f->in_stock, f->color,
+                             f->after_ts,  f->after_id, f->limit_text};
+    PGresult *r;
+    int rc = sy_db_exec(a, &sql_list, params, 9, &r);
+    if (rc < 0)
+        return rc;
+    int count = sy_db_rows(r);
+    sy_product_row *out = rows_of(a, count);
+    if (!out)
+        return SY_ENOMEM;
+    for (int i = 0; i < count; i++)
+        out[i] = (sy_product_row){.id = sy_db_cstr(r, i, 0),
+                                  .json = sy_db_str(r, i, 1),
+                                  .created_at = sy_db_cstr(r, i, 2)};
+    *rows = out;
+    *n = count;
+    return 0;
+}
+
+int
+sy_products_db_categories(sy_arena *a, const char *tenant, sy_str *json)
+{
+    const char *params[1] = {tenant};
+    PGresult *r;
+    int rc = sy_db_exec_row(a, &sql_categories, params, 1, &r);
+    if (rc == 0)
+        *json = sy_db_str(r, 0, 0);
+    return rc == SY_ENOTFOUND ? SY_EINTERNAL : rc;
+}
+
+/* ------------------------------------------------------------ search */
+
+/* The id and score columns of a ranking into *rows. */
+static int
+scores_of(sy_arena *a, const PGresult *r, sy_product_score **rows, int *n)
+{
+    int count = sy_db_rows(r);
+    sy_product_score *out =
+        sy_arena_alloc(a, (size_t)(count ? count : 1) * sizeof(*out));
+    if (!out)
+        return SY_ENOMEM;
+    for (int i = 0; i < count; i++)
+        out[i] = (sy_product_score){sy_db_cstr(r, i, 0),
+                                    strtod(sy_db_cstr(r, i, 1), NULL)};
+    *rows = out;
+    *n = count;
+    return 0;
+}
+
+static int
+rank(sy_arena *a, sy_db_stmt *stmt, const char *tenant, const char *q,
+     int limit, sy_product_score **rows, int *n)
+{
+    char limit_text[16];
+    snprintf(limit_text, sizeof(limit_text), "%d", limit);
+    const char *params[3] = {tenant, q, limit_text};
+    PGresult *r;
+    int rc = sy_db_exec(a, stmt, params, 3, &r);
+    return rc < 0 ? rc : scores_of(a, r, rows, n);
+}
+
+int
+sy_products_db_search_text(sy_arena *a, const char *tenant, const char *q,
+                           int limit, sy_product_score **rows, int *n)
+{
+    return rank(a, &sql_search_text, tenant, q, limit, rows, n);
+}
+
+/* pg_trgm's threshold is a session setting: set it once per server
+ * connection (a reconnect gets a new backend). */
+static void
+typo_threshold(sy_arena *a)
+{
+    static int backend;
+    PGconn *c;
+    PGresult *r;
+    if (sy_db_conn(&c) < 0 || PQbackendPID(c) == backend)
+        return;
+    if (sy_db_exec(a, &sql_typo_threshold, NULL, 0, &r) == 0)
+        backend = PQbackendPID(c);
+}
+
+int
+sy_products_db_search_typo(sy_arena *a, const char *tenant, const char *q,
+                           int limit, sy_product_score **rows, int *n)
+{
+    typo_threshold(a);
+    return rank(a, &sql_search_typo, tenant, q, limit, rows, n);
+}
+
+int
+sy_products_db_by_ids(sy_arena *a, const char *tenant,
+                      const char *const *ids, int n, sy_product_row **rows,
+                      int *nrows)
+{
+    sy_buf lit;
+    sy_buf_init(&lit, a, (size_t)n * (SY_UUID_LEN + 1) + 3);
+    sy_buf_putc(&lit, '{');
+    for (int i = 0; i < n; i++)
+        sy_buf_printf(&lit, "%s%s", i ? "," : "", ids[i]);
+    sy_buf_putc(&lit, '}');
+    const char *params[2] = {tenant, sy_buf_cstr(&lit)};
+    if (!params[1])
+        return SY_ENOMEM;
+    PGresult *r;
+    int rc = sy_db_exec(a, &sql_by_ids, params, 2, &r);
+    if (rc < 0)
+        return rc;
+    int count = sy_db_rows(r);
+    sy_product_row *out = rows_of(a, count);
+    if (!out)
+        return SY_ENOMEM;
+    for (int i = 0; i < count; i++)
+        out[i] = (sy_product_row){.id = sy_db_cstr(r, i, 0),
+                                  .json = sy_db_str(r, i, 1)};
+    *rows = out;
+    *nrows = count;
+    return 0;
+}
