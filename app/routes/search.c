@@ -92,9 +92,11 @@ parse_mode(sy_req *req, sy_res *res, search_query *s)
 {
     sy_str v;
     s->mode = MODE_TEXT;
-    if (sy_req_query(req, "mode", &v) == SY_ENOTFOUND)
+    int rc = sy_req_query(req, "mode", &v);
+    if (rc == SY_ENOTFOUND)
         return 0;
-    for (int m = MODE_TEXT; m <= MODE_HYBRID; m++) {
+    /* v is unset unless rc is 0 (a bad escape, say) */
+    for (int m = MODE_TEXT; rc == 0 && m <= MODE_HYBRID; m++) {
         if (sy_str_eqc(v, mode_names[m])) {
             s->mode = m;
             return 0;
