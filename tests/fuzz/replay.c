@@ -11,9 +11,9 @@
  * crash that became a regression seed is exercised on every run.  With
  * arguments it runs those files (a crash input from `make fuzz`, say), in
  * any build, no clang needed; --trace prints what each call returned
- * (the trace), to see what a seed reaches.  Exit 0 when every input ran without a
- * defect; 1 on a defect, or when there was no input at all (an empty
- * corpus would make this test pass without testing anything).
+ * (the trace), to see what a seed reaches.  Exit 0 when every input ran without
+ * a defect; 1 on a defect, or when there was no input at all (an empty corpus
+ * would make this test pass without testing anything).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -74,8 +74,7 @@ run_file(const char *path)
     sy_buf clean, failing;
     long k = fz_run_failing(data, size, 0, &clean);
     nruns++;
-    fprintf(stderr, "%s: %zu bytes, %ld arena allocations\n", path, size,
-            k);
+    fprintf(stderr, "%s: %zu bytes, %ld arena allocations\n", path, size, k);
     if (print_trace)
         fwrite(clean.p, 1, clean.len, stdout);
     /* N = 1, 2, ... until a run no longer reaches allocation N */
@@ -184,8 +183,7 @@ main(int argc, char **argv)
     }
     printf("replay %s: %ld inputs, %ld runs (%s), %ld defects\n",
            fz_target_name, ninputs, nruns,
-           sweep ? "with the allocation-failure sweep" : "no sweep",
-           ndefects);
+           sweep ? "with the allocation-failure sweep" : "no sweep", ndefects);
     if (ninputs == 0) {
         printf("replay %s: no inputs: nothing was tested\n", fz_target_name);
         return 1;

@@ -62,8 +62,8 @@ remove_dir(void)
 int
 fz_init(void)
 {
-    static const char *const content[] = {
-        "0123456789abcdef0123456789abcdef\n", "too-short\n", "sesame\n"};
+    static const char *const content[] = {"0123456789abcdef0123456789abcdef\n",
+                                          "too-short\n", "sesame\n"};
     char path[128];
     sy_config_each_key(unset_env, NULL);
     unsetenv("SYNTHIA_CONFIG");
@@ -88,7 +88,8 @@ names_a_path(sy_str in)
     sy_str line, rest = in;
     while (rest.len) {
         fz_split(rest, '\n', &line, &rest);
-        if (memmem(line.p, line.len, "file", 4) && memchr(line.p, '/', line.len))
+        if (memmem(line.p, line.len, "file", 4) &&
+            memchr(line.p, '/', line.len))
             return true;
     }
     return false;

@@ -33,8 +33,8 @@ check_inside(sy_str v, sy_str header)
 void
 fz_run(const uint8_t *data, size_t size, sy_buf *t)
 {
-    static const char *const names[] = {"sy_access", "sy_refresh",
-                                        "sy_csrf", "", "a"};
+    static const char *const names[] = {"sy_access", "sy_refresh", "sy_csrf",
+                                        "", "a"};
     sy_str name, value;
     fz_split((sy_str){(const char *)data, size}, '\n', &name, &value);
     char *cname = fz_cstr(name), *cvalue = fz_cstr(value);

@@ -84,7 +84,8 @@ fz_run(const uint8_t *data, size_t size, sy_buf *t)
         /* the keys are copied first: a getter must not change the object */
         char *keys[MAX_KEYS];
         int nkeys = 0;
-        json_object_object_foreach(o, key, val) {
+        json_object_object_foreach(o, key, val)
+        {
             (void)val;
             if (nkeys == MAX_KEYS)
                 break;

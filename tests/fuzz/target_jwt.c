@@ -37,7 +37,7 @@ const char fz_target_name[] = "jwt";
 
 static sy_config conf;
 static char verify_keys[600], issuer[] = "synthia", alg[] = "HS256",
-                             kid[] = "fuzz", secret[] = SECRET;
+                              kid[] = "fuzz", secret[] = SECRET;
 
 static int
 write_file(const char *path, const void *p, size_t n)
@@ -110,8 +110,8 @@ sign(sy_str header, sy_str payload, const char *key)
     n += sy_b64url_encode(tok + n, payload.p, payload.len);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
-    if (!HMAC(EVP_sha256(), key, (int)strlen(key),
-              (const unsigned char *)tok, n, mac, &maclen))
+    if (!HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)tok,
+              n, mac, &maclen))
         abort();
     tok[n++] = '.';
     n += sy_b64url_encode(tok + n, mac, maclen);
@@ -128,8 +128,7 @@ fz_run(const uint8_t *data, size_t size, sy_buf *t)
     if (sy_str_starts(in, "sign:") || sy_str_starts(in, "sign-old:")) {
         bool old = in.p[4] == '-';
         size_t skip = old ? 9 : 5;
-        fz_split((sy_str){in.p + skip, in.len - skip}, '\n', &head,
-                 &payload);
+        fz_split((sy_str){in.p + skip, in.len - skip}, '\n', &head, &payload);
         signed_tok = sign(head, payload, old ? OLD_SECRET : SECRET);
         token = sy_str_c(signed_tok);
     }

@@ -50,12 +50,13 @@ static void
 lookups(sy_buf *t, sy_req *r)
 {
     static const char *const headers[] = {
-        "X-Request-Id", "Authorization", "Cookie", "Origin", "X-API-Key",
-        "If-None-Match", "Idempotency-Key", "X-CSRF-Token", "",
+        "X-Request-Id",    "Authorization", "Cookie",
+        "Origin",          "X-API-Key",     "If-None-Match",
+        "Idempotency-Key", "X-CSRF-Token",  "",
     };
     static const char *const params[] = {"q", "limit", "cursor", "mode", ""};
-    static const char *const cookies[] = {"sy_access", "sy_refresh",
-                                          "sy_csrf", ""};
+    static const char *const cookies[] = {"sy_access", "sy_refresh", "sy_csrf",
+                                          ""};
     sy_req_assign_id(r);
     /* a generated id is random: trace only whether the client's was kept */
     sy_str given = sy_req_header(r, "X-Request-Id");

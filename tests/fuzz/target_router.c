@@ -35,8 +35,8 @@ fz_run(const uint8_t *data, size_t size, sy_buf *t)
     if (!memchr(rm.allow, 0, sizeof(rm.allow)))
         fz_fail("Allow list not NUL-terminated");
     if (rc == 0) {
-        if (rm.index < 0 || (size_t)rm.index >= sy_nroutes ||
-            rm.nparams < 0 || rm.nparams > SY_REQ_MAX_PARAMS)
+        if (rm.index < 0 || (size_t)rm.index >= sy_nroutes || rm.nparams < 0 ||
+            rm.nparams > SY_REQ_MAX_PARAMS)
             fz_fail("index %d, %d params", rm.index, rm.nparams);
         for (int i = 0; i < rm.nparams; i++) {
             sy_str v = rm.params[i];
