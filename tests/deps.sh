@@ -18,6 +18,7 @@ PACKAGES=(
     libfcgi-dev libpq-dev libhiredis-dev libjson-c-dev libjwt-dev
     libcurl4-openssl-dev liblz4-dev check libsubunit-dev libargon2-dev
     libssl-dev
+    clang libclang-rt-14-dev
     postgresql redis-server nginx apache2 lighttpd caddy spawn-fcgi wrk
     python3 curl procps iproute2 systemd openssl groff-base
 )

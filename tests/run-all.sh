@@ -7,14 +7,21 @@
 #                   PostgreSQL, Redis and nginx: tests/stack.sh)
 #   3. _build-asan: configure --enable-sanitizers --enable-werror,
 #                   make check under ASan + UBSan (leaks are errors)
-#   4. make distcheck in _build (the release tarball builds, passes its
+#   4. _build-fuzz: configure CC=clang --enable-fuzz --enable-werror,
+#                   make fuzz: each libFuzzer target of tests/fuzz for
+#                   FUZZ_SECONDS (30 here), one pass or fail per target
+#   5. make distcheck in _build (the release tarball builds, passes its
 #      tests from a read-only source tree, installs and uninstalls)
+# (The committed fuzz corpus and the allocation-failure sweep run in
+# every make check: tests/fuzz/replay_*.)
 #
-# Usage: tests/run-all.sh [--skip-sanitizers] [--skip-distcheck] [--quick]
-#   --skip-sanitizers  no step 3        --skip-distcheck  no step 4
-#   --quick            neither 3 nor 4 (local iteration)
+# Usage: tests/run-all.sh [--skip-sanitizers] [--skip-fuzz]
+#                         [--skip-distcheck] [--quick]
+#   --skip-sanitizers  no step 3        --skip-fuzz       no step 4
+#   --skip-distcheck   no step 5        --quick           only 1 and 2
 # Environment: BUILD_DIR (default SRC/_build), ASAN_BUILD_DIR (default
-# SRC/_build-asan), JOBS (default 2).
+# SRC/_build-asan), FUZZ_BUILD_DIR (default SRC/_build-fuzz),
+# FUZZ_SECONDS (default 30), JOBS (default 2).
 #
 # Prints the failing tests' logs, then a last line "N passed, N failed"
 # summed over every test suite run; exits non-zero if anything failed.
@@ -23,17 +30,21 @@ set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD_DIR:-$SRC/_build}
 ASAN_BUILD=${ASAN_BUILD_DIR:-$SRC/_build-asan}
+FUZZ_BUILD=${FUZZ_BUILD_DIR:-$SRC/_build-fuzz}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 JOBS=${JOBS:-2}
 
 run_sanitizers=1
+run_fuzz=1
 run_distcheck=1
 for arg in "$@"; do
     case $arg in
     --skip-sanitizers | --skip-asan) run_sanitizers=0 ;;
+    --skip-fuzz) run_fuzz=0 ;;
     --skip-distcheck) run_distcheck=0 ;;
-    --quick) run_sanitizers=0 run_distcheck=0 ;;
+    --quick) run_sanitizers=0 run_fuzz=0 run_distcheck=0 ;;
     -h | --help)
-        sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -147,7 +158,36 @@ if [[ $run_sanitizers -eq 1 ]]; then
     unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 
-# --------------------------------------------------------------- 4. distcheck
+# --------------------------------------------------------------- 4. fuzz
+# Its own build: libFuzzer's instrumentation covers the whole library.
+# Only `make fuzz` here; the corpus replays already ran in steps 2 and 3.
+if [[ $run_fuzz -eq 1 ]]; then
+    banner "fuzz: configure CC=clang --enable-fuzz --enable-werror"
+    mkdir -p "$FUZZ_BUILD"
+    if ! (cd "$FUZZ_BUILD" &&
+        "$SRC/configure" CC=clang --enable-fuzz --enable-werror); then
+        [[ -f $FUZZ_BUILD/config.log ]] && tail -n 60 "$FUZZ_BUILD/config.log"
+        step_failed "fuzz: configure"
+    else
+        banner "fuzz: make -j$JOBS fuzz FUZZ_SECONDS=$FUZZ_SECONDS"
+        out=$FUZZ_BUILD/fuzz.out
+        rc=0
+        make -C "$FUZZ_BUILD" -j"$JOBS" fuzz FUZZ_SECONDS="$FUZZ_SECONDS" \
+            2>&1 | tee "$out" || rc=$?
+        if count_results "$out" && [[ $((P + F)) -gt 0 ]]; then
+            total_pass=$((total_pass + P))
+            total_fail=$((total_fail + F))
+            report+=("fuzz: $P passed, $F failed (${FUZZ_SECONDS}s each)")
+            if [[ $rc -ne 0 && $F -eq 0 ]]; then
+                step_failed "fuzz: make fuzz (exit $rc)"
+            fi
+        else
+            step_failed "fuzz: make fuzz (exit $rc, no results)"
+        fi
+    fi
+fi
+
+# --------------------------------------------------------------- 5. distcheck
 if [[ $run_distcheck -eq 1 ]]; then
     if [[ $build_ok -eq 1 ]]; then
         banner "distcheck: make -j$JOBS distcheck"

@@ -31,12 +31,13 @@ struct sy_arena_defer {
 
 static long fail_countdown; /* torture switch: 0 = off */
 
-void
+long
 sy_arena_fail_after(long n)
 {
-    fail_countdown = n;
+    long left = fail_countdown;
+    fail_countdown = n > 0 ? n : 0;
+    return left;
 }
-
 
 static int
 torture_fail(void)

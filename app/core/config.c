@@ -185,6 +185,9 @@ static const key_def keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {

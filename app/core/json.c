@@ -77,8 +77,9 @@ absent(sy_errs *e, const char *field, bool required)
 {
     if (!required)
         return SY_ENOTFOUND;
-    sy_errs_field(e, field, "is required");
-    return SY_EVALIDATION;
+    /* SY_ENOMEM when the error could not be recorded: a 422 missing it
+     * would tell the client the field was fine */
+    return sy_errs_field(e, field, "is required");
 }
 
 int

@@ -101,6 +101,8 @@ parse_limit(sy_req *req, sy_res *res, int64_t *out)
         *out = LIMIT_DEFAULT;
         return 0;
     }
+    if (rc == SY_ENOMEM) /* not the client's fault: no 422 */
+        return rc;
     if (rc < 0 || sy_parse_i64(v, 1, LIMIT_MAX, out) < 0)
         return sy_problem_field(res, "limit",
                                 "must be an integer from 1 to 100");
@@ -121,6 +123,8 @@ sy_page_parse(sy_req *req, sy_res *res, sy_page *out)
     rc = sy_req_query(req, "cursor", &c);
     if (rc == SY_EBADREQ)
         return bad_cursor(res);
+    if (rc < 0 && rc != SY_ENOTFOUND) /* never the first page instead */
+        return rc;
     if (rc == 0 && (rc = parse_cursor(res, c, &p)) < 0)
         return rc;
     /* at most 101: fits the byte the format is told about */

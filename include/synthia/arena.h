@@ -52,8 +52,12 @@ int sy_arena_defer(sy_arena *a, void (*fn)(void *), void *ptr);
 /* Bytes handed out since the last reset. */
 size_t sy_arena_used(const sy_arena *a);
 
-/* Torture switch: when > 0, the Nth allocation after this call fails
- * (set from SYNTHIA_FAIL_ALLOC=N by tests to exercise error paths). */
-void sy_arena_fail_after(long n);
+/* Torture switch for tests (always compiled in, off unless called): when
+ * n > 0, the nth arena allocation after this call fails as if the budget
+ * were spent, in whichever arena it happens; 0 turns it off.  Returns what
+ * was left of the previous countdown: 0 when it fired (or was off), so
+ * sy_arena_fail_after(LONG_MAX) then sy_arena_fail_after(0) counts the
+ * allocations in between.  Process-wide, not thread-safe. */
+long sy_arena_fail_after(long n);
 
 #endif

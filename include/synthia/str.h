@@ -75,7 +75,8 @@ int sy_buf_putc(sy_buf *b, char c);
 int sy_buf_add_str(sy_buf *b, sy_str s);
 int sy_buf_printf(sy_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int sy_buf_vprintf(sy_buf *b, const char *fmt, va_list ap);
+int sy_buf_vprintf(sy_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 int sy_buf_add_i64(sy_buf *b, int64_t v);
 /* A JSON string literal (with quotes) of n bytes of p.  Invalid UTF-8
  * bytes become U+FFFD, control characters are escaped. */

@@ -197,7 +197,8 @@ def test_product_json_is_cached_per_version(stack):
 def test_validation(stack):
     t = tenant(stack, "en")
     for query in ("", "q=", "q=%20%20", "q=" + "a" * 201, "q=a&mode=fuzzy",
-                  "q=a&limit=0", "q=a&limit=51", "q=a&limit=x"):
+                  "q=a&mode=%zz", "q=a&mode=%", "q=a&limit=0", "q=a&limit=51",
+                  "q=a&limit=x"):
         r = stack.request("GET", V1 + "/products/search?" + query,
                           headers=syid.key(t["sk"]))
         sylib.assert_problem(r, 422, "validation_failed")

@@ -1,9 +1,10 @@
 /*
  * check_arena.c - unit tests of the per-request bump allocator: alignment,
  * the budget, chunk reuse across resets, deferred destructors and the
- * SYNTHIA_FAIL_ALLOC torture switch.
+ * torture switch that fails the Nth allocation.
  */
 #include <check.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -377,6 +378,20 @@ START_TEST(test_fail_after_zero_disables_torture)
 }
 END_TEST
 
+START_TEST(test_fail_after_reports_whether_it_fired)
+{
+    sy_arena_fail_after(3);
+    ck_assert_ptr_nonnull(sy_arena_alloc(&A, 8));
+    ck_assert_int_eq(sy_arena_fail_after(LONG_MAX), 2); /* not fired */
+    for (int i = 0; i < 5; i++)
+        ck_assert_ptr_nonnull(sy_arena_alloc(&A, 8));
+    ck_assert_int_eq(LONG_MAX - sy_arena_fail_after(2), 5); /* counted */
+    ck_assert_ptr_nonnull(sy_arena_alloc(&A, 8));
+    ck_assert_ptr_null(sy_arena_alloc(&A, 8));
+    ck_assert_int_eq(sy_arena_fail_after(0), 0); /* fired */
+}
+END_TEST
+
 START_TEST(test_torture_failure_reaches_strndup_and_defer)
 {
     static int v = 4;
@@ -440,6 +455,7 @@ arena_suite(void)
     tcase_add_test(tc, test_fail_after_fails_exactly_the_nth_allocation);
     tcase_add_test(tc, test_fail_after_one_fails_the_next_allocation);
     tcase_add_test(tc, test_fail_after_zero_disables_torture);
+    tcase_add_test(tc, test_fail_after_reports_whether_it_fired);
     tcase_add_test(tc, test_torture_failure_reaches_strndup_and_defer);
     suite_add_tcase(s, tc);
     return s;

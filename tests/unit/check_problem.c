@@ -595,6 +595,21 @@ START_TEST(test_json_absent_required_field_is_recorded)
 }
 END_TEST
 
+/* Found by the allocation-failure sweep (tests/fuzz): a missing field
+ * whose error could not be recorded used to pass as a recorded 422. */
+START_TEST(test_json_required_field_unrecorded_is_enomem)
+{
+    sy_str v = SY_STR("untouched");
+    ck_assert_int_eq(json_parse("{}"), 0);
+    sy_arena_fail_after(1); /* the errors array's destructor */
+    int rc = sy_json_str(&RES.errs, J, "name", true, 0, 9, &v);
+    sy_arena_fail_after(0);
+    ck_assert_int_eq(rc, SY_ENOMEM);
+    ck_assert_ptr_null(RES.errs.fields);
+    assert_view(v, "untouched");
+}
+END_TEST
+
 START_TEST(test_json_wrong_types_are_recorded)
 {
     sy_str s;
@@ -704,6 +719,7 @@ problem_suite(void)
     tcase_add_test(tc, test_json_str_getter_reads_string);
     tcase_add_test(tc, test_json_absent_optional_field_is_not_found);
     tcase_add_test(tc, test_json_absent_required_field_is_recorded);
+    tcase_add_test(tc, test_json_required_field_unrecorded_is_enomem);
     tcase_add_test(tc, test_json_wrong_types_are_recorded);
     tcase_add_test(tc, test_json_string_length_bounds_are_enforced);
     tcase_add_test(tc, test_json_int_range_is_enforced);

@@ -118,6 +118,29 @@ START_TEST(test_cursor_round_trips)
 }
 END_TEST
 
+/* Found by the allocation-failure sweep (tests/fuzz): a cursor that
+ * could not be decoded for want of memory was dropped, serving the first
+ * page again; a limit became a 422.  Both are SY_ENOMEM now. */
+START_TEST(test_page_out_of_memory_is_enomem_not_the_first_page)
+{
+    char *c, q[300];
+    sy_page p = {.limit = 7};
+    ck_assert_int_eq(sy_page_cursor(&A, TS, ID, &c), 0);
+    snprintf(q, sizeof(q), "limit=5&cursor=%s", c);
+    request(q);
+    /* allocation 1 decodes the limit's value, 2 the cursor's */
+    for (long n = 1; n <= 2; n++) {
+        sy_res_init(&RES, &A, &R, 65536);
+        sy_arena_fail_after(n);
+        int rc = sy_page_parse(&R, &RES, &p);
+        sy_arena_fail_after(0);
+        ck_assert_msg(rc == SY_ENOMEM, "allocation %ld: rc %d", n, rc);
+        ck_assert_int_eq(p.limit, 7); /* out written only on success */
+        ck_assert_ptr_null(RES.errs.fields);
+    }
+}
+END_TEST
+
 START_TEST(test_cursor_refuses_malformed_rows)
 {
     sy_page p;
@@ -332,6 +355,7 @@ tenancy_suite(void)
     tcase_add_test(tc, test_page_defaults_to_20_from_the_lowest_key);
     tcase_add_test(tc, test_page_limit_bounds);
     tcase_add_test(tc, test_cursor_round_trips);
+    tcase_add_test(tc, test_page_out_of_memory_is_enomem_not_the_first_page);
     tcase_add_test(tc, test_cursor_refuses_malformed_rows);
     tcase_add_test(tc, test_cursor_refuses_bad_encodings);
     suite_add_tcase(s, tc);
