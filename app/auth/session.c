@@ -279,7 +279,7 @@ sy_session_revoke(sy_arena *a, const char *sid, const char *reason)
         return SY_EINVAL;
     const char *p[2] = {sid, reason};
     PGresult *r;
-    int rc = sy_db_exec(a, SY_SQL_SESSION_REVOKE, p, 2, &r);
+    int rc = sy_db_exec_durable(a, SY_SQL_SESSION_REVOKE, p, 2, &r);
     if (rc < 0)
         return rc;
     for (int i = 0; i < PQntuples(r); i++)
@@ -294,7 +294,7 @@ sy_session_revoke_user(sy_arena *a, const char *user_id, const char *reason)
         return SY_EINVAL;
     const char *p[2] = {user_id, reason};
     PGresult *r;
-    int rc = sy_db_exec(a, SY_SQL_SESSION_REVOKE_USER, p, 2, &r);
+    int rc = sy_db_exec_durable(a, SY_SQL_SESSION_REVOKE_USER, p, 2, &r);
     if (rc < 0)
         return rc;
     for (int i = 0; i < PQntuples(r); i++)
@@ -341,7 +341,7 @@ sy_session_start(sy_arena *a, const char *tenant_id, const char *user_id,
     const char *p[6] = {sysadmin ? NULL : tenant_id, user_id,
                         cookie ? "t" : "f", ttl, hash, nonce_p};
     PGresult *r;
-    int rc = sy_db_exec(a, SY_SQL_SESSION_START, p, 6, &r);
+    int rc = sy_db_exec_durable(a, SY_SQL_SESSION_START, p, 6, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
@@ -503,7 +503,7 @@ sy_session_refresh(sy_arena *a, sy_str token, sy_session_user *out)
         return SY_EUNAUTH;
     memcpy(tok, token.p, SY_REFRESH_TOKEN_LEN);
     tok[SY_REFRESH_TOKEN_LEN] = 0;
-    int rc = sy_db_begin();
+    int rc = sy_db_begin_durable();
     if (rc < 0)
         return rc;
     refresh_row row = {0};

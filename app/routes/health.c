@@ -273,6 +273,21 @@ sy_route_health_ready(sy_req *req, sy_res *res)
     return sy_res_json(res, ok ? 200 : 503, body);
 }
 
+/* Under database: the server's fsync and synchronous_commit, as they
+ * are; informational, never a reason for "degraded" (Synthia commits
+ * what it acknowledges synchronously whatever they say: db.h). */
+static void
+add_durability(json_object *d)
+{
+    sy_db_durability s;
+    if (sy_db_durability_settings(&s) < 0)
+        return;
+    json_object *o = json_object_new_object();
+    add_str(o, "fsync", s.fsync);
+    add_str(o, "synchronous_commit", s.synchronous_commit);
+    add(d, "durability", o);
+}
+
 static json_object *
 pool_stats(void)
 {
@@ -314,6 +329,8 @@ sy_route_health_detailed(sy_req *req, sy_res *res)
     bool db_ok = add_database(body, &d);
     if (db_ok)
         add_server_version(d);
+    if (db_ok)
+        add_durability(d);
     add_migrations(req->arena, d, db_ok);
 
     json_object *r = json_object_new_object();

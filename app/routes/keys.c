@@ -282,7 +282,7 @@ sy_route_tenant_keys_create(sy_req *req, sy_res *res)
     const char *params[7] = {tid,         name, sy_tenancy_key_kind_name(kind),
                              prefix,      hex,  scopes,
                              creator(req)};
-    rc = sy_db_exec(req->arena, SY_SQL_KEY_INSERT, params, 7, &r);
+    rc = sy_db_exec_durable(req->arena, SY_SQL_KEY_INSERT, params, 7, &r);
     if (rc == SY_ECONFLICT) /* 190 random bits colliding: never */
         return SY_EINTERNAL;
     if (rc < 0)
@@ -385,7 +385,7 @@ sy_route_tenant_keys_rotate(sy_req *req, sy_res *res)
                              creator(req),
                              grace_text,
                              sy_tenancy_key_kind_name(kind)};
-    rc = sy_db_exec(req->arena, SY_SQL_KEY_ROTATE, params, 7, &r);
+    rc = sy_db_exec_durable(req->arena, SY_SQL_KEY_ROTATE, params, 7, &r);
     if (rc < 0)
         return rc == SY_ECONFLICT ? SY_EINTERNAL : rc;
     if (PQntuples(r) == 0) /* rotated or revoked in between */
@@ -407,7 +407,7 @@ sy_route_tenant_keys_delete(sy_req *req, sy_res *res)
         return rc;
     PGresult *r;
     const char *params[2] = {tid, id};
-    rc = sy_db_exec(req->arena, SY_SQL_KEY_REVOKE, params, 2, &r);
+    rc = sy_db_exec_durable(req->arena, SY_SQL_KEY_REVOKE, params, 2, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) == 0)

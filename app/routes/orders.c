@@ -430,7 +430,7 @@ sy_route_orders_create(sy_req *req, sy_res *res)
     if (rc == 0)
         rc = read_order(req, res, &in);
     if (rc == 0)
-        rc = sy_db_begin();
+        rc = sy_db_begin_durable();
     if (rc < 0)
         return rc;
     bool replayed = false;
@@ -596,7 +596,7 @@ sy_route_orders_transition(sy_req *req, sy_res *res)
         return no_such_order(res);
     rc = read_target(req, res, &to);
     if (rc == 0)
-        rc = sy_db_begin();
+        rc = sy_db_begin_durable();
     if (rc < 0)
         return rc;
     rc = transition(req, res, tid, id.p, to);

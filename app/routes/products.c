@@ -391,7 +391,7 @@ write_product(sy_req *req, const char *tid, int stmt,
               const char *const *params, int n, PGresult **out)
 {
     PGresult *r = NULL;
-    int rc = sy_db_begin();
+    int rc = sy_db_begin_durable();
     if (rc < 0)
         return rc;
     rc = sy_db_exec(req->arena, stmt, params, n, &r);
@@ -481,7 +481,7 @@ sy_route_products_delete(sy_req *req, sy_res *res)
         return rc;
     const char *params[2] = {tid, id};
     PGresult *r = NULL, *d;
-    if ((rc = sy_db_begin()) < 0)
+    if ((rc = sy_db_begin_durable()) < 0)
         return rc;
     rc = sy_db_exec(req->arena, SY_SQL_PRODUCT_DEACTIVATE, params, 2, &r);
     if (rc == 0 && PQntuples(r) != 1)

@@ -593,7 +593,8 @@ update_tenant(sy_req *req, sy_res *res, const char *tid, const tenant_input *in)
         in->origins};
     int rc = in->plan ? check_plan_exists(req, res, in->plan) : 0;
     if (rc == 0)
-        rc = sy_db_exec(req->arena, SY_SQL_TENANT_UPDATE, params, 7, &r);
+        rc = sy_db_exec_durable(req->arena, SY_SQL_TENANT_UPDATE, params, 7,
+                                &r);
     if (rc == 0 && PQntuples(r) == 0)
         return tenant_not_found(res);
     tcache_drop(tid);
@@ -664,7 +665,7 @@ sy_route_tenants_create(sy_req *req, sy_res *res)
     PGresult *r;
     const char *params[5] = {in.name, in.slug, in.website, in.plan,
                              in.origins ? in.origins : "[]"};
-    rc = sy_db_exec(req->arena, SY_SQL_TENANT_INSERT, params, 5, &r);
+    rc = sy_db_exec_durable(req->arena, SY_SQL_TENANT_INSERT, params, 5, &r);
     if (rc == SY_ECONFLICT)
         return sy_problem(res, 409, "conflict",
                           "A tenant with this slug already exists.");

@@ -300,7 +300,7 @@ sy_account_create(sy_req *req, sy_res *res, const char *tenant_id, int role)
         return rc;
     const char *p[5] = {tenant_id, email, name, sy_role_name(role), hash};
     PGresult *r;
-    rc = sy_db_exec(req->arena, SY_SQL_USER_INSERT, p, 5, &r);
+    rc = sy_db_exec_durable(req->arena, SY_SQL_USER_INSERT, p, 5, &r);
     if (rc == SY_ECONFLICT)
         return sy_problem(res, 409, "conflict",
                           "An account with this email address already "
@@ -409,7 +409,7 @@ sy_route_users_me_patch(sy_req *req, sy_res *res)
     const sy_principal *w = &req->who;
     const char *p[4] = {sy_account_tenant(w), w->user_id, ch.name, hash};
     PGresult *r;
-    rc = sy_db_exec(req->arena, SY_SQL_USER_UPDATE_SELF, p, 4, &r);
+    rc = sy_db_exec_durable(req->arena, SY_SQL_USER_UPDATE_SELF, p, 4, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
@@ -452,7 +452,7 @@ sy_route_users_me_delete(sy_req *req, sy_res *res)
     rc = sy_session_revoke_user(req->arena, w->user_id, "erased");
     PGresult *r = NULL;
     if (rc == 0)
-        rc = sy_db_exec(req->arena, SY_SQL_USER_ERASE, p, 2, &r);
+        rc = sy_db_exec_durable(req->arena, SY_SQL_USER_ERASE, p, 2, &r);
     if (rc == 0 && PQntuples(r) == 0)
         rc = last_keeper(req->arena, p, &last); /* raced, or already gone */
     if (rc < 0)
@@ -582,7 +582,7 @@ sy_route_users_patch(sy_req *req, sy_res *res)
         return rc;
     const char *p[4] = {tid, id.p, ch.role, ch.active};
     PGresult *r;
-    rc = sy_db_exec(req->arena, SY_SQL_USER_PATCH, p, 4, &r);
+    rc = sy_db_exec_durable(req->arena, SY_SQL_USER_PATCH, p, 4, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)

@@ -422,3 +422,90 @@ sy_db_take_time(void)
     wait_us = 0;
     return t;
 }
+
+/* -------------------------------------------------- durable commits
+ *
+ * What Synthia acknowledges to a client must survive a crash of the
+ * database server, whatever synchronous_commit the server, database or
+ * role defaults to.  A durable transaction raises it for itself with
+ * set_config(.., is_local => true), the function form of SET LOCAL: it
+ * ends with the transaction, so it is safe behind PgBouncer in
+ * transaction mode, and it is sent in the same simple-protocol message
+ * as BEGIN (no extra round trip, no prepared statement).  Only "off"
+ * is raised: every other value already waits for the local WAL flush,
+ * and lowering remote_apply or remote_write to "on" would weaken what
+ * the operator chose for replicas. */
+
+#define RAISE_SYNC_COMMIT                                                     \
+    "SELECT set_config('synchronous_commit', 'on', true) "                    \
+    "WHERE current_setting('synchronous_commit') = 'off'"
+
+/* A simple-protocol command that yields no rows the caller wants. */
+static int
+durable_command(const char *sql)
+{
+    int rc = tx_command(sql);
+    if (rc < 0 && conn && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        (void)tx_command("ROLLBACK");
+    return rc;
+}
+
+int
+sy_db_begin_durable(void)
+{
+    if (in_tx)
+        return SY_EINVAL;
+    int rc = ensure_conn();
+    if (rc == 0)
+        rc = durable_command("BEGIN; " RAISE_SYNC_COMMIT);
+    in_tx = rc == 0;
+    return rc;
+}
+
+int
+sy_db_exec_durable(sy_arena *a, int stmt, const char *const *params,
+                   int nparams, struct pg_result **out)
+{
+    PGresult *r;
+    int rc;
+    if (in_tx) {
+        /* the caller's transaction: raise it, the commit is theirs */
+        rc = tx_command(RAISE_SYNC_COMMIT);
+        return rc < 0 ? rc : sy_db_exec(a, stmt, params, nparams, out);
+    }
+    rc = sy_db_begin_durable();
+    if (rc < 0)
+        return rc;
+    rc = sy_db_exec(a, stmt, params, nparams, &r);
+    if (rc < 0) {
+        sy_db_rollback();
+        return rc;
+    }
+    rc = sy_db_commit();
+    if (rc < 0)
+        return rc;
+    *out = r;
+    return 0;
+}
+
+int
+sy_db_durability_settings(sy_db_durability *out)
+{
+    int rc = ensure_conn();
+    if (rc < 0)
+        return rc;
+    int64_t t0 = sy_mono_us();
+    PGresult *r = PQexec(conn, "SELECT current_setting('fsync'), "
+                               "current_setting('synchronous_commit')");
+    wait_us += sy_mono_us() - t0;
+    rc = result_rc(r, "durability_settings");
+    if (rc == 0 && (PQntuples(r) != 1 || PQnfields(r) != 2))
+        rc = SY_EDB;
+    if (rc == 0) {
+        snprintf(out->fsync, sizeof(out->fsync), "%s", PQgetvalue(r, 0, 0));
+        snprintf(out->synchronous_commit, sizeof(out->synchronous_commit),
+                 "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return rc;
+}

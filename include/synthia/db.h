@@ -167,4 +167,30 @@ void sy_db_close(void);
 /* Microseconds spent waiting on PostgreSQL since the last take. */
 int64_t sy_db_take_time(void);
 
+/* --- durable commits: what a client is told succeeded survives a crash
+ * of the database server, whatever its synchronous_commit (an OS crash
+ * also needs the server's fsync on).  Use them for every write whose
+ * success a response promises; bookkeeping (last_used_at, housekeeping)
+ * may use the plain calls. */
+
+/* sy_db_begin for a transaction whose COMMIT returns only once the
+ * commit is flushed to the server's WAL (synchronous_commit raised from
+ * off to on for this transaction only; no extra round trip). */
+int sy_db_begin_durable(void);
+
+/* sy_db_exec of one statement in a durable transaction of its own
+ * (begin, statement, commit: SY_EDB when the commit fails).  Inside an
+ * open transaction, raises that transaction instead (its commit is the
+ * caller's). */
+int sy_db_exec_durable(sy_arena *a, int stmt, const char *const *params,
+                       int nparams, struct pg_result **out);
+
+/* The server's fsync and synchronous_commit as this connection sees
+ * them ("on", "off", "local", ...).  0 or SY_EDB. */
+typedef struct sy_db_durability {
+    char fsync[8];
+    char synchronous_commit[16];
+} sy_db_durability;
+int sy_db_durability_settings(sy_db_durability *out);
+
 #endif

@@ -70,6 +70,8 @@ typedef struct sy_pool_shm {
     uint64_t recycled;      /* responders retired after max_requests */
     uint64_t timeouts;      /* requests ended by request_timeout */
     uint64_t reloads;
+    int db_settings_checked; /* the first responder to reach PostgreSQL
+                              * looks at fsync and synchronous_commit */
     sy_slot slots[SY_POOL_MAX_SLOTS];
 } sy_pool_shm;
 
