@@ -4,6 +4,8 @@
  */
 #include "synthia/pool.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -97,4 +99,58 @@ sy_pool_stats_get(sy_pool_stats *st)
     st->reloads = LOAD(sy_pool->reloads);
     st->crash_loop = LOAD(sy_pool->crash_loop) != 0;
     st->uptime_s = (sy_wall_ms() - sy_pool->started_wall_ms) / 1000;
+}
+
+/* ------------------------------------------------ deaths by cause */
+
+void
+sy_pool_deaths_get(sy_pool_deaths *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!sy_pool)
+        return;
+    const sy_pool_deaths_shm *d = &sy_pool->deaths_by_cause;
+    out->min_responders = LOAD(d->min_responders);
+    out->crashes = LOAD(d->crashes);
+    out->kills = LOAD(d->kills);
+    out->last_cause = LOAD(d->last_cause);
+    out->last_signal = LOAD(d->last_signal);
+    out->last_exit_status = LOAD(d->last_exit_status);
+    out->last_wall_ms = LOAD(d->last_wall_ms);
+}
+
+const char *
+sy_pool_death_cause_name(int cause)
+{
+    switch (cause) {
+    case SY_DEATH_CRASH:
+        return "crash";
+    case SY_DEATH_KILL:
+        return "kill";
+    case SY_DEATH_TIMEOUT:
+        return "timeout";
+    default:
+        return "none";
+    }
+}
+
+const char *
+sy_pool_signal_name(int sig, char *buf, size_t len)
+{
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {
+        {SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"},   {SIGABRT, "SIGABRT"},
+        {SIGILL, "SIGILL"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+        {SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+        {SIGHUP, "SIGHUP"},   {SIGALRM, "SIGALRM"}, {SIGPIPE, "SIGPIPE"},
+        {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"}, {SIGSYS, "SIGSYS"},
+        {SIGTRAP, "SIGTRAP"}, {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].sig == sig)
+            return names[i].name;
+    snprintf(buf, len, "SIG%d", sig);
+    return buf;
 }

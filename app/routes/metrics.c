@@ -195,7 +195,7 @@ pool(sy_buf *b)
     one(b, "synthia_pool_all_busy_total", "counter",
         "Times a request found every responder busy.", st.all_busy);
     one(b, "synthia_responder_deaths_total", "counter",
-        "Abnormal responder deaths.", st.deaths);
+        "Abnormal responder deaths (crashes and kills).", st.deaths);
     one(b, "synthia_responder_recycled_total", "counter",
         "Responders retired after server.max_requests.", st.recycled);
     one(b, "synthia_request_timeouts_total", "counter",
@@ -205,6 +205,24 @@ pool(sy_buf *b)
     one(b, "synthia_crash_loop", "gauge",
         "1 while the crash-loop guard holds back respawns.",
         st.crash_loop ? 1 : 0);
+}
+
+/* Responder deaths by cause and the guard's floor (master.c). */
+static void
+deaths_by_cause(sy_buf *b)
+{
+    static const char name[] = "synthia_responder_deaths_by_cause_total";
+    sy_pool_deaths d;
+    sy_pool_deaths_get(&d);
+    header(b, name, "counter",
+           "Responder deaths by cause: crash (crash signal or failing exit; "
+           "counts toward the crash-loop guard) or kill (SIGKILL, SIGTERM "
+           "or another signal; does not).");
+    sy_buf_printf(b, "%s{cause=\"crash\"} %" PRIu64 "\n", name, d.crashes);
+    sy_buf_printf(b, "%s{cause=\"kill\"} %" PRIu64 "\n", name, d.kills);
+    one(b, "synthia_responders_min", "gauge",
+        "Responders kept running even while the crash-loop guard holds.",
+        (uint64_t)d.min_responders);
 }
 
 int
@@ -219,6 +237,7 @@ sy_route_metrics_get(sy_req *req, sy_res *res)
     requests(b, t);
     latency(b, t);
     pool(b);
+    deaths_by_cause(b);
     per_store(b, "synthia_store_errors_total",
               "Failed connects and statements per store.", t->db_errors,
               t->redis_errors);
