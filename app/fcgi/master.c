@@ -327,6 +327,8 @@ reap(master *m)
         child *k = &m->kids[i];
         sy_slot *s = &sy_pool->slots[i];
         int cause = classify(k, status);
+        /* the access lines a killed responder had not written yet */
+        sy_log_write_batch(&s->access_log);
         log_exit(k, s, k->stopping && cause == SY_DEATH_KILL
                            ? SY_DEATH_NONE : cause, status);
         if (s->state == SY_SLOT_BUSY)

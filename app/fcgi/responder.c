@@ -567,6 +567,7 @@ sy_responder_run(int listen_fd, bool have_master)
         return SY_EXIT_FATAL;
     }
     sy_arena_init(&arena, ARENA_CHUNK, (size_t)sy_conf->request_memory);
+    sy_log_set_access_batch(&sy_self_slot->access_log);
     sy_log_set_access_buffer((size_t)sy_conf->access_log_buffer);
     sy_buf_init(&out, NULL, RESPONSE_MAX);
     uint64_t limit = recycle_after();

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "synthia/log.h"
+
 #define SY_POOL_MAX_SLOTS 128
 #define SY_METRICS_MAX_ROUTES 127           /* + 1 row for unmatched */
 #define SY_METRICS_ROWS (SY_METRICS_MAX_ROUTES + 1)
@@ -56,6 +58,7 @@ typedef struct sy_slot {
     char path[120];
     char request_id[68];
     sy_slot_metrics m;
+    sy_log_batch access_log; /* unwritten access lines (log.h) */
 } sy_slot;
 
 /* --- responder deaths by cause (master.c).  A crash (SIGSEGV, SIGBUS,
