@@ -302,21 +302,25 @@ def test_sigkilled_responder_loses_no_access_line(stack):
             wrk.kill()
             wrk.wait()
     time.sleep(2)  # nginx flushes its access log every second
-    answered = sum(1 for line in stack.read_log("nginx-access.log")
-                   .splitlines() if '"GET /health/ready ' in line and
-                   '" 200 ' in line)
+    nginx = [line for line in stack.read_log("nginx-access.log").splitlines()
+             if '"GET /health/ready ' in line]
+    answered = sum(1 for line in nginx if '" 200 ' in line)
+    # wrk closes its connections at the end: nginx logs 499 for a request
+    # that synthia answered (and logged) 200
+    closed = sum(1 for line in nginx if '" 499 ' in line)
     logged = [e for e in log_events(stack, "access")
               if e.get("path") == "/health/ready" and e.get("status") == 200]
     ids = [e["request_id"] for e in logged]
-    print("# %d answered 200 by nginx, %d access lines, %d killed, %d "
-          "written twice; wrk: %s" % (answered, len(logged), kills,
-                                      len(ids) - len(set(ids)),
-                                      " ".join(out.split()[-12:])))
+    print("# %d answered 200 by nginx (%d closed by wrk), %d access lines, "
+          "%d killed, %d written twice; wrk: %s"
+          % (answered, closed, len(logged), kills, len(ids) - len(set(ids)),
+             " ".join(out.split()[-12:])))
     assert answered >= 5000, out
     assert len(ids) == len(set(ids)), "lines written twice"
     # before: 18-58 lines lost over the 8 kills (4 runs); now 0, with
     # at most 2 allowed for kills landing in that microsecond window
-    assert answered - 2 <= len(logged) <= answered, (answered, len(logged))
+    assert answered - 2 <= len(logged) <= answered + closed, (
+        answered, closed, len(logged))
 
 
 @sylib.own_stack(workers=4, extra_config="[server]\nmin_responders = 3\n")
