@@ -10,10 +10,10 @@ half the pool, rounded up) while it holds the others back.  Each test
 samples the master's live children every 20 ms, reads the pool figures
 of /health/detailed and /metrics, and the log.
 
-Before this change the kill test failed (after 10 kills the guard
-respawned "every 10 s", the pool fell to 0 responders and the slowest
-order took 10.3 s; now 0.25 s), and so did
-the crash test (the pool was not kept at its minimum) and the
+Before this change all three fault tests failed against the old code:
+the kill test (after 10 kills the guard respawned "every 10 s", the pool
+fell to 0 responders and the slowest order took 10.3 s; now 0.25 s), the
+crash test (a crash at the minimum was not replaced for 10 s) and the
 access-log test (18 to 58 lines lost over 8 kills, 4 runs)."""
 
 import sys
