@@ -494,7 +494,7 @@ sy_session_refresh(sy_arena *a, sy_str token, sy_session_user *out)
         return SY_EUNAUTH;
     memcpy(tok, token.p, SY_REFRESH_TOKEN_LEN);
     tok[SY_REFRESH_TOKEN_LEN] = 0;
-    int rc = sy_db_begin();
+    int rc = sy_db_begin_durable();
     if (rc < 0)
         return rc;
     refresh_row row = {0};

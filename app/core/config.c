@@ -76,9 +76,14 @@ static const key_def keys[] = {
     {"server", "request_memory", T_SIZE, O(request_memory), "64M",
      1LL << 20, 1LL << 32, "memory budget of one request"},
     {"server", "crash_loop_deaths", T_INT, O(crash_loop_deaths), "10", 1,
-     10000, "this many abnormal responder deaths ..."},
+     10000, "this many responder crashes (SIGSEGV, SIGBUS, SIGABRT, SIGILL, "
+     "SIGFPE or a failing exit; not kills such as SIGKILL) ..."},
     {"server", "crash_loop_window", T_DURATION, O(crash_loop_window_ms),
      "60s", 1000, DAY, "... within this window trip the crash-loop guard"},
+    {"server", "min_responders", T_INT, O(min_responders), "0", 0, 64,
+     "responders kept running even while the crash-loop guard holds back "
+     "respawns (0: half of server.workers rounded up; at most "
+     "server.workers)"},
     {"server", "access_log", T_BOOL, O(access_log), "on", 0, 0,
      "write one JSON access-log line per request to stderr"},
     {"server", "access_log_buffer", T_SIZE, O(access_log_buffer), "4k", 0,

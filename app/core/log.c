@@ -29,10 +29,12 @@ static char request_id[72];
 static const char *proc_name = "synthia";
 static sy_logline line;
 
-/* the access-line batch */
-#define ACCESS_MAX 4096
-static char access_buf[ACCESS_MAX];
-static size_t access_len;
+/* The access-line batch: the process's own, or the one a responder
+ * keeps in its slot of the shared pool segment (sy_log_set_access_batch)
+ * so that its master can write what it leaves behind when it is killed.
+ * Lines are copied in before len grows, so len always ends on a line. */
+static sy_log_batch own_batch;
+static sy_log_batch *batch = &own_batch;
 static size_t access_cap; /* 0: write every line at once */
 static int64_t access_first_us;
 
@@ -168,22 +170,41 @@ write_all(const char *p, size_t n)
 void
 sy_log_flush(void)
 {
-    if (access_len)
-        write_all(access_buf, access_len);
-    access_len = 0;
+    sy_log_write_batch(batch);
+}
+
+void
+sy_log_write_batch(sy_log_batch *b)
+{
+    size_t n = b->len;
+    if (n > sizeof(b->buf))
+        n = 0; /* not ours to trust: a responder died mid-update */
+    if (n)
+        write_all(b->buf, n);
+    /* emptied after the write: a process killed in between has its
+     * lines written twice rather than lost */
+    __atomic_store_n(&b->len, 0, __ATOMIC_RELEASE);
 }
 
 int64_t
 sy_log_pending_age_us(void)
 {
-    return access_len ? sy_mono_us() - access_first_us : -1;
+    return batch->len ? sy_mono_us() - access_first_us : -1;
 }
 
 void
 sy_log_set_access_buffer(size_t bytes)
 {
     sy_log_flush();
-    access_cap = bytes > ACCESS_MAX ? ACCESS_MAX : bytes;
+    access_cap = bytes > SY_LOG_BATCH_MAX ? SY_LOG_BATCH_MAX : bytes;
+}
+
+void
+sy_log_set_access_batch(sy_log_batch *b)
+{
+    sy_log_flush();
+    batch = b ? b : &own_batch;
+    batch->len = 0;
 }
 
 /* Close the line (one that grew past the limit is replaced by a note). */
@@ -219,12 +240,13 @@ sy_log_end_access(sy_logline *l)
         write_all(l->buf.p, l->buf.len);
         return;
     }
-    if (access_len + l->buf.len > access_cap)
+    if (batch->len + l->buf.len > access_cap)
         sy_log_flush();
-    if (!access_len)
+    if (!batch->len)
         access_first_us = sy_mono_us();
-    memcpy(access_buf + access_len, l->buf.p, l->buf.len);
-    access_len += l->buf.len;
+    memcpy(batch->buf + batch->len, l->buf.p, l->buf.len);
+    __atomic_store_n(&batch->len, batch->len + (uint32_t)l->buf.len,
+                     __ATOMIC_RELEASE);
 }
 
 void

@@ -372,7 +372,7 @@ sy_orders_place(sy_arena *a, const char *tenant, const char *user,
                 sy_idem_response *out, bool *replayed)
 {
     int state;
-    int rc = sy_db_begin();
+    int rc = sy_db_begin_durable();
     if (rc < 0)
         return rc;
     rc = claim(a, key, e, &state, out);
@@ -482,7 +482,7 @@ sy_orders_transition_json(sy_arena *a, const char *tenant, const char *id,
     if (!is_id(id))
         return no_such_order(e);
     int rc = read_target(body, e, &to);
-    if (rc < 0 || (rc = sy_db_begin()) < 0)
+    if (rc < 0 || (rc = sy_db_begin_durable()) < 0)
         return rc;
     rc = transition(a, tenant, id, who, to, e);
     if (rc == 0)

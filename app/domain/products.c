@@ -335,7 +335,7 @@ sy_products_create(sy_arena *a, const char *tenant,
                    const sy_product_fields *in, sy_errs *e,
                    sy_product_row *out)
 {
-    int rc = sy_db_begin();
+    int rc = sy_db_begin_durable();
     if (rc < 0)
         return rc;
     return finish(a, tenant, sy_products_add(a, tenant, in, e, out));
@@ -364,7 +364,7 @@ sy_products_update_json(sy_arena *a, const char *tenant, const char *id,
     if (!is_id(id))
         return SY_ENOTFOUND;
     int rc = sy_products_read(a, body, false, e, &in);
-    if (rc < 0 || (rc = sy_db_begin()) < 0)
+    if (rc < 0 || (rc = sy_db_begin_durable()) < 0)
         return rc;
     rc = sy_products_db_update(a, tenant, id, &in, out);
     if (rc == SY_ECONFLICT)
@@ -379,7 +379,7 @@ sy_products_deactivate(sy_arena *a, const char *tenant, const char *id)
 {
     if (!is_id(id))
         return SY_ENOTFOUND;
-    int rc = sy_db_begin();
+    int rc = sy_db_begin_durable();
     if (rc < 0)
         return rc;
     rc = sy_products_db_deactivate(a, tenant, id);

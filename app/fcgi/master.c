@@ -6,6 +6,15 @@
  * children, respawns missing responders (with back-off), enforces request
  * timeouts, and moves draining responders along.
  *
+ * A responder that dies is told apart by how (classify): a crash (a
+ * crash signal or a failing exit) means the code or its environment is
+ * broken, and repeated crashes back off and trip the crash-loop guard; a
+ * kill (SIGKILL from the OOM killer or an operator) says nothing about
+ * the next responder, so it is replaced at once and never counted, as
+ * php-fpm's emergency restart counts only SIGSEGV and SIGBUS.  Whatever
+ * the guard does, server.min_responders stay running: a pool that stops
+ * respawning serves nobody, and requests would only queue.
+ *
  * SIGHUP: re-read the config; if it is valid, start a new generation of
  * responders and ask the old ones to finish their request and exit.  The
  * listening socket stays open in the master throughout, so connections
@@ -39,6 +48,8 @@
 #define KILL_GRACE_US 5000000     /* after SIGALRM, SIGKILL if still alive */
 #define BACKOFF_MAX_US 5000000
 #define CRASH_LOOP_DELAY_US 10000000
+#define YOUNG_US 1000000          /* a crash this soon after start ... */
+#define FLOOR_DELAY_US 1000000    /* ... delays the floor's respawns */
 #define MAX_DEATHS 1024
 
 char **sy_saved_argv;
@@ -60,9 +71,10 @@ typedef struct master {
     sy_config cfg[2]; /* current and previous, swapped on reload */
     int cur;
     child kids[SY_POOL_MAX_SLOTS];
-    int64_t deaths[MAX_DEATHS]; /* times of recent abnormal deaths */
+    int64_t deaths[MAX_DEATHS]; /* times of recent crashes */
     int ndeaths;
-    int64_t next_spawn_us;
+    int64_t next_spawn_us;       /* no respawn above the floor before */
+    int64_t next_floor_spawn_us; /* no respawn up to the floor before */
     bool draining;
     int64_t drain_deadline_us;
 } master;
@@ -73,6 +85,18 @@ target_workers(const master *m)
     if (m->workers_override >= 0)
         return (int)m->workers_override;
     return (int)sy_conf->workers;
+}
+
+/* server.min_responders, or half the pool rounded up; 1..target. */
+static int
+min_responders(const master *m)
+{
+    int target = target_workers(m);
+    int min = sy_conf->min_responders > 0 ? (int)sy_conf->min_responders
+                                          : (target + 1) / 2;
+    if (min > target)
+        min = target;
+    return min < 1 ? 1 : min;
 }
 
 /* ---------------------------------------------------------- spawning */
@@ -135,17 +159,50 @@ count_current(const master *m)
     return n;
 }
 
+/* Respawn missing responders: all of them once the crash back-off has
+ * passed, and up to the floor (min_responders) even while it holds. */
 static void
 top_up(master *m)
 {
-    if (m->draining || sy_mono_us() < m->next_spawn_us)
+    if (m->draining)
         return;
-    int missing = target_workers(m) - count_current(m);
+    int64_t now = sy_mono_us();
+    int want = 0;
+    if (now >= m->next_spawn_us)
+        want = target_workers(m);
+    else if (now >= m->next_floor_spawn_us)
+        want = min_responders(m);
+    int missing = want - count_current(m);
     for (int i = 0; i < missing; i++)
         spawn(m);
 }
 
 /* ------------------------------------------------ deaths and back-off */
+
+static bool
+crash_signal(int sig)
+{
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT ||
+           sig == SIGILL || sig == SIGFPE;
+}
+
+/* How a responder the master did not ask to stop ended: SY_DEATH_NONE
+ * for a clean exit (recycled after max_requests). */
+static int
+classify(const child *k, int status)
+{
+    if (WIFEXITED(status)) {
+        if (WEXITSTATUS(status) == 0)
+            return SY_DEATH_NONE;
+        if (WEXITSTATUS(status) == SY_EXIT_TIMEOUT)
+            return SY_DEATH_TIMEOUT;
+        return SY_DEATH_CRASH;
+    }
+    int sig = WTERMSIG(status);
+    if (sig == SIGKILL && k->alarm_sent_us)
+        return SY_DEATH_TIMEOUT; /* our own watchdog's SIGKILL */
+    return crash_signal(sig) ? SY_DEATH_CRASH : SY_DEATH_KILL;
+}
 
 static int
 recent_deaths(master *m, int64_t now)
@@ -159,22 +216,27 @@ recent_deaths(master *m, int64_t now)
     return keep;
 }
 
+/* A crash: back off (100 ms doubling to 5 s) and, after
+ * crash_loop_deaths crashes within crash_loop_window, hold back every
+ * respawn above the floor to one every 10 s.  A responder that crashed
+ * within a second of starting is likely to do it again: the floor is
+ * then respawned at most once a second, not in a tight loop. */
 static void
-record_death(master *m)
+record_crash(master *m, const sy_slot *s)
 {
     int64_t now = sy_mono_us();
     int n = recent_deaths(m, now);
     if (n < MAX_DEATHS)
         m->deaths[m->ndeaths++] = now;
     n++;
-    sy_pool->deaths++;
     bool loop = n >= sy_conf->crash_loop_deaths;
     if (loop && !sy_pool->crash_loop)
         sy_log(SY_LOG_ERROR, "crash_loop",
-               "%d responders died within %lld ms: respawning every %d s "
-               "until they stop dying", n,
-               (long long)sy_conf->crash_loop_window_ms,
-               CRASH_LOOP_DELAY_US / 1000000);
+               "%d responders crashed within %lld ms: keeping %d of %d "
+               "responders running, respawning the others every %d s until "
+               "they stop crashing", n,
+               (long long)sy_conf->crash_loop_window_ms, min_responders(m),
+               target_workers(m), CRASH_LOOP_DELAY_US / 1000000);
     sy_pool->crash_loop = loop;
     int64_t delay = 0;
     if (loop)
@@ -185,6 +247,30 @@ record_death(master *m)
         delay = BACKOFF_MAX_US;
     if (now + delay > m->next_spawn_us)
         m->next_spawn_us = now + delay;
+    if (now - s->started_us < YOUNG_US)
+        m->next_floor_spawn_us = now + FLOOR_DELAY_US;
+}
+
+/* Count a death by its cause; only crashes feed the guard. */
+static void
+record_death(master *m, const sy_slot *s, int cause, int status)
+{
+    sy_pool_deaths_shm *d = &sy_pool->deaths_by_cause;
+    d->last_cause = cause;
+    d->last_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    d->last_exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    d->last_wall_ms = sy_wall_ms();
+    if (cause == SY_DEATH_TIMEOUT) {
+        sy_pool->timeouts++;
+        return;
+    }
+    sy_pool->deaths++;
+    if (cause == SY_DEATH_KILL) {
+        d->kills++;
+        return;
+    }
+    d->crashes++;
+    record_crash(m, s);
 }
 
 static void
@@ -197,22 +283,31 @@ clear_crash_loop(master *m)
 }
 
 static void
-log_exit(const child *k, const sy_slot *s, int status)
+log_exit(const child *k, const sy_slot *s, int cause, int status)
 {
     sy_logline *l;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == SY_EXIT_TIMEOUT) {
+    char buf[16];
+    if (cause == SY_DEATH_TIMEOUT && WIFEXITED(status)) {
         l = sy_log_begin(SY_LOG_ERROR, "responder_timeout");
         sy_log_cstr(l, "request_id", s->request_id);
         sy_log_cstr(l, "method", s->method);
         sy_log_cstr(l, "path", s->path);
-    } else if (WIFSIGNALED(status)) {
-        l = sy_log_begin(SY_LOG_ERROR, "responder_killed");
-        sy_log_int(l, "signal", WTERMSIG(status));
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-        l = sy_log_begin(SY_LOG_ERROR, "responder_failed");
-        sy_log_int(l, "exit_status", WEXITSTATUS(status));
-    } else {
+    } else if (cause == SY_DEATH_NONE) {
         l = sy_log_begin(SY_LOG_DEBUG, "responder_exit");
+    } else {
+        l = sy_log_begin(cause == SY_DEATH_KILL ? SY_LOG_WARN : SY_LOG_ERROR,
+                         cause == SY_DEATH_CRASH ? "responder_crashed"
+                         : cause == SY_DEATH_KILL ? "responder_killed"
+                                                  : "responder_timeout");
+        sy_log_cstr(l, "cause", sy_pool_death_cause_name(cause));
+        if (WIFSIGNALED(status)) {
+            sy_log_int(l, "signal", WTERMSIG(status));
+            sy_log_cstr(l, "signal_name",
+                        sy_pool_signal_name(WTERMSIG(status), buf,
+                                            sizeof(buf)));
+        } else {
+            sy_log_int(l, "exit_status", WEXITSTATUS(status));
+        }
     }
     sy_log_int(l, "responder_pid", k->pid);
     sy_log_int(l, "served", (int64_t)s->served);
@@ -232,18 +327,19 @@ reap(master *m)
             continue;
         child *k = &m->kids[i];
         sy_slot *s = &sy_pool->slots[i];
-        log_exit(k, s, status);
+        int cause = classify(k, status);
+        /* the access lines a killed responder had not written yet */
+        sy_log_write_batch(&s->access_log);
+        log_exit(k, s, k->stopping && cause == SY_DEATH_KILL
+                           ? SY_DEATH_NONE : cause, status);
         if (s->state == SY_SLOT_BUSY)
             __atomic_sub_fetch(&sy_pool->busy, 1, __ATOMIC_RELAXED);
-        bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        bool timeout = WIFEXITED(status) &&
-                       WEXITSTATUS(status) == SY_EXIT_TIMEOUT;
-        if (timeout)
-            sy_pool->timeouts++;
-        else if (clean && !k->stopping)
+        if (cause == SY_DEATH_TIMEOUT)
+            record_death(m, s, cause, status);
+        else if (cause == SY_DEATH_NONE && !k->stopping)
             sy_pool->recycled++;
-        else if (!clean && !k->stopping)
-            record_death(m);
+        else if (cause != SY_DEATH_NONE && !k->stopping)
+            record_death(m, s, cause, status);
         s->state = SY_SLOT_FREE;
         s->pid = 0;
         s->busy_since_us = 0;
@@ -348,6 +444,7 @@ reload(master *m)
     sy_pool->generation++;
     sy_pool->reloads++;
     sy_pool->target = target_workers(m);
+    sy_pool->deaths_by_cause.min_responders = min_responders(m);
     int64_t deadline = sy_mono_us() + sy_conf->drain_timeout_ms * 1000;
     for (int i = 0; i < SY_POOL_MAX_SLOTS; i++)
         if (m->kids[i].pid && !m->kids[i].stopping)
@@ -420,6 +517,7 @@ run_master(master *m)
     signal(SIGPIPE, SIG_IGN);
 
     sy_pool->target = target_workers(m);
+    sy_pool->deaths_by_cause.min_responders = min_responders(m);
     top_up(m);
     char status[128];
     snprintf(status, sizeof(status), "READY=1\nMAINPID=%d\nSTATUS=%d "

@@ -8,6 +8,9 @@
  */
 #include "synthia/pool.h"
 
+#include <signal.h>
+#include <stdio.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -105,7 +108,8 @@ pool_gauges(sy_buf *b)
                       "Times a request found every responder busy.",
                       st.all_busy);
     sy_metrics_sample(b, "synthia_responder_deaths_total", "counter",
-                      "Abnormal responder deaths.", st.deaths);
+                      "Abnormal responder deaths (crashes and kills).",
+                      st.deaths);
     sy_metrics_sample(b, "synthia_responder_recycled_total", "counter",
                       "Responders retired after server.max_requests.",
                       st.recycled);
@@ -119,9 +123,86 @@ pool_gauges(sy_buf *b)
                       st.crash_loop ? 1 : 0);
 }
 
+/* ------------------------------------------------ deaths by cause */
+
+void
+sy_pool_deaths_get(sy_pool_deaths *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!sy_pool)
+        return;
+    const sy_pool_deaths_shm *d = &sy_pool->deaths_by_cause;
+    out->min_responders = LOAD(d->min_responders);
+    out->crashes = LOAD(d->crashes);
+    out->kills = LOAD(d->kills);
+    out->last_cause = LOAD(d->last_cause);
+    out->last_signal = LOAD(d->last_signal);
+    out->last_exit_status = LOAD(d->last_exit_status);
+    out->last_wall_ms = LOAD(d->last_wall_ms);
+}
+
+const char *
+sy_pool_death_cause_name(int cause)
+{
+    switch (cause) {
+    case SY_DEATH_CRASH:
+        return "crash";
+    case SY_DEATH_KILL:
+        return "kill";
+    case SY_DEATH_TIMEOUT:
+        return "timeout";
+    default:
+        return "none";
+    }
+}
+
+const char *
+sy_pool_signal_name(int sig, char *buf, size_t len)
+{
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {
+        {SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"},   {SIGABRT, "SIGABRT"},
+        {SIGILL, "SIGILL"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+        {SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+        {SIGHUP, "SIGHUP"},   {SIGALRM, "SIGALRM"}, {SIGPIPE, "SIGPIPE"},
+        {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"}, {SIGSYS, "SIGSYS"},
+        {SIGTRAP, "SIGTRAP"}, {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (names[i].sig == sig)
+            return names[i].name;
+    snprintf(buf, len, "SIG%d", sig);
+    return buf;
+}
+
+/* Responder deaths by cause and the guard's floor (master.c). */
+static void
+deaths_by_cause(sy_buf *b)
+{
+    static const char name[] = "synthia_responder_deaths_by_cause_total";
+    sy_pool_deaths d;
+    if (!sy_pool)
+        return;
+    sy_pool_deaths_get(&d);
+    sy_metrics_header(b, name, "counter",
+                      "Responder deaths by cause: crash (crash signal or "
+                      "failing exit; counts toward the crash-loop guard) or "
+                      "kill (SIGKILL, SIGTERM or another signal; does "
+                      "not).");
+    sy_buf_printf(b, "%s{cause=\"crash\"} %" PRIu64 "\n", name, d.crashes);
+    sy_buf_printf(b, "%s{cause=\"kill\"} %" PRIu64 "\n", name, d.kills);
+    sy_metrics_sample(b, "synthia_responders_min", "gauge",
+                      "Responders kept running even while the crash-loop "
+                      "guard holds.",
+                      (uint64_t)d.min_responders);
+}
+
 __attribute__((constructor)) static void
 pool_metrics(void)
 {
     sy_metrics_source(add_cells);
     sy_metrics_collector(pool_gauges);
+    sy_metrics_collector(deaths_by_cause);
 }

@@ -446,6 +446,47 @@ serve_one(FCGX_Request *r, sy_arena *a, sy_buf *out)
     sy_arena_reset(a);
 }
 
+/* Once per pool (per process without a master), after the first
+ * request that reached PostgreSQL: say when the server's settings make
+ * commits less durable than it looks.  Synthia does not depend on them
+ * for what it acknowledges (db.h, durable commits), so this is a
+ * warning, never a failure; /health/detailed shows them always. */
+static void
+warn_db_settings_once(void)
+{
+    static bool done;
+    sy_db_durability d;
+    if (done || sy_db_server_version() == 0)
+        return;
+    done = true;
+    if (__atomic_exchange_n(&sy_pool->db_settings_checked, 1,
+                            __ATOMIC_ACQ_REL))
+        return;
+    if (sy_db_durability_settings(&d) < 0) {
+        done = false; /* connection lost meanwhile: another time */
+        __atomic_store_n(&sy_pool->db_settings_checked, 0, __ATOMIC_RELEASE);
+        return;
+    }
+    bool no_fsync = strcmp(d.fsync, "on") != 0;
+    bool async = strcmp(d.synchronous_commit, "off") == 0;
+    if (!no_fsync && !async)
+        return;
+    sy_logline *l = sy_log_begin(SY_LOG_WARN, "db_durability");
+    sy_log_cstr(l, "fsync", d.fsync);
+    sy_log_cstr(l, "synchronous_commit", d.synchronous_commit);
+    sy_log_cstr(l, "msg", "PostgreSQL's settings weaken durability");
+    if (no_fsync)
+        sy_log_cstr(l, "fsync_off",
+                    "an operating-system crash or power loss can lose or "
+                    "corrupt committed data, acknowledged orders included");
+    if (async)
+        sy_log_cstr(l, "synchronous_commit_off",
+                    "what Synthia acknowledges is committed synchronously "
+                    "anyway; bookkeeping writes (last use of keys, "
+                    "clean-ups) may be lost in a database crash");
+    sy_log_end(l);
+}
+
 /* Batched access lines go out when nothing else is waiting (so an idle
  * responder never sits on them), or when the oldest is 100 ms old. */
 static void
@@ -526,6 +567,7 @@ sy_responder_run(int listen_fd, bool have_master)
         return SY_EXIT_FATAL;
     }
     sy_arena_init(&arena, ARENA_CHUNK, (size_t)sy_conf->request_memory);
+    sy_log_set_access_batch(&sy_self_slot->access_log);
     sy_log_set_access_buffer((size_t)sy_conf->access_log_buffer);
     sy_buf_init(&out, NULL, RESPONSE_MAX);
     uint64_t limit = recycle_after();
@@ -550,6 +592,7 @@ sy_responder_run(int listen_fd, bool have_master)
             continue;
         }
         serve_one(&r, &arena, &out);
+        warn_db_settings_once();
         maybe_flush_log(listen_fd);
         if (limit && sy_self_slot->served >= limit)
             break;

@@ -252,6 +252,46 @@ sy_route_health_ready(sy_req *req, sy_res *res)
     return sy_res_json(res, ok ? 200 : 503, body);
 }
 
+/* Under pool: the guard's floor, deaths by cause, and the latest death
+ * ({cause, signal | exit_status, at}); informational. */
+static void
+add_deaths(json_object *p)
+{
+    sy_pool_deaths d;
+    char buf[16], ts[32];
+    sy_pool_deaths_get(&d);
+    add(p, "min_responders", json_object_new_int(d.min_responders));
+    add(p, "crashes", json_object_new_uint64(d.crashes));
+    add(p, "kills", json_object_new_uint64(d.kills));
+    if (d.last_cause == SY_DEATH_NONE)
+        return;
+    json_object *l = json_object_new_object();
+    add_str(l, "cause", sy_pool_death_cause_name(d.last_cause));
+    if (d.last_signal)
+        add_str(l, "signal", sy_pool_signal_name(d.last_signal, buf,
+                                                 sizeof(buf)));
+    else
+        add(l, "exit_status", json_object_new_int(d.last_exit_status));
+    sy_rfc3339_ms(ts, sizeof(ts), d.last_wall_ms);
+    add_str(l, "at", ts);
+    add(p, "last_death", l);
+}
+
+/* Under database: the server's fsync and synchronous_commit, as they
+ * are; informational, never a reason for "degraded" (Synthia commits
+ * what it acknowledges synchronously whatever they say: db.h). */
+static void
+add_durability(json_object *d)
+{
+    sy_db_durability s;
+    if (sy_db_durability_settings(&s) < 0)
+        return;
+    json_object *o = json_object_new_object();
+    add_str(o, "fsync", s.fsync);
+    add_str(o, "synchronous_commit", s.synchronous_commit);
+    add(d, "durability", o);
+}
+
 static json_object *
 pool_stats(void)
 {
@@ -270,6 +310,7 @@ pool_stats(void)
     add(p, "reloads", json_object_new_uint64(st.reloads));
     add(p, "crash_loop", json_object_new_boolean(st.crash_loop));
     add(p, "uptime_s", json_object_new_int64(st.uptime_s));
+    add_deaths(p);
     return p;
 }
 
@@ -293,6 +334,8 @@ sy_route_health_detailed(sy_req *req, sy_res *res)
     bool db_ok = add_database(body, &d);
     if (db_ok)
         add_server_version(d);
+    if (db_ok)
+        add_durability(d);
     add_migrations(req->arena, d, db_ok);
 
     json_object *r = json_object_new_object();

@@ -312,8 +312,21 @@ clear_result(void *r)
     PQclear(r);
 }
 
+static int exec_arena(sy_arena *a, sy_db_stmt *stmt,
+                      const char *const *params, int nparams,
+                      struct pg_result **out);
+
 int
 sy_db_exec(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+           int nparams, struct pg_result **out)
+{
+    if (stmt->durable)
+        return sy_db_exec_durable(a, stmt, params, nparams, out);
+    return exec_arena(a, stmt, params, nparams, out);
+}
+
+static int
+exec_arena(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
            int nparams, struct pg_result **out)
 {
     PGresult *r;
@@ -491,6 +504,71 @@ sy_db_column(sy_arena *a, const struct pg_result *r, int col,
     return 0;
 }
 
+/* -------------------------------------------------- durable commits
+ *
+ * What Synthia acknowledges to a client must survive a crash of the
+ * database server, whatever synchronous_commit the server, database or
+ * role defaults to.  A durable transaction raises it for itself with
+ * set_config(.., is_local => true), the function form of SET LOCAL: it
+ * ends with the transaction, so it is safe behind PgBouncer in
+ * transaction mode, and it is sent in the same simple-protocol message
+ * as BEGIN (no extra round trip, no prepared statement).  Only "off"
+ * is raised: every other value already waits for the local WAL flush,
+ * and lowering remote_apply or remote_write to "on" would weaken what
+ * the operator chose for replicas. */
+
+#define RAISE_SYNC_COMMIT                                                     \
+    "SELECT set_config('synchronous_commit', 'on', true) "                    \
+    "WHERE current_setting('synchronous_commit') = 'off'"
+
+/* A simple-protocol command that yields no rows the caller wants. */
+static int
+durable_command(const char *sql)
+{
+    int rc = tx_command(sql);
+    if (rc < 0 && conn && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        (void)tx_command("ROLLBACK");
+    return rc;
+}
+
+int
+sy_db_begin_durable(void)
+{
+    if (in_tx)
+        return SY_EINVAL;
+    int rc = ensure_conn();
+    if (rc == 0)
+        rc = durable_command("BEGIN; " RAISE_SYNC_COMMIT);
+    in_tx = rc == 0;
+    return rc;
+}
+
+int
+sy_db_exec_durable(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+                   int nparams, struct pg_result **out)
+{
+    PGresult *r;
+    int rc;
+    if (in_tx) {
+        /* the caller's transaction: raise it, the commit is theirs */
+        rc = tx_command(RAISE_SYNC_COMMIT);
+        return rc < 0 ? rc : exec_arena(a, stmt, params, nparams, out);
+    }
+    rc = sy_db_begin_durable();
+    if (rc < 0)
+        return rc;
+    rc = exec_arena(a, stmt, params, nparams, &r);
+    if (rc < 0) {
+        sy_db_rollback();
+        return rc;
+    }
+    rc = sy_db_commit();
+    if (rc < 0)
+        return rc;
+    *out = r;
+    return 0;
+}
+
 int
 sy_db_exec_row(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
                int nparams, struct pg_result **out)
@@ -511,4 +589,26 @@ sy_db_housekeep(sy_arena *a, sy_db_stmt *stmt, int64_t *next_us,
         return 0;
     *next_us = now + every_us;
     return sy_db_exec(a, stmt, NULL, 0, &r) == 0 ? sy_db_changed(r) : 0;
+}
+
+int
+sy_db_durability_settings(sy_db_durability *out)
+{
+    int rc = ensure_conn();
+    if (rc < 0)
+        return rc;
+    int64_t t0 = sy_mono_us();
+    PGresult *r = PQexec(conn, "SELECT current_setting('fsync'), "
+                               "current_setting('synchronous_commit')");
+    wait_us += sy_mono_us() - t0;
+    rc = result_rc(r, "durability_settings");
+    if (rc == 0 && (PQntuples(r) != 1 || PQnfields(r) != 2))
+        rc = SY_EDB;
+    if (rc == 0) {
+        snprintf(out->fsync, sizeof(out->fsync), "%s", PQgetvalue(r, 0, 0));
+        snprintf(out->synchronous_commit, sizeof(out->synchronous_commit),
+                 "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return rc;
 }

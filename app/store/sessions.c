@@ -13,7 +13,7 @@
 /* $1 tenant (NULL: sysadmin), $2 user, $3 cookie, $4 refresh ttl,
  * $5 token hash, $6 nonce.  No row: the user is not (or no longer) an
  * active user of that tenant. */
-static sy_db_stmt start_stmt = SY_DB_STMT(
+static sy_db_stmt start_stmt = SY_DB_STMT_DURABLE(
     "session_start",
     "WITH s AS ("
     " INSERT INTO sessions (tenant_id, user_id, cookie, expires_at)"
@@ -77,13 +77,13 @@ static sy_db_stmt revoke_reuse_stmt = SY_DB_STMT(
     "UPDATE sessions SET revoked_at = now(), revoked_reason = 'reuse' "
     "WHERE id = $1::uuid AND revoked_at IS NULL",
     1);
-static sy_db_stmt revoke_stmt = SY_DB_STMT(
+static sy_db_stmt revoke_stmt = SY_DB_STMT_DURABLE(
     "session_revoke",
     "UPDATE sessions SET revoked_at = coalesce(revoked_at, now()),"
     " revoked_reason = coalesce(revoked_reason, $2) "
     "WHERE id = $1::uuid RETURNING id",
     2);
-static sy_db_stmt revoke_user_stmt = SY_DB_STMT(
+static sy_db_stmt revoke_user_stmt = SY_DB_STMT_DURABLE(
     "session_revoke_user",
     "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 "
     "WHERE user_id = $1::uuid AND revoked_at IS NULL RETURNING id",

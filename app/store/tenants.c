@@ -38,7 +38,7 @@ static sy_db_stmt plan_exists_stmt =
     SY_DB_STMT("plan_exists", "SELECT 1 FROM plans WHERE id = $1", 1);
 /* $1 name, $2 slug, $3 website, $4 plan, $5 origins (JSON array).  No
  * row: the plan does not exist.  23505: the slug is taken. */
-static sy_db_stmt insert_stmt = SY_DB_STMT(
+static sy_db_stmt insert_stmt = SY_DB_STMT_DURABLE(
     "tenant_insert",
     "INSERT INTO tenants AS t "
     "(name, slug, website, plan_id, allowed_origins) "
@@ -66,7 +66,7 @@ static sy_db_stmt list_stmt = SY_DB_STMT(
 /* $1 id; NULL leaves a field alone: $2 name, $4 website (written only
  * when $3 is true, so that it can be cleared), $5 plan (checked with
  * plan_exists first), $6 active, $7 origins (JSON array). */
-static sy_db_stmt update_stmt = SY_DB_STMT(
+static sy_db_stmt update_stmt = SY_DB_STMT_DURABLE(
     "tenant_update",
     "UPDATE tenants AS t SET name = coalesce($2, t.name), "
     "website = CASE WHEN $3::boolean THEN $4 ELSE t.website END, "
@@ -94,7 +94,7 @@ static sy_db_stmt keys_list_stmt = SY_DB_STMT(
     4);
 /* $1 tenant, $2 name, $3 kind, $4 prefix, $5 hex SHA-256, $6 scopes
  * (JSON array), $7 created_by.  No row: no such tenant. */
-static sy_db_stmt key_insert_stmt = SY_DB_STMT(
+static sy_db_stmt key_insert_stmt = SY_DB_STMT_DURABLE(
     "key_insert",
     "INSERT INTO api_keys AS k "
     "(tenant_id, name, kind, prefix, key_hash, scopes, created_by) "
@@ -114,7 +114,7 @@ static sy_db_stmt key_get_stmt = SY_DB_STMT(
  * tenant, $2 old key, $3 prefix and $4 hex SHA-256 of the new key, $5
  * created_by, $6 grace seconds, $7 the old key's kind.  The old key ends
  * after the grace, or earlier if it already did. */
-static sy_db_stmt key_rotate_stmt = SY_DB_STMT(
+static sy_db_stmt key_rotate_stmt = SY_DB_STMT_DURABLE(
     "key_rotate",
     "WITH old AS (SELECT id, name, kind, scopes FROM api_keys "
     "WHERE tenant_id = $1::uuid AND id = $2::uuid AND kind = $7 "
@@ -132,7 +132,7 @@ static sy_db_stmt key_rotate_stmt = SY_DB_STMT(
     "SELECT " KEY_COLS("k.") ", encode(upd.key_hash, 'hex'), "
     SY_DB_RFC3339("upd.expires_at") " FROM k, upd",
     7);
-static sy_db_stmt key_revoke_stmt = SY_DB_STMT(
+static sy_db_stmt key_revoke_stmt = SY_DB_STMT_DURABLE(
     "key_revoke",
     "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
     "WHERE tenant_id = $1::uuid AND id = $2::uuid "

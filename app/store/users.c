@@ -29,7 +29,7 @@ enum { C_ID, C_EMAIL, C_NAME, C_ROLE, C_TENANT, C_ACTIVE, C_CREATED,
 
 /* $1 tenant (NULL: sysadmin), $2 email, $3 name, $4 role, $5 hash.
  * 23503: no such tenant; 23505: the email is taken there. */
-static sy_db_stmt insert_stmt = SY_DB_STMT(
+static sy_db_stmt insert_stmt = SY_DB_STMT_DURABLE(
     "user_insert",
     "INSERT INTO users AS u (tenant_id, email, name, role, password_hash) "
     "VALUES ($1::uuid, $2, $3, $4, $5) RETURNING " USER_COLS,
@@ -72,7 +72,7 @@ static sy_db_stmt secret_stmt = SY_DB_STMT(
     "SELECT " USER_COLS ", u.password_hash FROM users u WHERE u.id = $2 "
     "AND u.tenant_id IS NOT DISTINCT FROM $1::uuid AND u.active",
     2);
-static sy_db_stmt update_self_stmt = SY_DB_STMT(
+static sy_db_stmt update_self_stmt = SY_DB_STMT_DURABLE(
     "user_update_self",
     "UPDATE users u SET name = coalesce($3, u.name), "
     "password_hash = coalesce($4, u.password_hash) WHERE u.id = $2 "
@@ -88,7 +88,7 @@ static sy_db_stmt list_stmt = SY_DB_STMT(
     "ORDER BY u.created_at, u.id LIMIT $3::integer",
     5);
 /* Extra last column: the role before the change. */
-static sy_db_stmt patch_stmt = SY_DB_STMT(
+static sy_db_stmt patch_stmt = SY_DB_STMT_DURABLE(
     "user_patch",
     "WITH keepers AS (SELECT id FROM users WHERE tenant_id = $1 "
     "AND role = 'owner' AND active ORDER BY id FOR UPDATE), "
@@ -111,7 +111,7 @@ static sy_db_stmt last_keeper_stmt = SY_DB_STMT(
     "coalesce(tenant_id, " SY_DB_ZERO_UUID ") = coalesce($1::uuid, "
     SY_DB_ZERO_UUID ") " KEEPER " AND id <> $2)",
     2);
-static sy_db_stmt erase_stmt = SY_DB_STMT(
+static sy_db_stmt erase_stmt = SY_DB_STMT_DURABLE(
     "user_erase",
     "WITH keepers AS (SELECT id FROM users WHERE "
     "coalesce(tenant_id, " SY_DB_ZERO_UUID ") = coalesce($1::uuid, "

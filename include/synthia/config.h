@@ -46,6 +46,7 @@ typedef struct sy_config {
     int64_t request_memory;     /* per-request arena budget */
     int64_t crash_loop_deaths;  /* this many abnormal deaths ... */
     int64_t crash_loop_window_ms; /* ... within this window: crash loop */
+    int64_t min_responders;     /* the guard's floor (0: half the pool) */
     bool access_log;
     int64_t access_log_buffer;  /* bytes of access lines batched */
     char *trusted_networks;

@@ -30,9 +30,15 @@ typedef struct sy_db_stmt {
     const char *name;
     const char *sql;
     int nparams;
+    bool durable; /* its success is promised to a client: committed with
+                     synchronous_commit on (see "durable commits") */
     uint64_t prepared_on;
 } sy_db_stmt;
-#define SY_DB_STMT(name, sql, nparams) {(name), (sql), (nparams), 0}
+#define SY_DB_STMT(name, sql, nparams) {(name), (sql), (nparams), false, 0}
+/* A write whose success a response promises: sy_db_exec runs it as
+ * sy_db_exec_durable does. */
+#define SY_DB_STMT_DURABLE(name, sql, nparams)                              \
+    {(name), (sql), (nparams), true, 0}
 
 /* SQL fragments the store modules share: a timestamptz as RFC 3339 UTC
  * with microseconds (the API's times, and exact page cursors), and the
@@ -122,5 +128,34 @@ void sy_db_close(void);
 
 /* Microseconds spent waiting on PostgreSQL since the last take. */
 int64_t sy_db_take_time(void);
+
+/* --- durable commits: what a client is told succeeded survives a crash
+ * of the database server, whatever its synchronous_commit (an OS crash
+ * also needs the server's fsync on).  Every write whose success a
+ * response promises is durable: a transaction begun with
+ * sy_db_begin_durable, or a statement declared SY_DB_STMT_DURABLE (which
+ * sy_db_exec then runs as sy_db_exec_durable); bookkeeping (last_used_at,
+ * housekeeping) is not. */
+
+/* sy_db_begin for a transaction whose COMMIT returns only once the
+ * commit is flushed to the server's WAL (synchronous_commit raised from
+ * off to on for this transaction only; no extra round trip). */
+int sy_db_begin_durable(void);
+
+/* sy_db_exec of one statement in a durable transaction of its own
+ * (begin, statement, commit: SY_EDB when the commit fails).  Inside an
+ * open transaction, raises that transaction instead (its commit is the
+ * caller's). */
+int sy_db_exec_durable(sy_arena *a, sy_db_stmt *stmt,
+                       const char *const *params,
+                       int nparams, struct pg_result **out);
+
+/* The server's fsync and synchronous_commit as this connection sees
+ * them ("on", "off", "local", ...).  0 or SY_EDB. */
+typedef struct sy_db_durability {
+    char fsync[8];
+    char synchronous_commit[16];
+} sy_db_durability;
+int sy_db_durability_settings(sy_db_durability *out);
 
 #endif

@@ -49,6 +49,22 @@ void sy_log_end(sy_logline *l);
  * exiting. */
 void sy_log_set_access_buffer(size_t bytes);
 void sy_log_end_access(sy_logline *l);
+
+/* Where a batch lives.  By default in the process; a responder keeps
+ * its batch in its slot of the shared pool segment, so that the master
+ * writes what a killed responder left unwritten (sy_log_write_batch). */
+#define SY_LOG_BATCH_MAX 4096
+typedef struct sy_log_batch {
+    uint32_t len;                /* bytes of whole lines in buf */
+    char buf[SY_LOG_BATCH_MAX];
+} sy_log_batch;
+/* Batch into b from now on (NULL: the process's own); flushes first and
+ * starts b empty. */
+void sy_log_set_access_batch(sy_log_batch *b);
+/* Write b's lines to stderr and empty it: the master does this with the
+ * batch of a responder it reaped.  A process killed between the write
+ * and the emptying has those lines written twice, never lost. */
+void sy_log_write_batch(sy_log_batch *b);
 /* Write the batched lines now.  Async-signal-safe when no line is being
  * added at the same time (the responder's timeout handler runs while a
  * handler, not the logger, has control). */

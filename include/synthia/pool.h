@@ -13,10 +13,12 @@
 #define SYNTHIA_POOL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "synthia/metrics.h"
+#include "synthia/log.h"
 
 #define SY_POOL_MAX_SLOTS 128
 
@@ -41,8 +43,30 @@ typedef struct sy_slot {
     char method[8];         /* current request, for the timeout log */
     char path[120];
     char request_id[68];
+    sy_log_batch access_log; /* unwritten access lines (log.h) */
     uint64_t cells[SY_METRICS_CELLS]; /* this slot's metrics (metrics.h) */
 } sy_slot;
+
+/* --- responder deaths by cause (master.c).  A crash (SIGSEGV, SIGBUS,
+ * SIGABRT, SIGILL, SIGFPE, a failing exit) says the responder is broken
+ * and counts toward the crash-loop guard; a kill (SIGKILL from the OOM
+ * killer or an operator, SIGTERM, any other signal) does not. */
+enum sy_death_cause {
+    SY_DEATH_NONE = 0,
+    SY_DEATH_CRASH,
+    SY_DEATH_KILL,
+    SY_DEATH_TIMEOUT, /* ended by the master for server.request_timeout */
+};
+
+typedef struct sy_pool_deaths_shm {
+    int min_responders;     /* the guard never goes below this */
+    uint64_t crashes;
+    uint64_t kills;
+    int last_cause;         /* enum sy_death_cause of the latest death */
+    int last_signal;        /* its signal, 0 for an exit */
+    int last_exit_status;   /* its exit status, 0 for a signal */
+    int64_t last_wall_ms;   /* when (0: none yet) */
+} sy_pool_deaths_shm;
 
 typedef struct sy_pool_shm {
     uint32_t magic;
@@ -58,6 +82,9 @@ typedef struct sy_pool_shm {
     uint64_t timeouts;      /* requests ended by request_timeout */
     uint64_t reloads;
     uint64_t master_cells[SY_METRICS_CELLS]; /* the master's metrics */
+    sy_pool_deaths_shm deaths_by_cause; /* written by the master only */
+    int db_settings_checked; /* the first responder to reach PostgreSQL
+                              * looks at fsync and synchronous_commit */
     sy_slot slots[SY_POOL_MAX_SLOTS];
 } sy_pool_shm;
 
@@ -79,5 +106,13 @@ void sy_pool_stats_get(sy_pool_stats *st);
 /* This process counts its metrics into slot (a responder), or into the
  * master's area when slot is NULL. */
 void sy_pool_attach_metrics(sy_slot *slot);
+
+/* The death figures (a snapshot; zeros before sy_pool_map). */
+typedef sy_pool_deaths_shm sy_pool_deaths;
+void sy_pool_deaths_get(sy_pool_deaths *out);
+/* "crash", "kill", "timeout" or "none". */
+const char *sy_pool_death_cause_name(int cause);
+/* "SIGSEGV" and the like, "SIG<n>" for others (buf: 12 bytes). */
+const char *sy_pool_signal_name(int sig, char *buf, size_t len);
 
 #endif
