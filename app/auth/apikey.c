@@ -39,6 +39,7 @@
 #include "synthia/db.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
+#include "synthia/memcache.h"
 #include "synthia/redis.h"
 #include "synthia/tenants.h"
 #include "synthia/router.h"
@@ -219,53 +220,47 @@ record_parse(sy_arena *a, sy_str r, key_info *k)
  * known key needs no GET of its own: the GET that confirms the record
  * travels in the same round trip as the rate-limit call.  Small, fixed,
  * replaced round-robin; a record that fails confirmation is dropped. */
-#define MEM_SLOTS 64
-#define MEM_RECORD_MAX 2048
+static sy_memcache mem = SY_MEMCACHE("apikey", 64, 64 * 2048, 0);
+SY_MEMCACHE_REGISTER(mem)
 
-typedef struct mem_entry {
-    char hash_hex[HEX_LEN + 1];
-    char record[MEM_RECORD_MAX];
-    size_t len;
-} mem_entry;
-
-static mem_entry mem[MEM_SLOTS];
-static int mem_next;
-
-static mem_entry *
-mem_find(const char *hash_hex)
+/* The record cached for a key, as an arena copy (SY_STR_NULL: none). */
+static sy_str
+mem_find(sy_arena *a, const char *hash_hex)
 {
-    for (int i = 0; i < MEM_SLOTS; i++)
-        if (mem[i].len && memcmp(mem[i].hash_hex, hash_hex, HEX_LEN) == 0)
-            return &mem[i];
-    return NULL;
+    size_t n = 0;
+    const char *rec = sy_memcache_get(&mem, hash_hex, HEX_LEN, &n);
+    if (!rec)
+        return SY_STR_NULL;
+    return (sy_str){sy_arena_strndup(a, rec, n), n};
 }
 
 static void
 mem_put(const char *hash_hex, sy_str record)
 {
-    if (record.len >= MEM_RECORD_MAX)
-        return;
-    mem_entry *e = mem_find(hash_hex);
-    if (!e) {
-        e = &mem[mem_next];
-        mem_next = (mem_next + 1) % MEM_SLOTS;
-    }
-    memcpy(e->hash_hex, hash_hex, HEX_LEN + 1);
-    memcpy(e->record, record.p, record.len);
-    e->len = record.len;
+    sy_memcache_put(&mem, hash_hex, HEX_LEN, record.p, record.len);
+}
+
+/* The entry under Redis name ikey (its hash's first 16 hex digits). */
+static bool
+under_ikey(const void *key, size_t klen, const void *val, size_t vlen,
+           void *ud)
+{
+    char k[INFO_KEY_MAX];
+    char hash_hex[HEX_LEN + 1];
+    (void)val;
+    (void)vlen;
+    if (klen != HEX_LEN)
+        return false;
+    memcpy(hash_hex, key, HEX_LEN);
+    hash_hex[HEX_LEN] = '\0';
+    info_key(k, hash_hex);
+    return strcmp(k, ud) == 0;
 }
 
 static void
 mem_drop(const char *ikey)
 {
-    for (int i = 0; i < MEM_SLOTS; i++) {
-        char k[INFO_KEY_MAX];
-        if (!mem[i].len)
-            continue;
-        info_key(k, mem[i].hash_hex);
-        if (strcmp(k, ikey) == 0)
-            mem[i].len = 0;
-    }
+    sy_memcache_drop_if(&mem, under_ikey, (void *)(uintptr_t)ikey);
 }
 
 void
@@ -569,9 +564,7 @@ sy_apikey_resolve(sy_arena *a, sy_str key, sy_principal *who)
         return SY_EUNAUTH;
     sy_sha256(key.p, key.len, hash);
     sy_hex(hash_hex, hash, sizeof(hash));
-    mem_entry *m = sy_redis_down() ? NULL : mem_find(hash_hex);
-    sy_str rec = m ? (sy_str){sy_arena_strndup(a, m->record, m->len), m->len}
-                   : SY_STR_NULL;
+    sy_str rec = sy_redis_down() ? SY_STR_NULL : mem_find(a, hash_hex);
     int rc = rec.p ? record_parse(a, rec, &k) : lookup(a, hash_hex, &k);
     if (rc < 0)
         return rc;

@@ -23,10 +23,10 @@
 #include "synthia/db.h"
 #include "synthia/tenants.h"
 #include "synthia/error.h"
+#include "synthia/memcache.h"
 
 #define ORIGIN_MAX 255
-#define CACHE_SLOTS 64
-#define CACHE_FOR_US (30 * 1000000LL)
+#define CACHE_FOR_MS 30000
 
 static const char allow_headers[] =
     "Authorization, Content-Type, X-API-Key, X-CSRF-Token, X-Request-Id, "
@@ -87,37 +87,22 @@ config_listed(sy_str origin)
 
 /* ------------------------------------------ tenant origins, remembered */
 
-typedef struct origin_slot {
-    char origin[ORIGIN_MAX + 1];
-    bool allowed;
-    int64_t until_us;
-} origin_slot;
+static sy_memcache origins = SY_MEMCACHE("cors_origins", 256, 256 * 300,
+                                          CACHE_FOR_MS);
+SY_MEMCACHE_REGISTER(origins)
 
-static origin_slot cache[CACHE_SLOTS];
-static unsigned next_slot;
-
-static origin_slot *
-cache_find(sy_str origin, int64_t now)
+/* Printable ASCII without spaces: what an Origin can be (a tenant's
+ * origins are normalised to that, tenancy.h).  Anything else is never
+ * allowed, and never reaches PostgreSQL. */
+static bool
+origin_text(sy_str o)
 {
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        origin_slot *s = &cache[i];
-        if (s->until_us > now && strlen(s->origin) == origin.len &&
-            ieq(s->origin, origin))
-            return s;
-    }
-    return NULL;
-}
-
-static void
-cache_put(sy_str origin, bool allowed, int64_t now)
-{
-    if (origin.len > ORIGIN_MAX)
-        return;
-    origin_slot *s = &cache[next_slot++ % CACHE_SLOTS];
-    memcpy(s->origin, origin.p, origin.len);
-    s->origin[origin.len] = '\0';
-    s->allowed = allowed;
-    s->until_us = now + CACHE_FOR_US;
+    if (o.len == 0 || o.len > ORIGIN_MAX)
+        return false;
+    for (size_t i = 0; i < o.len; i++)
+        if (o.p[i] <= ' ' || o.p[i] >= 0x7f)
+            return false;
+    return true;
 }
 
 /* Does any active tenant allow this origin?  No when PostgreSQL cannot
@@ -125,15 +110,21 @@ cache_put(sy_str origin, bool allowed, int64_t now)
 static bool
 tenant_listed(sy_arena *a, sy_str origin)
 {
-    int64_t now = sy_mono_us();
-    origin_slot *hit = cache_find(origin, now);
-    if (hit)
-        return hit->allowed;
-    char *o = sy_str_dup(a, origin);
+    char key[ORIGIN_MAX + 1];
     bool allowed = false;
-    if (!o || sy_tenants_origin_allowed(a, o, &allowed) < 0)
+    if (!origin_text(origin))
         return false;
-    cache_put(origin, allowed, now);
+    for (size_t i = 0; i < origin.len; i++) /* compared case-insensitively */
+        key[i] = origin.p[i] >= 'A' && origin.p[i] <= 'Z'
+                     ? (char)(origin.p[i] + 32)
+                     : origin.p[i];
+    key[origin.len] = '\0';
+    const bool *hit = sy_memcache_get(&origins, key, origin.len, NULL);
+    if (hit)
+        return *hit;
+    if (sy_tenants_origin_allowed(a, key, &allowed) < 0)
+        return false;
+    sy_memcache_put(&origins, key, origin.len, &allowed, sizeof(allowed));
     return allowed;
 }
 

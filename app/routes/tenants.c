@@ -17,6 +17,7 @@
 #include "synthia/crypto.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
+#include "synthia/memcache.h"
 #include "synthia/page.h"
 #include "synthia/problem.h"
 #include "synthia/routes.h"
@@ -58,37 +59,27 @@ respond_tenant(sy_res *res, int status, const sy_tenant *t, char *etag)
 
 /* GET /tenant by API key (servers reading their tenant, the benchmark's
  * keyed route) is answered from a per-responder cache for up to
- * TCACHE_TTL_US, sparing PostgreSQL a query per request.  An entry
+ * TCACHE_TTL_MS, sparing PostgreSQL a query per request.  An entry
  * serves only a principal with the plan and origins it was made for:
  * those come from the key lookup, which every change of plan, origins or
  * activation invalidates at once (apikey.h), so they are never stale.
- * Name and website may be, for at most TCACHE_TTL_US and only on
+ * Name and website may be, for at most TCACHE_TTL_MS and only on
  * responders other than the one that took the PATCH (DESIGN.md allows
  * caches stale "for a stated, short time").  Users always read
  * PostgreSQL, so a dashboard sees its own changes at once. */
-#define TCACHE_SLOTS 64
-#define TCACHE_TTL_US 1000000
+#define TCACHE_TTL_MS 1000
 #define TCACHE_MAX_BODY 16384
 
-typedef struct tcache_entry {
-    char tenant_id[SY_UUID_LEN + 1];
+/* What an entry holds: who it was made for, its ETag, then the body. */
+typedef struct tcache_head {
     unsigned char made_for[SY_SHA256_LEN]; /* plan and origins */
-    int64_t at_us;
     char etag[ETAG_SIZE];
-    char *body; /* heap */
-    size_t len;
-} tcache_entry;
+} tcache_head;
 
-static tcache_entry tcache[TCACHE_SLOTS];
-
-static tcache_entry *
-tcache_slot(const char *tid)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const char *p = tid; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return &tcache[h % TCACHE_SLOTS];
-}
+static sy_memcache tcache =
+    SY_MEMCACHE("tenant_reads", 64, 64 * (TCACHE_MAX_BODY + 128),
+                TCACHE_TTL_MS);
+SY_MEMCACHE_REGISTER(tcache)
 
 static void
 made_for(const sy_principal *w, unsigned char out[SY_SHA256_LEN])
@@ -106,26 +97,25 @@ made_for(const sy_principal *w, unsigned char out[SY_SHA256_LEN])
 static void
 tcache_drop(const char *tid)
 {
-    tcache_entry *e = tcache_slot(tid);
-    if (strcmp(e->tenant_id, tid) == 0)
-        e->tenant_id[0] = '\0';
+    sy_memcache_drop(&tcache, tid, strlen(tid));
 }
 
 /* Answer from the cache: true when it did (with *rc). */
 static bool
 tcache_get(sy_req *req, sy_res *res, const char *tid, int *rc)
 {
-    tcache_entry *e = tcache_slot(tid);
     unsigned char want[SY_SHA256_LEN];
-    if (req->who.kind != SY_WHO_KEY || strcmp(e->tenant_id, tid) != 0 ||
-        sy_mono_us() - e->at_us > TCACHE_TTL_US)
+    size_t n = 0;
+    if (req->who.kind != SY_WHO_KEY)
         return false;
+    const tcache_head *h = sy_memcache_get(&tcache, tid, strlen(tid), &n);
     made_for(&req->who, want);
-    if (memcmp(want, e->made_for, sizeof(want)) != 0)
+    if (!h || memcmp(want, h->made_for, sizeof(want)) != 0)
         return false;
-    *rc = sy_res_etag(res, sy_str_c(e->etag));
+    *rc = sy_res_etag(res, sy_str_c(h->etag));
     if (*rc == 0)
-        *rc = sy_res_bytes(res, 200, "application/json", e->body, e->len);
+        *rc = sy_res_bytes(res, 200, "application/json", h + 1,
+                           n - sizeof(*h));
     return true;
 }
 
@@ -133,20 +123,17 @@ static void
 tcache_put(const sy_req *req, const sy_res *res, const char *tid,
            const char *etag)
 {
-    tcache_entry *e = tcache_slot(tid);
     if (req->who.kind != SY_WHO_KEY || res->status != 200 ||
         res->body.len > TCACHE_MAX_BODY)
         return;
-    char *body = realloc(e->body, res->body.len ? res->body.len : 1);
-    if (!body)
-        abort(); /* as the arena does: the master replaces us */
-    memcpy(body, res->body.p, res->body.len);
-    e->body = body;
-    e->len = res->body.len;
-    made_for(&req->who, e->made_for);
-    memcpy(e->etag, etag, ETAG_SIZE);
-    memcpy(e->tenant_id, tid, sizeof(e->tenant_id));
-    e->at_us = sy_mono_us();
+    size_t n = sizeof(tcache_head) + res->body.len;
+    tcache_head *h = sy_arena_alloc(res->arena, n);
+    if (!h)
+        return;
+    made_for(&req->who, h->made_for);
+    memcpy(h->etag, etag, ETAG_SIZE);
+    memcpy(h + 1, res->body.p, res->body.len);
+    sy_memcache_put(&tcache, tid, strlen(tid), h, n);
 }
 
 /* GET /api/v1/plans: every plan, by read limit; per-minute limits. */

@@ -41,6 +41,7 @@
 #include "synthia/crypto.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
+#include "synthia/memcache.h"
 #include "synthia/metrics.h"
 #include "synthia/redis.h"
 #include "synthia/principal.h"
@@ -48,8 +49,7 @@
 #define WINDOW_S 60
 #define DEGRADED_FOR_US (60 * 1000000LL)
 #define LOG_EVERY_US (60 * 1000000LL)
-#define LOCAL_SLOTS 256
-#define LOCAL_PROBE 8
+#define LOCAL_ENTRIES 1024
 
 static int64_t degraded_at_us;
 
@@ -171,43 +171,31 @@ sy_ratelimit_window(sy_arena *a, const char *key_id, int cls, int64_t limit,
 
 /* ------------------------------------------------------ local fallback */
 
-typedef struct local_slot {
-    char key_id[SY_UUID_LEN + 1];
-    int cls;
+/* A key's count in the current minute, per class. */
+typedef struct local_count {
     int64_t minute;
     int64_t count;
-    int64_t used_us; /* for eviction */
-} local_slot;
+} local_count;
 
-static local_slot local[LOCAL_SLOTS];
+/* Entries outlive their minute by one: older ones are of no use. */
+static sy_memcache local = SY_MEMCACHE("ratelimit_local", LOCAL_ENTRIES,
+                                       LOCAL_ENTRIES * 64, 120000);
+SY_MEMCACHE_REGISTER(local)
 
-static unsigned
-slot_hash(const char *key_id, int cls)
-{
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (const char *p = key_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return (h ^ (unsigned)cls) * 16777619u;
-}
-
-/* The slot of (key, class), or the least recently used one of its
- * probe run, taken over. */
-static local_slot *
+/* The count of (key, class), a new one when there is none. */
+static local_count *
 local_find(const char *key_id, int cls)
 {
-    unsigned h = slot_hash(key_id, cls);
-    local_slot *victim = NULL;
-    for (unsigned i = 0; i < LOCAL_PROBE; i++) {
-        local_slot *s = &local[(h + i) % LOCAL_SLOTS];
-        if (s->cls == cls && strcmp(s->key_id, key_id) == 0)
-            return s;
-        if (!victim || s->used_us < victim->used_us)
-            victim = s;
+    char k[SY_UUID_LEN + 2];
+    size_t n = strnlen(key_id, SY_UUID_LEN);
+    memcpy(k, key_id, n);
+    k[n] = (char)('0' + cls);
+    local_count *c = sy_memcache_get(&local, k, n + 1, NULL);
+    if (!c) {
+        local_count zero = {0, 0};
+        c = sy_memcache_put(&local, k, n + 1, &zero, sizeof(zero));
     }
-    memset(victim, 0, sizeof(*victim));
-    snprintf(victim->key_id, sizeof(victim->key_id), "%s", key_id);
-    victim->cls = cls;
-    return victim;
+    return c;
 }
 
 static int64_t
@@ -225,8 +213,11 @@ sy_ratelimit_local(const char *key_id, int cls, int64_t limit,
 {
     int64_t now_ms = sy_wall_ms();
     int64_t minute = now_ms / 60000;
-    local_slot *s = local_find(key_id, cls);
-    s->used_us = sy_mono_us();
+    local_count *s = local_find(key_id, cls);
+    if (!s) { /* cannot happen: an entry is 40 bytes */
+        *d = (sy_rl_decision){.allowed = true, .limit = limit};
+        return;
+    }
     if (s->minute != minute) {
         s->minute = minute;
         s->count = 0;

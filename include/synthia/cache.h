@@ -44,6 +44,10 @@ enum sy_cache_type {
 };
 
 #define SY_CACHE_MEMORY_TTL_MS 5000
+#define SY_CACHE_MEMORY_ENTRIES 256
+#define SY_CACHE_MEMORY_BYTES (4u << 20)
+#define SY_CACHE_MEMORY_VALUE_MAX (256u << 10)
+#define SY_CACHE_OWED_MAX 16 /* catalog bumps remembered while Redis is down */
 
 /* What a request knows of its tenant's catalog version: read by the
  * admission pipeline along with the rate limit, cleared by a product
@@ -118,5 +122,9 @@ int sy_cache_stats(sy_arena *a, const char *tenant, struct json_object **out);
  * its memory copy of them afterwards. */
 int sy_cache_delete(sy_arena *a, const char *tenant, int type,
                     const char *user, int64_t *deleted);
+
+/* This responder's memory copies: entries, bytes held (with their
+ * headers), and catalog bumps owed to Redis (for health and tests). */
+void sy_cache_memory(int *entries, size_t *bytes, int *owed_bumps);
 
 #endif

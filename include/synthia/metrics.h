@@ -60,8 +60,11 @@ typedef struct sy_metric {
 /* Register metrics (in order).  Past the capacity, a metric is left
  * unregistered and counts nowhere (logged when rendered). */
 void sy_metrics_register(sy_metric *m);
+#define SY_METRICS_CAT_(a, b) a##b
+#define SY_METRICS_NAME_(line) SY_METRICS_CAT_(sy_metrics_ctor_, line)
 #define SY_METRICS_REGISTER(...)                                            \
-    __attribute__((constructor)) static void sy_metrics_ctor_(void)         \
+    __attribute__((constructor)) static void SY_METRICS_NAME_(__LINE__)(    \
+        void)                                                               \
     {                                                                       \
         sy_metric *list_[] = {__VA_ARGS__};                                 \
         for (size_t i_ = 0; i_ < sizeof(list_) / sizeof(list_[0]); i_++)    \

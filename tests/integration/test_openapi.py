@@ -25,7 +25,7 @@ DOC_URL = "/api/v1/openapi.json"
 V1 = "/api/v1"
 SRC_DOC = os.path.join(sylib.SRCDIR, "www", "openapi.json")
 ROUTES_C = os.path.join(sylib.SRCDIR, "app", "routes", "routes.c")
-ROUTER_C = os.path.join(sylib.SRCDIR, "app", "http", "router.c")
+ROUTER_C = os.path.join(sylib.SRCDIR, "app", "auth", "principal.c")
 TAGS = {"health", "identity", "users", "tenants", "keys", "catalog",
         "orders", "cache", "docs"}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -73,7 +73,7 @@ def route_table():
         src = f.read()
     with open(ROUTER_C) as f:
         scopes = dict(re.findall(r'\{(SY_SCOPE_\w+),\s*"([a-z]+:[a-z]+)"\}', f.read()))
-    assert scopes, "no scope names found in router.c"
+    assert scopes, "no scope names found in principal.c"
     macros = dict(re.findall(r"^#define\s+(\w+)\s+(\w+)\s*$", src, re.M))
     m = re.search(r"sy_routes\[\]\s*=\s*\{(.*?)\n\};", src, re.S)
     assert m, "sy_routes[] not found in routes.c"

@@ -3,14 +3,18 @@
  * sycheck.h - what every Check suite of tests/unit/ would otherwise
  * write again: a test case from a NULL-terminated list of tests, the
  * run of a suite (forked per test, CK_NORMAL, the exit status make
- * check reads), and a fixture with an arena and field errors.
+ * check reads), a fixture with an arena and field errors, and throwaway
+ * directories and files under /tmp.
  */
 #ifndef SYNTHIA_SYCHECK_H
 #define SYNTHIA_SYCHECK_H
 
 #include <check.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "synthia/arena.h"
 #include "synthia/errs.h"
@@ -73,6 +77,35 @@ sy_check_error_fields(const sy_errs *e)
         sy_buf_printf(&b, "%s%s", i ? " " : "", json_object_get_string(f));
     }
     return n ? sy_buf_cstr(&b) : "";
+}
+
+/* A fresh directory /tmp/sycheck-XXXXXX into dir (64 bytes). */
+static inline void
+sy_check_tmpdir(char dir[64])
+{
+    snprintf(dir, 64, "/tmp/sycheck-XXXXXX");
+    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp failed");
+}
+
+/* Write content to dir/name; the path into path (256 bytes). */
+static inline void
+sy_check_write(const char *dir, const char *name, const char *content,
+               char path[256])
+{
+    snprintf(path, 256, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    fputs(content, f);
+    fclose(f);
+}
+
+/* Remove dir and the plain files in it (tests make no deeper trees). */
+static inline void
+sy_check_rmdir(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
 }
 
 /* Run s; EXIT_SUCCESS when every test passed. */
