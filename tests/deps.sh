@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/deps.sh - install what building and testing synthia needs on
 # Debian 12 (bookworm).
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/run-all.sh - the whole test suite, as CI runs it (.ci/run).
 #
 #   1. tests/deps.sh: install missing Debian packages (as root)
@@ -33,7 +34,7 @@ for arg in "$@"; do
     --skip-distcheck) run_distcheck=0 ;;
     --quick) run_sanitizers=0 run_distcheck=0 ;;
     -h | --help)
-        sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '3,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)

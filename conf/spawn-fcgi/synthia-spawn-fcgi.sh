@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # synthia-spawn-fcgi.sh - start the synthia FastCGI pool with spawn-fcgi(1),
 # for hosts without systemd (or web servers that are used to spawn-fcgi).
 #
@@ -137,7 +138,7 @@ reload)
     for p in $(cat "$PIDFILE"); do kill -HUP "$p"; done
     ;;
 *)
-    sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2
+    sed -n '3,/^$/s/^# \{0,1\}//p' "$0" >&2
     exit 2
     ;;
 esac
