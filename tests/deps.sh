@@ -19,7 +19,8 @@ PACKAGES=(
     libfcgi-dev libpq-dev libhiredis-dev libjson-c-dev libjwt-dev
     libcurl4-openssl-dev liblz4-dev check libsubunit-dev libargon2-dev
     libssl-dev
-    postgresql redis-server nginx apache2 lighttpd caddy spawn-fcgi wrk
+    postgresql redis-server nginx apache2 lighttpd lighttpd-modules-lua caddy
+    spawn-fcgi wrk
     python3 curl procps iproute2 systemd openssl groff-base
 )
 # service name -> package that ships it

@@ -38,6 +38,8 @@ expect=(
     "$sbindir/synthia"
     "$sysconfdir/synthia/synthia.conf"
     "$pkgdatadir/www/index.html"
+    "$pkgdatadir/apache/synthia-problem.lua"
+    "$pkgdatadir/lighttpd/synthia-problem.lua"
     "$mandir/man8/synthia.8"
     "$mandir/man5/synthia.conf.5"
     "$docdir/examples/nginx/synthia.conf"
@@ -131,6 +133,14 @@ if grep -q "fastcgi_pass unix:/run/synthia/fcgi.sock;" "$D$docdir/examples/nginx
 else
     bad "nginx example does not point at the installed socket and www root"
 fi
+for server in apache lighttpd; do
+    if grep -q "$pkgdatadir/$server/synthia-problem.lua" \
+        "$D$docdir/examples/$server/synthia.conf"; then
+        ok "$server example runs the installed $pkgdatadir/$server/synthia-problem.lua"
+    else
+        bad "$server example does not point at $pkgdatadir/$server/synthia-problem.lua"
+    fi
+done
 
 if mk uninstall DESTDIR="$D" >"$tmp/uninstall.log" 2>&1; then
     ok "make uninstall DESTDIR=..."
