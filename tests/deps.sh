@@ -47,9 +47,19 @@ installed() {
     [[ $status == installed ]]
 }
 
+# Commands that may come from elsewhere than Debian's archive (Node.js
+# from NodeSource ships its own npm, and conflicts with Debian's npm):
+# the Debian package only when the command is missing.
+declare -A COMMANDS=(
+    [npm]=npm # OpenAPI linters (tests/integration/test_openapi_lint.sh)
+)
+
 missing=()
 for p in "${PACKAGES[@]}"; do
     installed "$p" || missing+=("$p")
+done
+for c in "${!COMMANDS[@]}"; do
+    command -v "$c" >/dev/null || missing+=("${COMMANDS[$c]}")
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
@@ -116,6 +126,9 @@ done
 still=()
 for p in "${PACKAGES[@]}"; do
     installed "$p" || still+=("$p")
+done
+for c in "${!COMMANDS[@]}"; do
+    command -v "$c" >/dev/null || still+=("${COMMANDS[$c]} (command $c)")
 done
 if [[ ${#still[@]} -gt 0 ]]; then
     echo "deps: still missing after apt-get install: ${still[*]}" >&2
