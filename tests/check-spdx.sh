@@ -22,6 +22,9 @@ fi
 # Formats without comments, and the licence text itself.  Everything else
 # that git tracks has comments (#, //, /* */, <!-- -->, .\", --).
 no_comments() {
+    case $1 in
+    */debian/changelog | */debian/source/format) return 0 ;;
+    esac
     case ${1##*/} in
     COPYING | *.json) return 0 ;;
     esac

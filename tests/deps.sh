@@ -22,6 +22,7 @@ PACKAGES=(
     postgresql redis-server nginx apache2 lighttpd lighttpd-modules-lua caddy
     spawn-fcgi wrk
     python3 curl procps iproute2 systemd openssl groff-base
+    dpkg-dev debhelper lintian devscripts
 )
 # service name -> package that ships it
 declare -A SERVICES=(
