@@ -306,7 +306,9 @@ class _EchoHandler(socketserver.BaseRequestHandler):
             pass
 
     def _one(self):
-        params, stdin, keep, rid = b"", b"", False, 0
+        # bytearrays: appending 13 MiB record by record to bytes is
+        # quadratic, and slow enough under load to trip a proxy timeout
+        params, stdin, keep, rid = bytearray(), bytearray(), False, 0
         while True:
             _, typ, rid, clen, plen, _ = struct.unpack(">BBHHBB",
                                                        self._read(8))
