@@ -77,6 +77,16 @@ class Master:
         assert self.proc.poll() is None, \
             "master exited %s:\n%s" % (self.proc.returncode, self.text())
 
+    def wait_started(self):
+        """The master handles signals once it says it started (before,
+        SIGTERM has its default action, as for any process)."""
+        self.wait_socket()
+        sylib.wait_until(lambda: self.events("started") or
+                         self.proc.poll() is not None, timeout=30,
+                         what="the master's started line")
+        assert self.proc.poll() is None, \
+            "master exited %s:\n%s" % (self.proc.returncode, self.text())
+
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -128,7 +138,7 @@ def test_mode_owner_group_then_removed_on_exit():
     m = Master("listen_mode = 0640\nlisten_owner = %s\nlisten_group = %s\n"
                % (owner, group)).start()
     try:
-        m.wait_socket()
+        m.wait_started()
         st = os.stat(m.sock)
         assert stat.S_ISSOCK(st.st_mode), st
         assert stat.S_IMODE(st.st_mode) == 0o640, oct(st.st_mode)
@@ -190,9 +200,7 @@ def test_refused_chown_stops_startup_and_leaves_no_socket():
 def test_jwt_keys_logged_once_across_reload():
     m = Master().start()
     try:
-        m.wait_socket()
-        sylib.wait_until(lambda: m.events("started"), timeout=15,
-                         what="the master's started line")
+        m.wait_started()
         m.proc.send_signal(signal.SIGHUP)
         sylib.wait_until(lambda: m.events("reloaded") or
                          m.events("reload_failed"),
