@@ -82,9 +82,10 @@ mkdir -p "$tools"
         printf '{"name":"synthia-openapi-lint","private":true}\n' >"$dir.tmp/package.json"
         npm install --prefix "$dir.tmp" --no-audit --no-fund --loglevel=error \
             "$REDOCLY" "$SPECTRAL" >"$dir.tmp.log" 2>&1 ||
-            { tail -n 20 "$dir.tmp.log" | sed 's/^/#   /'; exit 1; }
+            { tail -n 20 "$dir.tmp.log" | sed 's/^/#   /'; rm -rf "$dir.tmp"; exit 1; }
         rm -rf "$dir"
         mv "$dir.tmp" "$dir"
+        rm -f "$dir.tmp.log"
     fi
 ) 9>"$tools/.openapi-lint.lock" || {
     bad "npm install $REDOCLY $SPECTRAL failed"
