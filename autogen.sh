@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # autogen.sh - generate ./configure and Makefile.in from a git checkout.
 # Release tarballs already contain them; packagers never need this.
 set -eu

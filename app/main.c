@@ -24,11 +24,13 @@ static const char usage[] =
     "  admin create-sysadmin|create-tenant|create-user|create-key ...\n"
     "                                       bootstrap tenants, users, keys\n"
     "  seed-demo                            load the demo tenant and catalog\n"
-    "  version                              print the version\n"
+    "  version                              print the version (-V, --version)\n"
+    "  help                                 this text (-h, --help)\n"
     "\n"
     "The configuration is read from --config FILE, $SYNTHIA_CONFIG, or\n"
-    "/etc/synthia/synthia.conf; every key can be overridden by\n"
-    "SYNTHIA_<SECTION>_<KEY> in the environment.  See synthia(8).\n";
+    SY_SYSCONFDIR "/synthia.conf; every key can be overridden by\n"
+    "SYNTHIA_<SECTION>_<KEY> in the environment.  See synthia(8).\n"
+    "Report bugs to <" PACKAGE_BUGREPORT ">.\n";
 
 static int
 bad_usage(const char *what)
@@ -96,11 +98,13 @@ main(int argc, char **argv)
     if (argc < 2)
         return bad_usage("missing command");
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return 0;
     }
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 ||
+        strcmp(cmd, "-V") == 0) {
         printf("{\"name\":\"%s\",\"version\":\"%s\"}\n", PACKAGE_NAME,
                PACKAGE_VERSION);
         return 0;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # c-string.awk - print a file as the lines of a C string literal, exactly
 # its bytes (a missing final newline stays missing when final_nl=0).
 # Used by embed-sql.sh and embed-file.sh.  Run with LC_ALL=C.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # embed-file.sh SYMBOL FILE - print a C file defining the bytes of FILE as
 # `const char SYMBOL[]` and `const size_t SYMBOL_len` (one literal per
 # source line, exactly the file's bytes).  POSIX sh and awk.

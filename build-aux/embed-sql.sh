@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # embed-sql.sh - compile sql/NNN_name.sql migrations into a C file.
 #
 # Usage: embed-sql.sh sql/001_core.sql sql/002_x.sql ... > migrations.c

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/deps.sh - install what building and testing synthia needs on
 # Debian 12 (bookworm).
 #
@@ -19,8 +20,10 @@ PACKAGES=(
     libcurl4-openssl-dev liblz4-dev check libsubunit-dev libargon2-dev
     libssl-dev
     clang libclang-rt-14-dev
-    postgresql redis-server nginx apache2 lighttpd caddy spawn-fcgi wrk
+    postgresql redis-server nginx apache2 lighttpd lighttpd-modules-lua caddy
+    spawn-fcgi wrk
     python3 curl procps iproute2 systemd openssl groff-base
+    dpkg-dev debhelper lintian devscripts
 )
 # service name -> package that ships it
 declare -A SERVICES=(
@@ -46,9 +49,19 @@ installed() {
     [[ $status == installed ]]
 }
 
+# Commands that may come from elsewhere than Debian's archive (Node.js
+# from NodeSource ships its own npm, and conflicts with Debian's npm):
+# the Debian package only when the command is missing.
+declare -A COMMANDS=(
+    [npm]=npm # OpenAPI linters (tests/integration/test_openapi_lint.sh)
+)
+
 missing=()
 for p in "${PACKAGES[@]}"; do
     installed "$p" || missing+=("$p")
+done
+for c in "${!COMMANDS[@]}"; do
+    command -v "$c" >/dev/null || missing+=("${COMMANDS[$c]}")
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
@@ -115,6 +128,9 @@ done
 still=()
 for p in "${PACKAGES[@]}"; do
     installed "$p" || still+=("$p")
+done
+for c in "${!COMMANDS[@]}"; do
+    command -v "$c" >/dev/null || still+=("${COMMANDS[$c]} (command $c)")
 done
 if [[ ${#still[@]} -gt 0 ]]; then
     echo "deps: still missing after apt-get install: ${still[*]}" >&2

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/run-all.sh - the whole test suite, as CI runs it (.ci/run).
 #
 #   1. tests/deps.sh: install missing Debian packages (as root)
@@ -12,13 +13,19 @@
 #                   FUZZ_SECONDS (30 here), one pass or fail per target
 #   5. make distcheck in _build (the release tarball builds, passes its
 #      tests from a read-only source tree, installs and uninstalls)
+#   6. from that release tarball, once each (they build it again):
+#      tests/test_deb.sh      a .deb with dpkg-buildpackage, lintian,
+#                             hardening-check
+#      tests/test_install.sh  README's install section run literally in a
+#                             sandbox, behind nginx, Caddy, Apache, lighttpd
 # (The committed fuzz corpus and the allocation-failure sweep run in
 # every make check: tests/fuzz/replay_*.)
 #
 # Usage: tests/run-all.sh [--skip-sanitizers] [--skip-fuzz]
-#                         [--skip-distcheck] [--quick]
+#                         [--skip-distcheck] [--skip-packaging] [--quick]
 #   --skip-sanitizers  no step 3        --skip-fuzz       no step 4
-#   --skip-distcheck   no step 5        --quick           only 1 and 2
+#   --skip-distcheck   no steps 5, 6    --skip-packaging  no step 6
+#   --quick            only steps 1-2
 # Environment: BUILD_DIR (default SRC/_build), ASAN_BUILD_DIR (default
 # SRC/_build-asan), FUZZ_BUILD_DIR (default SRC/_build-fuzz),
 # FUZZ_SECONDS (default 30), JOBS (default 2).
@@ -37,14 +44,17 @@ JOBS=${JOBS:-2}
 run_sanitizers=1
 run_fuzz=1
 run_distcheck=1
+run_packaging=1
+distcheck_ok=0
 for arg in "$@"; do
     case $arg in
     --skip-sanitizers | --skip-asan) run_sanitizers=0 ;;
     --skip-fuzz) run_fuzz=0 ;;
-    --skip-distcheck) run_distcheck=0 ;;
-    --quick) run_sanitizers=0 run_fuzz=0 run_distcheck=0 ;;
+    --skip-distcheck) run_distcheck=0 run_packaging=0 ;;
+    --skip-packaging) run_packaging=0 ;;
+    --quick) run_sanitizers=0 run_fuzz=0 run_distcheck=0 run_packaging=0 ;;
     -h | --help)
-        sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '3,34p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -207,9 +217,39 @@ if [[ $run_distcheck -eq 1 ]]; then
             step_failed "distcheck (exit $rc)"
         else
             report+=("distcheck: tarball ok")
+            distcheck_ok=1
         fi
     else
         step_failed "distcheck (skipped: the first build or its tests failed)"
+    fi
+fi
+
+# --------------------------------------------------------------- 6. packaging
+# run_script NAME SCRIPT ARGS...: a script that ends with "N passed, N failed".
+run_script() {
+    local name=$1 out rc=0 t0=$SECONDS
+    shift
+    banner "$name: $*"
+    out=$BUILD/$name.out
+    "$@" 2>&1 | tee "$out" || rc=$?
+    read -r P F < <(tail -n 1 "$out" | awk '/passed,/ { print $1 + 0, $3 + 0; exit }
+        END { if (NR == 0) print 0, 0 }')
+    P=${P:-0} F=${F:-0}
+    total_pass=$((total_pass + P))
+    total_fail=$((total_fail + F))
+    report+=("$name: $P passed, $F failed ($((SECONDS - t0)) s)")
+    if [[ $rc -ne 0 && $F -eq 0 ]]; then
+        step_failed "$name (exit $rc)"
+    fi
+}
+if [[ $run_packaging -eq 1 ]]; then
+    version=$(sed -n "s/^PACKAGE_VERSION = //p" "$BUILD/Makefile" 2>/dev/null || true)
+    tarball=$BUILD/synthia-$version.tar.gz
+    if [[ $distcheck_ok -eq 1 && -f $tarball ]]; then
+        run_script deb "$SRC/tests/test_deb.sh" "$tarball"
+        run_script install "$SRC/tests/test_install.sh" "$tarball"
+    else
+        step_failed "packaging (skipped: distcheck did not pass)"
     fi
 fi
 

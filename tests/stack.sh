@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/stack.sh - a throwaway local synthia stack: PostgreSQL 15, Redis,
 # synthia's responder pool and (optionally) nginx, all on random loopback
 # ports, all state and logs under one directory.  Used by the README's
@@ -53,7 +54,7 @@ ENV_KEYS=(SY_BASE_URL SY_HTTP_PORT SY_FCGI_SOCKET SY_CONFIG SY_DATABASE_URL
     SY_PG_DIR SY_WEB SY_WORKERS SY_BUILDDIR SY_WWWROOT)
 
 usage() {
-    sed -n '6,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '7,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 

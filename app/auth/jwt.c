@@ -527,6 +527,16 @@ log_keys(void)
         memcpy(kids + o, K.keys[i].kid, n + 1);
         o += n;
     }
+    /* once per process and key set: the master loads the keys twice at
+     * start (before and after it takes its own copy of the config) and
+     * again on every SIGHUP; only a change is news */
+    static char last[sizeof(kids) + 2 * (KID_MAX + 1)];
+    char now[sizeof(last)];
+    snprintf(now, sizeof(now), "%s %s %s", jwt_alg_str(K.alg),
+             K.keys[0].kid, kids);
+    if (strcmp(now, last) == 0)
+        return;
+    memcpy(last, now, sizeof(last));
     sy_logline *l = sy_log_begin(SY_LOG_INFO, "jwt_keys");
     sy_log_cstr(l, "alg", jwt_alg_str(K.alg));
     sy_log_cstr(l, "kid", K.keys[0].kid);

@@ -11,6 +11,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -57,6 +59,14 @@ static const key_def keys[] = {
      "socket on fd 0 or from systemd (LISTEN_FDS)"},
     {"server", "listen_mode", T_OCTAL, O(listen_mode), "0660", 0, 0777,
      "permissions of a unix socket created by --listen/server.listen"},
+    {"server", "listen_owner", T_STR, O(listen_owner), "", 0, 0,
+     "owner (user name or uid) of a unix socket created by "
+     "--listen/server.listen; empty: the user synthia runs as (changing "
+     "it needs root)"},
+    {"server", "listen_group", T_STR, O(listen_group), "", 0, 0,
+     "group (name or gid) of a unix socket created by --listen/"
+     "server.listen, e.g. www-data so the web server may connect; empty: "
+     "the process's group (needs root unless synthia's user is a member)"},
     {"server", "backlog", T_INT, O(backlog), "1024", 1, 65535,
      "listen(2) backlog of a socket created by synthia"},
     {"server", "workers", T_INT, O(workers), "4", 0, 64,
@@ -497,6 +507,38 @@ validate_origins(const char *list, char *err, size_t errlen)
     return 0;
 }
 
+/* server.listen_owner / listen_group: a name or a number -> id, or -1
+ * when empty.  Resolved at load, so check-config names an unknown one. */
+static int
+resolve_listen_ids(sy_config *cfg, char *err, size_t errlen)
+{
+    int64_t id;
+    cfg->listen_uid = cfg->listen_gid = -1;
+    if (cfg->listen_owner) {
+        const struct passwd *pw = getpwnam(cfg->listen_owner);
+        if (pw)
+            cfg->listen_uid = pw->pw_uid;
+        else if (sy_parse_i64(sy_str_c(cfg->listen_owner), 0, INT32_MAX,
+                              &id) == 0)
+            cfg->listen_uid = id;
+        else
+            return fail(err, errlen, "server.listen_owner: no user '%s'",
+                        cfg->listen_owner);
+    }
+    if (cfg->listen_group) {
+        const struct group *gr = getgrnam(cfg->listen_group);
+        if (gr)
+            cfg->listen_gid = gr->gr_gid;
+        else if (sy_parse_i64(sy_str_c(cfg->listen_group), 0, INT32_MAX,
+                              &id) == 0)
+            cfg->listen_gid = id;
+        else
+            return fail(err, errlen, "server.listen_group: no group '%s'",
+                        cfg->listen_group);
+    }
+    return 0;
+}
+
 static int
 validate(sy_config *cfg, char *err, size_t errlen)
 {
@@ -558,6 +600,9 @@ validate(sy_config *cfg, char *err, size_t errlen)
         return fail(err, errlen, "auth.password_min_length is larger than "
                     "auth.password_max_length");
     rc = parse_networks(cfg, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = resolve_listen_ids(cfg, err, errlen);
     if (rc < 0)
         return rc;
     return validate_origins(cfg->cors_origins, err, errlen);

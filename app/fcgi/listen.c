@@ -3,7 +3,10 @@
  *
  * Sources in order (DESIGN.md): fd 0 when it is a listening socket
  * (spawn-fcgi, systemd StandardInput=socket), systemd's LISTEN_FDS, else a
- * socket we bind from server.listen / --listen.
+ * socket we bind from server.listen / --listen.  A unix socket we bind
+ * gets server.listen_mode, listen_owner and listen_group (as php-fpm's
+ * listen.mode/owner/group) before it accepts anything, and is removed
+ * again when the process that bound it exits.
  */
 #include "synthia/listen.h"
 
@@ -19,9 +22,68 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "synthia/config.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
 #include "synthia/str.h"
+
+/* The unix socket this process bound, to unlink at exit: only that file
+ * (same device and inode), and only from the process that bound it, not
+ * from responders forked later (they leave with _exit anyway). */
+static struct {
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    dev_t dev;
+    ino_t ino;
+    pid_t pid;
+} bound;
+
+static void
+unlink_bound(void)
+{
+    struct stat st;
+    if (bound.pid != getpid() || !bound.path[0])
+        return;
+    if (stat(bound.path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        st.st_dev == bound.dev && st.st_ino == bound.ino)
+        unlink(bound.path);
+}
+
+static void
+remember_bound(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return;
+    if (!bound.pid)
+        atexit(unlink_bound);
+    memcpy(bound.path, path, strlen(path) + 1);
+    bound.dev = st.st_dev;
+    bound.ino = st.st_ino;
+    bound.pid = getpid();
+}
+
+/* server.listen_owner / listen_group on the socket file (-1: unchanged). */
+static int
+chown_socket(const char *path)
+{
+    uid_t uid = (uid_t)-1;
+    gid_t gid = (gid_t)-1;
+    if (sy_conf && sy_conf->listen_uid >= 0)
+        uid = (uid_t)sy_conf->listen_uid;
+    if (sy_conf && sy_conf->listen_gid >= 0)
+        gid = (gid_t)sy_conf->listen_gid;
+    if (uid == (uid_t)-1 && gid == (gid_t)-1)
+        return 0;
+    if (chown(path, uid, gid) == 0)
+        return 0;
+    sy_log(SY_LOG_ERROR, "listen",
+           "cannot give %s to server.listen_owner '%s' / listen_group '%s': "
+           "%s (needs root, or a group that synthia's user is a member of)",
+           path, sy_conf->listen_owner ? sy_conf->listen_owner : "",
+           sy_conf->listen_group ? sy_conf->listen_group : "",
+           strerror(errno));
+    return SY_EIO;
+}
 
 static bool
 is_listening_socket(int fd)
@@ -84,12 +146,26 @@ bind_unix(const char *path, int mode, int backlog)
         if (fd < 0)
             return SY_EIO;
     }
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        chmod(path, (mode_t)mode) < 0 || listen(fd, backlog) < 0) {
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         sy_log(SY_LOG_ERROR, "listen", "cannot listen on %s: %s", path,
                strerror(errno));
         close(fd);
         return SY_EIO;
+    }
+    /* the file is ours from here: owner, group and mode are set before
+     * listen(), so nobody connects through looser permissions */
+    remember_bound(path);
+    int rc = chown_socket(path);
+    if (rc == 0 &&
+        (chmod(path, (mode_t)mode) < 0 || listen(fd, backlog) < 0)) {
+        sy_log(SY_LOG_ERROR, "listen", "cannot listen on %s: %s", path,
+               strerror(errno));
+        rc = SY_EIO;
+    }
+    if (rc < 0) {
+        close(fd);
+        unlink_bound();
+        return rc;
     }
     return fd;
 }

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # synthia-spawn-fcgi.sh - start the synthia FastCGI pool with spawn-fcgi(1),
 # for hosts without systemd (or web servers that are used to spawn-fcgi).
 #
@@ -33,9 +34,14 @@
 #   RUN_AS          user:group of the processes (synthia:synthia; only as
 #                                                root, empty: stay root)
 #   PIDFILE         pids of what was started    (/run/synthia/spawn-fcgi.pid)
-#   LOG             where synthia's log lines go (syslog: through
-#                   logger(1) to syslog/journald as "synthia"; or a file,
-#                   which RUN_AS must be able to append to; empty: nowhere)
+#   LOG             where synthia's log lines go: syslog (through
+#                   logger(1) to syslog/journald as "synthia"), a file
+#                   (appended to; as root its directory is created for
+#                   RUN_AS), or empty: nowhere.  Default: syslog when
+#                   /dev/log exists and logger(1) is installed, else
+#                   /var/log/synthia/synthia.log (containers and minimal
+#                   hosts have no syslog daemon: lines sent there would be
+#                   lost).  `start` says which.
 #   STOP_TIMEOUT    seconds to wait on stop     (40: a little over the
 #                                                drain timeout)
 #
@@ -57,7 +63,13 @@ SOCKET_MODE=${SOCKET_MODE:-0660}
 SOCKET_OWNER=${SOCKET_OWNER-synthia:www-data}
 RUN_AS=${RUN_AS-synthia:synthia}
 PIDFILE=${PIDFILE:-/run/synthia/spawn-fcgi.pid}
-LOG=${LOG-syslog}
+if [ -z "${LOG+set}" ]; then
+    if [ -S /dev/log ] && command -v logger >/dev/null 2>&1; then
+        LOG=syslog
+    else
+        LOG=/var/log/synthia/synthia.log
+    fi
+fi
 STOP_TIMEOUT=${STOP_TIMEOUT:-40}
 
 die() { echo "synthia-spawn-fcgi: $*" >&2; exit 1; }
@@ -95,12 +107,22 @@ start() {
     set -- "$SYNTHIA_BIN" serve --workers "$workers" --config "$SYNTHIA_CONFIG"
     case $LOG in
     syslog)
+        echo "synthia-spawn-fcgi: logging to syslog (tag synthia)"
         set -- "$(command -v bash)" -c \
             'exec 2> >(exec logger -t synthia -p daemon.info); exec "$0" "$@"' \
             "$@"
         ;;
-    "") ;;
+    "") echo "synthia-spawn-fcgi: LOG is empty: synthia's log lines are dropped" ;;
     *)
+        logdir=$(dirname "$LOG")
+        if [ ! -d "$logdir" ]; then
+            mkdir -p "$logdir"
+            chmod 0750 "$logdir"
+            if [ "$(id -u)" = 0 ] && [ -n "$RUN_AS" ]; then
+                chown "$RUN_AS" "$logdir"
+            fi
+        fi
+        echo "synthia-spawn-fcgi: logging to $LOG"
         SYNTHIA_SPAWN_LOG=$LOG
         export SYNTHIA_SPAWN_LOG
         set -- "$(command -v sh)" -c 'exec "$0" "$@" 2>>"$SYNTHIA_SPAWN_LOG"' "$@"
@@ -137,7 +159,7 @@ reload)
     for p in $(cat "$PIDFILE"); do kill -HUP "$p"; done
     ;;
 *)
-    sed -n '2,/^$/s/^# \{0,1\}//p' "$0" >&2
+    sed -n '3,/^$/s/^# \{0,1\}//p' "$0" >&2
     exit 2
     ;;
 esac

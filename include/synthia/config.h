@@ -36,6 +36,10 @@ typedef struct sy_config {
     /* [server] */
     char *listen;               /* unix:/path | host:port | NULL (inherit) */
     int64_t listen_mode;        /* unix socket mode */
+    char *listen_owner;         /* unix socket owner (name, uid) or NULL */
+    char *listen_group;         /* unix socket group (name, gid) or NULL */
+    int64_t listen_uid;         /* resolved listen_owner, -1: unchanged */
+    int64_t listen_gid;         /* resolved listen_group, -1: unchanged */
     int64_t backlog;
     int64_t workers;            /* 0: single responder, no master */
     int64_t max_requests;       /* recycle a responder after this many */

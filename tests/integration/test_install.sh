@@ -38,6 +38,8 @@ expect=(
     "$sbindir/synthia"
     "$sysconfdir/synthia/synthia.conf"
     "$pkgdatadir/www/index.html"
+    "$pkgdatadir/apache/synthia-problem.lua"
+    "$pkgdatadir/lighttpd/synthia-problem.lua"
     "$mandir/man8/synthia.8"
     "$mandir/man5/synthia.conf.5"
     "$docdir/examples/nginx/synthia.conf"
@@ -50,7 +52,6 @@ if [[ -n $systemdsystemunitdir ]]; then
     expect+=(
         "$systemdsystemunitdir/synthia.socket"
         "$systemdsystemunitdir/synthia.service"
-        "$systemdsystemunitdir/synthia-worker.service"
         "$sysusersdir/synthia.conf"
         "$tmpfilesdir/synthia.conf"
     )
@@ -63,6 +64,16 @@ if [[ -z $missing ]]; then
     ok "installed at the expected places (${#expect[@]} files)"
 else
     bad "missing after install:$missing"
+fi
+
+# Not before `synthia worker` exists: a package would enable a unit that
+# fails and restarts forever (conf/systemd/synthia-worker.service.in waits
+# for the jobs work).
+worker=$(find "$D" -name 'synthia-worker*')
+if [[ -z $worker ]]; then
+    ok "no synthia-worker unit installed (the worker does not exist yet)"
+else
+    bad "installed a worker unit for a command that does not exist:" $worker
 fi
 
 sql=$(find "$D$pkgdatadir/sql" -name '[0-9][0-9][0-9]_*.sql' -type f 2>/dev/null | wc -l)
@@ -122,6 +133,14 @@ if grep -q "fastcgi_pass unix:/run/synthia/fcgi.sock;" "$D$docdir/examples/nginx
 else
     bad "nginx example does not point at the installed socket and www root"
 fi
+for server in apache lighttpd; do
+    if grep -q "$pkgdatadir/$server/synthia-problem.lua" \
+        "$D$docdir/examples/$server/synthia.conf"; then
+        ok "$server example runs the installed $pkgdatadir/$server/synthia-problem.lua"
+    else
+        bad "$server example does not point at $pkgdatadir/$server/synthia-problem.lua"
+    fi
+done
 
 if mk uninstall DESTDIR="$D" >"$tmp/uninstall.log" 2>&1; then
     ok "make uninstall DESTDIR=..."

@@ -16,7 +16,16 @@ and check through it:
     file from www/, an X-Request-Id round trip, and the client address
     that the application sees: /health/detailed is 200 from 127.0.0.1 and
     403 when server.trusted_networks excludes it, and the access log line
-    has "client":"127.0.0.1".
+    has "client":"127.0.0.1";
+  - the errors the web server makes itself (SERVER_ERRORS: "%00" in an API
+    path, a malformed header, a long URI, oversized headers, a body over
+    its 12 MiB fence, the pool down, a responder dying mid-request) as
+    application/problem+json in API.md's shape, with the client's sane
+    X-Request-Id where the server still has it and a sane id of its own
+    otherwise, Retry-After on 502/503; and the cases the docs name as
+    limits (Caddy: what Go's HTTP server answers itself).  The 504 of a
+    responder slower than the server's 35 s timeout uses the same
+    mechanism in each configuration and is not waited for here.
 
 Then the same application checks with the pool started by spawn-fcgi (the
 shipped conf/spawn-fcgi/synthia-spawn-fcgi.sh, both styles: -F 2 with
@@ -45,6 +54,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import re
 import threading
 import time
 
@@ -57,6 +67,7 @@ SERVERS = os.environ.get("SY_WEBSERVERS", "nginx apache lighttpd caddy").split()
 SERVER_BIN = {"nginx": "nginx", "apache": "apache2", "lighttpd": "lighttpd",
               "caddy": "caddy"}
 START_TIMEOUT = 20
+SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # API.md's sane request id
 
 results = []  # (name, ok, detail)
 missing = []  # web servers whose binary is not installed
@@ -295,7 +306,9 @@ class _EchoHandler(socketserver.BaseRequestHandler):
             pass
 
     def _one(self):
-        params, stdin, keep, rid = b"", b"", False, 0
+        # bytearrays: appending 13 MiB record by record to bytes is
+        # quadratic, and slow enough under load to trip a proxy timeout
+        params, stdin, keep, rid = bytearray(), bytearray(), False, 0
         while True:
             _, typ, rid, clen, plen, _ = struct.unpack(">BBHHBB",
                                                        self._read(8))
@@ -353,13 +366,62 @@ class Backend:
 
 # ----------------------------------------------------------- web servers
 
+# Where the web servers' helper scripts (conf/*/synthia-problem.lua) are,
+# as @pkgdatadir@/<server>/ after `make install`: a copy made by main().
+PKGDATA = None
+
+
+def pkgdata(tmp):
+    """A stand-in for $(pkgdatadir) holding what `make install` puts
+    there for the web servers."""
+    d = os.path.join(tmp, "pkgdata")
+    for server in ("apache", "lighttpd"):
+        os.makedirs(os.path.join(d, server), exist_ok=True)
+        shutil.copy(os.path.join(SRC, "conf", server, "synthia-problem.lua"),
+                    os.path.join(d, server))
+    os.chmod(d, 0o755)
+    return d
+
+
 def template(src, dst, port, socket_path, wwwroot):
     with open(src) as f:
         text = f.read()
     text = (text.replace("@SOCKET@", socket_path)
-            .replace("@WWWROOT@", wwwroot).replace("@PORT@", str(port)))
+            .replace("@WWWROOT@", wwwroot).replace("@PORT@", str(port))
+            .replace("@pkgdatadir@", PKGDATA))
     with open(dst, "w") as f:
         f.write(text)
+
+
+def apache_modules(conf, base):
+    """LoadModule lines for Debian's default modules (`base`) plus what the
+    shipped file's install comment enables with `a2enmod`, following the
+    "# Depends:" lines of /etc/apache2/mods-available/*.load as a2enmod
+    does."""
+    with open(conf) as f:
+        text = f.read()
+    wanted = list(base)
+    for line in text.splitlines():
+        words = line.lstrip("# ").split()
+        if words[:1] == ["a2enmod"]:
+            wanted += [w for w in words[1:] if not w.startswith("#")]
+    out, seen = [], set()
+
+    def add(mod):
+        if mod in seen:
+            return
+        seen.add(mod)
+        path = "/etc/apache2/mods-available/%s.load" % mod
+        with open(path) as f:
+            lines = f.read().splitlines()
+        for l in lines:
+            if l.startswith("# Depends:"):
+                for dep in l.split(":", 1)[1].replace(",", " ").split():
+                    add(dep)
+        out.extend(l for l in lines if l.startswith("LoadModule"))
+    for m in wanted:
+        add(m)
+    return "\n".join(out)
 
 
 def start_nginx(d, port, sock, www):
@@ -395,7 +457,6 @@ http {{
 def start_apache(d, port, sock, www):
     template(os.path.join(SRC, "conf/apache/synthia.conf"),
              os.path.join(d, "site.conf"), port, sock, www)
-    mods = "/usr/lib/apache2/modules"
     os.makedirs(os.path.join(d, "logs"), exist_ok=True)
     os.makedirs(os.path.join(d, "run"), exist_ok=True)
     user = ""
@@ -403,6 +464,11 @@ def start_apache(d, port, sock, www):
         grp = "www-data" if _exists_group("www-data") else "nogroup"
         usr = "www-data" if _exists_user("www-data") else "nobody"
         user = "User %s\nGroup %s\n" % (usr, grp)
+    # Debian's default modules that the site relies on, and those its
+    # install comment enables.
+    modules = apache_modules(os.path.join(SRC, "conf/apache/synthia.conf"),
+                             ["mpm_event", "authz_core", "mime", "dir",
+                              "setenvif", "alias"])
     with open(os.path.join(d, "apache2.conf"), "w") as f:
         f.write("""# generated by test_webservers.py
 ServerRoot {d}
@@ -412,14 +478,7 @@ ErrorLog {d}/logs/error.log
 LogLevel warn
 {user}ServerName localhost
 Listen 127.0.0.1:{port}
-LoadModule mpm_event_module {m}/mod_mpm_event.so
-LoadModule authz_core_module {m}/mod_authz_core.so
-LoadModule mime_module {m}/mod_mime.so
-LoadModule dir_module {m}/mod_dir.so
-LoadModule setenvif_module {m}/mod_setenvif.so
-LoadModule alias_module {m}/mod_alias.so
-LoadModule proxy_module {m}/mod_proxy.so
-LoadModule proxy_fcgi_module {m}/mod_proxy_fcgi.so
+{modules}
 TypesConfig /etc/mime.types
 LogFormat "%h %l %u %t \\"%r\\" %>s %O" combined
 Define APACHE_LOG_DIR {d}/logs
@@ -428,7 +487,7 @@ ServerLimit 2
 ThreadsPerChild 16
 MaxRequestWorkers 32
 Include {d}/site.conf
-""".format(d=d, port=port, m=mods, user=user))
+""".format(d=d, port=port, modules=modules, user=user))
     conf = os.path.join(d, "apache2.conf")
     args = ["apache2", "-f", conf, "-DFOREGROUND"]
     return args, [["apache2", "-f", conf, "-t"]], \
@@ -695,6 +754,7 @@ def c_fence(port, be):
            "13 MiB body: expected 413 from the web server, got %r" % status[:80])
     expect(b"X-Echo" not in data.split(b"\r\n\r\n", 1)[0],
            "the 13 MiB body reached the application")
+    expect_server_problem(parse_raw(data), 413, "payload_too_large", None)
 
 
 def c_json_post(port, be):
@@ -707,6 +767,244 @@ def c_json_post(port, be):
     r = fetch(port, "POST", "/api/v1/auth/login", body=body,
              headers={"Content-Type": "application/json"})
     expect_problem(r, 401, "unauthorized")
+
+
+# ------------------------------------- errors the web server makes itself
+#
+# API.md's problem shape for the errors the web server answers itself
+# (issue 10 item 6): what each server answers, and whether it still has
+# the client's X-Request-Id then.  "own" means the server answers before
+# it has read the request's headers (or after it discarded them), so the
+# request id must be the server's own (sane) id; "echo" means the client's
+# sane id comes back.  The limits are documented in README ("Running") and
+# in each conf/ file.
+
+RID = "matrix-err-1"
+
+SERVER_ERRORS = {
+    # case: {server: (status, code, "echo" | "own") | "plain"}
+    "%00 in an API path": {
+        "nginx": (400, "bad_request", "own"),
+        "apache": (404, "not_found", "echo"),
+        "lighttpd": (400, "bad_request", "echo"),
+        "caddy": (400, "bad_request", "echo"),
+    },
+    "a header line without a colon": {
+        "nginx": None,  # nginx skips the line: the request reaches synthia
+        "apache": (400, "bad_request", "echo"),
+        "lighttpd": (400, "bad_request", "echo"),
+        "caddy": "plain",  # Go's net/http answers before Caddy runs
+    },
+    "a 200 KB URI": {
+        "nginx": (414, "uri_too_long", "own"),
+        "apache": (414, "uri_too_long", "own"),
+        "lighttpd": (431, "headers_too_large", "own"),
+        "caddy": None,  # under Go's 1 MiB header limit: reaches synthia
+    },
+    "a 100 KB header": {
+        "nginx": (431, "headers_too_large", "echo"),
+        "apache": (400, "bad_request", "own"),
+        "lighttpd": (431, "headers_too_large", "own"),
+        "caddy": None,
+    },
+    "a 2 MB header": {
+        "nginx": (431, "headers_too_large", "echo"),
+        "apache": (400, "bad_request", "own"),
+        "lighttpd": (431, "headers_too_large", "own"),
+        "caddy": "plain",  # Go's net/http: 431 text/plain
+    },
+    "a responder dies mid-request": {
+        "nginx": (503, "service_unavailable", "echo"),
+        "apache": (503, "service_unavailable", "echo"),
+        "lighttpd": (502, "bad_gateway", "echo"),
+        "caddy": (502, "bad_gateway", "echo"),
+    },
+    # last: lighttpd then keeps the backend disabled for a second (503)
+    "the pool is down": {
+        "nginx": (503, "service_unavailable", "echo"),
+        "apache": (503, "service_unavailable", "echo"),
+        "lighttpd": (503, "service_unavailable", "echo"),
+        "caddy": (502, "bad_gateway", "echo"),
+    },
+}
+
+
+class Raw:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return "%s %r %r" % (self.status, self.headers, self.body[:200])
+
+
+def parse_raw(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        raise CheckFailed("no HTTP status line in %r" % data[:200])
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        out = b""
+        while True:
+            size, _, body = body.partition(b"\r\n")
+            n = int(size.split(b";")[0] or b"0", 16)
+            if n == 0:
+                break
+            out, body = out + body[:n], body[n + 2:]
+        body = out
+    return Raw(status, headers, body)
+
+
+def raw_request(port, data, timeout=15):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered early: read the answer
+        out = b""
+        try:
+            while True:
+                got = s.recv(65536)
+                if not got:
+                    break
+                out += got
+        except (ConnectionResetError, socket.timeout):
+            pass
+        return parse_raw(out)
+    finally:
+        s.close()
+
+
+def expect_server_problem(r, status, code, client_id):
+    """r is a problem of synthia's shape with this status and code; its
+    request id is client_id when given, else a sane id of its own."""
+    expect(r.status == status, "expected %d, got %r" % (status, r))
+    ctype = r.header("content-type") or ""
+    expect(ctype.startswith("application/problem+json"),
+           "Content-Type %r, expected application/problem+json: %r"
+           % (ctype, r))
+    try:
+        p = json.loads(r.body)
+    except ValueError:
+        raise CheckFailed("body is not JSON: %r" % r.body[:200])
+    want = {"type": "urn:synthia:problem:" + code, "status": status,
+            "code": code}
+    bad = ["%s=%r (want %r)" % (k, p.get(k), v) for k, v in want.items()
+           if p.get(k) != v]
+    for k in ("title", "detail"):
+        if not isinstance(p.get(k), str) or not p[k]:
+            bad.append("%s missing" % k)
+    expect(not bad, "; ".join(bad) + ": %r" % p)
+    rid = r.header("x-request-id")
+    expect(rid and SANE_ID.match(rid), "X-Request-Id %r is not sane" % rid)
+    expect(p.get("request_id") == rid,
+           "request_id %r differs from X-Request-Id %r" % (p.get("request_id"), rid))
+    if client_id is not None:
+        expect(rid == client_id, "sent X-Request-Id %s, got %r" % (client_id, rid))
+    if status in (502, 503):
+        expect(r.header("retry-after") == "5",
+               "Retry-After %r, expected 5" % r.header("retry-after"))
+    return rid
+
+
+def error_request(case, rid):
+    h = (b"Host: localhost\r\nConnection: close\r\nX-Request-Id: %s\r\n"
+         % rid.encode())
+    if case == "%00 in an API path":
+        return b"GET /api/v1/a%00b HTTP/1.1\r\n" + h + b"\r\n"
+    if case == "a header line without a colon":
+        return (b"GET /api/v1/x HTTP/1.1\r\n" + h +
+                b"X-No-Colon-Here\r\n\r\n")
+    if case == "a 200 KB URI":
+        return (b"GET /api/v1/" + b"a" * 200000 + b" HTTP/1.1\r\n" + h +
+                b"\r\n")
+    if case == "a 100 KB header":
+        return (b"GET /api/v1/x HTTP/1.1\r\n" + h + b"X-Big: " +
+                b"b" * 100000 + b"\r\n\r\n")
+    if case == "a 2 MB header":
+        return (b"GET /api/v1/x HTTP/1.1\r\n" + h + b"X-Big: " +
+                b"b" * 2000000 + b"\r\n\r\n")
+    return b"GET /api/v1/x HTTP/1.1\r\n" + h + b"\r\n"
+
+
+class DyingBackend:
+    """A FastCGI 'responder' that reads the request and closes the
+    connection without an answer, as a responder killed mid-request."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        os.chmod(path, 0o666)
+        self.sock.listen(16)
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                c.settimeout(5)
+                c.recv(65536)
+            except OSError:
+                pass
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def c_server_error(port, be, name, case, tmp):
+    want = SERVER_ERRORS[case][name]
+    saved = (be.target, be.log)
+    dying = None
+    try:
+        if case == "the pool is down":
+            be.point(os.path.join(tmp, "no-such-pool.sock"))
+        elif case == "a responder dies mid-request":
+            path = os.path.join(tmp, "dying-%s.sock" % name)
+            if os.path.exists(path):
+                os.unlink(path)
+            dying = DyingBackend(path)
+            be.point(path)
+        r = raw_request(port, error_request(case, RID))
+        if want is None:
+            # Within the server's limits: synthia answers (a 404 problem).
+            expect(r.status == 404 and r.header("x-request-id") == RID,
+                   "expected synthia's 404 with the client's id, got %r" % r)
+            return
+        if want == "plain":
+            # Documented limit: Go's HTTP server answers before Caddy.
+            expect(r.status in (400, 431) and (r.header("content-type") or "")
+                   .startswith("text/plain"),
+                   "documented as Go's own text/plain answer, got %r (update "
+                   "the docs if Caddy shapes it now)" % r)
+            return
+        status, code, rid = want
+        expect_server_problem(r, status, code, RID if rid == "echo" else None)
+        if rid == "own":
+            expect(r.header("x-request-id") != RID,
+                   "the client's id came back where the server cannot have "
+                   "read it: update SERVER_ERRORS and the docs")
+        if case in ("the pool is down", "a responder dies mid-request"):
+            # An insane client id is replaced by the server's own.
+            r = raw_request(port, error_request(case, "not sane!"))
+            expect_server_problem(r, status, code, None)
+    finally:
+        be.point(*saved)
+        if dying:
+            dying.close()
 
 
 # The echo responder: what each web server hands a FastCGI application.
@@ -979,7 +1277,7 @@ def read_env(path):
 
 
 def main():
-    global WWW_INDEX, VERSION
+    global WWW_INDEX, VERSION, PKGDATA
     for name in SERVERS:
         if not shutil.which(SERVER_BIN[name]):
             missing.append(name)
@@ -995,6 +1293,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sy-web.")
     os.chmod(tmp, 0o755)  # web server workers (www-data, nobody) traverse it
     os.makedirs(os.path.join(tmp, "log"))
+    PKGDATA = pkgdata(tmp)
     statedir = os.path.join(tmp, "stack")
     www = os.path.join(SRC, "www")
     with open(os.path.join(www, "index.html"), "rb") as f:
@@ -1058,6 +1357,9 @@ def main():
             check("%s: 413 at the web server's 12 MiB fence" % name,
                   c_fence_echo, ws.port, be, echo_sock)
             run_app_checks(name, ws.port, be, restricted)
+            for case in SERVER_ERRORS:
+                check("%s: its own error for %s is a problem" % (name, case),
+                      c_server_error, ws.port, be, name, case, tmp)
             if front is None:
                 front = ws  # keep the first one for the launch styles
             else:
