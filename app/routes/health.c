@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <hiredis/hiredis.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,15 +27,6 @@
 #include "synthia/str.h"
 
 #define CACHE_US 1000000
-
-/* Drops expired import sessions (score: expiry, epoch ms) and counts the
- * rest; the import feature ZADDs them. */
-static sy_redis_script sessions_script = {
-    .name = "import_sessions_active",
-    .lua = "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])\n"
-           "return redis.call('ZCARD', KEYS[1])\n",
-    .sha = "",
-};
 
 typedef struct store_checks {
     int64_t at_us; /* 0: never checked */
@@ -117,19 +107,12 @@ redis_info(sy_arena *a, json_object *o)
 {
     char err[64];
     int64_t lat;
-    redisReply *r;
-    int rc = sy_redis_ping(&lat, err, sizeof(err));
-    if (rc == 0)
-        rc = sy_redis_cmd(a, &r, "INFO");
-    if (rc == 0 && r->type != REDIS_REPLY_STRING) {
-        snprintf(err, sizeof(err), "unexpected reply to INFO");
-        rc = SY_EREDIS;
-    }
+    sy_str info;
+    int rc = sy_redis_info(a, &lat, &info, err, sizeof(err));
     if (rc < 0) {
         add_str(o, "error", err);
         return rc;
     }
-    sy_str info = {r->str, r->len};
     add(o, "latency_ms", ms_value(lat));
     add_info_str(o, "version", info, "redis_version");
     add_info_str(o, "mode", info, "redis_mode");
@@ -350,21 +333,11 @@ sy_route_health_detailed(sy_req *req, sy_res *res)
     return sy_res_json(res, 200, body);
 }
 
+/* Import sessions (the import feature ZADDs them, scored by expiry). */
 static int
 active_sessions(sy_arena *a, int64_t *out)
 {
-    char now[24];
-    snprintf(now, sizeof(now), "%lld", (long long)sy_wall_ms());
-    const char *argv[2] = {"sy:import_sessions", now};
-    redisReply *r;
-    sy_redis_register(&sessions_script);
-    int rc = sy_redis_eval(a, &sessions_script, 1, 1, argv, NULL, &r);
-    if (rc < 0)
-        return rc;
-    if (r->type != REDIS_REPLY_INTEGER)
-        return SY_EREDIS;
-    *out = r->integer;
-    return 0;
+    return sy_redis_count_live(a, "sy:import_sessions", sy_wall_ms(), out);
 }
 
 /* Always 200: this is a descriptive probe of where import sessions live,

@@ -640,3 +640,48 @@ sy_redis_take_time(void)
     wait_us = 0;
     return t;
 }
+
+/* ------------------------------------------------------------ probes */
+
+int
+sy_redis_info(sy_arena *a, int64_t *latency_us, sy_str *info, char *err,
+              size_t errlen)
+{
+    redisReply *r;
+    int rc = sy_redis_ping(latency_us, err, errlen);
+    if (rc == 0)
+        rc = sy_redis_cmd(a, &r, "INFO");
+    if (rc == 0 && r->type != REDIS_REPLY_STRING) {
+        snprintf(err, errlen, "unexpected reply to INFO");
+        rc = SY_EREDIS;
+    }
+    if (rc == 0)
+        *info = (sy_str){r->str, r->len};
+    return rc;
+}
+
+/* KEYS[1] a sorted set scored by expiry (epoch ms), ARGV[1] now. */
+static sy_redis_script count_live_script = {
+    .name = "zset_count_live",
+    .lua = "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])\n"
+           "return redis.call('ZCARD', KEYS[1])\n",
+    .sha = "",
+};
+
+int
+sy_redis_count_live(sy_arena *a, const char *key, int64_t now_ms,
+                    int64_t *out)
+{
+    char now[24];
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    const char *argv[2] = {key, now};
+    redisReply *r;
+    sy_redis_register(&count_live_script);
+    int rc = sy_redis_eval(a, &count_live_script, 1, 1, argv, NULL, &r);
+    if (rc < 0)
+        return rc;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return SY_EREDIS;
+    *out = r->integer;
+    return 0;
+}

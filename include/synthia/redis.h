@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "synthia/arena.h"
+#include "synthia/str.h"
 
 struct redisReply;
 
@@ -95,6 +96,16 @@ bool sy_redis_down(void);
  * restarted, failed over, or was unreachable for a while): session.c
  * re-pushes its deny-list then. */
 uint64_t sy_redis_generation(void);
+
+/* PING, then INFO: its latency and text (arena memory), or SY_EREDIS
+ * with a short reason in err. */
+int sy_redis_info(sy_arena *a, int64_t *latency_us, sy_str *info, char *err,
+                  size_t errlen);
+
+/* Members of the sorted set key (scored by expiry, epoch ms) still live
+ * at now_ms: expired ones are removed first. */
+int sy_redis_count_live(sy_arena *a, const char *key, int64_t now_ms,
+                        int64_t *out);
 
 void sy_redis_close(void);
 

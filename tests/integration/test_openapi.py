@@ -25,7 +25,7 @@ DOC_URL = "/api/v1/openapi.json"
 V1 = "/api/v1"
 SRC_DOC = os.path.join(sylib.SRCDIR, "www", "openapi.json")
 ROUTES_C = os.path.join(sylib.SRCDIR, "app", "routes", "routes.c")
-ROUTER_C = os.path.join(sylib.SRCDIR, "app", "auth", "principal.c")
+ROUTER_C = os.path.join(sylib.SRCDIR, "app", "core", "principal.c")
 TAGS = {"health", "identity", "users", "tenants", "keys", "catalog",
         "orders", "cache", "docs"}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

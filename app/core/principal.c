@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * principal.c - scope names (principal.h).
+ * principal.c - scope names (principal.h): the vocabulary of who is
+ * calling, shared by every layer.
  */
 #include "synthia/principal.h"
 
