@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * main.c - `synthia <command>`: subcommand dispatch, nothing else.
  */

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- 001_core: plans, tenants and users, the tables every later feature
 -- hangs off.
 --

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- 002_identity: refresh-token families (sessions) and API keys.
 --
 -- Applied by `synthia migrate` inside one transaction.  Forward-only.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: BSD-2-Clause
 -- 003_catalog: products with full-text and trigram search, product
 -- embeddings, orders with their lines, and idempotency records.
 --

@@ -139,6 +139,18 @@ if ! "$SRC/tests/deps.sh"; then
     exit 1
 fi
 
+# --------------------------------------------------------------- licence
+# Every tracked file whose format has comments carries an SPDX line.
+banner "licence lines (tests/check-spdx.sh)"
+if (cd "$SRC" && git rev-parse --is-inside-work-tree >/dev/null 2>&1); then
+    if "$SRC/tests/check-spdx.sh"; then
+        total_pass=$((total_pass + 1))
+        report+=("licence lines: ok")
+    else
+        step_failed "licence lines (tests/check-spdx.sh)"
+    fi
+fi
+
 # --------------------------------------------------------------- autogen
 if [[ -f $SRC/config.status ]]; then
     echo "run-all: $SRC is configured in-tree; out-of-tree builds need" \

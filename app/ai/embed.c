@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * embed.c - the built-in local embedder (embed.h).
  *

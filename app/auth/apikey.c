@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * apikey.c - API keys: generation, lookup through a Redis cache,
  * invalidation, and last_used_at bookkeeping (apikey.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * authn.c - authentication (which credential, whose) and authorisation
  * (may this principal call this route), from the route table's columns

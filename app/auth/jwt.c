@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * jwt.c - access tokens: the keys, signing, verification and the JWKS.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * password.c - password hashing with argon2id (libargon2), the
  * equal-time check for unknown accounts, and the length policy.

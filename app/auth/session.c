@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * session.c - sessions (one per login) and their rotating refresh tokens,
  * and the "is this session revoked" check behind every access token.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_config.c - `synthia check-config` and the config loading that
  * every subcommand shares.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * migrate.c - `synthia migrate [status]` (migrate.h).
  *
@@ -55,11 +56,20 @@ sy_migrate_latest(void)
     return latest;
 }
 
+/* SHA-256 of the file's content, without a leading licence line: the
+ * SPDX lines added to the first migrations after they shipped must not
+ * make every database that applied them report a mismatch. */
 static void
 checksum_of(const sy_migration *m, char out[2 * SY_SHA256_LEN + 1])
 {
+    static const char spdx[] = "-- SPDX-License-Identifier:";
     unsigned char d[SY_SHA256_LEN];
-    sy_sha256(m->sql, strlen(m->sql), d);
+    const char *p = m->sql;
+    if (strncmp(p, spdx, sizeof(spdx) - 1) == 0) {
+        const char *nl = strchr(p, '\n');
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    sy_sha256(p, strlen(p), d);
     sy_hex(out, d, sizeof(d));
 }
 

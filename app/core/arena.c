@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * arena.c - bump allocation in chunks, deferred destructors, a budget.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * clock.c - monotonic and wall clocks, RFC 3339 formatting.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * config.c - configuration: one table of keys, a file parser, environment
  * overrides, validation and secret files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * crypto.c - randomness from getrandom(2), hashing and base64url with
  * libcrypto.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * error.c - text for the SY_E* return codes (for logs, never for clients;
  * clients get problem+json from problem.c).

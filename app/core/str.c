@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * str.c - string views, the one range-checked number parser, durations,
  * sizes, URL decoding and bounded growable buffers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * listen.c - where the FastCGI socket comes from, and sd_notify.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cors.c - CORS for /api/: preflight answers and the headers of actual
  * responses (cors.h).

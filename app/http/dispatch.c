@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dispatch.c - the request path: route, body limit, access control, body,
  * handler, and the one place where a failing handler becomes a problem.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * problem.c - every error body of the API, in one shape (RFC 9457).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * request.c - the request object: CGI/FastCGI params parsed once into
  * views, header/query/cookie lookups, the request id.

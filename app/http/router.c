@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * router.c - match a method and a raw path against the route table.
  *

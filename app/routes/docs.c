@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * docs.c - GET /api/v1/openapi.json: the OpenAPI document, compiled into
  * the binary from www/openapi.json so it always matches the code it ships

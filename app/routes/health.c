@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * health.c - the probes: /health, /health/live, /health/ready,
  * /health/detailed and /health/storage (API.md, "Health and operations").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * routes.c - the route table: every route of the API in one place.
  *

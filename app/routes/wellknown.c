@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * wellknown.c - GET /.well-known/jwks.json: the public keys that verify
  * access tokens (RS256 and ES256 keys; {"keys": []} with HS256 alone, as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cache.c - the result cache (cache.h): LZ4 values in Redis with a TTL
  * per type, catalog-versioned keys, per-tenant counters, and a small

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * db.c - this process's PostgreSQL connection (db.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ratelimit.c - per-key request limits and failed-login throttling
  * (ratelimit.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vectors.c - product vectors in PostgreSQL and each responder's
  * in-memory copy of them (vectors.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * apikey.h - API keys: generation, hashing, lookup with a cache, revocation.
  *

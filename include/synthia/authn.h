@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * authn.h - who is calling, and may they call this route.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cache.h - the result cache, shared by catalog reads now and AI results
  * later.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cors.h - CORS for /api/v1/: preflight answers and response headers.
  *

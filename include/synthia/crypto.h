@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * crypto.h - randomness, hashing, hex, UUIDs and constant-time compare,
  * all on OpenSSL's libcrypto and getrandom(2).

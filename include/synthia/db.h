@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * db.h - this responder's PostgreSQL connection.
  *

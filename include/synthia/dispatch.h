@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dispatch.h - the request path from a parsed request to a response:
  * request id, route, (CORS, auth, rate limit), body, handler, errors.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * jwt.h - access tokens (libjwt 1.10).
  *

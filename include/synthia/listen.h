@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * listen.h - the FastCGI listening socket and systemd notification.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * log.h - one JSON object per line on stderr (journald picks it up).
  *

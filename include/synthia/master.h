@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * master.h - `synthia serve`: the master process and its prefork pool.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * migrate.h - forward-only schema migrations embedded in the binary.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * page.h - list pagination: ?limit= (1-100, default 20) and an opaque
  * ?cursor= that encodes the last row's sort key (created_at, id) as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * password.h - password hashing with argon2id (libargon2).
  *

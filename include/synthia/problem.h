@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * problem.h - RFC 9457 application/problem+json responses.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * request.h - a parsed request, read-only after parsing.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * responder.h - one FastCGI responder: accept, parse, dispatch, write,
  * reset the arena, repeat.

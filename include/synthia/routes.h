@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * routes.h - every route handler of the application.  The route table
  * that maps method + pattern to these lives in routes.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * session.h - sessions and their rotating refresh tokens (PostgreSQL),
  * and the fast "is this session revoked" check used on every token

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * str.h - length-counted string views and bounded growable buffers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vectors.h - the per-responder store of a tenant's product vectors and
  * its cosine top-k search.

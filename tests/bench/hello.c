@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hello.c - the benchmark's floor: a bare libfcgi responder.
  *

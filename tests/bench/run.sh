@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/run.sh - synthia's /health/live against the floor: a bare
 # libfcgi responder (tests/bench/hello.c) behind the same nginx site
 # configuration, both with 4 preforked processes; and an API-key

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """keylib - fixtures for the API-key, rate-limit and CORS tests.
 
 Plans, tenants and API keys are written with psql into the stack's

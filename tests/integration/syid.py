@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """syid - identity helpers for synthia's integration tests (stdlib only).
 
 Bootstraps tenants, users and API keys with `synthia admin` against a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """sylib - a small, stdlib-only library for synthia's integration tests.
 
 A test file starts a throwaway stack (tests/stack.sh: PostgreSQL, Redis,

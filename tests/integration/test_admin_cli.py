@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """`synthia admin create-sysadmin | create-tenant | create-user |
 create-key` (API.md "Command line"): what each prints (one JSON line, in
 the API's shapes, the key once), what it stores, and its exit status: 0

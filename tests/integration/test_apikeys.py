@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """API keys through nginx (API.md "Authentication and roles", "Tenants,
 plans, keys"): which keys authenticate (malformed, unknown, expired,
 revoked keys and inactive tenants -> 401), scopes (-> 403, publishable

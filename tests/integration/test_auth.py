@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Identity through nginx (API.md "Authentication and roles", "Identity"):
 register, login (by slug, by key, sysadmins), the same 401 whatever the
 mismatch, login throttling, token attacks, refresh rotation and reuse

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The result cache (issue 4; API.md "cache" rows): GET /api/v1/cache/stats
 and DELETE /api/v1/cache, exercised through the catalog reads that use the
 cache (GET /api/v1/products and /products/search, X-Cache: HIT | MISS),

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """CORS through nginx (API.md "Rate limits and CORS"): preflights on
 /api/v1/ paths, allowed for cors.origins (with credentials) and for any
 active tenant's origins (without); actual responses echo an allowed

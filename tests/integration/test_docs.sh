@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # test_docs.sh - the man pages cannot drift from the binary.
 #
 #  - synthia.conf(5) lists every key of `synthia check-config --keys` with

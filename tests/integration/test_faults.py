@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Faults through nginx: Redis or PostgreSQL down and back, a responder
 killed, SIGHUP under load (DESIGN.md, "Processes" and "Reliability")."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Health and operations routes through nginx (API.md, "Health and
 operations"): /health, /health/live, /health/ready, /health/detailed,
 /health/storage and /metrics, including who may read the last two."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """HTTP conventions through nginx (API.md, "Conventions"): problem+json
 errors, 404/405/413, HEAD, and X-Request-Id."""
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # test_install.sh - `make install DESTDIR=...` puts every file where the FHS
 # and Debian policy expect it (for this configuration's prefix), with the
 # paths filled in, and `make uninstall DESTDIR=...` leaves no file behind.

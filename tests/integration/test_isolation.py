@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The tenant-isolation matrix (issue 3 acceptance; DESIGN.md "Reliability
 targets"): every route of the identity issue, from POST /auth/register to
 DELETE /tenant/keys/{id}, called by every kind of caller of two tenants A

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The OpenAPI document against the route table and the server (API.md,
 "Documentation"): GET /api/v1/openapi.json serves www/openapi.json
 byte for byte, with an ETag and 304; every row of app/routes/routes.c is

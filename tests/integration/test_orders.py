@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Orders through nginx (API.md "Catalog, search, orders" and the
 Idempotency-Key convention): placing orders with stock reserved in one
 transaction (no oversell under concurrency, no partial reservation),

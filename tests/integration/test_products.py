@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Products and categories through nginx (API.md "Catalog, search,
 orders"): CRUD, validation, duplicate sku, ETag, soft delete, list
 filters, keyset pagination under concurrent inserts, the result cache

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Rate limits through nginx (API.md "Rate limits and CORS"): per key and
 cost class by the tenant's plan, exact under concurrency, the RateLimit
 headers and 429 with Retry-After, plan changes taking effect at once,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Product search through nginx (GET /api/v1/products/search): full text
 with the tenant's language, typo tolerance, semantic and hybrid modes
 with scores in [0, 1], the search cache, validation and tenant

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # test_systemd_units.sh - the shipped systemd units, sysusers.d and
 # tmpfiles.d entries are valid.
 #

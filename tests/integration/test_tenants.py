@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Plans, tenants and API keys through nginx (API.md "Tenants, plans,
 keys"): the plan list, the sysadmin's tenant routes with their
 validation, pagination and filters, a tenant's own GET/PATCH /tenant,

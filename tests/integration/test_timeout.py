@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Requests that hang: server.request_timeout and server.slow_request.
 
 The hang is real: every PostgreSQL process of the stack is stopped with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Tokens through nginx, beyond test_auth.py: RS256 and ES256 servers and
 their /.well-known/jwks.json (checked against the key files with the
 openssl command), HS/RS confusion against an RS256 server, signing-key

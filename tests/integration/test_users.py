@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """User routes through nginx (API.md "Identity"): PATCH and DELETE
 /users/me, GET and POST /users, PATCH /users/{id}; roles from the route
 table, the last-owner rule, and tenant isolation of every one of them."""

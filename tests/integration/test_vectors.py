@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Product vectors through nginx (vectors.h): what a product write
 stores in product_embeddings, and that semantic search on every
 responder follows product writes at once (each responder holds its own

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_webservers.py - the web-server and launcher matrix.
 
 For each of nginx, Apache httpd, lighttpd and Caddy (the Debian packages),

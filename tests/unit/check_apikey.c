@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_apikey.c - unit tests of API key generation (shape, prefix,
  * hash, alphabet, uniform characters) and of the syntax check that

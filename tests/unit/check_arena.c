@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_arena.c - unit tests of the per-request bump allocator: alignment,
  * the budget, chunk reuse across resets, deferred destructors and the

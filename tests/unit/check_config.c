@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_config.c - unit tests of the configuration loader: defaults, the
  * file format, environment overrides, required keys, secrets, typed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_cors.c - unit tests of CORS: origin list matching, preflight
  * detection, preflight answers for configured origins and unknown ones

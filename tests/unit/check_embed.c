@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_embed.c - unit tests of the local embedder: normalisation, case
  * and accent folding, tokenising, lexical similarity, and fixed output

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_jwt.c - unit tests of jwt.c: issuing and verifying access tokens
  * with HS256, RS256 and ES256, the attacks every verifier must refuse

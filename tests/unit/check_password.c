@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_password.c - unit tests of password.c: argon2id hashing with the
  * configured cost, verification, the rehash signal when the cost was

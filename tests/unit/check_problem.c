@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_problem.c - unit tests of RFC 9457 problem bodies, the one
  * mapping from SY_E* codes to HTTP statuses, validation error lists and

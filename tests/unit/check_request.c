@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_request.c - unit tests of the request object built from a fake
  * CGI environment (method, URI, query, content length, headers, query

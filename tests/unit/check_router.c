@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_router.c - unit tests of the route matcher: literal segments,
  * {param} captures, 404 versus 405 with its Allow list (HEAD for GET

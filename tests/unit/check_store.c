@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_store.c - unit tests of the store layer's parsing: redis.url and
  * the embedded migration table.  Nothing here talks to a server; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_str.c - unit tests of string views, the range-checked number
  * parser, durations, sizes, booleans, URL decoding and bounded buffers

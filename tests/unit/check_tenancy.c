@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_tenancy.c - unit tests of list pagination (page.c: limits,
  * cursors and their strict decoding) and of the tenant and key rules

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_vectors.c - unit tests of the vector store's scan
  * (sy_vectors_topk): order, ties, clamping, bounds, agreement with a
