@@ -179,3 +179,20 @@ sy_page_reply(sy_res *res, const sy_page *p, int nrows, json_object *items,
     json_object_object_add(o, "next_cursor", next);
     return sy_res_json(res, 200, o);
 }
+
+int
+sy_page_reply_rows(sy_res *res, const sy_page *p, const void *rows,
+                   int nrows, size_t size, sy_page_render render,
+                   size_t ts_off, size_t id_off)
+{
+    const char *base = rows, *last = NULL;
+    int n = sy_page_count(p, nrows);
+    json_object *items = json_object_new_array();
+    for (int i = 0; items && i < n; i++)
+        json_object_array_add(items, render(base + (size_t)i * size));
+    if (n)
+        last = base + (size_t)(n - 1) * size;
+    return sy_page_reply(res, p, nrows, items,
+                         last ? *(const char *const *)(last + ts_off) : NULL,
+                         last ? *(const char *const *)(last + id_off) : NULL);
+}

@@ -7,6 +7,7 @@
  * key or its hash.
  */
 #include <json-c/json.h>
+#include <stddef.h>
 
 #include "synthia/authn.h"
 #include "synthia/error.h"
@@ -33,6 +34,12 @@ respond_new_key(sy_res *res, const sy_tenancy_key *k, json_object *extra)
     return sy_res_json(res, 201, o);
 }
 
+static json_object *
+key_item(const void *row)
+{
+    return sy_tenancy_key_json(row);
+}
+
 /* GET /api/v1/tenant/keys: every key of the tenant, revoked and expired
  * ones included (with their times), oldest first. */
 int
@@ -49,12 +56,9 @@ sy_route_tenant_keys_list(sy_req *req, sy_res *res)
     sy_keyset ks = sy_page_keyset(&p);
     if ((rc = sy_keys_list(req->arena, tid, &ks, &l)) < 0)
         return rc;
-    int n = sy_page_count(&p, l.n);
-    json_object *items = json_object_new_array();
-    for (int i = 0; items && i < n; i++)
-        json_object_array_add(items, sy_tenancy_key_json(&l.v[i]));
-    return sy_page_reply(res, &p, l.n, items, n ? l.v[n - 1].created_at : NULL,
-                         n ? l.v[n - 1].id : NULL);
+    return sy_page_reply_rows(res, &p, l.v, l.n, sizeof(*l.v), key_item,
+                              offsetof(sy_key_row, created_at),
+                              offsetof(sy_key_row, id));
 }
 
 /* POST /api/v1/tenant/keys {name?, kind, scopes?} -> 201 with `key`. */

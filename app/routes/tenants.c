@@ -8,6 +8,7 @@
  * may call what is the route table's business, never checked here.
  */
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,12 @@ sy_route_tenants_create(sy_req *req, sy_res *res)
     return respond_tenant(res, 201, &t, NULL);
 }
 
+static json_object *
+tenant_item(const void *row)
+{
+    return sy_tenancy_tenant_json(row);
+}
+
 /* GET /api/v1/tenants[?active=true|false] (sysadmin), oldest first. */
 int
 sy_route_tenants_list(sy_req *req, sy_res *res)
@@ -188,12 +195,9 @@ sy_route_tenants_list(sy_req *req, sy_res *res)
     sy_keyset ks = sy_page_keyset(&p);
     if ((rc = sy_tenants_list(req->arena, filter, &ks, &l)) < 0)
         return rc;
-    int n = sy_page_count(&p, l.n);
-    json_object *items = json_object_new_array();
-    for (int i = 0; items && i < n; i++)
-        json_object_array_add(items, sy_tenancy_tenant_json(&l.v[i]));
-    return sy_page_reply(res, &p, l.n, items, n ? l.v[n - 1].created_at : NULL,
-                         n ? l.v[n - 1].id : NULL);
+    return sy_page_reply_rows(res, &p, l.v, l.n, sizeof(*l.v), tenant_item,
+                              offsetof(sy_tenant, created_at),
+                              offsetof(sy_tenant, id));
 }
 
 /* GET /api/v1/tenants/{id} (sysadmin). */

@@ -8,6 +8,7 @@
  * another tenant's ids are 404.
  */
 #include <json-c/json.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "synthia/accounts.h"
@@ -50,6 +51,12 @@ sy_route_users_me_delete(sy_req *req, sy_res *res)
     return 0;
 }
 
+static json_object *
+user_item(const void *row)
+{
+    return sy_accounts_json(row);
+}
+
 int
 sy_route_users_list(sy_req *req, sy_res *res)
 {
@@ -72,12 +79,9 @@ sy_route_users_list(sy_req *req, sy_res *res)
     rc = sy_accounts_list(req->arena, tid, role, &ks, &res->errs, &l);
     if (rc < 0)
         return rc;
-    int n = sy_page_count(&pg, l.n);
-    json_object *items = json_object_new_array();
-    for (int i = 0; items && i < n; i++)
-        json_object_array_add(items, sy_accounts_json(&l.v[i]));
-    return sy_page_reply(res, &pg, l.n, items, n ? l.v[n - 1].created_at : NULL,
-                         n ? l.v[n - 1].id : NULL);
+    return sy_page_reply_rows(res, &pg, l.v, l.n, sizeof(*l.v), user_item,
+                              offsetof(sy_user, created_at),
+                              offsetof(sy_user, id));
 }
 
 int

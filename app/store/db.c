@@ -571,6 +571,44 @@ sy_db_exec_durable(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
 }
 
 int
+sy_db_read_rows(sy_arena *a, const struct pg_result *r, size_t size,
+                void (*read)(const struct pg_result *r, int row, void *elem),
+                void **out, int *n)
+{
+    int rows = sy_db_rows(r);
+    char *v = sy_arena_calloc(a, (size_t)(rows ? rows : 1) * size);
+    if (!v)
+        return SY_ENOMEM;
+    for (int i = 0; i < rows; i++)
+        read(r, i, v + (size_t)i * size);
+    *out = v;
+    *n = rows;
+    return 0;
+}
+
+int
+sy_db_fetch_all(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+           int nparams, size_t size,
+           void (*read)(const struct pg_result *r, int row, void *elem),
+           void **out, int *n)
+{
+    struct pg_result *r;
+    int rc = sy_db_exec(a, stmt, params, nparams, &r);
+    return rc < 0 ? rc : sy_db_read_rows(a, r, size, read, out, n);
+}
+
+int
+sy_db_one_text(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+               int nparams, const char **out)
+{
+    struct pg_result *r;
+    int rc = sy_db_exec_row(a, stmt, params, nparams, &r);
+    if (rc == 0)
+        *out = sy_db_cstr(r, 0, 0);
+    return rc;
+}
+
+int
 sy_db_exec_row(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
                int nparams, struct pg_result **out)
 {

@@ -191,27 +191,13 @@ sy_sessions_refresh_lookup(sy_arena *a, const char *token_hash,
 int
 sy_sessions_of_token(sy_arena *a, const char *token_hash, const char **sid)
 {
-    struct pg_result *r;
-    int rc = sy_db_exec(a, &of_token_stmt, &token_hash, 1, &r);
-    if (rc < 0)
-        return rc;
-    if (sy_db_rows(r) != 1)
-        return SY_ENOTFOUND;
-    *sid = sy_db_cstr(r, 0, 0);
-    return 0;
+    return sy_db_one_text(a, &of_token_stmt, &token_hash, 1, sid);
 }
 
 int
 sy_sessions_token_hash(sy_arena *a, const char *id, const char **hex)
 {
-    struct pg_result *r;
-    int rc = sy_db_exec(a, &token_hash_stmt, &id, 1, &r);
-    if (rc < 0)
-        return rc;
-    if (sy_db_rows(r) != 1)
-        return SY_ENOTFOUND;
-    *hex = sy_db_cstr(r, 0, 0);
-    return 0;
+    return sy_db_one_text(a, &token_hash_stmt, &id, 1, hex);
 }
 
 int

@@ -158,6 +158,16 @@ static sy_db_stmt key_touch_stmt = SY_DB_STMT(
 
 /* ------------------------------------------------------------ plans */
 
+static void
+read_plan(const struct pg_result *r, int row, void *elem)
+{
+    sy_plan *p = elem;
+    p->id = sy_db_cstr(r, row, 0);
+    p->name = sy_db_cstr(r, row, 1);
+    for (int c = 0; c < 3; c++)
+        p->limits[c] = sy_db_i64(r, row, 2 + c);
+}
+
 int
 sy_plans_list(sy_arena *a, sy_plan_list *out)
 {
@@ -165,19 +175,8 @@ sy_plans_list(sy_arena *a, sy_plan_list *out)
     int rc = sy_db_exec(a, &plans_list_stmt, NULL, 0, &r);
     if (rc < 0)
         return rc;
-    int n = sy_db_rows(r);
-    sy_plan *v = sy_arena_calloc(a, (size_t)(n ? n : 1) * sizeof(*v));
-    if (!v)
-        return SY_ENOMEM;
-    for (int i = 0; i < n; i++) {
-        v[i].id = sy_db_cstr(r, i, 0);
-        v[i].name = sy_db_cstr(r, i, 1);
-        for (int c = 0; c < 3; c++)
-            v[i].limits[c] = sy_db_i64(r, i, 2 + c);
-    }
-    out->n = n;
-    out->v = v;
-    return 0;
+    return sy_db_read_rows(a, r, sizeof(*out->v), read_plan,
+                           (void **)&out->v, &out->n);
 }
 
 int
@@ -193,8 +192,9 @@ sy_plans_exists(sy_arena *a, const char *id, bool *out)
 /* ------------------------------------------------------------ tenants */
 
 static void
-read_tenant(const struct pg_result *r, int row, sy_tenant *t)
+read_tenant(const struct pg_result *r, int row, void *elem)
 {
+    sy_tenant *t = elem;
     t->id = sy_db_cstr(r, row, T_ID);
     t->name = sy_db_cstr(r, row, T_NAME);
     t->slug = sy_db_cstr(r, row, T_SLUG);
@@ -244,14 +244,7 @@ sy_tenants_by_slug(sy_arena *a, const char *slug, sy_tenant *out)
 int
 sy_tenants_active_by_slug(sy_arena *a, const char *slug, const char **id)
 {
-    struct pg_result *r;
-    int rc = sy_db_exec(a, &active_by_slug_stmt, &slug, 1, &r);
-    if (rc < 0)
-        return rc;
-    if (sy_db_rows(r) != 1)
-        return SY_ENOTFOUND;
-    *id = sy_db_cstr(r, 0, 0);
-    return 0;
+    return sy_db_one_text(a, &active_by_slug_stmt, &slug, 1, id);
 }
 
 int
@@ -259,19 +252,8 @@ sy_tenants_list(sy_arena *a, const char *active, const sy_keyset *page,
                 sy_tenant_list *out)
 {
     const char *p[4] = {active, page->after_ts, page->after_id, page->fetch};
-    struct pg_result *r;
-    int rc = sy_db_exec(a, &list_stmt, p, 4, &r);
-    if (rc < 0)
-        return rc;
-    int n = sy_db_rows(r);
-    sy_tenant *v = sy_arena_calloc(a, (size_t)(n ? n : 1) * sizeof(*v));
-    if (!v)
-        return SY_ENOMEM;
-    for (int i = 0; i < n; i++)
-        read_tenant(r, i, &v[i]);
-    out->n = n;
-    out->v = v;
-    return 0;
+    return sy_db_fetch_all(a, &list_stmt, p, 4, sizeof(*out->v), read_tenant,
+                      (void **)&out->v, &out->n);
 }
 
 int
@@ -316,24 +298,19 @@ read_key(const struct pg_result *r, int row, sy_key_row *k, bool rotation)
     }
 }
 
+static void
+read_listed_key(const struct pg_result *r, int row, void *elem)
+{
+    read_key(r, row, elem, false);
+}
+
 int
 sy_keys_list(sy_arena *a, const char *tenant, const sy_keyset *page,
              sy_key_list *out)
 {
     const char *p[4] = {tenant, page->after_ts, page->after_id, page->fetch};
-    struct pg_result *r;
-    int rc = sy_db_exec(a, &keys_list_stmt, p, 4, &r);
-    if (rc < 0)
-        return rc;
-    int n = sy_db_rows(r);
-    sy_key_row *v = sy_arena_calloc(a, (size_t)(n ? n : 1) * sizeof(*v));
-    if (!v)
-        return SY_ENOMEM;
-    for (int i = 0; i < n; i++)
-        read_key(r, i, &v[i], false);
-    out->n = n;
-    out->v = v;
-    return 0;
+    return sy_db_fetch_all(a, &keys_list_stmt, p, 4, sizeof(*out->v), read_listed_key,
+                      (void **)&out->v, &out->n);
 }
 
 int

@@ -124,8 +124,9 @@ static sy_db_stmt erase_stmt = SY_DB_STMT_DURABLE(
     2);
 
 static void
-read_user(const struct pg_result *r, int row, sy_user *u)
+read_user(const struct pg_result *r, int row, void *elem)
 {
+    sy_user *u = elem;
     memset(u, 0, sizeof(*u));
     u->id = sy_db_cstr(r, row, C_ID);
     u->email = sy_db_cstr(r, row, C_EMAIL);
@@ -215,19 +216,8 @@ sy_users_list(sy_arena *a, const char *tenant, const char *role,
 {
     const char *p[5] = {tenant, role, page->fetch, page->after_ts,
                         page->after_id};
-    struct pg_result *r;
-    int rc = sy_db_exec(a, &list_stmt, p, 5, &r);
-    if (rc < 0)
-        return rc;
-    int n = sy_db_rows(r);
-    sy_user *v = sy_arena_calloc(a, (size_t)(n ? n : 1) * sizeof(*v));
-    if (!v)
-        return SY_ENOMEM;
-    for (int i = 0; i < n; i++)
-        read_user(r, i, &v[i]);
-    out->n = n;
-    out->v = v;
-    return 0;
+    return sy_db_fetch_all(a, &list_stmt, p, 5, sizeof(*out->v), read_user,
+                      (void **)&out->v, &out->n);
 }
 
 int

@@ -85,6 +85,24 @@ typedef struct sy_db_list {
 int sy_db_column(sy_arena *a, const struct pg_result *r, int col,
                  sy_db_list *out);
 
+/* Every row of r read into a new arena array of `size`-byte structs by
+ * read(r, row, elem): *out and *n.  0 or SY_ENOMEM. */
+int sy_db_read_rows(sy_arena *a, const struct pg_result *r, size_t size,
+                    void (*read)(const struct pg_result *r, int row,
+                                 void *elem),
+                    void **out, int *n);
+
+/* Run a list statement and read all its rows (sy_db_read_rows). */
+int sy_db_fetch_all(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+               int nparams, size_t size,
+               void (*read)(const struct pg_result *r, int row, void *elem),
+               void **out, int *n);
+
+/* The first column of the one row a statement returns (arena-owned
+ * text; NULL for SQL NULL): 0, SY_ENOTFOUND without exactly one row. */
+int sy_db_one_text(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
+                   int nparams, const char **out);
+
 /* Rows changed by an INSERT/UPDATE/DELETE. */
 int64_t sy_db_changed(struct pg_result *r);
 

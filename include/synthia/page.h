@@ -8,6 +8,7 @@
 #define SYNTHIA_PAGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "synthia/db.h"
@@ -54,5 +55,13 @@ int sy_page_count(const sy_page *p, int nrows);
 int sy_page_reply(sy_res *res, const sy_page *p, int nrows,
                   struct json_object *items, const char *last_ts,
                   const char *last_id);
+
+/* The same from the rows a store list read: nrows structs of `size`
+ * bytes at rows, each rendered by render (a new json object), whose sort
+ * key sits at the const char * fields at ts_off and id_off. */
+typedef struct json_object *(*sy_page_render)(const void *row);
+int sy_page_reply_rows(sy_res *res, const sy_page *p, const void *rows,
+                       int nrows, size_t size, sy_page_render render,
+                       size_t ts_off, size_t id_off);
 
 #endif

@@ -260,11 +260,17 @@ def test_login_validation_and_media_type(stack):
     r = stack.request("POST", "/api/v1/auth/login",
                       body={"email": "a@b.co", "password": "x", "cookie": "yes"})
     sylib.assert_problem(r, 422, "validation_failed")
-    r = stack.request("POST", "/api/v1/auth/login", body="{nope",
+    assert_body_refused(stack, "/api/v1/auth/login",
+                        "application/x-www-form-urlencoded")
+
+
+def assert_body_refused(stack, path, other_type):
+    """Malformed JSON is 400 invalid_json, another media type 415."""
+    r = stack.request("POST", path, body="{nope",
                       headers={"Content-Type": "application/json"})
     sylib.assert_problem(r, 400, "invalid_json")
-    r = stack.request("POST", "/api/v1/auth/login", body="email=a",
-                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = stack.request("POST", path, body="x=1",
+                      headers={"Content-Type": other_type})
     sylib.assert_problem(r, 415, "unsupported_media_type")
 
 
@@ -447,12 +453,7 @@ def test_refresh_refusals(stack):
     unauthorized(syid.refresh(stack, "not a token"))
     r = stack.request("POST", "/api/v1/auth/refresh", body={"refresh_token": 7})
     sylib.assert_problem(r, 422, "validation_failed")
-    r = stack.request("POST", "/api/v1/auth/refresh", body="{",
-                      headers={"Content-Type": "application/json"})
-    sylib.assert_problem(r, 400, "invalid_json")
-    r = stack.request("POST", "/api/v1/auth/refresh", body="refresh_token=x",
-                      headers={"Content-Type": "text/plain"})
-    sylib.assert_problem(r, 415, "unsupported_media_type")
+    assert_body_refused(stack, "/api/v1/auth/refresh", "text/plain")
 
 
 # ------------------------------------------------------------- logout

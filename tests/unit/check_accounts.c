@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/accounts.h"
 #include "synthia/arena.h"
 #include "synthia/error.h"
@@ -159,32 +160,18 @@ START_TEST(test_tenant_param_is_null_for_sysadmins)
 }
 END_TEST
 
-static Suite *
-account_suite(void)
-{
-    Suite *s = suite_create("account");
-    TCase *tc = tcase_create("email");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_email_accepts_common_addresses);
-    tcase_add_test(tc, test_email_is_trimmed_not_lowered);
-    tcase_add_test(tc, test_email_refuses_bad_syntax);
-    tcase_add_test(tc, test_email_length_limits);
-    tcase_add_test(tc, test_email_key_is_trimmed_and_ascii_lowered);
-    tcase_add_test(tc, test_email_key_out_of_budget_is_empty);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("principal");
-    tcase_add_test(tc, test_tenant_param_is_null_for_sysadmins);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(account_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("account");
+    const TTest *const email_tests[] = {
+        test_email_accepts_common_addresses,
+        test_email_is_trimmed_not_lowered, test_email_refuses_bad_syntax,
+        test_email_length_limits, test_email_key_is_trimmed_and_ascii_lowered,
+        test_email_key_out_of_budget_is_empty, NULL};
+    sy_check_tcase(s, "email", setup, teardown, email_tests);
+    const TTest *const principal_tests[] = {
+        test_tenant_param_is_null_for_sysadmins, NULL};
+    sy_check_tcase(s, "principal", NULL, NULL, principal_tests);
+    return sy_check_run(s);
 }

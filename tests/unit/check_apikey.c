@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/apikey.h"
 #include "synthia/arena.h"
 #include "synthia/crypto.h"
@@ -87,26 +88,16 @@ START_TEST(test_resolve_refuses_malformed_keys_without_io)
 }
 END_TEST
 
-static Suite *
-apikey_suite(void)
-{
-    Suite *s = suite_create("apikey");
-    TCase *tc = tcase_create("generate");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_generate_makes_prefix_body_and_hash);
-    tcase_add_test(tc, test_generate_never_repeats);
-    tcase_add_test(tc, test_generate_uses_every_character_evenly);
-    tcase_add_test(tc, test_resolve_refuses_malformed_keys_without_io);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(apikey_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("apikey");
+    TCase *tc;
+    const TTest *const generate_tests[] = {
+        test_generate_makes_prefix_body_and_hash, test_generate_never_repeats,
+        test_generate_uses_every_character_evenly,
+        test_resolve_refuses_malformed_keys_without_io, NULL};
+    tc = sy_check_tcase(s, "generate", NULL, NULL, generate_tests);
+    tcase_set_timeout(tc, 30);
+    return sy_check_run(s);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/arena.h"
 #include "synthia/error.h"
 
@@ -405,69 +406,47 @@ START_TEST(test_torture_failure_reaches_strndup_and_defer)
 }
 END_TEST
 
-static Suite *
-arena_suite(void)
-{
-    Suite *s = suite_create("arena");
-    TCase *tc = tcase_create("alloc");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_alloc_returns_16_byte_aligned_memory);
-    tcase_add_test(tc, test_alloc_zero_bytes_gives_distinct_pointers);
-    tcase_add_test(tc, test_allocations_do_not_overlap);
-    tcase_add_test(tc, test_used_counts_rounded_bytes);
-    tcase_add_test(tc, test_chunk_size_has_a_floor_of_1024);
-    tcase_add_test(tc, test_allocation_larger_than_chunk_succeeds);
-    tcase_add_test(tc, test_big_allocation_keeps_free_space_of_current_chunk);
-    tcase_add_test(tc, test_oversized_request_returns_null);
-    tcase_add_test(tc, test_calloc_zeroes_reused_memory);
-    tcase_add_test(tc, test_strndup_copies_n_bytes_and_terminates);
-    tcase_add_test(tc, test_strndup_keeps_embedded_nul);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("budget");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_budget_allows_exact_fill);
-    tcase_add_test(tc, test_budget_refuses_allocation_past_limit);
-    tcase_add_test(tc, test_budget_counts_rounding_not_requested_bytes);
-    tcase_add_test(tc, test_budget_is_restored_by_reset);
-    tcase_add_test(tc, test_zero_budget_means_unlimited);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("reset");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_reset_reuses_first_chunk);
-    tcase_add_test(tc, test_reset_after_many_chunks_reuses_the_oldest);
-    tcase_add_test(tc, test_reset_keeps_ordinary_chunk_after_big_allocation);
-    tcase_add_test(tc, test_reset_drops_chunk_that_was_only_big);
-    tcase_add_test(tc, test_arena_is_usable_after_cleanup);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("defer");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_reset_runs_destructors_last_registered_first);
-    tcase_add_test(tc, test_destructors_run_once);
-    tcase_add_test(tc, test_cleanup_runs_pending_destructors);
-    tcase_add_test(tc, test_destructor_frees_heap_object_at_reset);
-    tcase_add_test(tc, test_defer_out_of_budget_runs_destructor_now);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("torture");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_fail_after_fails_exactly_the_nth_allocation);
-    tcase_add_test(tc, test_fail_after_one_fails_the_next_allocation);
-    tcase_add_test(tc, test_fail_after_zero_disables_torture);
-    tcase_add_test(tc, test_fail_after_reports_whether_it_fired);
-    tcase_add_test(tc, test_torture_failure_reaches_strndup_and_defer);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(arena_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("arena");
+    const TTest *const alloc_tests[] = {
+        test_alloc_returns_16_byte_aligned_memory,
+        test_alloc_zero_bytes_gives_distinct_pointers,
+        test_allocations_do_not_overlap, test_used_counts_rounded_bytes,
+        test_chunk_size_has_a_floor_of_1024,
+        test_allocation_larger_than_chunk_succeeds,
+        test_big_allocation_keeps_free_space_of_current_chunk,
+        test_oversized_request_returns_null, test_calloc_zeroes_reused_memory,
+        test_strndup_copies_n_bytes_and_terminates,
+        test_strndup_keeps_embedded_nul, NULL};
+    sy_check_tcase(s, "alloc", setup, teardown, alloc_tests);
+    const TTest *const budget_tests[] = {
+        test_budget_allows_exact_fill,
+        test_budget_refuses_allocation_past_limit,
+        test_budget_counts_rounding_not_requested_bytes,
+        test_budget_is_restored_by_reset, test_zero_budget_means_unlimited,
+        NULL};
+    sy_check_tcase(s, "budget", setup, teardown, budget_tests);
+    const TTest *const reset_tests[] = {
+        test_reset_reuses_first_chunk,
+        test_reset_after_many_chunks_reuses_the_oldest,
+        test_reset_keeps_ordinary_chunk_after_big_allocation,
+        test_reset_drops_chunk_that_was_only_big,
+        test_arena_is_usable_after_cleanup, NULL};
+    sy_check_tcase(s, "reset", setup, teardown, reset_tests);
+    const TTest *const defer_tests[] = {
+        test_reset_runs_destructors_last_registered_first,
+        test_destructors_run_once, test_cleanup_runs_pending_destructors,
+        test_destructor_frees_heap_object_at_reset,
+        test_defer_out_of_budget_runs_destructor_now, NULL};
+    sy_check_tcase(s, "defer", setup, teardown, defer_tests);
+    const TTest *const torture_tests[] = {
+        test_fail_after_fails_exactly_the_nth_allocation,
+        test_fail_after_one_fails_the_next_allocation,
+        test_fail_after_zero_disables_torture,
+        test_fail_after_reports_whether_it_fired,
+        test_torture_failure_reaches_strndup_and_defer, NULL};
+    sy_check_tcase(s, "torture", setup, teardown, torture_tests);
+    return sy_check_run(s);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/cache.h"
 #include "synthia/cachekey.h"
 #include "synthia/config.h"
@@ -416,43 +417,27 @@ START_TEST(test_delete_drops_memory_and_needs_redis)
 }
 END_TEST
 
-static Suite *
-cache_suite(void)
-{
-    Suite *s = suite_create("cache");
-    TCase *fmt = tcase_create("format");
-    tcase_add_checked_fixture(fmt, setup, teardown);
-    tcase_add_test(fmt, test_small_values_are_stored_raw);
-    tcase_add_test(fmt, test_repetitive_values_are_compressed);
-    tcase_add_test(fmt, test_incompressible_values_stay_raw);
-    tcase_add_test(fmt, test_values_over_the_limit_are_refused);
-    tcase_add_test(fmt, test_foreign_and_damaged_values_are_refused);
-    suite_add_tcase(s, fmt);
-    TCase *keys = tcase_create("keys");
-    tcase_add_checked_fixture(keys, setup, teardown);
-    tcase_add_test(keys, test_catalog_keys);
-    tcase_add_test(keys, test_user_keys);
-    tcase_add_test(keys, test_bad_keys_are_refused);
-    tcase_add_test(keys, test_type_names);
-    suite_add_tcase(s, keys);
-    TCase *m = tcase_create("memory");
-    tcase_add_checked_fixture(m, setup, teardown);
-    tcase_add_test(m, test_memory_answers_when_redis_is_down);
-    tcase_add_test(m, test_memory_drops_the_least_recently_used);
-    tcase_add_test(m, test_memory_size_limits);
-    tcase_add_test(m, test_bump_drops_the_tenants_catalog_entries);
-    tcase_add_test(m, test_owed_bumps_are_bounded);
-    tcase_add_test(m, test_delete_drops_memory_and_needs_redis);
-    suite_add_tcase(s, m);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(cache_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    Suite *s = suite_create("cache");
+    const TTest *const format_tests[] = {
+        test_small_values_are_stored_raw,
+        test_repetitive_values_are_compressed,
+        test_incompressible_values_stay_raw,
+        test_values_over_the_limit_are_refused,
+        test_foreign_and_damaged_values_are_refused, NULL};
+    sy_check_tcase(s, "format", setup, teardown, format_tests);
+    const TTest *const keys_tests[] = {
+        test_catalog_keys, test_user_keys, test_bad_keys_are_refused,
+        test_type_names, NULL};
+    sy_check_tcase(s, "keys", setup, teardown, keys_tests);
+    const TTest *const memory_tests[] = {
+        test_memory_answers_when_redis_is_down,
+        test_memory_drops_the_least_recently_used, test_memory_size_limits,
+        test_bump_drops_the_tenants_catalog_entries,
+        test_owed_bumps_are_bounded, test_delete_drops_memory_and_needs_redis,
+        NULL};
+    sy_check_tcase(s, "memory", setup, teardown, memory_tests);
+    return sy_check_run(s);
 }

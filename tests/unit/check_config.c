@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sycheck.h"
 #include "synthia/config.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
@@ -678,116 +679,70 @@ static Suite *
 config_suite(void)
 {
     Suite *s = suite_create("config");
-    TCase *tc = tcase_create("required");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_defaults_fill_every_unset_key);
-    tcase_add_test(tc, test_config_remembers_its_path);
-    tcase_add_test(tc, test_jwt_secret_is_read_without_trailing_newline);
-    tcase_add_test(tc, test_missing_database_url_is_refused);
-    tcase_add_test(tc, test_missing_jwt_secret_file_is_refused);
-    tcase_add_test(tc, test_no_file_and_no_env_is_refused);
-    tcase_add_test(tc, test_short_jwt_secret_is_refused);
-    tcase_add_test(tc, test_unreadable_jwt_secret_file_is_refused);
-    tcase_add_test(tc, test_database_url_must_be_postgresql);
-    tcase_add_test(tc, test_refresh_ttl_must_exceed_access_ttl);
-    tcase_add_test(tc, test_failed_load_leaves_config_empty);
-    tcase_add_test(tc, test_missing_config_file_is_refused);
-    tcase_add_test(tc, test_password_file_is_read_into_memory);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("syntax");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_unknown_key_is_refused_naming_it_and_its_line);
-    tcase_add_test(tc, test_known_key_in_wrong_section_is_unknown);
-    tcase_add_test(tc, test_key_before_any_section_is_unknown);
-    tcase_add_test(tc, test_comments_and_blank_lines_are_ignored);
-    tcase_add_test(tc, test_hash_inside_a_word_is_part_of_the_value);
-    tcase_add_test(tc, test_quotes_keep_spaces_and_comment_characters);
-    tcase_add_test(tc, test_section_names_and_keys_may_have_spaces_around);
-    tcase_add_test(tc, test_crlf_line_endings_are_accepted);
-    tcase_add_test(tc, test_later_value_replaces_earlier_one);
-    tcase_add_test(tc, test_empty_value_clears_a_string_default);
-    tcase_add_test(tc, test_section_header_without_bracket_is_refused);
-    tcase_add_test(tc, test_line_without_equals_is_refused);
-    tcase_add_test(tc, test_section_state_survives_long_lines);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("env");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_env_overrides_the_file);
-    tcase_add_test(tc, test_env_alone_supplies_required_keys);
-    tcase_add_test(tc, test_bad_env_value_names_the_variable);
-    tcase_add_test(tc, test_empty_env_value_clears_a_required_key);
-    tcase_add_test(tc, test_every_key_has_env_name_help_and_default);
-    tcase_add_test(tc, test_every_key_accepts_its_own_default_in_a_file);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("values");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_durations_take_units);
-    tcase_add_test(tc, test_duration_below_minimum_is_refused);
-    tcase_add_test(tc, test_duration_above_maximum_is_refused);
-    tcase_add_test(tc, test_sizes_take_units);
-    tcase_add_test(tc, test_size_out_of_range_is_refused);
-    tcase_add_test(tc, test_integer_range_is_enforced_at_both_ends);
-    tcase_add_test(tc, test_booleans_parse_and_junk_is_refused);
-    tcase_add_test(tc, test_listen_mode_is_octal);
-    tcase_add_test(tc, test_redis_down_policy_and_log_level_are_words);
-    tcase_add_test(tc, test_cors_origins_must_be_bare_origins);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("networks");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_default_trusts_loopback_only);
-    tcase_add_test(tc, test_ipv4_mapped_ipv6_peer_matches_ipv4_network);
-    tcase_add_test(tc, test_network_list_accepts_commas_and_spaces);
-    tcase_add_test(tc, test_prefix_not_on_a_byte_boundary);
-    tcase_add_test(tc, test_bare_address_is_a_host_route);
-    tcase_add_test(tc, test_zero_prefix_trusts_the_whole_family);
-    tcase_add_test(tc, test_empty_network_list_trusts_nobody);
-    tcase_add_test(tc, test_garbage_addresses_are_not_trusted);
-    tcase_add_test(tc, test_bad_networks_are_refused_naming_them);
-    tcase_add_test(tc, test_cidr_parse_fills_family_and_prefix);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("shipped");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_shipped_config_loads_with_env_for_paths);
-    suite_add_tcase(s, tc);
+    const TTest *const required_tests[] = {
+        test_defaults_fill_every_unset_key, test_config_remembers_its_path,
+        test_jwt_secret_is_read_without_trailing_newline,
+        test_missing_database_url_is_refused,
+        test_missing_jwt_secret_file_is_refused,
+        test_no_file_and_no_env_is_refused, test_short_jwt_secret_is_refused,
+        test_unreadable_jwt_secret_file_is_refused,
+        test_database_url_must_be_postgresql,
+        test_refresh_ttl_must_exceed_access_ttl,
+        test_failed_load_leaves_config_empty,
+        test_missing_config_file_is_refused,
+        test_password_file_is_read_into_memory, NULL};
+    sy_check_tcase(s, "required", setup, teardown, required_tests);
+    const TTest *const syntax_tests[] = {
+        test_unknown_key_is_refused_naming_it_and_its_line,
+        test_known_key_in_wrong_section_is_unknown,
+        test_key_before_any_section_is_unknown,
+        test_comments_and_blank_lines_are_ignored,
+        test_hash_inside_a_word_is_part_of_the_value,
+        test_quotes_keep_spaces_and_comment_characters,
+        test_section_names_and_keys_may_have_spaces_around,
+        test_crlf_line_endings_are_accepted,
+        test_later_value_replaces_earlier_one,
+        test_empty_value_clears_a_string_default,
+        test_section_header_without_bracket_is_refused,
+        test_line_without_equals_is_refused,
+        test_section_state_survives_long_lines, NULL};
+    sy_check_tcase(s, "syntax", setup, teardown, syntax_tests);
+    const TTest *const env_tests[] = {
+        test_env_overrides_the_file, test_env_alone_supplies_required_keys,
+        test_bad_env_value_names_the_variable,
+        test_empty_env_value_clears_a_required_key,
+        test_every_key_has_env_name_help_and_default,
+        test_every_key_accepts_its_own_default_in_a_file, NULL};
+    sy_check_tcase(s, "env", setup, teardown, env_tests);
+    const TTest *const values_tests[] = {
+        test_durations_take_units, test_duration_below_minimum_is_refused,
+        test_duration_above_maximum_is_refused, test_sizes_take_units,
+        test_size_out_of_range_is_refused,
+        test_integer_range_is_enforced_at_both_ends,
+        test_booleans_parse_and_junk_is_refused, test_listen_mode_is_octal,
+        test_redis_down_policy_and_log_level_are_words,
+        test_cors_origins_must_be_bare_origins, NULL};
+    sy_check_tcase(s, "values", setup, teardown, values_tests);
+    const TTest *const networks_tests[] = {
+        test_default_trusts_loopback_only,
+        test_ipv4_mapped_ipv6_peer_matches_ipv4_network,
+        test_network_list_accepts_commas_and_spaces,
+        test_prefix_not_on_a_byte_boundary, test_bare_address_is_a_host_route,
+        test_zero_prefix_trusts_the_whole_family,
+        test_empty_network_list_trusts_nobody,
+        test_garbage_addresses_are_not_trusted,
+        test_bad_networks_are_refused_naming_them,
+        test_cidr_parse_fills_family_and_prefix, NULL};
+    sy_check_tcase(s, "networks", setup, teardown, networks_tests);
+    const TTest *const shipped_tests[] = {
+        test_shipped_config_loads_with_env_for_paths, NULL};
+    sy_check_tcase(s, "shipped", setup, teardown, shipped_tests);
     return s;
-}
-
-/* A failing forked test exits without its teardown: sweep the files it
- * left in the run's directory. */
-static void
-remove_temp_dir(void)
-{
-    DIR *d = opendir(tmp_dir);
-    struct dirent *e;
-    char path[400];
-    while (d && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", tmp_dir, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(tmp_dir);
 }
 
 int
 main(void)
 {
-    snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/sy-check-config-XXXXXX");
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    SRunner *sr = srunner_create(config_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    remove_temp_dir();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    sy_check_tmpdir(tmp_dir);
+    return sy_check_run_in(config_suite(), tmp_dir);
 }

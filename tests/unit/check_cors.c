@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/arena.h"
 #include "synthia/config.h"
 #include "synthia/cors.h"
@@ -217,33 +218,25 @@ static Suite *
 cors_suite(void)
 {
     Suite *s = suite_create("cors");
-    TCase *tc = tcase_create("origins");
-    tcase_add_test(tc, test_listed_matches_whole_origins_only);
-    tcase_add_test(tc, test_listed_ignores_case_and_accepts_commas);
-    tcase_add_test(tc, test_listed_never_matches_null_or_nothing);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("responses");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_preflight_needs_options_origin_and_method);
-    tcase_add_test(tc, test_preflight_for_configured_origin_allows_credentials);
-    tcase_add_test(tc, test_preflight_for_unknown_origin_has_no_cors_headers);
-    tcase_add_test(tc,
-                   test_key_response_echoes_tenant_origin_without_credentials);
-    tcase_add_test(tc, test_key_response_ignores_configured_origins);
-    tcase_add_test(
-        tc, test_token_response_allows_configured_origin_with_credentials);
-    tcase_add_test(tc, test_response_to_unlisted_origin_has_only_vary);
-    suite_add_tcase(s, tc);
+    const TTest *const origins_tests[] = {
+        test_listed_matches_whole_origins_only,
+        test_listed_ignores_case_and_accepts_commas,
+        test_listed_never_matches_null_or_nothing, NULL};
+    sy_check_tcase(s, "origins", NULL, NULL, origins_tests);
+    const TTest *const responses_tests[] = {
+        test_preflight_needs_options_origin_and_method,
+        test_preflight_for_configured_origin_allows_credentials,
+        test_preflight_for_unknown_origin_has_no_cors_headers,
+        test_key_response_echoes_tenant_origin_without_credentials,
+        test_key_response_ignores_configured_origins,
+        test_token_response_allows_configured_origin_with_credentials,
+        test_response_to_unlisted_origin_has_only_vary, NULL};
+    sy_check_tcase(s, "responses", setup, teardown, responses_tests);
     return s;
 }
 
 int
 main(void)
 {
-    SRunner *sr = srunner_create(cors_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sy_check_run(cors_suite());
 }

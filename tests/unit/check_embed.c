@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/embed.h"
 
 static float A[SY_EMBED_DIMS], B[SY_EMBED_DIMS];
@@ -203,36 +204,22 @@ START_TEST(test_output_is_fixed)
 }
 END_TEST
 
-static Suite *
-embed_suite(void)
-{
-    Suite *s = suite_create("embed");
-    TCase *tc = tcase_create("local");
-    tcase_add_test(tc, test_vector_is_l2_normalised);
-    tcase_add_test(tc, test_text_scores_one_with_itself);
-    tcase_add_test(tc, test_text_without_letters_or_digits_is_zero_vector);
-    tcase_add_test(tc, test_similar_texts_score_higher_than_unrelated);
-    tcase_add_test(tc, test_typo_stays_closer_than_other_words);
-    tcase_add_test(tc, test_shared_word_pieces_count);
-    tcase_add_test(tc, test_case_is_folded);
-    tcase_add_test(tc, test_latin_accents_are_folded);
-    tcase_add_test(tc, test_decomposed_accents_match_composed);
-    tcase_add_test(tc, test_punctuation_and_invalid_bytes_separate_words);
-    tcase_add_test(tc, test_other_scripts_are_kept_as_letters);
-    tcase_add_test(tc, test_word_order_does_not_matter);
-    tcase_add_test(tc, test_long_token_is_bounded);
-    tcase_add_test(tc, test_similarity_is_clamped_to_unit_interval);
-    tcase_add_test(tc, test_output_is_fixed);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(embed_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("embed");
+    const TTest *const local_tests[] = {
+        test_vector_is_l2_normalised, test_text_scores_one_with_itself,
+        test_text_without_letters_or_digits_is_zero_vector,
+        test_similar_texts_score_higher_than_unrelated,
+        test_typo_stays_closer_than_other_words,
+        test_shared_word_pieces_count, test_case_is_folded,
+        test_latin_accents_are_folded, test_decomposed_accents_match_composed,
+        test_punctuation_and_invalid_bytes_separate_words,
+        test_other_scripts_are_kept_as_letters,
+        test_word_order_does_not_matter, test_long_token_is_bounded,
+        test_similarity_is_clamped_to_unit_interval, test_output_is_fixed,
+        NULL};
+    sy_check_tcase(s, "local", NULL, NULL, local_tests);
+    return sy_check_run(s);
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sycheck.h"
 #include "synthia/arena.h"
 #include "synthia/clock.h"
 #include "synthia/config.h"
@@ -1017,101 +1018,59 @@ static Suite *
 jwt_suite(void)
 {
     Suite *s = suite_create("jwt");
-    TCase *tc = tcase_create("round trips");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_hs256_round_trip_keeps_every_claim);
-    tcase_add_test(tc, test_each_token_gets_a_fresh_jti);
-    tcase_add_test(tc, test_sysadmin_tokens_carry_no_tenant);
-    tcase_add_test(tc, test_rs256_round_trip);
-    tcase_add_test(tc, test_es256_round_trip);
-    tcase_add_test(tc, test_derived_kid_is_the_sha256_prefix_of_the_key);
-    tcase_add_test(tc, test_issue_refuses_claims_it_cannot_vouch_for);
-    tcase_add_test(tc, test_role_names_round_trip);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("attacks");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_expired_beyond_the_leeway_is_refused);
-    tcase_add_test(tc, test_expired_within_the_leeway_is_accepted);
-    tcase_add_test(tc, test_issued_in_the_future_beyond_the_leeway_is_refused);
-    tcase_add_test(tc, test_a_flipped_signature_byte_is_refused);
-    tcase_add_test(tc, test_a_changed_payload_is_refused);
-    tcase_add_test(tc, test_a_token_signed_with_another_secret_is_refused);
-    tcase_add_test(tc, test_alg_none_is_refused);
-    tcase_add_test(tc, test_hs256_signed_with_the_rsa_public_key_is_refused);
-    tcase_add_test(tc, test_an_alg_other_than_the_kids_is_refused);
-    tcase_add_test(tc, test_a_duplicate_alg_in_the_header_is_refused);
-    tcase_add_test(tc, test_a_wrong_issuer_is_refused);
-    tcase_add_test(tc, test_claims_of_the_wrong_shape_are_refused);
-    tcase_add_test(tc, test_a_crit_header_is_refused);
-    tcase_add_test(tc, test_garbage_is_refused);
-    tcase_add_test(tc, test_tokens_over_8_kib_are_refused);
-    tcase_add_test(tc, test_an_unknown_kid_is_refused);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("base64url");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_base64url_matches_rfc4648_vectors);
-    tcase_add_test(tc, test_base64url_round_trips_every_length);
-    tcase_add_test(tc, test_base64url_decoding_is_strict);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("keys");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_rotation_keeps_tokens_of_a_listed_old_key);
-    tcase_add_test(tc, test_rotation_from_rs256_to_es256_keeps_rs256_tokens);
-    tcase_add_test(tc, test_a_listed_key_accepts_only_its_own_algorithm);
-    tcase_add_test(tc, test_jwks_publishes_rsa_and_ec_keys_but_never_secrets);
-    tcase_add_test(tc, test_jwks_is_empty_with_hs256_alone);
-    tcase_add_test(tc, test_weak_or_wrong_signing_keys_stop_loading);
-    tcase_add_test(tc, test_bad_verify_keys_stop_loading);
-    suite_add_tcase(s, tc);
+    const TTest *const round_trips_tests[] = {
+        test_hs256_round_trip_keeps_every_claim,
+        test_each_token_gets_a_fresh_jti,
+        test_sysadmin_tokens_carry_no_tenant, test_rs256_round_trip,
+        test_es256_round_trip,
+        test_derived_kid_is_the_sha256_prefix_of_the_key,
+        test_issue_refuses_claims_it_cannot_vouch_for,
+        test_role_names_round_trip, NULL};
+    sy_check_tcase(s, "round trips", setup, teardown, round_trips_tests);
+    const TTest *const attacks_tests[] = {
+        test_expired_beyond_the_leeway_is_refused,
+        test_expired_within_the_leeway_is_accepted,
+        test_issued_in_the_future_beyond_the_leeway_is_refused,
+        test_a_flipped_signature_byte_is_refused,
+        test_a_changed_payload_is_refused,
+        test_a_token_signed_with_another_secret_is_refused,
+        test_alg_none_is_refused,
+        test_hs256_signed_with_the_rsa_public_key_is_refused,
+        test_an_alg_other_than_the_kids_is_refused,
+        test_a_duplicate_alg_in_the_header_is_refused,
+        test_a_wrong_issuer_is_refused,
+        test_claims_of_the_wrong_shape_are_refused,
+        test_a_crit_header_is_refused, test_garbage_is_refused,
+        test_tokens_over_8_kib_are_refused, test_an_unknown_kid_is_refused,
+        NULL};
+    sy_check_tcase(s, "attacks", setup, teardown, attacks_tests);
+    const TTest *const base64url_tests[] = {
+        test_base64url_matches_rfc4648_vectors,
+        test_base64url_round_trips_every_length,
+        test_base64url_decoding_is_strict, NULL};
+    sy_check_tcase(s, "base64url", setup, teardown, base64url_tests);
+    const TTest *const keys_tests[] = {
+        test_rotation_keeps_tokens_of_a_listed_old_key,
+        test_rotation_from_rs256_to_es256_keeps_rs256_tokens,
+        test_a_listed_key_accepts_only_its_own_algorithm,
+        test_jwks_publishes_rsa_and_ec_keys_but_never_secrets,
+        test_jwks_is_empty_with_hs256_alone,
+        test_weak_or_wrong_signing_keys_stop_loading,
+        test_bad_verify_keys_stop_loading, NULL};
+    sy_check_tcase(s, "keys", setup, teardown, keys_tests);
     return s;
-}
-
-static void
-unset_env(const char *section, const char *key, const char *env,
-          const char *def, const char *help, void *ud)
-{
-    unsetenv(env);
-}
-
-static void
-remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[400];
-    while (d && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
 }
 
 int
 main(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/sy-check-jwt-XXXXXX");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
+    sy_check_tmpdir(dir);
     if (make_keys() != 0) {
         fprintf(stderr, "cannot make test keys with openssl (see %s)\n",
                 path_of("openssl.log"));
         return EXIT_FAILURE;
     }
-    sy_config_each_key(unset_env, NULL);
+    sy_check_clean_env();
     sy_log_set_level(SY_LOG_ERROR + 1); /* key errors are expected here */
-    SRunner *sr = srunner_create(jwt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    remove_dir();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sy_check_run_in(jwt_suite(), dir);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sycheck.h"
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/error.h"
@@ -377,82 +378,43 @@ static Suite *
 password_suite(void)
 {
     Suite *s = suite_create("password");
-    TCase *tc = tcase_create("hashing");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_hash_then_verify_accepts_the_password);
-    tcase_add_test(tc, test_verify_refuses_a_wrong_password);
-    tcase_add_test(tc, test_hash_is_argon2id_phc_with_the_configured_cost);
-    tcase_add_test(tc, test_two_hashes_of_one_password_differ_by_salt);
-    tcase_add_test(tc, test_hash_fails_when_the_buffer_is_too_small);
-    tcase_add_test(tc, test_malformed_or_foreign_hashes_are_refused);
-    tcase_add_test(tc, test_argon2i_hashes_are_not_accepted);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("rehash");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_raised_memory_asks_for_a_rehash);
-    tcase_add_test(tc, test_raised_iterations_ask_for_a_rehash);
-    tcase_add_test(tc, test_raised_parallelism_asks_for_a_rehash);
-    tcase_add_test(tc, test_lowered_cost_does_not_ask_for_a_rehash);
-    tcase_add_test(tc, test_wrong_password_leaves_the_rehash_flag_alone);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("burn");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    TCase *tc;
+    const TTest *const hashing_tests[] = {
+        test_hash_then_verify_accepts_the_password,
+        test_verify_refuses_a_wrong_password,
+        test_hash_is_argon2id_phc_with_the_configured_cost,
+        test_two_hashes_of_one_password_differ_by_salt,
+        test_hash_fails_when_the_buffer_is_too_small,
+        test_malformed_or_foreign_hashes_are_refused,
+        test_argon2i_hashes_are_not_accepted, NULL};
+    sy_check_tcase(s, "hashing", setup, teardown, hashing_tests);
+    const TTest *const rehash_tests[] = {
+        test_raised_memory_asks_for_a_rehash,
+        test_raised_iterations_ask_for_a_rehash,
+        test_raised_parallelism_asks_for_a_rehash,
+        test_lowered_cost_does_not_ask_for_a_rehash,
+        test_wrong_password_leaves_the_rehash_flag_alone, NULL};
+    sy_check_tcase(s, "rehash", setup, teardown, rehash_tests);
+    const TTest *const burn_tests[] = {
+        test_burn_takes_as_long_as_a_verification,
+        test_burn_follows_a_cost_change, NULL};
+    tc = sy_check_tcase(s, "burn", setup, teardown, burn_tests);
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_burn_takes_as_long_as_a_verification);
-    tcase_add_test(tc, test_burn_follows_a_cost_change);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("policy");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_policy_accepts_lengths_within_the_bounds);
-    tcase_add_test(tc, test_policy_refuses_short_and_long_passwords_saying_why);
-    tcase_add_test(tc, test_policy_counts_code_points_not_bytes);
-    tcase_add_test(tc, test_policy_refuses_invalid_utf8);
-    tcase_add_test(tc, test_policy_refuses_nul_characters);
-    suite_add_tcase(s, tc);
+    const TTest *const policy_tests[] = {
+        test_policy_accepts_lengths_within_the_bounds,
+        test_policy_refuses_short_and_long_passwords_saying_why,
+        test_policy_counts_code_points_not_bytes,
+        test_policy_refuses_invalid_utf8, test_policy_refuses_nul_characters,
+        NULL};
+    sy_check_tcase(s, "policy", setup, teardown, policy_tests);
     return s;
-}
-
-static void
-unset_env(const char *section, const char *key, const char *env,
-          const char *def, const char *help, void *ud)
-{
-    unsetenv(env);
-}
-
-static void
-remove_tmp_dir(void)
-{
-    DIR *d = opendir(tmp_dir);
-    struct dirent *e;
-    char path[400];
-    while (d && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", tmp_dir, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(tmp_dir);
 }
 
 int
 main(void)
 {
-    snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/sy-check-password-XXXXXX");
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    sy_config_each_key(unset_env, NULL);
+    sy_check_tmpdir(tmp_dir);
+    sy_check_clean_env();
     sy_log_set_level(SY_LOG_ERROR);
-    SRunner *sr = srunner_create(password_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    remove_tmp_dir();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sy_check_run_in(password_suite(), tmp_dir);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sycheck.h"
 #include "synthia/arena.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
@@ -685,78 +686,64 @@ static Suite *
 problem_suite(void)
 {
     Suite *s = suite_create("problem");
-    TCase *tc = tcase_create("shape");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_problem_body_has_every_member);
-    tcase_add_test(tc, test_problem_sets_status_and_content_type);
-    tcase_add_test(tc, test_problem_without_detail_uses_title);
-    tcase_add_test(tc, test_problem_without_request_has_empty_request_id);
-    tcase_add_test(tc, test_problem_detail_is_escaped_json);
-    tcase_add_test(tc, test_problem_replaces_an_earlier_body);
-    tcase_add_test(tc, test_problem_returns_code_matching_status);
-    tcase_add_test(tc, test_problem_500_returns_internal_not_out_of_memory);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("mapping");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    TCase *tc;
+    const TTest *const shape_tests[] = {
+        test_problem_body_has_every_member,
+        test_problem_sets_status_and_content_type,
+        test_problem_without_detail_uses_title,
+        test_problem_without_request_has_empty_request_id,
+        test_problem_detail_is_escaped_json,
+        test_problem_replaces_an_earlier_body,
+        test_problem_returns_code_matching_status,
+        test_problem_500_returns_internal_not_out_of_memory, NULL};
+    sy_check_tcase(s, "shape", setup, teardown, shape_tests);
+    const TTest *const mapping_tests[] = {
+        test_every_error_code_has_a_mapping,
+        test_from_rc_keeps_an_existing_problem,
+        test_problem_never_leaks_internal_text, NULL};
+    tc = sy_check_tcase(s, "mapping", setup, teardown, mapping_tests);
     tcase_add_loop_test(tc, test_from_rc_maps_code_to_status_and_problem_code,
-                        0, NMAP);
+        0, NMAP);
     tcase_add_loop_test(tc, test_from_rc_title_belongs_to_the_problem_code, 0,
-                        NMAP);
-    tcase_add_test(tc, test_every_error_code_has_a_mapping);
-    tcase_add_test(tc, test_from_rc_keeps_an_existing_problem);
-    tcase_add_test(tc, test_problem_never_leaks_internal_text);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("fields");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_field_errors_become_errors_array);
-    tcase_add_test(tc, test_field_errors_survive_arena_reset_without_leaking);
-    tcase_add_test(tc, test_field_error_out_of_budget_is_enomem);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("getters");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_json_str_getter_reads_string);
-    tcase_add_test(tc, test_json_absent_optional_field_is_not_found);
-    tcase_add_test(tc, test_json_absent_required_field_is_recorded);
-    tcase_add_test(tc, test_json_required_field_unrecorded_is_enomem);
-    tcase_add_test(tc, test_json_wrong_types_are_recorded);
-    tcase_add_test(tc, test_json_string_length_bounds_are_enforced);
-    tcase_add_test(tc, test_json_int_range_is_enforced);
-    tcase_add_test(tc, test_json_int_beyond_int64_is_not_clamped);
-    tcase_add_test(tc, test_json_bool_getter_reads_bool);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("response");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_serialize_writes_status_line_and_length);
-    tcase_add_test(tc, test_serialize_problem_has_matching_content_length);
-    tcase_add_test(tc, test_serialize_carries_request_id);
-    tcase_add_test(tc, test_serialize_without_request_has_no_request_id);
-    tcase_add_test(tc, test_serialize_defaults_to_no_store);
-    tcase_add_test(tc, test_handler_cache_control_replaces_default);
-    tcase_add_test(tc, test_no_body_or_length_for_204);
-    tcase_add_test(tc, test_no_body_or_length_for_304);
-    tcase_add_test(tc, test_head_keeps_length_but_sends_no_body);
-    tcase_add_test(tc, test_unset_status_serializes_as_500);
-    tcase_add_test(tc, test_serialize_into_small_buffer_is_enomem);
-    tcase_add_test(tc, test_header_copies_value_and_set_replaces_it);
-    tcase_add_test(tc, test_too_many_headers_is_enomem);
-    tcase_add_test(tc, test_res_json_sets_type_and_body);
-    tcase_add_test(tc, test_etag_mismatch_keeps_the_response);
-    tcase_add_test(tc, test_etag_weak_match_in_list_is_not_modified);
-    tcase_add_test(tc, test_status_text_names_common_codes);
-    suite_add_tcase(s, tc);
+        NMAP);
+    const TTest *const fields_tests[] = {
+        test_field_errors_become_errors_array,
+        test_field_errors_survive_arena_reset_without_leaking,
+        test_field_error_out_of_budget_is_enomem, NULL};
+    sy_check_tcase(s, "fields", setup, teardown, fields_tests);
+    const TTest *const getters_tests[] = {
+        test_json_str_getter_reads_string,
+        test_json_absent_optional_field_is_not_found,
+        test_json_absent_required_field_is_recorded,
+        test_json_required_field_unrecorded_is_enomem,
+        test_json_wrong_types_are_recorded,
+        test_json_string_length_bounds_are_enforced,
+        test_json_int_range_is_enforced,
+        test_json_int_beyond_int64_is_not_clamped,
+        test_json_bool_getter_reads_bool, NULL};
+    sy_check_tcase(s, "getters", setup, teardown, getters_tests);
+    const TTest *const response_tests[] = {
+        test_serialize_writes_status_line_and_length,
+        test_serialize_problem_has_matching_content_length,
+        test_serialize_carries_request_id,
+        test_serialize_without_request_has_no_request_id,
+        test_serialize_defaults_to_no_store,
+        test_handler_cache_control_replaces_default,
+        test_no_body_or_length_for_204, test_no_body_or_length_for_304,
+        test_head_keeps_length_but_sends_no_body,
+        test_unset_status_serializes_as_500,
+        test_serialize_into_small_buffer_is_enomem,
+        test_header_copies_value_and_set_replaces_it,
+        test_too_many_headers_is_enomem, test_res_json_sets_type_and_body,
+        test_etag_mismatch_keeps_the_response,
+        test_etag_weak_match_in_list_is_not_modified,
+        test_status_text_names_common_codes, NULL};
+    sy_check_tcase(s, "response", setup, teardown, response_tests);
     return s;
 }
 
 int
 main(void)
 {
-    SRunner *sr = srunner_create(problem_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sy_check_run(problem_suite());
 }

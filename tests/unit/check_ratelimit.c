@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/admission.h"
 #include "synthia/arena.h"
 #include "synthia/config.h"
@@ -169,29 +170,16 @@ START_TEST(test_login_guard_without_redis_lets_logins_through)
 }
 END_TEST
 
-static Suite *
-ratelimit_suite(void)
-{
-    Suite *s = suite_create("ratelimit");
-    TCase *tc = tcase_create("without_redis");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_local_allows_each_responder_its_share);
-    tcase_add_test(tc, test_local_counts_keys_and_classes_apart);
-    tcase_add_test(tc, test_limit_zero_refuses_the_class);
-    tcase_add_test(tc, test_open_allows_and_says_degraded);
-    tcase_add_test(tc, test_closed_refuses_with_503);
-    tcase_add_test(tc, test_unkeyed_requests_are_not_limited);
-    tcase_add_test(tc, test_login_guard_without_redis_lets_logins_through);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(ratelimit_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("ratelimit");
+    const TTest *const without_redis_tests[] = {
+        test_local_allows_each_responder_its_share,
+        test_local_counts_keys_and_classes_apart,
+        test_limit_zero_refuses_the_class, test_open_allows_and_says_degraded,
+        test_closed_refuses_with_503, test_unkeyed_requests_are_not_limited,
+        test_login_guard_without_redis_lets_logins_through, NULL};
+    sy_check_tcase(s, "without_redis", setup, teardown, without_redis_tests);
+    return sy_check_run(s);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/arena.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
@@ -804,108 +805,82 @@ static Suite *
 request_suite(void)
 {
     Suite *s = suite_create("request");
-    TCase *tc = tcase_create("parse");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_parse_splits_uri_into_path_and_query);
-    tcase_add_test(tc, test_uri_without_query_uses_query_string);
-    tcase_add_test(tc, test_query_in_uri_wins_over_query_string);
-    tcase_add_test(tc, test_question_mark_alone_gives_empty_query);
-    tcase_add_test(tc, test_path_stays_percent_encoded);
-    tcase_add_test(tc, test_parse_fills_addr_type_and_https);
-    tcase_add_test(tc, test_missing_method_is_bad_request);
-    tcase_add_test(tc, test_malformed_method_is_bad_request);
-    tcase_add_test(tc, test_missing_uri_is_bad_request);
-    tcase_add_test(tc, test_empty_uri_is_bad_request);
-    tcase_add_test(tc, test_uri_not_starting_with_slash_is_bad_request);
-    tcase_add_test(tc, test_short_and_unrelated_entries_are_ignored);
-    tcase_add_test(tc, test_content_length_absent_is_minus_one);
-    tcase_add_test(tc, test_content_length_empty_is_minus_one);
-    tcase_add_test(tc, test_content_length_is_parsed);
-    tcase_add_test(tc, test_invalid_content_length_is_bad_request);
-    tcase_add_test(tc, test_reparse_resets_previous_request);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("headers");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_header_lookup_by_http_name_ignores_case);
-    tcase_add_test(tc, test_absent_header_is_null_view);
-    tcase_add_test(tc, test_header_with_empty_value_is_present);
-    tcase_add_test(tc, test_non_http_variables_are_not_headers);
-    tcase_add_test(tc, test_headers_beyond_the_limit_are_dropped);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("query");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_query_returns_plain_value);
-    tcase_add_test(tc, test_query_plus_decodes_to_space);
-    tcase_add_test(tc, test_query_percent_escapes_decode);
-    tcase_add_test(tc, test_query_encoded_name_matches_decoded);
-    tcase_add_test(tc, test_query_missing_parameter_is_not_found);
-    tcase_add_test(tc, test_query_bad_escape_is_bad_request);
-    tcase_add_test(tc, test_query_first_occurrence_wins);
-    tcase_add_test(tc, test_query_name_without_value_is_empty);
-    tcase_add_test(tc, test_query_value_may_contain_equals);
-    tcase_add_test(tc, test_query_skips_empty_pairs);
-    tcase_add_test(tc, test_query_from_query_string_decodes_too);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("cookies");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_cookie_single_value);
-    tcase_add_test(tc, test_cookie_among_several);
-    tcase_add_test(tc, test_cookie_quoted_value_loses_quotes);
-    tcase_add_test(tc, test_cookie_tolerates_extra_spaces);
-    tcase_add_test(tc, test_cookie_tolerates_spaces_around_equals);
-    tcase_add_test(tc, test_cookie_spaces_around_equals_in_last_pair);
-    tcase_add_test(tc, test_cookie_value_may_contain_equals);
-    tcase_add_test(tc, test_cookie_name_must_match_exactly);
-    tcase_add_test(tc, test_cookie_without_header_is_null_view);
-    tcase_add_test(tc, test_cookie_pair_without_equals_is_skipped);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("request_id");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_sane_request_id_is_echoed);
-    tcase_add_test(tc, test_request_id_of_64_characters_is_echoed);
-    tcase_add_test(tc, test_insane_request_ids_are_replaced);
-    tcase_add_test(tc, test_request_id_of_65_characters_is_replaced);
-    tcase_add_test(tc, test_missing_request_id_is_generated);
-    tcase_add_test(tc, test_generated_request_ids_are_unique);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("body");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_body_is_read_once);
-    tcase_add_test(tc,
-                   test_body_over_declared_limit_is_too_big_without_reading);
-    tcase_add_test(tc, test_body_reader_error_is_returned);
-    tcase_add_test(tc, test_body_without_reader_is_empty);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("json");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_json_content_types_are_recognised);
-    tcase_add_test(tc, test_json_suffix_types_ignore_case);
-    tcase_add_test(tc, test_non_json_content_types_are_refused);
-    tcase_add_test(tc, test_json_object_parses);
-    tcase_add_test(tc, test_malformed_json_is_ejson);
-    tcase_add_test(tc, test_trailing_garbage_is_ejson);
-    tcase_add_test(tc, test_json_body_is_bounded_by_its_view);
-    tcase_add_test(tc, test_json_array_or_string_is_validation_error);
-    tcase_add_test(tc, test_json_bare_scalars_are_validation_errors);
-    tcase_add_test(tc, test_json_nesting_up_to_max_depth_parses);
-    tcase_add_test(tc, test_json_nesting_beyond_max_depth_is_ejson);
-    tcase_add_test(tc, test_json_parse_out_of_budget_is_enomem);
-    suite_add_tcase(s, tc);
+    const TTest *const parse_tests[] = {
+        test_parse_splits_uri_into_path_and_query,
+        test_uri_without_query_uses_query_string,
+        test_query_in_uri_wins_over_query_string,
+        test_question_mark_alone_gives_empty_query,
+        test_path_stays_percent_encoded, test_parse_fills_addr_type_and_https,
+        test_missing_method_is_bad_request,
+        test_malformed_method_is_bad_request, test_missing_uri_is_bad_request,
+        test_empty_uri_is_bad_request,
+        test_uri_not_starting_with_slash_is_bad_request,
+        test_short_and_unrelated_entries_are_ignored,
+        test_content_length_absent_is_minus_one,
+        test_content_length_empty_is_minus_one, test_content_length_is_parsed,
+        test_invalid_content_length_is_bad_request,
+        test_reparse_resets_previous_request, NULL};
+    sy_check_tcase(s, "parse", setup, teardown, parse_tests);
+    const TTest *const headers_tests[] = {
+        test_header_lookup_by_http_name_ignores_case,
+        test_absent_header_is_null_view,
+        test_header_with_empty_value_is_present,
+        test_non_http_variables_are_not_headers,
+        test_headers_beyond_the_limit_are_dropped, NULL};
+    sy_check_tcase(s, "headers", setup, teardown, headers_tests);
+    const TTest *const query_tests[] = {
+        test_query_returns_plain_value, test_query_plus_decodes_to_space,
+        test_query_percent_escapes_decode,
+        test_query_encoded_name_matches_decoded,
+        test_query_missing_parameter_is_not_found,
+        test_query_bad_escape_is_bad_request,
+        test_query_first_occurrence_wins,
+        test_query_name_without_value_is_empty,
+        test_query_value_may_contain_equals, test_query_skips_empty_pairs,
+        test_query_from_query_string_decodes_too, NULL};
+    sy_check_tcase(s, "query", setup, teardown, query_tests);
+    const TTest *const cookies_tests[] = {
+        test_cookie_single_value, test_cookie_among_several,
+        test_cookie_quoted_value_loses_quotes,
+        test_cookie_tolerates_extra_spaces,
+        test_cookie_tolerates_spaces_around_equals,
+        test_cookie_spaces_around_equals_in_last_pair,
+        test_cookie_value_may_contain_equals,
+        test_cookie_name_must_match_exactly,
+        test_cookie_without_header_is_null_view,
+        test_cookie_pair_without_equals_is_skipped, NULL};
+    sy_check_tcase(s, "cookies", setup, teardown, cookies_tests);
+    const TTest *const request_id_tests[] = {
+        test_sane_request_id_is_echoed,
+        test_request_id_of_64_characters_is_echoed,
+        test_insane_request_ids_are_replaced,
+        test_request_id_of_65_characters_is_replaced,
+        test_missing_request_id_is_generated,
+        test_generated_request_ids_are_unique, NULL};
+    sy_check_tcase(s, "request_id", setup, teardown, request_id_tests);
+    const TTest *const body_tests[] = {
+        test_body_is_read_once,
+        test_body_over_declared_limit_is_too_big_without_reading,
+        test_body_reader_error_is_returned, test_body_without_reader_is_empty,
+        NULL};
+    sy_check_tcase(s, "body", setup, teardown, body_tests);
+    const TTest *const json_tests[] = {
+        test_json_content_types_are_recognised,
+        test_json_suffix_types_ignore_case,
+        test_non_json_content_types_are_refused, test_json_object_parses,
+        test_malformed_json_is_ejson, test_trailing_garbage_is_ejson,
+        test_json_body_is_bounded_by_its_view,
+        test_json_array_or_string_is_validation_error,
+        test_json_bare_scalars_are_validation_errors,
+        test_json_nesting_up_to_max_depth_parses,
+        test_json_nesting_beyond_max_depth_is_ejson,
+        test_json_parse_out_of_budget_is_enomem, NULL};
+    sy_check_tcase(s, "json", setup, teardown, json_tests);
     return s;
 }
 
 int
 main(void)
 {
-    SRunner *sr = srunner_create(request_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sy_check_run(request_suite());
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/error.h"
 #include "synthia/router.h"
 
@@ -345,53 +346,39 @@ START_TEST(test_no_app_route_is_listed_twice)
 }
 END_TEST
 
-static Suite *
-router_suite(void)
-{
-    Suite *s = suite_create("router");
-    TCase *tc = tcase_create("match");
-    tcase_add_test(tc, test_literal_path_matches_its_route);
-    tcase_add_test(tc, test_root_path_matches_root_route);
-    tcase_add_test(tc, test_capture_returns_the_segment);
-    tcase_add_test(tc, test_captures_come_in_pattern_order);
-    tcase_add_test(tc, test_capture_in_the_middle_of_a_pattern);
-    tcase_add_test(tc, test_captures_stay_percent_encoded);
-    tcase_add_test(tc, test_first_matching_route_in_table_order_wins);
-    tcase_add_test(tc, test_capture_does_not_match_an_empty_segment);
-    tcase_add_test(tc, test_capture_does_not_span_a_slash);
-    tcase_add_test(tc, test_trailing_slash_is_a_different_path);
-    tcase_add_test(tc, test_prefix_or_extension_of_a_literal_does_not_match);
-    tcase_add_test(tc, test_unknown_path_is_not_found);
-    tcase_add_test(tc, test_pattern_with_more_captures_than_room_never_matches);
-    tcase_add_test(tc, test_literal_route_clears_stale_params);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("methods");
-    tcase_add_test(tc, test_head_is_answered_by_get_route);
-    tcase_add_test(tc, test_wrong_method_is_405_with_allow_list);
-    tcase_add_test(tc, test_allow_lists_every_method_of_a_capture_route);
-    tcase_add_test(tc, test_allow_has_no_duplicates_when_patterns_overlap);
-    tcase_add_test(tc, test_head_on_post_only_route_is_405);
-    tcase_add_test(tc, test_method_comparison_is_case_sensitive);
-    tcase_add_test(tc, test_allow_list_stays_within_its_buffer);
-    tcase_add_test(tc, test_empty_table_finds_nothing);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("app_table");
-    tcase_add_test(tc, test_app_table_routes_health);
-    tcase_add_test(tc, test_app_table_answers_405_and_404);
-    tcase_add_test(tc, test_every_app_route_is_reachable_by_its_own_pattern);
-    tcase_add_test(tc, test_no_app_route_is_listed_twice);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(router_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("router");
+    const TTest *const match_tests[] = {
+        test_literal_path_matches_its_route,
+        test_root_path_matches_root_route, test_capture_returns_the_segment,
+        test_captures_come_in_pattern_order,
+        test_capture_in_the_middle_of_a_pattern,
+        test_captures_stay_percent_encoded,
+        test_first_matching_route_in_table_order_wins,
+        test_capture_does_not_match_an_empty_segment,
+        test_capture_does_not_span_a_slash,
+        test_trailing_slash_is_a_different_path,
+        test_prefix_or_extension_of_a_literal_does_not_match,
+        test_unknown_path_is_not_found,
+        test_pattern_with_more_captures_than_room_never_matches,
+        test_literal_route_clears_stale_params, NULL};
+    sy_check_tcase(s, "match", NULL, NULL, match_tests);
+    const TTest *const methods_tests[] = {
+        test_head_is_answered_by_get_route,
+        test_wrong_method_is_405_with_allow_list,
+        test_allow_lists_every_method_of_a_capture_route,
+        test_allow_has_no_duplicates_when_patterns_overlap,
+        test_head_on_post_only_route_is_405,
+        test_method_comparison_is_case_sensitive,
+        test_allow_list_stays_within_its_buffer,
+        test_empty_table_finds_nothing, NULL};
+    sy_check_tcase(s, "methods", NULL, NULL, methods_tests);
+    const TTest *const app_table_tests[] = {
+        test_app_table_routes_health, test_app_table_answers_405_and_404,
+        test_every_app_route_is_reachable_by_its_own_pattern,
+        test_no_app_route_is_listed_twice, NULL};
+    sy_check_tcase(s, "app_table", NULL, NULL, app_table_tests);
+    return sy_check_run(s);
 }

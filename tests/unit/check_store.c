@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/error.h"
 #include "synthia/migrate.h"
 #include "synthia/redis.h"
@@ -179,35 +180,22 @@ START_TEST(migration_001_is_embedded_verbatim)
 }
 END_TEST
 
-static Suite *
-store_suite(void)
-{
-    Suite *s = suite_create("store");
-    TCase *url = tcase_create("redis_url");
-    tcase_add_test(url, redis_url_with_host_port_and_db);
-    tcase_add_test(url, redis_url_defaults_to_port_6379_and_db_0);
-    tcase_add_test(url, redis_url_password_is_percent_decoded);
-    tcase_add_test(url, redis_url_password_may_contain_at_sign);
-    tcase_add_test(url, redis_url_with_acl_user);
-    tcase_add_test(url, redis_url_with_bracketed_ipv6);
-    tcase_add_test(url, redis_unix_url_with_db);
-    tcase_add_test(url, redis_url_rejects_malformed);
-    tcase_add_test(url, redis_url_rejects_overlong_socket_path);
-    tcase_add_test(url, redis_url_failure_leaves_output_untouched);
-    suite_add_tcase(s, url);
-    TCase *mig = tcase_create("migrations");
-    tcase_add_test(mig, migrations_are_sorted_and_named_by_version);
-    tcase_add_test(mig, migration_001_is_embedded_verbatim);
-    suite_add_tcase(s, mig);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    Suite *s = suite_create("store");
+    const TTest *const redis_url_tests[] = {
+        redis_url_with_host_port_and_db,
+        redis_url_defaults_to_port_6379_and_db_0,
+        redis_url_password_is_percent_decoded,
+        redis_url_password_may_contain_at_sign, redis_url_with_acl_user,
+        redis_url_with_bracketed_ipv6, redis_unix_url_with_db,
+        redis_url_rejects_malformed, redis_url_rejects_overlong_socket_path,
+        redis_url_failure_leaves_output_untouched, NULL};
+    sy_check_tcase(s, "redis_url", NULL, NULL, redis_url_tests);
+    const TTest *const migrations_tests[] = {
+        migrations_are_sorted_and_named_by_version,
+        migration_001_is_embedded_verbatim, NULL};
+    sy_check_tcase(s, "migrations", NULL, NULL, migrations_tests);
+    return sy_check_run(s);
 }

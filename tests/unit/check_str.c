@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/arena.h"
 #include "synthia/error.h"
 #include "synthia/str.h"
@@ -631,85 +632,61 @@ START_TEST(test_json_str_past_max_fails)
 }
 END_TEST
 
-static Suite *
-str_suite(void)
-{
-    Suite *s = suite_create("str");
-    TCase *tc = tcase_create("views");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_str_c_of_null_is_empty_view);
-    tcase_add_test(tc, test_str_eq_compares_length_and_bytes);
-    tcase_add_test(tc, test_str_ieqc_ignores_ascii_case_only);
-    tcase_add_test(tc, test_str_starts_checks_prefix);
-    tcase_add_test(tc, test_str_starts_with_empty_prefix_on_null_view);
-    tcase_add_test(tc, test_str_dup_copies_view_with_nul);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("numbers");
-    tcase_add_test(tc, test_parse_i64_accepts_values_in_range);
-    tcase_add_test(tc, test_parse_i64_reaches_both_int64_limits);
-    tcase_add_test(tc, test_parse_i64_refuses_overflow);
-    tcase_add_test(tc, test_parse_i64_refuses_out_of_range_without_writing);
-    tcase_add_test(tc, test_parse_i64_refuses_non_digits);
-    tcase_add_test(tc, test_parse_i64_uses_view_length_not_nul);
-    tcase_add_test(tc, test_duration_units_scale_to_milliseconds);
-    tcase_add_test(tc, test_duration_bare_number_is_seconds);
-    tcase_add_test(tc, test_duration_refuses_bad_forms);
-    tcase_add_test(tc, test_duration_refuses_overflow);
-    tcase_add_test(tc, test_size_units_are_powers_of_1024);
-    tcase_add_test(tc, test_size_refuses_bad_forms_and_overflow);
-    tcase_add_test(tc, test_bool_accepts_the_documented_words_in_any_case);
-    tcase_add_test(tc, test_bool_refuses_other_words);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("url");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_url_decode_percent_escapes_any_case);
-    tcase_add_test(tc, test_url_decode_plus_is_space_only_when_asked);
-    tcase_add_test(tc, test_url_decode_keeps_utf8_bytes);
-    tcase_add_test(tc, test_url_decode_refuses_bad_escapes);
-    tcase_add_test(tc, test_url_decode_refuses_encoded_nul);
-    tcase_add_test(tc, test_url_decode_empty_input_gives_empty_string);
-    tcase_add_test(tc, test_url_decode_out_of_budget_is_enomem);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("buf");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_buf_appends_and_counts_length);
-    tcase_add_test(tc, test_buf_fills_exactly_to_max);
-    tcase_add_test(tc, test_buf_refuses_append_past_max_and_keeps_content);
-    tcase_add_test(tc, test_buf_failure_is_sticky_until_reset);
-    tcase_add_test(tc, test_buf_reset_keeps_memory);
-    tcase_add_test(tc, test_heap_buf_grows_past_initial_capacity);
-    tcase_add_test(tc, test_buf_capacity_never_exceeds_max_plus_nul);
-    tcase_add_test(tc, test_arena_buf_out_of_budget_marks_failed);
-    tcase_add_test(tc, test_buf_cstr_of_untouched_buffer_is_empty_string);
-    tcase_add_test(tc, test_buf_cstr_does_not_count_the_nul);
-    tcase_add_test(tc, test_buf_printf_formats_and_appends);
-    tcase_add_test(tc, test_buf_printf_past_max_fails_without_writing);
-    tcase_add_test(tc, test_buf_add_i64_writes_decimal_including_extremes);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("json");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_json_str_quotes_plain_text);
-    tcase_add_test(tc, test_json_str_escapes_quote_and_backslash);
-    tcase_add_test(tc, test_json_str_escapes_control_characters);
-    tcase_add_test(tc, test_json_str_passes_valid_utf8_through);
-    tcase_add_test(tc, test_json_str_replaces_invalid_utf8_with_fffd);
-    tcase_add_test(tc, test_json_str_replaces_truncated_sequence_at_end);
-    tcase_add_test(tc, test_json_str_output_of_random_bytes_is_valid_json);
-    tcase_add_test(tc, test_json_str_past_max_fails);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(str_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("str");
+    const TTest *const views_tests[] = {
+        test_str_c_of_null_is_empty_view,
+        test_str_eq_compares_length_and_bytes,
+        test_str_ieqc_ignores_ascii_case_only, test_str_starts_checks_prefix,
+        test_str_starts_with_empty_prefix_on_null_view,
+        test_str_dup_copies_view_with_nul, NULL};
+    sy_check_tcase(s, "views", setup, teardown, views_tests);
+    const TTest *const numbers_tests[] = {
+        test_parse_i64_accepts_values_in_range,
+        test_parse_i64_reaches_both_int64_limits,
+        test_parse_i64_refuses_overflow,
+        test_parse_i64_refuses_out_of_range_without_writing,
+        test_parse_i64_refuses_non_digits,
+        test_parse_i64_uses_view_length_not_nul,
+        test_duration_units_scale_to_milliseconds,
+        test_duration_bare_number_is_seconds, test_duration_refuses_bad_forms,
+        test_duration_refuses_overflow, test_size_units_are_powers_of_1024,
+        test_size_refuses_bad_forms_and_overflow,
+        test_bool_accepts_the_documented_words_in_any_case,
+        test_bool_refuses_other_words, NULL};
+    sy_check_tcase(s, "numbers", NULL, NULL, numbers_tests);
+    const TTest *const url_tests[] = {
+        test_url_decode_percent_escapes_any_case,
+        test_url_decode_plus_is_space_only_when_asked,
+        test_url_decode_keeps_utf8_bytes, test_url_decode_refuses_bad_escapes,
+        test_url_decode_refuses_encoded_nul,
+        test_url_decode_empty_input_gives_empty_string,
+        test_url_decode_out_of_budget_is_enomem, NULL};
+    sy_check_tcase(s, "url", setup, teardown, url_tests);
+    const TTest *const buf_tests[] = {
+        test_buf_appends_and_counts_length, test_buf_fills_exactly_to_max,
+        test_buf_refuses_append_past_max_and_keeps_content,
+        test_buf_failure_is_sticky_until_reset, test_buf_reset_keeps_memory,
+        test_heap_buf_grows_past_initial_capacity,
+        test_buf_capacity_never_exceeds_max_plus_nul,
+        test_arena_buf_out_of_budget_marks_failed,
+        test_buf_cstr_of_untouched_buffer_is_empty_string,
+        test_buf_cstr_does_not_count_the_nul,
+        test_buf_printf_formats_and_appends,
+        test_buf_printf_past_max_fails_without_writing,
+        test_buf_add_i64_writes_decimal_including_extremes, NULL};
+    sy_check_tcase(s, "buf", setup, teardown, buf_tests);
+    const TTest *const json_tests[] = {
+        test_json_str_quotes_plain_text,
+        test_json_str_escapes_quote_and_backslash,
+        test_json_str_escapes_control_characters,
+        test_json_str_passes_valid_utf8_through,
+        test_json_str_replaces_invalid_utf8_with_fffd,
+        test_json_str_replaces_truncated_sequence_at_end,
+        test_json_str_output_of_random_bytes_is_valid_json,
+        test_json_str_past_max_fails, NULL};
+    sy_check_tcase(s, "json", setup, teardown, json_tests);
+    return sy_check_run(s);
 }

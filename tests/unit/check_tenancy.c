@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/arena.h"
 #include "synthia/crypto.h"
 #include "synthia/error.h"
@@ -351,35 +352,25 @@ static Suite *
 tenancy_suite(void)
 {
     Suite *s = suite_create("tenancy");
-    TCase *tc = tcase_create("page");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_page_defaults_to_20_from_the_lowest_key);
-    tcase_add_test(tc, test_page_limit_bounds);
-    tcase_add_test(tc, test_cursor_round_trips);
-    tcase_add_test(tc, test_page_out_of_memory_is_enomem_not_the_first_page);
-    tcase_add_test(tc, test_cursor_refuses_malformed_rows);
-    tcase_add_test(tc, test_cursor_refuses_bad_encodings);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("rules");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_origins_are_normalised_as_browsers_send_them);
-    tcase_add_test(tc,
-                   test_origins_with_more_than_scheme_host_port_are_refused);
-    tcase_add_test(tc, test_slug_is_a_dns_label);
-    tcase_add_test(tc, test_website_and_plan_rules);
-    tcase_add_test(tc, test_text_trims_counts_characters_and_refuses_controls);
-    tcase_add_test(tc, test_key_kinds_and_scopes);
-    suite_add_tcase(s, tc);
+    const TTest *const page_tests[] = {
+        test_page_defaults_to_20_from_the_lowest_key, test_page_limit_bounds,
+        test_cursor_round_trips,
+        test_page_out_of_memory_is_enomem_not_the_first_page,
+        test_cursor_refuses_malformed_rows, test_cursor_refuses_bad_encodings,
+        NULL};
+    sy_check_tcase(s, "page", setup, teardown, page_tests);
+    const TTest *const rules_tests[] = {
+        test_origins_are_normalised_as_browsers_send_them,
+        test_origins_with_more_than_scheme_host_port_are_refused,
+        test_slug_is_a_dns_label, test_website_and_plan_rules,
+        test_text_trims_counts_characters_and_refuses_controls,
+        test_key_kinds_and_scopes, NULL};
+    sy_check_tcase(s, "rules", setup, teardown, rules_tests);
     return s;
 }
 
 int
 main(void)
 {
-    SRunner *sr = srunner_create(tenancy_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return sy_check_run(tenancy_suite());
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sycheck.h"
 #include "synthia/embed.h"
 #include "synthia/vectors.h"
 
@@ -326,30 +327,17 @@ START_TEST(test_topk_zero_query_scores_zero)
 }
 END_TEST
 
-static Suite *
-vectors_suite(void)
-{
-    Suite *s = suite_create("vectors");
-    TCase *tc = tcase_create("topk");
-    tcase_add_test(tc, test_topk_returns_best_first);
-    tcase_add_test(tc, test_topk_ties_rank_lower_index_first);
-    tcase_add_test(tc, test_topk_clamps_scores_to_unit_interval);
-    tcase_add_test(tc, test_topk_with_k_over_n_returns_all);
-    tcase_add_test(tc, test_topk_of_nothing_is_empty);
-    tcase_add_test(tc, test_topk_finds_own_text_first);
-    tcase_add_test(tc, test_topk_agrees_with_full_sort);
-    tcase_add_test(tc, test_topk_sparse_query_matches_dense_dot);
-    tcase_add_test(tc, test_topk_zero_query_scores_zero);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int
 main(void)
 {
-    SRunner *sr = srunner_create(vectors_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    Suite *s = suite_create("vectors");
+    const TTest *const topk_tests[] = {
+        test_topk_returns_best_first, test_topk_ties_rank_lower_index_first,
+        test_topk_clamps_scores_to_unit_interval,
+        test_topk_with_k_over_n_returns_all, test_topk_of_nothing_is_empty,
+        test_topk_finds_own_text_first, test_topk_agrees_with_full_sort,
+        test_topk_sparse_query_matches_dense_dot,
+        test_topk_zero_query_scores_zero, NULL};
+    sy_check_tcase(s, "topk", NULL, NULL, topk_tests);
+    return sy_check_run(s);
 }
