@@ -343,6 +343,8 @@ read_origins(sy_arena *a, json_object *body, sy_errs *e, sy_tenant_change *c)
         return sy_errs_field(e, "allowed_origins",
                              "may hold at most 100 origins");
     json_object *list = json_object_new_array();
+    if (!list)
+        return SY_ENOMEM;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         json_object *o = json_object_array_get_idx(v, i);
@@ -436,11 +438,17 @@ sy_tenancy_create_plain(sy_arena *a, const sy_tenancy_new *t, sy_errs *e,
     rc = fold(rc, plain(a, "website", t->website, sy_tenancy_check_website,
                         e, &c.website));
     json_object *list = json_object_new_array();
+    if (!list)
+        return SY_ENOMEM;
     for (int i = 0; i < t->norigins; i++)
         if (add_origin(e, list, sy_str_c(t->origins[i]), "origin") < 0)
             rc = fold(rc, SY_EVALIDATION);
-    if (rc < 0 || origins_text(a, list, &c.origins) < 0)
-        return rc < 0 ? rc : SY_ENOMEM;
+    if (rc < 0) {
+        json_object_put(list);
+        return rc;
+    }
+    if (origins_text(a, list, &c.origins) < 0) /* puts the list */
+        return SY_ENOMEM;
     return insert(a, &c, slug, e, out);
 }
 
