@@ -99,6 +99,7 @@ sy_req_parse_env(sy_req *req, sy_arena *a, char **envp)
     req->body = SY_STR_NULL;
     req->json = NULL;
     memset(&req->who, 0, sizeof(req->who));
+    memset(&req->catver, 0, sizeof(req->catver));
     req->request_id[0] = 0;
     req->db_us = req->redis_us = 0;
     for (char **e = envp; e && *e; e++)

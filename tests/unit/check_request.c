@@ -256,6 +256,19 @@ START_TEST(test_reparse_resets_previous_request)
 }
 END_TEST
 
+/* What admission learnt for the last request (principal, catalog
+ * version) never leaks into the next one, whatever the memory held. */
+START_TEST(test_reparse_forgets_principal_and_catalog_version)
+{
+    memset(&R, 0x90, sizeof(R));
+    GET("REQUEST_URI=/a");
+    ck_assert(!R.catver.set);
+    ck_assert_str_eq(R.catver.tenant, "");
+    ck_assert_int_eq(R.catver.version, 0);
+    ck_assert_str_eq(R.who.tenant_id, "");
+}
+END_TEST
+
 /* ------------------------------------------------------------ headers */
 
 START_TEST(test_header_lookup_by_http_name_ignores_case)
@@ -819,7 +832,8 @@ request_suite(void)
         test_content_length_absent_is_minus_one,
         test_content_length_empty_is_minus_one, test_content_length_is_parsed,
         test_invalid_content_length_is_bad_request,
-        test_reparse_resets_previous_request, NULL};
+        test_reparse_resets_previous_request,
+        test_reparse_forgets_principal_and_catalog_version, NULL};
     sy_check_tcase(s, "parse", setup, teardown, parse_tests);
     const TTest *const headers_tests[] = {
         test_header_lookup_by_http_name_ignores_case,
