@@ -128,6 +128,18 @@ const sy_route sy_routes[] = {
      .handler = sy_route_orders_transition, .auth = SY_AUTH_USER,
      .flags = SY_ROUTE_JSON},
 
+    /* Analyses and feedback */
+    {.method = "GET", .path = "/api/v1/analysis",
+     .handler = sy_route_analysis_list, .auth = SY_AUTH_USER},
+    {.method = "GET", .path = "/api/v1/analysis/{id}",
+     .handler = sy_route_analysis_get, .auth = SY_AUTH_USER},
+    {.method = "POST", .path = "/api/v1/feedback",
+     .handler = sy_route_feedback_create, .auth = SY_AUTH_KEY_OR_USER,
+     .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_WRITE,
+     .flags = SY_ROUTE_JSON},
+    {.method = "GET", .path = "/api/v1/feedback",
+     .handler = sy_route_feedback_list, .auth = SY_AUTH_STAFF},
+
     /* Result cache */
     {.method = "GET", .path = "/api/v1/cache/stats",
      .handler = sy_route_cache_stats, .auth = SY_AUTH_STAFF},

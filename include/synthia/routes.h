@@ -69,6 +69,12 @@ int sy_route_orders_list(sy_req *req, sy_res *res);
 int sy_route_orders_get(sy_req *req, sy_res *res);
 int sy_route_orders_transition(sy_req *req, sy_res *res);
 
+/* analysis.c (routes) */
+int sy_route_analysis_get(sy_req *req, sy_res *res);
+int sy_route_analysis_list(sy_req *req, sy_res *res);
+int sy_route_feedback_create(sy_req *req, sy_res *res);
+int sy_route_feedback_list(sy_req *req, sy_res *res);
+
 /* cache.c (routes) */
 int sy_route_cache_stats(sy_req *req, sy_res *res);
 int sy_route_cache_delete(sy_req *req, sy_res *res);

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * analysis.c (routes) - reading analyses (GET /analysis, /analysis/{id})
+ * and feedback (POST and GET /feedback).  The rules are the domain's
+ * (analysis.h); a handler names the caller, calls them and renders.
+ */
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "synthia/analysis.h"
+#include "synthia/authn.h"
+#include "synthia/error.h"
+#include "synthia/page.h"
+#include "synthia/problem.h"
+#include "synthia/routes.h"
+
+static sy_ai_caller
+caller(const sy_req *req)
+{
+    return (sy_ai_caller){
+        .user_id = req->who.user_id[0] ? req->who.user_id : NULL,
+        .key_id = req->who.key_id[0] ? req->who.key_id : NULL,
+        .shopper = req->who.user_id[0] && req->who.role < SY_ROLE_STAFF};
+}
+
+static json_object *
+row_item(const void *row)
+{
+    return json_tokener_parse(((const sy_analysis_row *)row)->json.p);
+}
+
+static int
+reply_json_text(sy_res *res, int status, sy_str json)
+{
+    return sy_res_bytes(res, status, "application/json", json.p, json.len);
+}
+
+int
+sy_route_analysis_get(sy_req *req, sy_res *res)
+{
+    const char *tid;
+    sy_ai_caller who = caller(req);
+    sy_str json;
+    int rc = sy_authn_tenant(req, res, &tid);
+    if (rc == 0)
+        rc = sy_analysis_get(req->arena, tid, req->params[0].p, &who,
+                             &res->errs, &json);
+    return rc < 0 ? rc : reply_json_text(res, 200, json);
+}
+
+int
+sy_route_analysis_list(sy_req *req, sy_res *res)
+{
+    const char *tid;
+    sy_ai_caller who = caller(req);
+    sy_page pg;
+    sy_analysis_row *rows;
+    int n;
+    int rc = sy_authn_tenant(req, res, &tid);
+    if (rc == 0)
+        rc = sy_page_parse(req, res, &pg);
+    if (rc < 0)
+        return rc;
+    sy_keyset ks = sy_page_keyset(&pg);
+    if ((rc = sy_analysis_list(req->arena, tid, &who, &ks, &rows, &n)) < 0)
+        return rc;
+    return sy_page_reply_rows(res, &pg, rows, n, sizeof(*rows), row_item,
+                              offsetof(sy_analysis_row, created_at),
+                              offsetof(sy_analysis_row, id));
+}
+
+int
+sy_route_feedback_create(sy_req *req, sy_res *res)
+{
+    const char *tid;
+    sy_ai_caller who = caller(req);
+    sy_str json;
+    int rc = sy_authn_tenant(req, res, &tid);
+    if (rc == 0)
+        rc = sy_feedback_give(req->arena, tid, &who, req->json, &res->errs,
+                              &json);
+    return rc < 0 ? rc : reply_json_text(res, 201, json);
+}
+
+/* GET /feedback?target_type=&limit=&cursor= -> {items, next_cursor,
+ * summary: {<type>: {count, average_rating}}} (the summary is of all the
+ * tenant's feedback, whatever the filter). */
+int
+sy_route_feedback_list(sy_req *req, sy_res *res)
+{
+    const char *tid, *type = NULL;
+    sy_page pg;
+    sy_analysis_row *rows;
+    sy_str q, summary;
+    int n;
+    int rc = sy_authn_tenant(req, res, &tid);
+    if (rc == 0)
+        rc = sy_page_parse(req, res, &pg);
+    if (rc == 0 && sy_req_query(req, "target_type", &q) == 0 &&
+        !(type = sy_feedback_target_type(q)))
+        rc = sy_problem_field(res, "target_type",
+                              "must be analysis, generation or "
+                              "recommendation");
+    if (rc < 0)
+        return rc;
+    sy_keyset ks = sy_page_keyset(&pg);
+    if ((rc = sy_feedback_list(req->arena, tid, type, &ks, &rows, &n,
+                               &summary)) < 0)
+        return rc;
+    int shown = sy_page_count(&pg, n);
+    json_object *o = json_object_new_object(), *items = json_object_new_array();
+    char *cursor = NULL;
+    if (!o || !items) {
+        json_object_put(o);
+        json_object_put(items);
+        return SY_ENOMEM;
+    }
+    for (int i = 0; i < shown; i++)
+        json_object_array_add(items, row_item(&rows[i]));
+    if (n > shown && (rc = sy_page_cursor(req->arena, rows[shown - 1].created_at,
+                                          rows[shown - 1].id, &cursor)) < 0) {
+        json_object_put(o);
+        json_object_put(items);
+        return rc;
+    }
+    json_object_object_add(o, "items", items);
+    json_object_object_add(o, "next_cursor",
+                           cursor ? json_object_new_string(cursor) : NULL);
+    json_object_object_add(o, "summary", json_tokener_parse(summary.p));
+    return sy_res_json(res, 200, o);
+}

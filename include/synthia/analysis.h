@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * analysis.h - the rules of analyses and feedback (app/domain/analysis.c),
+ * without HTTP: who may read which analysis, what feedback is valid and
+ * on what.
+ *
+ * A caller is a user (a shopper sees only their own analyses; staff and
+ * owners the tenant's) or an API key (the shop's storefront, acting for
+ * anonymous shoppers: its analyses carry no user).
+ */
+#ifndef SYNTHIA_ANALYSIS_H
+#define SYNTHIA_ANALYSIS_H
+
+#include <stdbool.h>
+
+#include "synthia/analyses_db.h"
+#include "synthia/arena.h"
+#include "synthia/errs.h"
+#include "synthia/str.h"
+
+struct json_object;
+
+typedef struct sy_ai_caller {
+    const char *user_id; /* NULL for API keys */
+    const char *key_id;  /* NULL for users */
+    bool shopper;        /* a user below staff: sees only their own */
+} sy_ai_caller;
+
+#define SY_FEEDBACK_COMMENT_MAX 2000 /* characters */
+
+/* Analysis id as the caller may see it: 0 and its JSON; SY_ENOTFOUND
+ * (recorded in e) for another user's, another tenant's, or none. */
+int sy_analysis_get(sy_arena *a, const char *tenant, const char *id,
+                    const sy_ai_caller *who, sy_errs *e, sy_str *json);
+
+/* The caller's history (staff: the tenant's), a page. */
+int sy_analysis_list(sy_arena *a, const char *tenant, const sy_ai_caller *who,
+                     const sy_keyset *k, sy_analysis_row **rows, int *n);
+
+/* POST /feedback's body: {target_type, target_id, rating, comment?}.
+ * Validated (field errors in e), then stored if the target exists in the
+ * tenant and the caller may see it (a shopper: their own analysis);
+ * "generation" targets (try-on results) are refused until try-on jobs
+ * exist.  0 and the feedback's JSON; SY_EVALIDATION; SY_ENOTFOUND. */
+int sy_feedback_give(sy_arena *a, const char *tenant, const sy_ai_caller *who,
+                     struct json_object *body, sy_errs *e, sy_str *json);
+
+/* The tenant's feedback, a page (target_type NULL: every type), and its
+ * summary per target type (analyses_db.h). */
+int sy_feedback_list(sy_arena *a, const char *tenant, const char *target_type,
+                     const sy_keyset *k, sy_analysis_row **rows, int *n,
+                     sy_str *summary);
+
+/* "analysis" | "generation" | "recommendation" (a static string), or
+ * NULL. */
+const char *sy_feedback_target_type(sy_str s);
+
+#endif
