@@ -702,7 +702,7 @@ segment_json(sy_arena *a, sy_str seg, json_object **out)
     if (!buf)
         return SY_ENOMEM;
     if (sy_b64url_decode(buf, seg.len, seg.p, seg.len, &n) < 0 ||
-        sy_json_parse(a, (sy_str){(const char *)buf, n}, out) < 0)
+        sy_json_parse(a, (sy_str){(const char *)buf, n}, NULL, out) < 0)
         return SY_EINVAL;
     return 0;
 }
