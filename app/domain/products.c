@@ -312,6 +312,8 @@ sy_products_add(sy_arena *a, const char *tenant, const sy_product_fields *in,
     int rc = sy_products_db_insert(a, tenant, &f, out);
     if (rc == SY_ECONFLICT)
         return sku_taken(e);
+    if (rc == SY_ENOTFOUND) /* a sysadmin's ?tenant_id= of no tenant */
+        return sy_errs_fail(e, rc, "not_found", "No tenant has this id.");
     return rc < 0 ? rc : embed(a, tenant, out);
 }
 
