@@ -284,8 +284,9 @@ read_login(sy_arena *a, json_object *b, sy_errs *e, login_input *in)
 {
     sy_str email = SY_STR_NULL, slug = SY_STR_NULL;
     memset(in, 0, sizeof(*in));
+    /* white space around it is trimmed, as the lookup and sign-up do */
     if (sy_json_str(e, b, "email", true, 1, EMAIL_INPUT_MAX, &email) == 0 &&
-        !sy_text_line_ok(email))
+        !sy_text_line_ok(sy_text_trim(email)))
         sy_errs_field(e, "email", "must not contain control characters");
     sy_json_str(e, b, "password", true, 1, 4096, &in->password);
     /* a slug is looked up and names the login guard's namespace */
