@@ -198,18 +198,6 @@ sy_req_query(const sy_req *req, const char *name, sy_str *out)
     return SY_ENOTFOUND;
 }
 
-static sy_str
-trim_ows(sy_str s)
-{
-    while (s.len && (s.p[0] == ' ' || s.p[0] == '\t')) {
-        s.p++;
-        s.len--;
-    }
-    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
-        s.len--;
-    return s;
-}
-
 sy_str
 sy_req_cookie(const sy_req *req, const char *name)
 {
@@ -217,17 +205,17 @@ sy_req_cookie(const sy_req *req, const char *name)
     while (rest.len) {
         const char *semi = memchr(rest.p, ';', rest.len);
         size_t n = semi ? (size_t)(semi - rest.p) : rest.len;
-        sy_str pair = trim_ows((sy_str){rest.p, n});
+        sy_str pair = sy_str_trim_ows((sy_str){rest.p, n});
         rest.p += semi ? n + 1 : n;
         rest.len -= semi ? n + 1 : n;
         const char *eq = memchr(pair.p, '=', pair.len);
         if (!eq)
             continue;
-        sy_str k = trim_ows((sy_str){pair.p, (size_t)(eq - pair.p)});
+        sy_str k = sy_str_trim_ows((sy_str){pair.p, (size_t)(eq - pair.p)});
         if (!sy_str_eqc(k, name))
             continue;
         const char *vstart = eq + 1;
-        sy_str v = trim_ows(
+        sy_str v = sy_str_trim_ows(
             (sy_str){vstart, (size_t)(pair.p + pair.len - vstart)});
         if (v.len >= 2 && v.p[0] == '"' && v.p[v.len - 1] == '"')
             v = (sy_str){v.p + 1, v.len - 2};

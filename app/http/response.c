@@ -99,18 +99,6 @@ sy_res_json(sy_res *res, int status, struct json_object *obj)
     return rc;
 }
 
-static sy_str
-ows_trim(sy_str s)
-{
-    while (s.len && (s.p[0] == ' ' || s.p[0] == '\t')) {
-        s.p++;
-        s.len--;
-    }
-    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
-        s.len--;
-    return s;
-}
-
 /* An entity-tag without its weakness: "xyzzy" of W/"xyzzy". */
 static sy_str
 opaque_tag(sy_str t)
@@ -129,7 +117,7 @@ opaque_tag(sy_str t)
 static bool
 etag_listed(sy_str field, sy_str etag)
 {
-    sy_str list = ows_trim(field), want = opaque_tag(etag);
+    sy_str list = sy_str_trim_ows(field), want = opaque_tag(etag);
     if (sy_str_eqc(list, "*"))
         return true;
     while (list.len) {
