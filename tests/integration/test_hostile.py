@@ -13,9 +13,12 @@ raw); every number field huge numbers (1e400, 2^64); the whole body deep
 nesting (10,000 levels) and more bytes than the route takes.  Every query
 parameter and every path capture gets the same classes percent-encoded,
 and long values, many short terms and odd separators (the hostile
-searches).  Each request is made as a caller who reaches the handler: a
-tenant owner and a sysadmin (with ?tenant_id=) where the operation admits
-them, else its API key or no credential.
+searches); every header parameter and every credential of the
+operation's security schemes (bearer token, API key, cookies) invalid
+UTF-8, a control character and an over-long value.  Each request is
+made as a caller who reaches the handler: a tenant owner and a sysadmin
+(with ?tenant_id=) where the operation admits them, else its API key or
+no credential.
 
 The expectations: never a 5xx, every 4xx an application/problem+json of
 synthia's shape, and the right one: invalid UTF-8 in a body is 400
@@ -24,7 +27,8 @@ unescaped, which is not JSON), a control character 422 naming the field
 whenever the field's documented pattern refuses it, a huge number 400 or
 422 naming the field, deep nesting 400, an oversized body 413; in a query
 parameter or path capture, invalid UTF-8 and NUL are 400 or 422 (404 for
-a capture), and so is any value the parameter's schema refuses."""
+a capture), and so is any value the parameter's schema refuses; a
+spoilt credential is 401 where the operation needs one."""
 
 import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
@@ -261,8 +265,8 @@ class World:
         self.t = syid.new_tenant(stack)
         self.owner = syid.login_ok(stack, self.t["owner"])["access_token"]
         self.staff_user = syid.new_user(stack, self.t, "staff")
-        sysadmin = syid.new_sysadmin(stack)
-        self.root = syid.login_ok(stack, sysadmin)["access_token"]
+        self.sysadmin = syid.new_sysadmin(stack)
+        self.root = syid.login_ok(stack, self.sysadmin)["access_token"]
         r = stack.request("POST", "/api/v1/products",
                           body={"sku": syid.unique("sku"), "name": "Shirt",
                                 "price_cents": 1500, "currency": "EUR",
@@ -282,6 +286,15 @@ class World:
                           headers=syid.bearer(self.owner))
         assert r.status == 201, r
         self.key = r.json()["id"]
+
+    def sign_in_again(self):
+        """New tokens for those a logout has ended."""
+        if syid.me(self.stack, self.owner).status == 401:
+            self.owner = syid.login_ok(self.stack,
+                                       self.t["owner"])["access_token"]
+        if syid.me(self.stack, self.root).status == 401:
+            self.root = syid.login_ok(self.stack,
+                                      self.sysadmin)["access_token"]
 
     def capture(self, path):
         """The id that fills path's {id}: an object that exists."""
@@ -339,7 +352,7 @@ class Probe:
         if body is not None:
             h["Content-Type"] = "application/json"
         if method == "POST":
-            h["Idempotency-Key"] = str(uuid.uuid4())
+            h.setdefault("Idempotency-Key", str(uuid.uuid4()))
         self.count += 1
         r = self.stack.request(method, url, body=body, headers=h, timeout=30)
         r.what = "%s %s [%s]" % (method, url[:120], what)
@@ -535,6 +548,66 @@ def test_every_query_parameter_and_path_capture(stack):
                                    headers, body, "%s capture %s" % (who,
                                                                      value))
                     probe.check(r, CAPTURE_REFUSED)
+    assert probe.count > 300, probe.count
+    probe.done()
+
+
+
+# Header values: invalid UTF-8, a control, an over-long value (nginx
+# refuses NUL, CR and LF in a header itself).
+H_BAD = (b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xff\xfe",
+         b"a\x01b", b"a\x7fb", b"x" * 4000)
+
+
+def credentials(op):
+    """Header fields that carry op's credentials, from its security
+    schemes: (name, value prefix)."""
+    schemes = doc()["components"]["securitySchemes"]
+    out = []
+    for req in op.get("security", []):
+        for name in req:
+            sc = schemes[name]
+            if sc["type"] == "http":
+                out.append(("Authorization", b"Bearer "))
+            elif sc["in"] == "header":
+                out.append((sc["name"], b""))
+            elif sc["in"] == "cookie":
+                out.append(("Cookie", sc["name"].encode() + b"="))
+    return sorted(set(out))
+
+
+def test_every_header_parameter_and_credential(stack):
+    world = World(stack)
+    probe = Probe(stack)
+    # a header parameter shared by many operations (X-Request-Id is on
+    # all) is read alike on each: it is tried on its first eight
+    tried = {}
+    for method, path, op, item in operations():
+        body = b"{}" if json_body(op) is not None else None
+        # a credential of every scheme the operation takes, spoilt
+        for field, prefix in credentials(op):
+            for value in H_BAD:
+                r = probe.send(method, url_of(path, world, {}),
+                               {field: prefix + value}, body,
+                               "%s: %r" % (field, value[:12]))
+                probe.check(r, {(401, "unauthorized")} if op.get(
+                    "security") and {} not in op["security"] else None)
+        if method == "DELETE":  # a spoilt parameter may still delete
+            continue
+        params = [(n, sch) for n, sch in parameters(op, item, "header")
+                  if tried.setdefault(n, 0) < 8]
+        for n, _ in params:
+            tried[n] += 1
+        for who, headers, query in world.callers(op, item):
+            url = url_of(path, world, quoted(query))
+            for pname, _ in params:
+                for value in H_BAD:
+                    h = dict(headers)
+                    h[pname] = value
+                    r = probe.send(method, url, h, body, "%s %s: %r" % (
+                        who, pname, value[:12]))
+                    probe.check(r, None)
+        world.sign_in_again()  # a logout may have ended the session
     assert probe.count > 300, probe.count
     probe.done()
 
