@@ -702,7 +702,7 @@ segment_json(sy_arena *a, sy_str seg, json_object **out)
     if (!buf)
         return SY_ENOMEM;
     if (sy_b64url_decode(buf, seg.len, seg.p, seg.len, &n) < 0 ||
-        sy_json_parse(a, (sy_str){(const char *)buf, n}, out) < 0)
+        sy_json_parse(a, (sy_str){(const char *)buf, n}, NULL, out) < 0)
         return SY_EINVAL;
     return 0;
 }
@@ -788,14 +788,18 @@ tid_fits_role(json_object *p, sy_claims *c)
     return copy_uuid(p, "tid", c->tid);
 }
 
+/* exp, iat and nbf (optional: our tokens carry none, but a token that
+ * names one is not valid before it), each with the configured leeway. */
 static int
-check_times(const sy_claims *c)
+check_times(const sy_claims *c, bool has_nbf, int64_t nbf)
 {
     int64_t now_ms = sy_wall_ms(), leeway = sy_conf->jwt_leeway_ms;
     if (c->exp * 1000 + leeway <= now_ms)
         return refuse("expired");
     if (c->iat * 1000 > now_ms + leeway)
         return refuse("issued in the future");
+    if (has_nbf && nbf * 1000 > now_ms + leeway)
+        return refuse("not valid yet (nbf)");
     if (c->exp < c->iat)
         return refuse("exp before iat");
     return 0;
@@ -821,7 +825,11 @@ read_claims(sy_arena *a, sy_str payload, sy_claims *c)
         return refuse("tid does not fit the role");
     if (!json_time(p, "iat", &c->iat) || !json_time(p, "exp", &c->exp))
         return refuse("iat or exp is not an integer");
-    return check_times(c);
+    int64_t nbf = 0;
+    bool has_nbf = json_object_object_get_ex(p, "nbf", NULL);
+    if (has_nbf && !json_time(p, "nbf", &nbf))
+        return refuse("nbf is not an integer");
+    return check_times(c, has_nbf, nbf);
 }
 
 static bool

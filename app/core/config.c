@@ -160,7 +160,7 @@ static const key_def keys[] = {
      "older keys still accepted, as kid=path pairs (HS256 secret files or "
      "PEM public keys), so signing keys rotate without logouts"},
     {"auth", "jwt_leeway", T_DURATION, O(jwt_leeway_ms), "30s", 0, 300000,
-     "clock skew tolerated on exp and iat"},
+     "clock skew tolerated on exp, nbf and iat"},
     {"auth", "argon2_memory", T_SIZE, O(argon2_memory), "19M", 1LL << 20,
      1LL << 32, "argon2id memory cost (OWASP minimum: 19M with 2 passes)"},
     {"auth", "argon2_iterations", T_INT, O(argon2_iterations), "2", 1, 20,

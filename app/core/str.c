@@ -49,6 +49,18 @@ sy_str_starts(sy_str a, const char *prefix)
     return a.len >= n && (n == 0 || memcmp(a.p, prefix, n) == 0);
 }
 
+sy_str
+sy_str_trim_ows(sy_str s)
+{
+    while (s.len && (s.p[0] == ' ' || s.p[0] == '\t')) {
+        s.p++;
+        s.len--;
+    }
+    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
 char *
 sy_str_dup(sy_arena *a, sy_str s)
 {

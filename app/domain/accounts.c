@@ -20,6 +20,7 @@
 #include "synthia/password.h"
 #include "synthia/ratelimit.h"
 #include "synthia/sessions.h"
+#include "synthia/tenancy.h"
 #include "synthia/tenants.h"
 #include "synthia/text.h"
 
@@ -281,14 +282,20 @@ typedef struct login_ns {
 static int
 read_login(sy_arena *a, json_object *b, sy_errs *e, login_input *in)
 {
-    sy_str email, slug;
+    sy_str email = SY_STR_NULL, slug = SY_STR_NULL;
     memset(in, 0, sizeof(*in));
+    /* white space around it is trimmed, as the lookup and sign-up do */
     if (sy_json_str(e, b, "email", true, 1, EMAIL_INPUT_MAX, &email) == 0 &&
-        !sy_text_line_ok(email))
+        !sy_text_line_ok(sy_text_trim(email)))
         sy_errs_field(e, "email", "must not contain control characters");
     sy_json_str(e, b, "password", true, 1, 4096, &in->password);
-    if (sy_json_str(e, b, "tenant", false, 1, 63, &slug) == 0)
-        in->slug = sy_str_dup(a, slug);
+    /* a slug is looked up and names the login guard's namespace */
+    const char *why;
+    if (sy_json_str(e, b, "tenant", false, 1, 63, &slug) == 0 &&
+        sy_tenancy_check_slug(slug, &why) < 0)
+        sy_errs_field(e, "tenant", why);
+    else if (slug.p && !(in->slug = sy_str_dup(a, slug)))
+        return SY_ENOMEM;
     sy_json_bool(e, b, "cookie", false, &in->cookie);
     if (sy_errs_any(e))
         return SY_EVALIDATION;

@@ -38,6 +38,7 @@
 #include "synthia/db.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
+#include "synthia/text.h"
 
 #define MAX_QUANTITY 1000
 #define NOTE_MAX_CHARS 1000
@@ -202,9 +203,11 @@ read_note(sy_arena *a, json_object *body, sy_errs *e, sy_order_in *in)
     sy_str v;
     if (sy_json_str(e, body, "note", false, 0, SIZE_MAX, &v) < 0)
         return;
-    if (sy_str_utf8_chars(v) > NOTE_MAX_CHARS || memchr(v.p, '\0', v.len)) {
+    /* multi-line text: tab, LF and CR, no other control character */
+    if (sy_str_utf8_chars(v) > NOTE_MAX_CHARS || !sy_text_multiline_ok(v)) {
         sy_errs_field(e, "note",
-                      "must be at most 1000 characters, without NUL");
+                      "must be at most 1000 characters, without control "
+                      "characters other than line breaks and tabs");
         return;
     }
     in->note = sy_str_dup(a, v);

@@ -30,10 +30,12 @@
 
 #include "synthia/cache.h"
 #include "synthia/crypto.h"
+#include "synthia/currency.h"
 #include "synthia/db.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/tenancy.h"
+#include "synthia/text.h"
 #include "synthia/vectors.h"
 
 #define NAME_MAX_CHARS 200
@@ -62,26 +64,13 @@ sku_ok(sy_str s)
     return true;
 }
 
-/* Descriptions may hold line breaks and tabs, no other control
- * characters. */
+/* Descriptions are multi-line text: line breaks and tabs, no other
+ * control characters (text.h). */
 static bool
 description_ok(sy_str s)
 {
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        if ((c < ' ' && c != '\n' && c != '\r' && c != '\t') || c == 0x7f)
-            return false;
-    }
-    return sy_str_utf8_chars(s) <= DESCRIPTION_MAX_CHARS;
-}
-
-static bool
-currency_ok(sy_str s)
-{
-    bool ok = s.len == 3;
-    for (size_t i = 0; ok && i < 3; i++)
-        ok = s.p[i] >= 'A' && s.p[i] <= 'Z';
-    return ok;
+    return sy_text_multiline_ok(s) &&
+           sy_str_utf8_chars(s) <= DESCRIPTION_MAX_CHARS;
 }
 
 /* "#rrggbb" in any case into out (8 bytes) in lower case. */
@@ -193,6 +182,35 @@ read_colors(sy_arena *a, json_object *body, sy_errs *e, const char **out)
     return *out ? 0 : SY_ENOMEM;
 }
 
+/* Attribute names are single-line text, string values multi-line (text.h;
+ * the body's check has refused NUL and invalid UTF-8 already), at any
+ * depth. */
+static bool
+attributes_text_ok(json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        return sy_text_multiline_ok(
+            (sy_str){json_object_get_string(v),
+                     (size_t)json_object_get_string_len(v)});
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            if (!attributes_text_ok(json_object_array_get_idx(v, i)))
+                return false;
+        return true;
+    case json_type_object: {
+        json_object_object_foreach(v, key, val)
+        {
+            if (!sy_text_line_ok(sy_str_c(key)) || !attributes_text_ok(val))
+                return false;
+        }
+        return true;
+    }
+    default:
+        return true;
+    }
+}
+
 static int
 read_attributes(sy_arena *a, json_object *body, sy_errs *e,
                 const char **out)
@@ -202,6 +220,10 @@ read_attributes(sy_arena *a, json_object *body, sy_errs *e,
         return 0;
     if (!json_object_is_type(v, json_type_object))
         return sy_errs_field(e, "attributes", "must be a JSON object");
+    if (!attributes_text_ok(v))
+        return sy_errs_field(e, "attributes",
+                             "names must not contain control characters, "
+                             "string values none but tab, LF and CR");
     size_t n = 0;
     const char *s = json_object_to_json_string_length(
         v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
@@ -265,9 +287,9 @@ sy_products_read(sy_arena *a, json_object *body, bool create, sy_errs *e,
                      SY_PRODUCTS_CATEGORY_MAX, &in->category);
     bad |= read_int(a, body, e, "price_cents", create, SY_PRODUCTS_PRICE_MAX,
                     &in->price);
-    bad |= read_checked(a, body, e, "currency", create, currency_ok,
-                        "must be an ISO 4217 code in upper case, like "
-                        "\"EUR\"",
+    bad |= read_checked(a, body, e, "currency", create, sy_currency_iso4217,
+                        "must be a current ISO 4217 currency code in upper "
+                        "case, like \"EUR\"",
                         &in->currency);
     bad |= read_int(a, body, e, "stock", false, STOCK_MAX, &in->stock);
     bad |= read_colors(a, body, e, &in->colors);
@@ -312,6 +334,8 @@ sy_products_add(sy_arena *a, const char *tenant, const sy_product_fields *in,
     int rc = sy_products_db_insert(a, tenant, &f, out);
     if (rc == SY_ECONFLICT)
         return sku_taken(e);
+    if (rc == SY_ENOTFOUND) /* a sysadmin's ?tenant_id= of no tenant */
+        return sy_errs_fail(e, rc, "not_found", "No tenant has this id.");
     return rc < 0 ? rc : embed(a, tenant, out);
 }
 

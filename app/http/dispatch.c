@@ -25,6 +25,7 @@
 #include "synthia/metrics.h"
 #include "synthia/problem.h"
 #include "synthia/router.h"
+#include "synthia/text.h"
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
 
@@ -160,9 +161,15 @@ route_request(sy_req *req, sy_res *res)
                           "No resource matches this path.");
     for (int i = 0; i < m.nparams; i++) {
         rc = sy_url_decode(req->arena, m.params[i], false, &req->params[i]);
+        if (rc == SY_ENOMEM)
+            return rc;
         if (rc < 0)
             return sy_problem(res, 400, "bad_request",
                               "The path has an invalid percent-escape.");
+        if (!sy_text_utf8(req->params[i]))
+            return sy_problem(res, 400, "bad_request",
+                              "The path is not valid UTF-8 once "
+                              "percent-decoded.");
     }
     req->nparams = m.nparams;
     return 0;
@@ -180,7 +187,8 @@ read_json_body(sy_req *req, sy_res *res)
 {
     sy_str body;
     if ((req->route->flags & SY_ROUTE_JSON_OPTIONAL) && bodyless(req))
-        return sy_json_parse(req->arena, SY_STR("{}"), &req->json);
+        return sy_json_parse(req->arena, SY_STR("{}"), &res->errs,
+                             &req->json);
     if (!sy_json_content_type(req->content_type))
         return sy_problem(res, 415, "unsupported_media_type",
                           "The body must be application/json.");
@@ -191,14 +199,9 @@ read_json_body(sy_req *req, sy_res *res)
     if (rc < 0)
         return sy_problem(res, 400, "bad_request",
                           "The request body could not be read.");
-    rc = sy_json_parse(req->arena, body, &req->json);
-    if (rc == SY_EJSON)
-        return sy_problem(res, 400, "invalid_json",
-                          "The body is not well-formed JSON.");
-    if (rc == SY_EVALIDATION)
-        return sy_problem(res, 422, "validation_failed",
-                          "The body must be a JSON object.");
-    return rc;
+    /* 400 invalid_json, or 422 naming each field that holds a NUL:
+     * res->errs has the words */
+    return sy_json_parse(req->arena, body, &res->errs, &req->json);
 }
 
 static bool
@@ -223,10 +226,28 @@ preflight(sy_req *req, sy_res *res)
     return true;
 }
 
+/* More header fields than a request keeps: refused whole, since a
+ * dropped one may be the credential or the precondition. */
+static int
+too_many_headers(sy_res *res)
+{
+    char detail[96];
+    snprintf(detail, sizeof(detail),
+             "The request has more than %d header fields.",
+             SY_REQ_MAX_HEADERS);
+    return sy_problem(res, 431, "headers_too_large", detail);
+}
+
 void
 sy_dispatch(sy_req *req, sy_res *res)
 {
     res->head_only = sy_str_eqc(req->method, "HEAD");
+    if (req->headers_dropped) {
+        too_many_headers(res);
+        if (api_path(req))
+            sy_cors_headers(req, res);
+        return;
+    }
     if (preflight(req, res))
         return;
     int rc = route_request(req, res);

@@ -15,6 +15,7 @@
 
 #include "synthia/crypto.h"
 #include "synthia/error.h"
+#include "synthia/text.h"
 
 /* Value of "NAME=value" when the entry starts with name and '='. */
 static bool
@@ -30,8 +31,12 @@ static void
 add_header(sy_req *req, const char *e)
 {
     const char *eq = strchr(e, '=');
-    if (!eq || req->nheaders == SY_REQ_MAX_HEADERS)
+    if (!eq)
         return;
+    if (req->nheaders == SY_REQ_MAX_HEADERS) {
+        req->headers_dropped = true;
+        return;
+    }
     req->headers[req->nheaders].name = (sy_str){e, (size_t)(eq - e)};
     req->headers[req->nheaders].value = sy_str_c(eq + 1);
     req->nheaders++;
@@ -88,6 +93,7 @@ sy_req_parse_env(sy_req *req, sy_arena *a, char **envp)
     sy_str qs = SY_STR_NULL;
     memset(req, 0, offsetof(sy_req, headers));
     req->nheaders = 0;
+    req->headers_dropped = false;
     req->arena = a;
     req->content_length = -1;
     req->route = NULL;
@@ -177,22 +183,20 @@ sy_req_query(const sy_req *req, const char *name, sy_str *out)
             if (rc < 0)
                 return rc;
         }
-        if (sy_str_eqc(dk, name))
-            return sy_url_decode(req->arena, v, true, out);
+        if (!sy_str_eqc(dk, name))
+            continue;
+        /* text that reaches a store is valid UTF-8 without NUL (the
+         * decoder refuses %00) */
+        sy_str dv;
+        int rc = sy_url_decode(req->arena, v, true, &dv);
+        if (rc < 0)
+            return rc;
+        if (!sy_text_utf8(dv))
+            return SY_EBADREQ;
+        *out = dv;
+        return 0;
     }
     return SY_ENOTFOUND;
-}
-
-static sy_str
-trim_ows(sy_str s)
-{
-    while (s.len && (s.p[0] == ' ' || s.p[0] == '\t')) {
-        s.p++;
-        s.len--;
-    }
-    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
-        s.len--;
-    return s;
 }
 
 sy_str
@@ -202,17 +206,17 @@ sy_req_cookie(const sy_req *req, const char *name)
     while (rest.len) {
         const char *semi = memchr(rest.p, ';', rest.len);
         size_t n = semi ? (size_t)(semi - rest.p) : rest.len;
-        sy_str pair = trim_ows((sy_str){rest.p, n});
+        sy_str pair = sy_str_trim_ows((sy_str){rest.p, n});
         rest.p += semi ? n + 1 : n;
         rest.len -= semi ? n + 1 : n;
         const char *eq = memchr(pair.p, '=', pair.len);
         if (!eq)
             continue;
-        sy_str k = trim_ows((sy_str){pair.p, (size_t)(eq - pair.p)});
+        sy_str k = sy_str_trim_ows((sy_str){pair.p, (size_t)(eq - pair.p)});
         if (!sy_str_eqc(k, name))
             continue;
         const char *vstart = eq + 1;
-        sy_str v = trim_ows(
+        sy_str v = sy_str_trim_ows(
             (sy_str){vstart, (size_t)(pair.p + pair.len - vstart)});
         if (v.len >= 2 && v.p[0] == '"' && v.p[v.len - 1] == '"')
             v = (sy_str){v.p + 1, v.len - 2};

@@ -99,27 +99,44 @@ sy_res_json(sy_res *res, int status, struct json_object *obj)
     return rc;
 }
 
-/* Does an If-None-Match list ("a", W/"b", *) contain etag? */
-static bool
-etag_listed(sy_str list, sy_str etag)
+/* An entity-tag without its weakness: "xyzzy" of W/"xyzzy". */
+static sy_str
+opaque_tag(sy_str t)
 {
+    if (t.len >= 2 && t.p[0] == 'W' && t.p[1] == '/')
+        return (sy_str){t.p + 2, t.len - 2};
+    return t;
+}
+
+/* Does If-None-Match match etag (RFC 9110, 13.1.2)?  The field is "*"
+ * alone, or a list of entity-tags ([W/]"opaque", where the opaque part
+ * may hold commas) compared weakly: W/"a" matches "a".  A weak star
+ * (W/ then *) is neither and matches nothing; a malformed list matches
+ * nothing from its first bad element on (the field is then ignored, as
+ * the RFC allows). */
+static bool
+etag_listed(sy_str field, sy_str etag)
+{
+    sy_str list = sy_str_trim_ows(field), want = opaque_tag(etag);
+    if (sy_str_eqc(list, "*"))
+        return true;
     while (list.len) {
-        while (list.len && (list.p[0] == ' ' || list.p[0] == ',')) {
+        if (list.p[0] == ',' || list.p[0] == ' ' || list.p[0] == '\t') {
             list.p++;
             list.len--;
+            continue;
         }
-        size_t n = 0;
-        while (n < list.len && list.p[n] != ',')
-            n++;
-        sy_str item = {list.p, n};
-        while (item.len && item.p[item.len - 1] == ' ')
-            item.len--;
-        if (sy_str_starts(item, "W/"))
-            item = (sy_str){item.p + 2, item.len - 2};
-        if (sy_str_eqc(item, "*") || sy_str_eq(item, etag))
+        sy_str item = opaque_tag(list);
+        if (item.len < 2 || item.p[0] != '"')
+            return false;
+        const char *close = memchr(item.p + 1, '"', item.len - 1);
+        if (!close)
+            return false;
+        sy_str tag = {item.p, (size_t)(close - item.p) + 1};
+        if (sy_str_eq(tag, want))
             return true;
-        list.p += n;
-        list.len -= n;
+        list.len -= (size_t)(close + 1 - list.p);
+        list.p = close + 1;
     }
     return false;
 }
@@ -164,6 +181,7 @@ sy_status_text(int status)
     case 422: return "Unprocessable Content";
     case 428: return "Precondition Required";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";

@@ -135,14 +135,7 @@ read_body_json(sy_req *req, sy_res *res, json_object **out)
                           "The request body could not be read.");
     if (body.len == 0)
         return SY_ENOTFOUND;
-    rc = sy_json_parse(req->arena, body, out);
-    if (rc == SY_EJSON)
-        return sy_problem(res, 400, "invalid_json",
-                          "The body is not well-formed JSON.");
-    if (rc == SY_EVALIDATION)
-        return sy_problem(res, 422, "validation_failed",
-                          "The body must be a JSON object.");
-    return rc;
+    return sy_json_parse(req->arena, body, &res->errs, out);
 }
 
 /* {refresh_token} from the body: 0, SY_ENOTFOUND (none), or a problem. */

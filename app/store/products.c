@@ -42,14 +42,16 @@ enum { W_ID, W_JSON, W_UPDATED, W_ACTIVE, W_TEXT };
 
 /* $2 sku, $3 name, $4 description, $5 category, $6 price_cents, $7
  * currency, $8 stock, $9 colors (JSON array), $10 attributes (JSON
- * object), $11 image_url (NULL: none). */
+ * object), $11 image_url (NULL: none).  No row when no tenant has the
+ * id $1 (the search trigger would fail first on a foreign-key miss). */
 static sy_db_stmt sql_insert =
     SY_DB_STMT("product_insert",
      "INSERT INTO products AS p (tenant_id, sku, name, description, "
      "category, price_cents, currency, stock, colors, attributes, "
      "image_url, created_at, updated_at) SELECT $1::uuid, $2, $3, $4, "
      "$5, $6::bigint, $7, $8::integer, " CAT_COLORS("$9") ", "
-     "$10::jsonb, $11, c.ts, c.ts FROM (SELECT clock_timestamp() AS ts) c "
+     "$10::jsonb, $11, c.ts, c.ts FROM tenants t, "
+     "(SELECT clock_timestamp() AS ts) c WHERE t.id = $1::uuid "
      "RETURNING " CAT_WRITTEN,
      11);
 /* $2 id, $3 whether inactive products count.  Columns: id, JSON,

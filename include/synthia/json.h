@@ -25,9 +25,21 @@ struct json_object;
  * parameters)? */
 bool sy_json_content_type(sy_str ctype);
 
-/* Parse body into *out (owned by arena a).  Returns 0, SY_EJSON for
- * malformed JSON, SY_EVALIDATION when the top level is not an object. */
-int sy_json_parse(sy_arena *a, sy_str body, struct json_object **out);
+/* Parse body into *out (owned by arena a), checking every string of it,
+ * object keys included, in one place: what reaches a rule is valid
+ * Unicode without NUL.  Returns 0, or (each recorded in e with its
+ * problem code and sentence, when e is not NULL):
+ *   SY_EJSON        not RFC 8259 JSON (json-c's leniencies, such as
+ *                   single quotes and Infinity, refused too), not valid
+ *                   UTF-8 (strict: no overlong forms, surrogates or code
+ *                   points above U+10FFFF), or a string with an unpaired
+ *                   surrogate escape;
+ *   SY_EVALIDATION  the top level is not an object, or strings hold NUL
+ *                   (raw or \u0000): a field error for each (up to 16),
+ *                   named by its path ("attributes.fit", "items[2].note");
+ *   SY_ENOMEM. */
+int sy_json_parse(sy_arena *a, sy_str body, sy_errs *e,
+                  struct json_object **out);
 
 /* Typed getters: 0 with the value, SY_ENOTFOUND when the field is absent
  * and optional, SY_EVALIDATION (recorded in e) when it is absent and

@@ -9,7 +9,8 @@
  * logging anyone out.  The header is checked BEFORE any signature check:
  * the kid must be known and the alg must be exactly that key's algorithm,
  * so "alg: none" and HS/RS confusion are refused by construction.  Then
- * signature, iss, exp (auth.jwt_leeway), iat and the claim types.
+ * signature, iss, exp, nbf and iat (each within auth.jwt_leeway) and the
+ * claim types.
  */
 #ifndef SYNTHIA_JWT_H
 #define SYNTHIA_JWT_H

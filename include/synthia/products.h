@@ -40,7 +40,8 @@ int sy_products_read(sy_arena *a, struct json_object *body, bool create,
  * attributes {}) and store its embedding.  The caller commits and then
  * bumps the catalog version (sy_cache_catalog_bump): seed-demo and
  * imports add many products in one transaction this way.  0 with the
- * written row; SY_ECONFLICT (sku taken, recorded in e), SY_EDB. */
+ * written row; SY_ECONFLICT (sku taken) or SY_ENOTFOUND (no tenant has
+ * this id), each recorded in e; SY_EDB. */
 int sy_products_add(sy_arena *a, const char *tenant,
                     const sy_product_fields *in, sy_errs *e,
                     sy_product_row *out);

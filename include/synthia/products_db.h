@@ -57,7 +57,8 @@ typedef struct sy_product_score {
 } sy_product_score;
 
 /* Insert a product (every field of f given; image_url may be NULL).
- * 0 with the written row, SY_ECONFLICT (sku taken), SY_EDB. */
+ * 0 with the written row, SY_ECONFLICT (sku taken), SY_ENOTFOUND (no
+ * such tenant), SY_EDB. */
 int sy_products_db_insert(sy_arena *a, const char *tenant,
                           const sy_product_fields *f, sy_product_row *out);
 

@@ -19,7 +19,11 @@
 #include "synthia/str.h"
 
 #define SY_REQ_MAX_PARAMS 4
-#define SY_REQ_MAX_HEADERS 64
+/* Request header fields kept; a request with more is refused with 431
+ * (dispatch.c), never served with some silently dropped.  Apache's
+ * LimitRequestFields defaults to 100 too; nginx, lighttpd and Caddy
+ * bound the headers' bytes instead (README, "Running"). */
+#define SY_REQ_MAX_HEADERS 100
 #define SY_REQUEST_ID_MAX 64
 
 struct json_object;
@@ -47,6 +51,7 @@ typedef struct sy_req {
     bool https;
     sy_kv headers[SY_REQ_MAX_HEADERS]; /* CGI names: HTTP_X_FOO */
     int nheaders;
+    bool headers_dropped; /* more than SY_REQ_MAX_HEADERS were sent */
     char request_id[SY_REQUEST_ID_MAX + 1];
 
     /* filled by the router */
@@ -79,8 +84,10 @@ int sy_req_parse_env(sy_req *req, sy_arena *a, char **envp);
 /* Header value by HTTP name, or an empty view (p == NULL) if absent. */
 sy_str sy_req_header(const sy_req *req, const char *name);
 
-/* Decoded value of the first query parameter `name`.  Returns 0 and the
- * value, SY_ENOTFOUND if absent, SY_EBADREQ on a bad escape. */
+/* Decoded value of the first query parameter `name` (NUL-terminated
+ * arena copy).  Returns 0 and the value, SY_ENOTFOUND if absent,
+ * SY_EBADREQ on a bad escape, an escaped NUL (%00) or a value that is not
+ * valid UTF-8 once decoded (strict, text.h). */
 int sy_req_query(const sy_req *req, const char *name, sy_str *out);
 
 /* Value of cookie `name` from the Cookie header, or an empty view. */

@@ -33,6 +33,9 @@ bool sy_str_eqc(sy_str a, const char *lit);
 /* ASCII case-insensitive comparison. */
 bool sy_str_ieqc(sy_str a, const char *lit);
 bool sy_str_starts(sy_str a, const char *prefix);
+/* The view without HTTP's optional white space (space, tab) at either
+ * end (RFC 9110, 5.6.3). */
+sy_str sy_str_trim_ows(sy_str s);
 /* Arena copy with a terminating NUL, or NULL. */
 char *sy_str_dup(sy_arena *a, sy_str s);
 

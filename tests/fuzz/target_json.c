@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * target_json.c - JSON request bodies: sy_json_parse (size, depth, strict
- * UTF-8, only white space after the value, an object at the top) and the
- * typed getters sy_json_str / _int / _bool, which record problems in the
- * response, then the problem+json body those problems make.
+ * UTF-8, surrogate escapes, RFC 8259 tokens, only white space after the
+ * value, an object at the top, NUL in any string or key refused with its
+ * field path, every refusal saying why) and the typed getters
+ * sy_json_str / _int / _bool, which record problems in the response, then
+ * the problem+json body those problems make.
  *
  * Input: the body.  The getters are asked for the fields the routes read
  * and for every key of the object, each with a tight and a loose range.
@@ -74,8 +76,21 @@ fz_run(const uint8_t *data, size_t size, sy_buf *t)
     sy_res_init(res, &a, NULL, 1 << 16);
 
     json_object *o = NULL;
-    int rc = sy_json_parse(&a, (sy_str){(const char *)data, size}, &o);
+    int rc = sy_json_parse(&a, (sy_str){(const char *)data, size},
+                           &res->errs, &o);
     fz_puti(t, "parse", rc, 0);
+    if (rc < 0 && rc != SY_ENOMEM) {
+        /* the refusal as a client reads it: its code, and the sentence or
+         * the fields (each NUL string named by its path) */
+        const char *why = sy_errs_text(&res->errs);
+        fz_putc(t, "refusal", why || !res->errs.fields ? 0 : SY_ENOMEM,
+                why ? why : "");
+        fz_putc(t, "code", 0, res->errs.code ? res->errs.code : "");
+        if (rc != SY_EJSON && rc != SY_EVALIDATION)
+            fz_fail("sy_json_parse: unexpected code %d", rc);
+        if (!why && !res->errs.fields) /* fields: their text may fail */
+            fz_fail("sy_json_parse: refused without saying why");
+    }
     if (rc == 0) {
         if (!json_object_is_type(o, json_type_object))
             fz_fail("sy_json_parse: the top level is not an object");

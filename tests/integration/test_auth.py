@@ -302,6 +302,38 @@ def test_login_throttling_per_account_and_address(stack):
     assert syid.login(stack, u).status == 200
 
 
+def login_as(stack, u, email, password):
+    return stack.request("POST", "/api/v1/auth/login",
+                         body={"email": email, "password": password,
+                               "tenant": u["slug"]})
+
+
+def test_login_throttle_keys_on_the_email_the_lookup_uses(stack):
+    # issue 10: "victim@x\u0000zz" was throttled under its own key while
+    # the lookup stopped at the NUL, so the right password got in after
+    # the limits had tripped, and varying the suffix never tripped them
+    t = syid.new_tenant(stack)
+    u = syid.new_user(stack, t)
+    for tail in ("\u0000zz", "\u0000", "\u0001", "\u001f", "\u007f"):
+        r = login_as(stack, u, u.email + tail, u["password"])
+        p = sylib.assert_problem(r, 422, "validation_failed")
+        assert [e["field"] for e in p["errors"]] == ["email"], p
+    # the same account under other spellings counts against one pair
+    variants = [u.email.upper(), "  " + u.email, u.email + "\t",
+                "\r\n" + u.email.title(), " %s " % u.email.capitalize()]
+    for i, email in enumerate(variants):
+        unauthorized(login_as(stack, u, email, "guess %d" % i))
+    for email in [u.email, u.email.upper()]:
+        r = login_as(stack, u, email, u["password"])
+        sylib.assert_problem(r, 429, "rate_limited")
+    # and a NUL variant is still refused, never let in
+    r = login_as(stack, u, u.email + "\u0000x", u["password"])
+    sylib.assert_problem(r, 422, "validation_failed")
+    time.sleep(int(login_as(stack, u, u.email, u["password"])
+                   .headers["Retry-After"]) + 0.2)
+    assert login_as(stack, u, u.email.upper(), u["password"]).status == 200
+
+
 # ------------------------------------------------------------- tokens
 
 

@@ -148,4 +148,47 @@ def test_never_a_wildcard(stack):
                 "Access-Control-Allow-Origin"), r
 
 
+def db_errors(stack, since):
+    log = stack.read_log("synthia.log")[since:]
+    return [line for line in log.splitlines() if '"db_' in line
+            or "storage" in line]
+
+
+def test_preflight_with_a_hostile_origin_never_reaches_postgresql(stack):
+    # issue 10, item 7: an Origin of invalid UTF-8 became a database
+    # error, and one over the length of any origin was never remembered,
+    # so each such preflight asked PostgreSQL.  Neither can be any
+    # tenant's origin: both are refused without a query, as PostgreSQL
+    # being down shows (the control below proves a query would be seen).
+    hostile = [b"https://\xc0\xafevil.example",       # overlong
+               b"https://\xed\xa0\x80.example",        # surrogate
+               b"https://\xf4\x90\x80\x80.example",    # above U+10FFFF
+               b"https://evil.example\xe2\x82",       # truncated
+               b"https://caf\xc3\xa9.example",         # valid, not ASCII
+               b"https://evil.example\x01",            # a control
+               b"https://evil .example",               # a space
+               ("https://%s.example" % ("a" * 300)).encode()]  # too long
+    stack.stop_pg()
+    try:
+        mark = len(stack.read_log("synthia.log"))
+        for origin in hostile:
+            for _ in range(2):  # the second would be a cache miss again
+                r = preflight(stack, "/api/v1/products", origin)
+                assert r.status == 204, r
+                assert_no_cors(r)
+        assert db_errors(stack, mark) == [], db_errors(stack, mark)
+        # control: a plain unknown origin is asked of PostgreSQL, fails
+        # (and so is refused, and logged)
+        r = preflight(stack, "/api/v1/products",
+                      "https://unknown-%s.example" % tag())
+        assert r.status == 204, r
+        assert_no_cors(r)
+        sylib.wait_until(lambda: db_errors(stack, mark), timeout=5,
+                         what="a database error for the control")
+    finally:
+        stack.start_pg()
+    sylib.wait_until(lambda: stack.get("/health/ready").status == 200,
+                     timeout=30, what="ready again")
+
+
 sylib.main(globals())

@@ -9,6 +9,7 @@ import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
 import threading
 import urllib.parse
+import uuid
 
 import sylib
 import syid
@@ -204,6 +205,41 @@ def test_roles(stack):
     r = stack.request("POST", V1 + "/products", body=product_body(),
                       headers=syid.key(t["sk"]))
     assert r.status == 201, r
+
+
+def test_currency_is_an_iso_4217_code(stack):
+    # issue 10, item 7: any three capitals were taken
+    t = tenant(stack)
+    for code in ("XYZ", "AAA", "XAU", "XTS", "EUr"):
+        r = stack.request("POST", V1 + "/products",
+                          body=product_body(currency=code),
+                          headers=syid.bearer(t["staff"]))
+        p = sylib.assert_problem(r, 422, "validation_failed")
+        assert [e["field"] for e in p["errors"]] == ["currency"], (code, p)
+    for code in ("EUR", "JPY", "CHF", "USD"):
+        assert create(stack, t, currency=code)["currency"] == code
+
+
+def test_sysadmin_product_for_a_missing_tenant_is_404(stack):
+    # issue 10, item 7: the insert for an unknown ?tenant_id= was a
+    # not-null violation, 503 storage_unavailable
+    root = syid.new_sysadmin(stack)
+    token = syid.login_ok(stack, root)["access_token"]
+    missing = str(uuid.uuid4())
+    r = stack.request("POST", V1 + "/products?tenant_id=" + missing,
+                      body=product_body(), headers=syid.bearer(token))
+    sylib.assert_problem(r, 404, "not_found")
+    rows = syid.psql(stack, "SELECT count(*) FROM products "
+                     "WHERE tenant_id = :'tid'", tid=missing)
+    assert rows[0][0] == "0", rows
+    # and for a tenant that exists, the sysadmin creates it there
+    t = tenant(stack)
+    r = stack.request("POST", V1 + "/products?tenant_id=" + t["id"],
+                      body=product_body(), headers=syid.bearer(token))
+    assert r.status == 201, r
+    rows = syid.psql(stack, "SELECT tenant_id FROM products "
+                     "WHERE id = :'id'", id=r.json()["id"])
+    assert rows == [[t["id"]]], rows
 
 
 # ------------------------------------------------------------------ lists

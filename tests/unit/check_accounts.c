@@ -2,7 +2,9 @@
 /*
  * check_accounts.c - unit tests of the account helpers shared by the
  * identity routes (accounts.h): email syntax and trimming, the throttling
- * key of an email, and the tenant parameter of a principal.
+ * key of an email, login bodies refused before any lookup (control
+ * characters in the email, a tenant that is no slug), and the tenant
+ * parameter of a principal.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -150,6 +152,57 @@ START_TEST(test_email_key_out_of_budget_is_empty)
 }
 END_TEST
 
+/* A login body refused before anything is looked up (no store needed):
+ * the fields that were refused. */
+static const char *
+login_refused(const char *body)
+{
+    sy_errs e;
+    sy_signin si;
+    sy_errs_init(&e, &A);
+    int rc = sy_accounts_login(&A, sy_check_json(&A, body), NULL,
+                               SY_STR("192.0.2.1"), &e, &si);
+    ck_assert_msg(rc == SY_EVALIDATION, "%s: rc %d", body, rc);
+    return sy_check_error_fields(&e);
+}
+
+START_TEST(test_login_refuses_control_characters_before_any_lookup)
+{
+    /* NUL (the throttle bypass of issue 10) and any other C0 or DEL
+     * inside the address (white space around it is trimmed, as sign-up
+     * does): what reaches the throttle and the lookup is one normalised
+     * email */
+    static const char *const bad[] = {
+        "{\"email\": \"victim@x.example\\u0000zz\", \"password\": \"p\"}",
+        "{\"email\": \"victim@x.example\\u0001\", \"password\": \"p\"}",
+        "{\"email\": \"victim@x.exa\\nmple\", \"password\": \"p\"}",
+        "{\"email\": \" victim@x.example\\u0000 \", \"password\": \"p\"}",
+        "{\"email\": \"vic\\ttim@x.example\", \"password\": \"p\"}",
+        "{\"email\": \"victim@x.example\\u007f\", \"password\": \"p\"}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_str_eq(login_refused(bad[i]), "email");
+}
+END_TEST
+
+START_TEST(test_login_tenant_must_be_a_slug)
+{
+    /* the slug is looked up and names the throttle's namespace */
+    ck_assert_str_eq(login_refused("{\"email\": \"a@b.example\", "
+                                   "\"password\": \"p\", \"tenant\": "
+                                   "\"Shop One\"}"),
+                     "tenant");
+    ck_assert_str_eq(login_refused("{\"email\": \"a@b.example\", "
+                                   "\"password\": \"p\", \"tenant\": "
+                                   "\"shop\\u0001\"}"),
+                     "tenant");
+    ck_assert_str_eq(login_refused("{\"email\": \"a\\u0000@b.example\", "
+                                   "\"password\": \"\", \"tenant\": "
+                                   "\"-shop\"}"),
+                     "email password tenant");
+}
+END_TEST
+
 START_TEST(test_tenant_param_is_null_for_sysadmins)
 {
     sy_principal w;
@@ -170,6 +223,10 @@ main(void)
         test_email_length_limits, test_email_key_is_trimmed_and_ascii_lowered,
         test_email_key_out_of_budget_is_empty, NULL};
     sy_check_tcase(s, "email", setup, teardown, email_tests);
+    const TTest *const login_tests[] = {
+        test_login_refuses_control_characters_before_any_lookup,
+        test_login_tenant_must_be_a_slug, NULL};
+    sy_check_tcase(s, "login", setup, teardown, login_tests);
     const TTest *const principal_tests[] = {
         test_tenant_param_is_null_for_sysadmins, NULL};
     sy_check_tcase(s, "principal", NULL, NULL, principal_tests);

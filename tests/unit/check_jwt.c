@@ -438,6 +438,48 @@ START_TEST(test_issued_in_the_future_beyond_the_leeway_is_refused)
 }
 END_TEST
 
+/* A valid shopper token, now, with "nbf": nbf (JSON text). */
+static char *
+nbf_token(const char *nbf)
+{
+    long now = now_s();
+    char g[1024];
+    snprintf(g, sizeof(g),
+             "{\"iss\":\"https://id.example\",\"sub\":\"" SUB "\",\"tid\":\"" TID
+             "\",\"role\":\"shopper\",\"sid\":\"" SID "\",\"jti\":\"" JTI
+             "\",\"iat\":%ld,\"exp\":%ld,\"nbf\":%s}",
+             now - 60, now + 900, nbf);
+    return hs_token(SECRET, "current", g);
+}
+
+START_TEST(test_not_before_beyond_the_leeway_is_refused)
+{
+    char nbf[32];
+    /* the leeway is 30 s (auth.jwt_leeway) */
+    snprintf(nbf, sizeof(nbf), "%ld", now_s() + 60);
+    ck_assert_int_eq(verify(nbf_token(nbf)), SY_EUNAUTH);
+    snprintf(nbf, sizeof(nbf), "%ld", now_s() + 3600);
+    ck_assert_int_eq(verify(nbf_token(nbf)), SY_EUNAUTH);
+    /* within the leeway, now, or in the past */
+    snprintf(nbf, sizeof(nbf), "%ld", now_s() + 10);
+    ck_assert_int_eq(verify(nbf_token(nbf)), 0);
+    snprintf(nbf, sizeof(nbf), "%ld", now_s());
+    ck_assert_int_eq(verify(nbf_token(nbf)), 0);
+    snprintf(nbf, sizeof(nbf), "%ld", now_s() - 60);
+    ck_assert_int_eq(verify(nbf_token(nbf)), 0);
+}
+END_TEST
+
+START_TEST(test_not_before_of_the_wrong_shape_is_refused)
+{
+    static const char *const bad[] = {"\"0\"", "1.5", "null", "-1", "true",
+                                      "1099511627777", "[0]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(verify(nbf_token(bad[i])) == SY_EUNAUTH, "nbf %s",
+                      bad[i]);
+}
+END_TEST
+
 /* ----------------------------------------------------------- signatures */
 
 START_TEST(test_a_flipped_signature_byte_is_refused)
@@ -1031,6 +1073,8 @@ jwt_suite(void)
         test_expired_beyond_the_leeway_is_refused,
         test_expired_within_the_leeway_is_accepted,
         test_issued_in_the_future_beyond_the_leeway_is_refused,
+        test_not_before_beyond_the_leeway_is_refused,
+        test_not_before_of_the_wrong_shape_is_refused,
         test_a_flipped_signature_byte_is_refused,
         test_a_changed_payload_is_refused,
         test_a_token_signed_with_another_secret_is_refused,

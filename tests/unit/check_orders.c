@@ -6,6 +6,7 @@
  * Placing, stock, transitions and Idempotency-Key are covered by
  * tests/integration/test_orders.py.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "sycheck.h"
@@ -143,6 +144,27 @@ START_TEST(test_the_note_is_at_most_a_thousand_characters)
 }
 END_TEST
 
+START_TEST(test_the_note_is_multi_line_text)
+{
+    ck_assert_int_eq(read_order("{\"items\": [{\"product_id\": \"" P1 "\","
+                                " \"quantity\": 1}],"
+                                " \"note\": \"ring twice\\r\\n\\tthen knock\"}"),
+                     0);
+    ck_assert_str_eq(in.note, "ring twice\r\n\tthen knock");
+    static const char *const bad[] = {"\\u0007", "\\u001b[2J", "\\u007f",
+                                      "a\\u000bb"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char body[256];
+        snprintf(body, sizeof(body),
+                 "{\"items\": [{\"product_id\": \"" P1 "\", \"quantity\": 1}],"
+                 " \"note\": \"%s\"}",
+                 bad[i]);
+        ck_assert_msg(read_order(body) == SY_EVALIDATION, "%s", bad[i]);
+        error_is(0, "note", NULL);
+    }
+}
+END_TEST
+
 START_TEST(test_status_names)
 {
     const char *names[] = {"pending", "paid", "fulfilled", "canceled"};
@@ -178,7 +200,8 @@ main(void)
                        test_items_must_be_one_to_a_hundred_lines,
                        test_each_bad_line_is_named,
                        test_a_product_appears_on_one_line_only,
-                       test_the_note_is_at_most_a_thousand_characters, NULL});
+                       test_the_note_is_at_most_a_thousand_characters,
+                       test_the_note_is_multi_line_text, NULL});
     sy_check_tcase(s, "rules", setup, teardown,
                    (const TTest *[]){test_status_names,
                                      test_sysadmins_do_not_place_orders, NULL});

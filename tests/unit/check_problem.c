@@ -511,8 +511,64 @@ START_TEST(test_etag_weak_match_in_list_is_not_modified)
 }
 END_TEST
 
+/* sy_res_etag(etag) for a GET with If-None-Match: field. */
+static int
+etag_with(const char *method, const char *field, const char *etag)
+{
+    char *e[4], m[32], h[512], u[] = "REQUEST_URI=/items/1";
+    snprintf(m, sizeof(m), "REQUEST_METHOD=%s", method);
+    snprintf(h, sizeof(h), "HTTP_IF_NONE_MATCH=%s", field);
+    e[0] = m, e[1] = u, e[2] = h, e[3] = NULL;
+    ck_assert_int_eq(sy_req_parse_env(&R, &A, e), 0);
+    sy_res_init(&RES, &A, &R, 65536);
+    sy_res_bytes(&RES, 200, "application/json", "{}", 2);
+    return sy_res_etag(&RES, sy_str_c(etag));
+}
+
+#define MATCHES(field, etag)                                                   \
+    ck_assert_msg(etag_with("GET", (field), (etag)) == SY_ENOTMODIFIED,       \
+                  "If-None-Match: %s should match %s", (field), (etag))
+#define DIFFERS(field, etag)                                                   \
+    ck_assert_msg(etag_with("GET", (field), (etag)) == 0,                     \
+                  "If-None-Match: %s should not match %s", (field), (etag))
+
+START_TEST(test_if_none_match_follows_rfc_9110)
+{
+    /* "*" alone matches any current representation */
+    MATCHES("*", "\"v1\"");
+    MATCHES(" * ", "W/\"v1\"");
+    /* a weak star is no star; nor is a star inside a list */
+    DIFFERS("W/*", "\"v1\"");
+    DIFFERS("W/ *", "\"v1\"");
+    DIFFERS("\"x\", *", "\"v1\"");
+    /* weak comparison, either side weak */
+    MATCHES("\"v1\"", "\"v1\"");
+    MATCHES("W/\"v1\"", "\"v1\"");
+    MATCHES("\"v1\"", "W/\"v1\"");
+    MATCHES("\"x\", W/\"v1\"", "\"v1\"");
+    MATCHES("\"x\",\"v1\"", "\"v1\"");
+    MATCHES("\t\"x\" ,\t\"v1\"\t", "\"v1\"");
+    DIFFERS("\"v10\"", "\"v1\"");
+    DIFFERS("\"V1\"", "\"v1\"");
+    /* an opaque tag may hold a comma */
+    MATCHES("\"a,b\"", "\"a,b\"");
+    DIFFERS("\"a,b\"", "\"a\"");
+    DIFFERS("\"a,b\"", "\"b\"");
+    /* malformed: no match from the bad element on */
+    DIFFERS("v1", "\"v1\"");
+    DIFFERS("\"v1", "\"v1\"");
+    DIFFERS("", "\"v1\"");
+    DIFFERS("w/\"v1\"", "\"v1\"");
+    /* writes report their ETag and ignore If-None-Match */
+    ck_assert_int_eq(etag_with("PATCH", "*", "\"v1\""), 0);
+    ck_assert_int_eq(etag_with("HEAD", "\"v1\"", "\"v1\""),
+                     SY_ENOTMODIFIED);
+}
+END_TEST
+
 START_TEST(test_status_text_names_common_codes)
 {
+    ck_assert_str_eq(sy_status_text(431), "Request Header Fields Too Large");
     ck_assert_str_eq(sy_status_text(201), "Created");
     ck_assert_str_eq(sy_status_text(413), "Content Too Large");
     ck_assert_str_eq(sy_status_text(422), "Unprocessable Content");
@@ -530,7 +586,7 @@ static int
 json_parse(const char *text)
 {
     J = NULL;
-    return sy_json_parse(&A, sy_str_c(text), &J);
+    return sy_json_parse(&A, sy_str_c(text), NULL, &J);
 }
 
 static void
@@ -737,6 +793,7 @@ problem_suite(void)
         test_too_many_headers_is_enomem, test_res_json_sets_type_and_body,
         test_etag_mismatch_keeps_the_response,
         test_etag_weak_match_in_list_is_not_modified,
+        test_if_none_match_follows_rfc_9110,
         test_status_text_names_common_codes, NULL};
     sy_check_tcase(s, "response", setup, teardown, response_tests);
     return s;

@@ -6,6 +6,7 @@
  * values, every problem reported at once) and the list filters.  Writes
  * and reads are covered by tests/integration/test_products.py.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "sycheck.h"
@@ -175,6 +176,86 @@ START_TEST(test_names_are_counted_in_characters)
 }
 END_TEST
 
+START_TEST(test_currency_is_a_current_iso_4217_code)
+{
+    sy_product_fields f;
+    static const char *const ok[] = {"EUR", "USD", "JPY", "CHF"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char body[64];
+        snprintf(body, sizeof(body), "{\"currency\": \"%s\"}", ok[i]);
+        sy_errs_init(&E, &A);
+        ck_assert_msg(read_body(body, false, &f) == 0, "%s", ok[i]);
+        ck_assert_str_eq(f.currency, ok[i]);
+    }
+    /* three capitals are not enough: no such currency, a precious metal,
+     * the test code, a withdrawn currency */
+    static const char *const no[] = {"ABC", "XAU", "XTS", "HRK", "eur"};
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        char body[64];
+        snprintf(body, sizeof(body), "{\"currency\": \"%s\"}", no[i]);
+        sy_errs_init(&E, &A);
+        ck_assert_msg(read_body(body, false, &f) == SY_EVALIDATION, "%s",
+                      no[i]);
+        ck_assert_str_eq(error_fields(), "currency");
+    }
+}
+END_TEST
+
+START_TEST(test_single_and_multi_line_text_rules)
+{
+    sy_product_fields f;
+    /* a description is multi-line: tab, LF and CR only */
+    ck_assert_int_eq(read_body("{\"description\": \"a\\tb\\r\\nc\"}", false,
+                               &f),
+                     0);
+    ck_assert_str_eq(f.description, "a\tb\r\nc");
+    static const char *const bad_desc[] = {
+        "{\"description\": \"esc \\u001b[31m\"}",
+        "{\"description\": \"del \\u007f\"}",
+        "{\"description\": \"\xc0\xaf\"}", /* the rule checks UTF-8 too */
+    };
+    for (size_t i = 0; i < sizeof(bad_desc) / sizeof(bad_desc[0]); i++) {
+        sy_errs_init(&E, &A);
+        /* json-c's plain parser takes the bytes as they are */
+        json_object *o = sy_check_json(&A, bad_desc[i]);
+        ck_assert_msg(sy_products_read(&A, o, false, &E, &f) ==
+                          SY_EVALIDATION,
+                      "%s", bad_desc[i]);
+        ck_assert_str_eq(error_fields(), "description");
+    }
+    /* names, categories and skus are single-line */
+    sy_errs_init(&E, &A);
+    ck_assert_int_eq(read_body("{\"name\": \"a\\nb\", \"category\": \"x\\ty\","
+                               " \"sku\": \"a\\u0001\"}",
+                               false, &f),
+                     SY_EVALIDATION);
+    ck_assert_str_eq(error_fields(), "sku name category");
+}
+END_TEST
+
+START_TEST(test_attribute_names_are_single_line_values_multi_line)
+{
+    sy_product_fields f;
+    ck_assert_int_eq(read_body("{\"attributes\": {\"care\": \"wash\\ncold\","
+                               " \"sizes\": [\"S\", {\"fit\": \"x\\ty\"}],"
+                               " \"n\": 1.5, \"ok\": true}}",
+                               false, &f),
+                     0);
+    static const char *const bad[] = {
+        "{\"attributes\": {\"ca\\nre\": \"x\"}}",
+        "{\"attributes\": {\"care\": \"bell\\u0007\"}}",
+        "{\"attributes\": {\"a\": {\"b\\tc\": 1}}}",
+        "{\"attributes\": {\"a\": [[\"\\u001b\"]]}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sy_errs_init(&E, &A);
+        ck_assert_msg(read_body(bad[i], false, &f) == SY_EVALIDATION, "%s",
+                      bad[i]);
+        ck_assert_str_eq(error_fields(), "attributes");
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------ filters */
 
 static int
@@ -241,7 +322,11 @@ main(void)
                           test_a_patch_reads_only_what_it_names,
                           test_every_bad_field_is_reported_at_once,
                           test_limits_of_the_bigger_fields,
-                          test_names_are_counted_in_characters, NULL});
+                          test_names_are_counted_in_characters,
+                          test_currency_is_a_current_iso_4217_code,
+                          test_single_and_multi_line_text_rules,
+                          test_attribute_names_are_single_line_values_multi_line,
+                          NULL});
     sy_check_tcase(
         s, "filters", setup, teardown,
         (const TTest *[]){test_filters_are_checked_and_normalised,

@@ -3,8 +3,9 @@
  * check_request.c - unit tests of the request object built from a fake
  * CGI environment (method, URI, query, content length, headers, query
  * parameters, cookies, request ids, the body) and of JSON request bodies
- * (content type, depth-limited parsing; the typed getters, which record
- * problems, are in check_problem.c).
+ * (content type, depth-limited parsing, the check of every string: strict
+ * UTF-8, surrogate escapes, NUL with its field path; the typed getters,
+ * which record problems, are in check_problem.c).
  */
 #include <check.h>
 #include <json-c/json.h>
@@ -17,6 +18,7 @@
 #include "sycheck.h"
 #include "synthia/arena.h"
 #include "synthia/error.h"
+#include "synthia/errs.h"
 #include "synthia/json.h"
 #include "synthia/request.h"
 
@@ -308,20 +310,46 @@ START_TEST(test_non_http_variables_are_not_headers)
 }
 END_TEST
 
-START_TEST(test_headers_beyond_the_limit_are_dropped)
+/* A GET of / with n headers X-H0 .. X-H<n-1>. */
+static void
+parse_with_headers(int n)
 {
     free_env();
     add_env("REQUEST_METHOD=GET");
     add_env("REQUEST_URI=/");
-    for (int i = 0; i < SY_REQ_MAX_HEADERS + 6; i++) {
+    for (int i = 0; i < n; i++) {
         char h[32];
         snprintf(h, sizeof(h), "HTTP_X_H%d=%d", i, i);
         add_env(h);
     }
     ck_assert_int_eq(sy_req_parse_env(&R, &A, env), 0);
+}
+
+START_TEST(test_headers_up_to_the_limit_are_kept)
+{
+    char last[16];
+    parse_with_headers(SY_REQ_MAX_HEADERS);
     ck_assert_int_eq(R.nheaders, SY_REQ_MAX_HEADERS);
+    ck_assert(!R.headers_dropped);
+    snprintf(last, sizeof(last), "X-H%d", SY_REQ_MAX_HEADERS - 1);
+    ck_assert_ptr_nonnull(sy_req_header(&R, last).p);
+}
+END_TEST
+
+START_TEST(test_headers_beyond_the_limit_mark_the_request)
+{
+    char first_over[16];
+    /* dispatch refuses such a request with 431: never served with
+     * headers missing */
+    parse_with_headers(SY_REQ_MAX_HEADERS + 6);
+    ck_assert_int_eq(R.nheaders, SY_REQ_MAX_HEADERS);
+    ck_assert(R.headers_dropped);
     assert_view(sy_req_header(&R, "X-H0"), "0");
-    ck_assert_ptr_null(sy_req_header(&R, "X-H64").p);
+    snprintf(first_over, sizeof(first_over), "X-H%d", SY_REQ_MAX_HEADERS);
+    ck_assert_ptr_null(sy_req_header(&R, first_over).p);
+    /* the next request starts clean */
+    GET("REQUEST_URI=/", "HTTP_HOST=x");
+    ck_assert(!R.headers_dropped);
 }
 END_TEST
 
@@ -377,6 +405,33 @@ START_TEST(test_query_bad_escape_is_bad_request)
     ck_assert_int_eq(sy_req_query(&R, "q", &v), SY_EBADREQ);
     GET("REQUEST_URI=/?q=%00");
     ck_assert_int_eq(sy_req_query(&R, "q", &v), SY_EBADREQ);
+}
+END_TEST
+
+START_TEST(test_query_invalid_utf8_is_bad_request)
+{
+    static const char *const bad[] = {
+        "REQUEST_URI=/?q=%C0%80",          /* overlong NUL */
+        "REQUEST_URI=/?q=%C0%AF",          /* overlong '/' */
+        "REQUEST_URI=/?q=%ED%A0%80",       /* U+D800 */
+        "REQUEST_URI=/?q=%F4%90%80%80",    /* U+110000 */
+        "REQUEST_URI=/?q=caf%C3",          /* truncated */
+        "REQUEST_URI=/?q=%FF",             /* never UTF-8 */
+        "REQUEST_URI=/?q=a\xc3(b",          /* raw bytes too */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sy_str v = SY_STR("untouched");
+        GET(bad[i]);
+        ck_assert_msg(sy_req_query(&R, "q", &v) == SY_EBADREQ, "%s", bad[i]);
+        assert_view(v, "untouched");
+    }
+    /* valid UTF-8, escaped or raw, is decoded as before */
+    GET("REQUEST_URI=/?q=caf%C3%A9+%E2%82%AC&r=\xf0\x9f\x91\x97");
+    assert_query("q", "caf\xc3\xa9 \xe2\x82\xac");
+    assert_query("r", "\xf0\x9f\x91\x97");
+    /* another parameter's bad bytes do not matter */
+    GET("REQUEST_URI=/?x=%C0%80&q=ok");
+    assert_query("q", "ok");
 }
 END_TEST
 
@@ -676,7 +731,7 @@ static int
 json_parse(const char *text)
 {
     J = NULL;
-    return sy_json_parse(&A, sy_str_c(text), &J);
+    return sy_json_parse(&A, sy_str_c(text), NULL, &J);
 }
 
 /* Nest depth objects: {"a":{"a":...{}...}}. */
@@ -766,7 +821,7 @@ START_TEST(test_json_body_is_bounded_by_its_view)
     /* the bytes past the view's length are not part of the body */
     sy_str body = {"{\"a\":1} trailing", 7};
     J = NULL;
-    ck_assert_int_eq(sy_json_parse(&A, body, &J), 0);
+    ck_assert_int_eq(sy_json_parse(&A, body, NULL, &J), 0);
     ck_assert_ptr_nonnull(J);
 }
 END_TEST
@@ -802,13 +857,155 @@ START_TEST(test_json_nesting_beyond_max_depth_is_ejson)
 }
 END_TEST
 
+/* ------------------------------------------------ the strings of a body */
+
+static sy_errs E;
+
+/* Parse text (length given: it may hold NUL) with field errors in E. */
+static int
+json_parse_e(const char *text, size_t len)
+{
+    J = NULL;
+    sy_errs_init(&E, &A);
+    return sy_json_parse(&A, (sy_str){text, len}, &E, &J);
+}
+
+#define PARSE_E(lit) json_parse_e((lit), sizeof(lit) - 1)
+
+START_TEST(test_json_invalid_utf8_is_ejson_anywhere)
+{
+    static const char *const bad[] = {
+        "{\"a\":\"\xc0\x80\"}",         /* overlong NUL */
+        "{\"a\":\"\xe0\x80\xaf\"}",     /* overlong '/' */
+        "{\"a\":\"\xed\xa0\x80\"}",     /* U+D800 as bytes */
+        "{\"a\":\"\xed\xbf\xbf\"}",     /* U+DFFF */
+        "{\"a\":\"\xf4\x90\x80\x80\"}", /* U+110000 */
+        "{\"a\":\"\xf7\xbf\xbf\xbf\"}", /* far above */
+        "{\"a\":\"x\xe2\x82\"}",        /* truncated before the quote */
+        "{\"\xc0\x80\":1}",             /* in a key */
+        "{\"a\":{\"b\":[\"\xed\xa0\x80\"]}}", /* nested */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(json_parse_e(bad[i], strlen(bad[i])) == SY_EJSON,
+                      "body %zu accepted", i);
+        ck_assert_ptr_null(J);
+        ck_assert_str_eq(E.code, "invalid_json");
+        ck_assert_ptr_nonnull(E.detail);
+        ck_assert_msg(strstr(E.detail, "not valid UTF-8") ||
+                          strstr(E.detail, "well-formed"),
+                      "%s", E.detail);
+        ck_assert_ptr_null(E.fields);
+    }
+    /* what json-c alone lets through is named as such */
+    ck_assert_int_eq(PARSE_E("{\"a\":\"\xed\xa0\x80\"}"), SY_EJSON);
+    ck_assert_str_eq(E.detail, "The body is not valid UTF-8.");
+    /* valid text in keys and values */
+    ck_assert_int_eq(PARSE_E("{\"caf\xc3\xa9\":\"\xf0\x9f\x91\x97 \xe2\x82\xac\"}"),
+                     0);
+}
+END_TEST
+
+START_TEST(test_json_unpaired_surrogate_escapes_are_ejson)
+{
+    static const char *const bad[] = {
+        "{\"a\":\"\\ud800\"}",        "{\"a\":\"\\uDBFF x\"}",
+        "{\"a\":\"\\udc00\"}",        "{\"a\":\"\\ud800\\u0041\"}",
+        "{\"a\":\"\\ud800\\ud800\"}", "{\"\\udfff\":1}",
+        "{\"a\":[\"\\ud83d\"]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(json_parse_e(bad[i], strlen(bad[i])) == SY_EJSON, "%s",
+                      bad[i]);
+        ck_assert_str_eq(E.code, "invalid_json");
+        ck_assert_ptr_nonnull(strstr(E.detail, "surrogate"));
+    }
+    /* a pair is one code point */
+    ck_assert_int_eq(PARSE_E("{\"a\":\"\\ud83d\\ude00\", \"\\uD83D\\uDC57\":1}"),
+                     0);
+    json_object *v;
+    ck_assert(json_object_object_get_ex(J, "a", &v));
+    ck_assert_str_eq(json_object_get_string(v), "\xf0\x9f\x98\x80");
+}
+END_TEST
+
+START_TEST(test_json_nul_is_refused_naming_each_field)
+{
+    ck_assert_int_eq(
+        PARSE_E("{\"name\":\"a\\u0000b\", \"ok\":\"\\\\u0000 is text\","
+                " \"attributes\":{\"k\\u0000\":1, \"n\":{\"x\":[\"ok\","
+                "\"z\\u0000\"]}}, \"items\":[{\"q\":1},{\"note\":\"\\u0000\"}]}"),
+        SY_EVALIDATION);
+    ck_assert_ptr_null(J);
+    /* a NUL in a key is found too, though json-c keeps keys only up to
+     * it; the path shows the key as it was written */
+    ck_assert_str_eq(sy_check_error_fields(&E),
+                     "name attributes.k\\u0000 attributes.n.x[1] "
+                     "items[1].note");
+    ck_assert_ptr_null(E.code); /* by its SY_E code: 422 validation_failed */
+    /* only the escaped backslash: no NUL */
+    ck_assert_int_eq(PARSE_E("{\"a\":\"\\\\u0000\"}"), 0);
+    /* a raw NUL byte is not JSON at all */
+    ck_assert_int_eq(PARSE_E("{\"a\":\"x\0y\"}"), SY_EJSON);
+}
+END_TEST
+
+START_TEST(test_json_nul_errors_are_bounded)
+{
+    sy_buf b;
+    sy_buf_init(&b, &A, 1 << 16);
+    sy_buf_putc(&b, '{');
+    for (int i = 0; i < 40; i++)
+        sy_buf_printf(&b, "%s\"f%d\":\"\\u0000\"", i ? "," : "", i);
+    sy_buf_putc(&b, '}');
+    ck_assert_int_eq(json_parse_e(b.p, b.len), SY_EVALIDATION);
+    ck_assert_uint_eq(json_object_array_length(E.fields), 16);
+}
+END_TEST
+
+START_TEST(test_json_invalid_text_wins_over_nul)
+{
+    /* a text that is not valid is 400, whatever else it holds */
+    ck_assert_int_eq(PARSE_E("{\"a\":\"\\u0000\", \"b\":\"\\udc00\"}"),
+                     SY_EJSON);
+    ck_assert_ptr_null(E.fields);
+    ck_assert_int_eq(PARSE_E("{\"a\":\"\\u0000\", \"b\":\"\xff\"}"), SY_EJSON);
+    ck_assert_ptr_null(E.fields);
+    /* a body that is no object is refused as such, not by its strings */
+    ck_assert_int_eq(PARSE_E("[\"\\u0000\"]"), SY_EVALIDATION);
+    ck_assert_ptr_null(E.fields);
+    ck_assert_str_eq(E.detail, "The body must be a JSON object.");
+}
+END_TEST
+
+START_TEST(test_json_leniencies_of_json_c_are_ejson)
+{
+    static const char *const bad[] = {
+        "{'a':1}",           "{\"a\":Infinity}", "{\"a\":-Infinity}",
+        "{\"a\":1.}",        "{\"a\":-}",        "{\"a\":.5}",
+        "{\"a\":1e}",        "{\"a\":NaN}",      "{\"a\":TRUE}",
+        "{\"a\":+1}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(json_parse_e(bad[i], strlen(bad[i])) == SY_EJSON, "%s",
+                      bad[i]);
+        ck_assert_str_eq(E.detail, "The body is not well-formed JSON.");
+    }
+    /* RFC 8259 numbers, huge or not, and literals stay JSON (the getters
+     * judge their range) */
+    ck_assert_int_eq(PARSE_E("{\"a\":-0, \"b\":1e400, \"c\":1E+5, "
+                             "\"d\":0.5e-3, \"e\":18446744073709551616, "
+                             "\"f\":[true,false,null], \"g\":-12.0}"),
+                     0);
+}
+END_TEST
+
 START_TEST(test_json_parse_out_of_budget_is_enomem)
 {
     sy_arena small;
     json_object *o = NULL;
     sy_arena_init(&small, 1024, 16);
     ck_assert_ptr_nonnull(sy_arena_alloc(&small, 16));
-    ck_assert_int_eq(sy_json_parse(&small, SY_STR("{}"), &o), SY_ENOMEM);
+    ck_assert_int_eq(sy_json_parse(&small, SY_STR("{}"), NULL, &o), SY_ENOMEM);
     ck_assert_ptr_null(o);
     sy_arena_cleanup(&small); /* valgrind: the object was put */
 }
@@ -840,7 +1037,8 @@ request_suite(void)
         test_absent_header_is_null_view,
         test_header_with_empty_value_is_present,
         test_non_http_variables_are_not_headers,
-        test_headers_beyond_the_limit_are_dropped, NULL};
+        test_headers_up_to_the_limit_are_kept,
+        test_headers_beyond_the_limit_mark_the_request, NULL};
     sy_check_tcase(s, "headers", setup, teardown, headers_tests);
     const TTest *const query_tests[] = {
         test_query_returns_plain_value, test_query_plus_decodes_to_space,
@@ -848,6 +1046,7 @@ request_suite(void)
         test_query_encoded_name_matches_decoded,
         test_query_missing_parameter_is_not_found,
         test_query_bad_escape_is_bad_request,
+        test_query_invalid_utf8_is_bad_request,
         test_query_first_occurrence_wins,
         test_query_name_without_value_is_empty,
         test_query_value_may_contain_equals, test_query_skips_empty_pairs,
@@ -888,6 +1087,12 @@ request_suite(void)
         test_json_bare_scalars_are_validation_errors,
         test_json_nesting_up_to_max_depth_parses,
         test_json_nesting_beyond_max_depth_is_ejson,
+        test_json_invalid_utf8_is_ejson_anywhere,
+        test_json_unpaired_surrogate_escapes_are_ejson,
+        test_json_nul_is_refused_naming_each_field,
+        test_json_nul_errors_are_bounded,
+        test_json_invalid_text_wins_over_nul,
+        test_json_leniencies_of_json_c_are_ejson,
         test_json_parse_out_of_budget_is_enomem, NULL};
     sy_check_tcase(s, "json", setup, teardown, json_tests);
     return s;

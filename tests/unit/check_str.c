@@ -135,6 +135,17 @@ START_TEST(test_str_starts_with_empty_prefix_on_null_view)
 }
 END_TEST
 
+START_TEST(test_str_trim_ows_strips_spaces_and_tabs_only)
+{
+    sy_str t = sy_str_trim_ows(SY_STR(" \t a b\t "));
+    ck_assert(sy_str_eqc(t, "a b"));
+    t = sy_str_trim_ows(SY_STR("\r\na\n"));
+    ck_assert(sy_str_eqc(t, "\r\na\n")); /* CR and LF are not OWS */
+    ck_assert_uint_eq(sy_str_trim_ows(SY_STR(" \t ")).len, 0);
+    ck_assert_uint_eq(sy_str_trim_ows(SY_STR_NULL).len, 0);
+}
+END_TEST
+
 START_TEST(test_str_dup_copies_view_with_nul)
 {
     sy_str v = {"hello world", 5};
@@ -641,7 +652,8 @@ main(void)
         test_str_eq_compares_length_and_bytes,
         test_str_ieqc_ignores_ascii_case_only, test_str_starts_checks_prefix,
         test_str_starts_with_empty_prefix_on_null_view,
-        test_str_dup_copies_view_with_nul, NULL};
+        test_str_dup_copies_view_with_nul,
+        test_str_trim_ows_strips_spaces_and_tabs_only, NULL};
     sy_check_tcase(s, "views", setup, teardown, views_tests);
     const TTest *const numbers_tests[] = {
         test_parse_i64_accepts_values_in_range,
