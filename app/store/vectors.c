@@ -310,6 +310,52 @@ sy_vectors_delete(sy_arena *a, const char *tenant, const char *product_id)
     return sy_db_exec(a, &sql_delete, params, 2, &r);
 }
 
+/* $1 tenant, $2 model, $3 dims, $4 JSON array of {id, vec} (vec: bytea
+ * hex text): sql_upsert for many products in one statement. */
+static sy_db_stmt sql_upsert_many =
+    SY_DB_STMT("vectors_upsert_many",
+     "INSERT INTO product_embeddings "
+     "(product_id, tenant_id, model, dims, vec) "
+     "SELECT u.id, $1::uuid, $2, $3::smallint, u.vec::bytea "
+     "FROM json_to_recordset($4::json) AS u(id uuid, vec text) "
+     "ON CONFLICT (product_id) DO UPDATE SET model = EXCLUDED.model,"
+     " dims = EXCLUDED.dims, vec = EXCLUDED.vec, updated_at = now() "
+     "WHERE product_embeddings.tenant_id = EXCLUDED.tenant_id"
+     " AND (product_embeddings.model, product_embeddings.dims,"
+     " product_embeddings.vec) IS DISTINCT FROM"
+     " (EXCLUDED.model, EXCLUDED.dims, EXCLUDED.vec)",
+     4);
+
+int
+sy_vectors_store_many(sy_arena *a, const char *tenant,
+                      const char *const *ids, const sy_str *texts, int n)
+{
+    float v[SY_EMBED_DIMS];
+    char dims[16];
+    PGresult *r;
+    if (n <= 0)
+        return 0;
+    sy_buf b;
+    sy_buf_init(&b, a, (size_t)n * (HEX_LEN + SY_UUID_LEN + 32) + 8);
+    sy_buf_putc(&b, '[');
+    for (int i = 0; i < n; i++) {
+        sy_embed_local(texts[i], v);
+        const char *hex = encode_vec(a, v);
+        if (!hex)
+            return SY_ENOMEM;
+        /* the hex text's one backslash, escaped for JSON */
+        sy_buf_printf(&b, "%s{\"id\":\"%s\",\"vec\":\"\\\\%s\"}",
+                      i ? "," : "", ids[i], hex + 1);
+    }
+    sy_buf_putc(&b, ']');
+    const char *json = sy_buf_cstr(&b);
+    if (!json)
+        return SY_ENOMEM;
+    snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
+    const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL, dims, json};
+    return sy_db_exec(a, &sql_upsert_many, params, 4, &r);
+}
+
 /* ----------------------------------------------------------------- slots */
 
 static void
