@@ -269,11 +269,15 @@ sy_impops_money(sy_str v, int64_t *cents, char currency[4])
         neg = s.p[0] == '-';
         s = sy_text_trim((sy_str){s.p + 1, s.len - 1});
     }
-    if (take_currency(&s, true, cur))
+    bool symbol = false;
+    if (take_currency(&s, true, cur)) {
+        /* "\xe2\x82\xac-12" is an amount, "ABC-12" (an sku) is not */
+        symbol = !is_upper(s.p[-1]);
         s = sy_text_trim(s);
+    }
     if (!cur[0] && take_currency(&s, false, cur))
         s = sy_text_trim(s);
-    if (!neg && s.len && s.p[0] == '-') { /* "€-12" */
+    if (!neg && symbol && s.len && s.p[0] == '-') { /* "€-12" */
         neg = true;
         s = (sy_str){s.p + 1, s.len - 1};
     }

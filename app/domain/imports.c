@@ -119,12 +119,14 @@ owned(sy_arena *a, json_object *o)
     return o;
 }
 
+/* "name":"<RFC 3339 UTC>", with the microseconds of the API's
+ * timestamps (our clock's milliseconds, then 000). */
 static void
 put_time(sy_buf *b, const char *name, int64_t ms)
 {
     char t[40];
-    sy_rfc3339_ms(t, sizeof(t), ms);
-    sy_buf_printf(b, "\"%s\":\"%s\"", name, t);
+    size_t n = sy_rfc3339_ms(t, sizeof(t), ms);
+    sy_buf_printf(b, "\"%s\":\"%.*s000Z\"", name, (int)(n ? n - 1 : 0), t);
 }
 
 static int64_t

@@ -168,6 +168,9 @@ START_TEST(test_types_and_readers)
     ck_assert_str_eq(cur, "GBP");
     ck_assert_int_eq(sy_impops_money(S("12.505"), &cents, cur), -1);
     ck_assert_int_eq(sy_impops_money(S("EURO12"), &cents, cur), -1);
+    ck_assert_int_eq(sy_impops_money(S("IMP-1"), &cents, cur), -1);
+    ck_assert_int_eq(sy_impops_money(S("$-5"), &cents, cur), 0);
+    ck_assert_int_eq(cents, -500);
     char col[SY_IMPOPS_MAX_COLOURS][8];
     int n;
     ck_assert_int_eq(sy_impops_colours(S("#AbC | #001122"), col, &n), 0);
