@@ -774,7 +774,7 @@ embed_written(sy_arena *a, const char *tenant, const sy_imp_written *w,
 /* Validate the rows and write them, in the open transaction. */
 static int
 write_rows(sy_arena *a, const char *tenant, crow *rows, uint32_t n,
-           int *inserted, int *updated)
+           int *inserted, int *updated, int *unchanged)
 {
     const char **skus = sy_arena_alloc(a, (n + 1) * sizeof(*skus));
     bool *found = sy_arena_alloc(a, n + 1);
@@ -833,6 +833,7 @@ write_rows(sy_arena *a, const char *tenant, crow *rows, uint32_t n,
         return rc;
     *inserted = nwi;
     *updated = nwu;
+    *unchanged = nu - nwu;
     return 0;
 }
 
@@ -882,7 +883,7 @@ read_rows(sy_arena *a, const sy_table *t, crow **out)
 
 static int
 commit_body(sy_arena *a, const crow *rows, uint32_t n, int inserted,
-            int updated, sy_idem_response *out)
+            int updated, int unchanged, sy_idem_response *out)
 {
     json_object *o = owned(a, json_object_new_object());
     if (!o)
@@ -890,6 +891,7 @@ commit_body(sy_arena *a, const crow *rows, uint32_t n, int inserted,
     json_object *rej = json_object_new_array();
     json_object_object_add(o, "inserted", json_object_new_int(inserted));
     json_object_object_add(o, "updated", json_object_new_int(updated));
+    json_object_object_add(o, "unchanged", json_object_new_int(unchanged));
     json_object_object_add(o, "rejected", rej);
     for (uint32_t i = 0; i < n; i++) {
         if (!rows[i].errors)
@@ -926,7 +928,7 @@ sy_imports_commit(sy_arena *a, const char *tenant, const char *id,
     char token[SY_IMPORTS_TOKEN_LEN + 1];
     session s;
     crow *rows = NULL;
-    int state = SY_IDEM_NEW, inserted = 0, updated = 0;
+    int state = SY_IDEM_NEW, inserted = 0, updated = 0, unchanged = 0;
     int rc = lock_and_load(a, tenant, id, e, token, &s);
     if (rc < 0)
         return rc;
@@ -942,13 +944,15 @@ sy_imports_commit(sy_arena *a, const char *tenant, const char *id,
     if (rc == 0)
         rc = claim(a, key, e, &state, out);
     if (rc == 0 && state == SY_IDEM_NEW) {
-        rc = write_rows(a, tenant, rows, s.t.rows, &inserted, &updated);
+        rc = write_rows(a, tenant, rows, s.t.rows, &inserted, &updated,
+                        &unchanged);
         if (rc == SY_ECONFLICT)
             rc = sy_errs_fail(e, SY_ECONFLICT, "conflict",
                               "Another writer added a product with one of "
                               "these skus meanwhile; commit again.");
         if (rc == 0)
-            rc = commit_body(a, rows, s.t.rows, inserted, updated, out);
+            rc = commit_body(a, rows, s.t.rows, inserted, updated, unchanged,
+                             out);
         if (rc == 0 && key)
             rc = sy_idem_finish(a, key, out);
     }
@@ -961,9 +965,10 @@ sy_imports_commit(sy_arena *a, const char *tenant, const char *id,
     if (rc == 0 && state == SY_IDEM_NEW) {
         if (inserted + updated > 0)
             sy_cache_catalog_bump(a, NULL, tenant);
-        char extra[96];
+        char extra[128];
         snprintf(extra, sizeof(extra),
-                 "\"inserted\":%d,\"updated\":%d", inserted, updated);
+                 "\"inserted\":%d,\"updated\":%d,\"unchanged\":%d",
+                 inserted, updated, unchanged);
         static const char *const commit[] = {"commit"};
         size_t dlen;
         const char *dtext = json_text(a, s.doc, &dlen);

@@ -448,24 +448,54 @@ static sy_db_stmt sql_insert =
      "RETURNING " IMP_WRITTEN,
      2);
 
-/* $1 tenant, $2 JSON array of products by sku; absent fields stay. */
+/* The value an update gives each field: the row's, or (absent) the
+ * product's own. */
+#define IMP_NEW_NAME "coalesce(r.name, p.name)"
+#define IMP_NEW_DESCRIPTION "coalesce(r.description, p.description)"
+#define IMP_NEW_CATEGORY "coalesce(r.category, p.category)"
+#define IMP_NEW_PRICE "coalesce(r.price_cents, p.price_cents)"
+#define IMP_NEW_CURRENCY "coalesce(r.currency, p.currency)"
+#define IMP_NEW_STOCK "coalesce(r.stock, p.stock)"
+#define IMP_NEW_COLORS                                                    \
+    "CASE WHEN r.colors IS NULL THEN p.colors ELSE " IMP_COLORS " END"
+#define IMP_NEW_ATTRIBUTES                                                \
+    "CASE WHEN r.attributes IS NULL THEN p.attributes "                   \
+    "ELSE p.attributes || r.attributes::jsonb END"
+#define IMP_NEW_IMAGE "coalesce(r.image_url, p.image_url)"
+
+/* $1 tenant, $2 JSON array of products by sku; absent fields stay.  A
+ * product the row would not change is not written at all (no new row
+ * version, no index or trigger work: committing the same file twice
+ * costs reads only) and not returned. */
 static sy_db_stmt sql_update =
     SY_DB_STMT("imports_update",
-     "UPDATE products AS p SET name = coalesce(r.name, p.name), "
-     "description = coalesce(r.description, p.description), "
-     "category = coalesce(r.category, p.category), "
-     "price_cents = coalesce(r.price_cents, p.price_cents), "
-     "currency = coalesce(r.currency, p.currency), "
-     "stock = coalesce(r.stock, p.stock), "
-     "colors = CASE WHEN r.colors IS NULL THEN p.colors "
-     "ELSE " IMP_COLORS " END, "
-     "attributes = CASE WHEN r.attributes IS NULL THEN p.attributes "
-     "ELSE p.attributes || r.attributes::jsonb END, "
-     "image_url = coalesce(r.image_url, p.image_url) "
+     "UPDATE products AS p SET name = " IMP_NEW_NAME ", "
+     "description = " IMP_NEW_DESCRIPTION ", "
+     "category = " IMP_NEW_CATEGORY ", "
+     "price_cents = " IMP_NEW_PRICE ", "
+     "currency = " IMP_NEW_CURRENCY ", "
+     "stock = " IMP_NEW_STOCK ", "
+     "colors = " IMP_NEW_COLORS ", "
+     "attributes = " IMP_NEW_ATTRIBUTES ", "
+     "image_url = " IMP_NEW_IMAGE " "
      "FROM " IMP_RECORD " "
      "WHERE p.tenant_id = $1::uuid AND p.sku = r.sku "
+     "AND (p.name, p.description, p.category, p.price_cents, p.currency, "
+     "p.stock, p.colors, p.attributes, p.image_url) IS DISTINCT FROM ("
+     IMP_NEW_NAME ", " IMP_NEW_DESCRIPTION ", " IMP_NEW_CATEGORY ", "
+     IMP_NEW_PRICE ", " IMP_NEW_CURRENCY ", " IMP_NEW_STOCK ", "
+     IMP_NEW_COLORS ", " IMP_NEW_ATTRIBUTES ", " IMP_NEW_IMAGE ") "
      "RETURNING " IMP_WRITTEN,
      2);
+#undef IMP_NEW_NAME
+#undef IMP_NEW_DESCRIPTION
+#undef IMP_NEW_CATEGORY
+#undef IMP_NEW_PRICE
+#undef IMP_NEW_CURRENCY
+#undef IMP_NEW_STOCK
+#undef IMP_NEW_COLORS
+#undef IMP_NEW_ATTRIBUTES
+#undef IMP_NEW_IMAGE
 #undef IMP_WRITTEN
 #undef IMP_COLORS
 #undef IMP_RECORD

@@ -79,9 +79,10 @@ int sy_imports_remove(sy_arena *a, const char *tenant, const char *id,
  * POST /products, a known one as PATCH), the valid ones inserted or
  * updated by sku in one durable transaction with key's idempotency
  * record (NULL: none) and the embeddings of what was written, then one
- * new catalog version.  0 with *out (200 {inserted, updated, rejected:
- * [{row, errors: [{field, message}]}]}) and *replayed; a column must be
- * mapped to sku (422 otherwise). */
+ * new catalog version.  0 with *out (200 {inserted, updated, unchanged
+ * (known skus the row would not change: not written), rejected: [{row,
+ * errors: [{field, message}]}]}) and *replayed; a column must be mapped
+ * to sku (422 otherwise). */
 int sy_imports_commit(sy_arena *a, const char *tenant, const char *id,
                       const char *user, const sy_idem_key *key, sy_errs *e,
                       sy_idem_response *out, bool *replayed);

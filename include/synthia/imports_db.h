@@ -124,7 +124,8 @@ int sy_imports_db_insert(sy_arena *a, const char *tenant,
 
 /* Update the given fields (NULL: left alone) of the n products named by
  * their sku in one statement; attributes are merged into the product's
- * (a key given replaces the same key).  *out as for insert. */
+ * (a key given replaces the same key).  *out as for insert, but only the
+ * products that changed: one the row leaves as it was is not written. */
 int sy_imports_db_update(sy_arena *a, const char *tenant,
                          const sy_product_fields *rows, int n,
                          sy_imp_written **out, int *nout);

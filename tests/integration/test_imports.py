@@ -305,6 +305,7 @@ def test_commit_inserts_updates_and_rejects(stack):
     assert r.status == 200, r
     c = r.json()
     assert c["inserted"] == 1 and c["updated"] == 1, c
+    assert c["unchanged"] == 0, c
     rej = {x["row"]: {e["field"] for e in x["errors"]} for x in c["rejected"]}
     assert rej == {2: {"name"}, 3: {"sku"}, 4: {"price_cents"},
                    5: {"sku"}}, c
@@ -326,13 +327,23 @@ def test_commit_inserts_updates_and_rejects(stack):
               headers={"Idempotency-Key": key})
     assert r2.status == 200 and r2.json() == c, r2
     assert r2.headers.get("Idempotent-Replayed") == "true", r2
-    # committing again without a key: the same rows are now updates
+    # committing again without a key: the same rows change nothing now
     r3 = call(stack, "POST", "%s/%s/commit" % (IMPORTS, sid), s.staff)
-    assert r3.json()["inserted"] == 0 and r3.json()["updated"] == 2, r3
+    assert (r3.json()["inserted"], r3.json()["updated"],
+            r3.json()["unchanged"]) == (0, 0, 2), r3
+    # one changed cell: that product is updated, the other left alone
+    ops_ok(stack, s.staff, sid, [{"op": "set", "row": 1, "column": "stock",
+                                  "value": 8}])
+    r4 = call(stack, "POST", "%s/%s/commit" % (IMPORTS, sid), s.staff)
+    assert (r4.json()["inserted"], r4.json()["updated"],
+            r4.json()["unchanged"]) == (0, 1, 1), r4
+    assert syid.psql(stack, "SELECT stock FROM products WHERE tenant_id = "
+                     ":'tid' AND sku = :'sku'", tid=s.id,
+                     sku=sku_old) == [["8"]]
     a = call(stack, "GET", "%s/%s/audit" % (IMPORTS, sid), s.staff).json()
     commits = [e for e in a["items"] if e["action"] == "commit"]
     assert [(e["inserted"], e["updated"]) for e in commits] == [
-        (1, 1), (0, 2)], commits
+        (1, 1), (0, 0), (0, 1)], commits
 
 
 def test_delete(stack):
