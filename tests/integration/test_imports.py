@@ -11,7 +11,9 @@ session, tenant isolation, Redis down and /health/storage."""
 import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
 import threading
+import time
 
+import keylib
 import sylib
 import syid
 
@@ -270,6 +272,35 @@ def test_two_writers_race(stack):
     assert len([e for e in a["items"] if e["action"] == "ops"]) == ok
     versions = [e["version"] for e in a["items"]]
     assert versions == sorted(versions) == list(range(1, ok + 2)), versions
+
+
+def test_lock_held_by_another_writer(stack):
+    s = shop(stack)
+    sid = upload_ok(stack, s.staff, "a\n1\n")["id"]
+    lock = "sy:{t:%s}:imp:%s:lock" % (s.id, sid)
+    # another writer's lock (its token is not ours): we wait
+    # imports.lock_wait (2 s), then 409 locked, and nothing is applied
+    assert keylib.redis(stack, "SET", lock, "f" * 32, "PX", "60000") == "OK"
+    t0 = time.monotonic()
+    r = ops(stack, s.staff, sid, [{"op": "set", "row": 0, "column": 0,
+                                   "value": "2"}])
+    waited = time.monotonic() - t0
+    sylib.assert_problem(r, 409, "locked")
+    assert 1.9 <= waited < 10, waited
+    for path in ("/undo", "/commit"):
+        r = call(stack, "POST", "%s/%s%s" % (IMPORTS, sid, path), s.staff)
+        sylib.assert_problem(r, 409, "locked")
+    sylib.assert_problem(call(stack, "DELETE", "%s/%s" % (IMPORTS, sid),
+                              s.staff), 409, "locked")
+    # our failed attempts never released the other writer's lock
+    assert keylib.redis(stack, "GET", lock) == "f" * 32
+    page = rows(stack, s.staff, sid)
+    assert page["version"] == 1 and page["items"] == [["1"]], page
+    # released: the next writer gets it at once, and frees it after
+    keylib.redis(stack, "DEL", lock)
+    assert ops_ok(stack, s.staff, sid, [{"op": "set", "row": 0, "column": 0,
+                                         "value": "2"}])["version"] == 2
+    assert keylib.redis(stack, "EXISTS", lock) == "0"
 
 
 # ------------------------------------------------------------- commit
