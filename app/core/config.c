@@ -191,8 +191,9 @@ static const key_def keys[] = {
     {"cors", "max_age", T_DURATION, O(cors_max_age_ms), "10m", 0, DAY,
      "how long browsers may cache a preflight answer"},
 
-    {"imports", "max_bytes", T_SIZE, O(imp_max_bytes), "16M", 1024,
-     1LL << 30, "largest CSV file POST /api/v1/imports accepts"},
+    {"imports", "max_bytes", T_SIZE, O(imp_max_bytes), "10M", 1024,
+     1LL << 30, "largest CSV file POST /api/v1/imports accepts (the web "
+     "server's own body limit must allow it too)"},
     {"imports", "max_rows", T_INT, O(imp_max_rows), "100000", 1, 10000000,
      "data rows of an import (the header line not counted)"},
     {"imports", "max_columns", T_INT, O(imp_max_columns), "200", 1, 10000,

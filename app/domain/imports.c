@@ -524,11 +524,12 @@ sy_imports_undo(sy_arena *a, const char *tenant, const char *id,
                      .ops = undo, .nops = 1, .cells = 0, .action = "undo"};
         rc = save_change(a, tenant, id, user, token, &s, &ch, e, &v);
     }
+    /* the version gone back to, read before another writer may move on */
+    session now = {.doc = NULL};
+    if (rc == 0)
+        rc = load(a, tenant, id, e, &now);
     sy_imports_db_unlock(a, tenant, id, token);
     if (rc < 0)
-        return rc;
-    session now;
-    if ((rc = load(a, tenant, id, e, &now)) < 0)
         return rc;
     return summary_json(a, id, now.doc, now.version, &now.t, json);
 }

@@ -85,7 +85,7 @@ sy_route_imports_create(sy_req *req, sy_res *res)
         return sy_problem(res, 415, "unsupported_media_type",
                           "The body must be a CSV file (Content-Type: "
                           "text/csv, UTF-8).");
-    size_t max = sy_conf ? (size_t)sy_conf->imp_max_bytes : 16u << 20;
+    size_t max = sy_conf ? (size_t)sy_conf->imp_max_bytes : 10u << 20;
     rc = sy_req_body(req, max, &body);
     if (rc == SY_ETOOBIG) {
         char detail[96];
