@@ -191,6 +191,25 @@ static const key_def keys[] = {
     {"cors", "max_age", T_DURATION, O(cors_max_age_ms), "10m", 0, DAY,
      "how long browsers may cache a preflight answer"},
 
+    {"imports", "max_bytes", T_SIZE, O(imp_max_bytes), "10M", 1024,
+     1LL << 30, "largest CSV file POST /api/v1/imports accepts (the web "
+     "server's own body limit must allow it too)"},
+    {"imports", "max_rows", T_INT, O(imp_max_rows), "100000", 1, 10000000,
+     "data rows of an import (the header line not counted)"},
+    {"imports", "max_columns", T_INT, O(imp_max_columns), "200", 1, 10000,
+     "columns of an import"},
+    {"imports", "max_cells", T_INT, O(imp_max_cells), "2000000", 1,
+     100000000, "rows x columns of an import"},
+    {"imports", "max_cell", T_SIZE, O(imp_max_cell), "32k", 16, 1LL << 20,
+     "bytes of one cell of an import"},
+    {"imports", "ttl", T_DURATION, O(imp_ttl_ms), "60m", 1000, 7 * DAY,
+     "an import session is deleted this long after its last use"},
+    {"imports", "lock_ttl", T_DURATION, O(imp_lock_ttl_ms), "30s", 100, DAY,
+     "a writer's lock on a session expires after this (a writer that dies "
+     "never blocks others for longer)"},
+    {"imports", "lock_wait", T_DURATION, O(imp_lock_wait_ms), "2s", 0, 60000,
+     "how long a writer waits for a session's lock before 409 locked"},
+
     {"ratelimit", "on_redis_down", T_RLDOWN, O(on_redis_down), "local", 0, 0,
      "when Redis is unreachable: local (each responder enforces its "
      "share), open (no limit) or closed (refuse)"},

@@ -139,6 +139,27 @@ const sy_route sy_routes[] = {
      .flags = SY_ROUTE_JSON},
     {.method = "GET", .path = "/api/v1/feedback",
      .handler = sy_route_feedback_list, .auth = SY_AUTH_STAFF},
+    /* Import sessions: the upload's own limit is imports.max_bytes,
+     * checked by the handler (the row's bound only stops the generic
+     * server.max_body from applying first) */
+    {.method = "POST", .path = "/api/v1/imports",
+     .handler = sy_route_imports_create, .auth = SY_AUTH_STAFF,
+     .max_body = (size_t)1 << 30},
+    {.method = "GET", .path = "/api/v1/imports/{id}",
+     .handler = sy_route_imports_get, .auth = SY_AUTH_STAFF},
+    {.method = "DELETE", .path = "/api/v1/imports/{id}",
+     .handler = sy_route_imports_delete, .auth = SY_AUTH_STAFF},
+    {.method = "POST", .path = "/api/v1/imports/{id}/ops",
+     .handler = sy_route_imports_ops, .auth = SY_AUTH_STAFF,
+     .flags = SY_ROUTE_JSON},
+    {.method = "POST", .path = "/api/v1/imports/{id}/undo",
+     .handler = sy_route_imports_undo, .auth = SY_AUTH_STAFF},
+    {.method = "GET", .path = "/api/v1/imports/{id}/versions",
+     .handler = sy_route_imports_versions, .auth = SY_AUTH_STAFF},
+    {.method = "GET", .path = "/api/v1/imports/{id}/audit",
+     .handler = sy_route_imports_audit, .auth = SY_AUTH_STAFF},
+    {.method = "POST", .path = "/api/v1/imports/{id}/commit",
+     .handler = sy_route_imports_commit, .auth = SY_AUTH_STAFF},
 
     /* Result cache */
     {.method = "GET", .path = "/api/v1/cache/stats",

@@ -310,6 +310,88 @@ sy_vectors_delete(sy_arena *a, const char *tenant, const char *product_id)
     return sy_db_exec(a, &sql_delete, params, 2, &r);
 }
 
+/* $1 tenant, $2 model, $3 dims, $4 array of product ids, $5 array of
+ * their vectors as hex text (no \\x): sql_upsert for many products in
+ * one statement.  Arrays rather than JSON: hex needs no quoting in an
+ * array literal, and PostgreSQL splits one far faster than it parses
+ * 20 MiB of JSON. */
+static sy_db_stmt sql_upsert_many =
+    SY_DB_STMT("vectors_upsert_many",
+     "INSERT INTO product_embeddings "
+     "(product_id, tenant_id, model, dims, vec) "
+     "SELECT u.id, $1::uuid, $2, $3::smallint, decode(u.h, 'hex') "
+     "FROM unnest($4::uuid[], $5::text[]) AS u(id, h) "
+     "ON CONFLICT (product_id) DO UPDATE SET model = EXCLUDED.model,"
+     " dims = EXCLUDED.dims, vec = EXCLUDED.vec, updated_at = now() "
+     "WHERE product_embeddings.tenant_id = EXCLUDED.tenant_id"
+     " AND (product_embeddings.model, product_embeddings.dims,"
+     " product_embeddings.vec) IS DISTINCT FROM"
+     " (EXCLUDED.model, EXCLUDED.dims, EXCLUDED.vec)",
+     5);
+
+#define MANY_BATCH 500
+
+/* One statement for ids[0..n) (n <= MANY_BATCH), its parameters built
+ * in a scratch arena of its own: 10,000 products' hex vectors are
+ * 20 MiB, which the request's budget need not hold all at once. */
+static int
+store_batch(sy_arena *a, const char *tenant, const char *const *ids,
+            const sy_str *texts, int n)
+{
+    float v[SY_EMBED_DIMS];
+    char dims[16];
+    PGresult *r;
+    sy_arena scratch;
+    size_t need = (size_t)n * (HEX_LEN + 2) + 64;
+    sy_arena_init(&scratch, 2 * need, 8 * need);
+    sy_buf idb, vb;
+    sy_buf_init(&idb, &scratch, (size_t)n * (SY_UUID_LEN + 1) + 8);
+    sy_buf_init(&vb, &scratch, need);
+    sy_buf_putc(&idb, '{');
+    sy_buf_putc(&vb, '{');
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        sy_embed_local(texts[i], v);
+        const char *hex = encode_vec(&scratch, v);
+        if (!hex) {
+            rc = SY_ENOMEM;
+            break;
+        }
+        if (i) {
+            sy_buf_putc(&idb, ',');
+            sy_buf_putc(&vb, ',');
+        }
+        sy_buf_puts(&idb, ids[i]);
+        sy_buf_puts(&vb, hex + 2); /* without its \x */
+    }
+    sy_buf_putc(&idb, '}');
+    sy_buf_putc(&vb, '}');
+    const char *idtext = sy_buf_cstr(&idb), *vtext = sy_buf_cstr(&vb);
+    if (rc == 0 && (!idtext || !vtext))
+        rc = SY_ENOMEM;
+    if (rc == 0) {
+        snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
+        const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL, dims, idtext,
+                                vtext};
+        rc = sy_db_exec(a, &sql_upsert_many, params, 5, &r);
+    }
+    sy_arena_cleanup(&scratch);
+    return rc;
+}
+
+int
+sy_vectors_store_many(sy_arena *a, const char *tenant,
+                      const char *const *ids, const sy_str *texts, int n)
+{
+    for (int at = 0; at < n; at += MANY_BATCH) {
+        int k = n - at < MANY_BATCH ? n - at : MANY_BATCH;
+        int rc = store_batch(a, tenant, ids + at, texts + at, k);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* ----------------------------------------------------------------- slots */
 
 static void

@@ -106,6 +106,16 @@ typedef struct sy_config {
     char *cors_origins;
     int64_t cors_max_age_ms;
 
+    /* [imports] */
+    int64_t imp_max_bytes;   /* largest CSV upload */
+    int64_t imp_max_rows;
+    int64_t imp_max_columns;
+    int64_t imp_max_cells;   /* rows x columns */
+    int64_t imp_max_cell;    /* bytes of one cell */
+    int64_t imp_ttl_ms;      /* a session lives this long after its last use */
+    int64_t imp_lock_ttl_ms; /* a writer's lock expires after this */
+    int64_t imp_lock_wait_ms; /* a writer waits this long for the lock */
+
     /* [ratelimit] */
     int on_redis_down; /* enum sy_redis_down_policy */
 

@@ -60,6 +60,16 @@ int sy_route_products_patch(sy_req *req, sy_res *res);
 int sy_route_products_delete(sy_req *req, sy_res *res);
 int sy_route_categories_list(sy_req *req, sy_res *res);
 
+/* Import sessions (app/routes/imports.c) */
+int sy_route_imports_create(sy_req *req, sy_res *res);
+int sy_route_imports_get(sy_req *req, sy_res *res);
+int sy_route_imports_ops(sy_req *req, sy_res *res);
+int sy_route_imports_undo(sy_req *req, sy_res *res);
+int sy_route_imports_versions(sy_req *req, sy_res *res);
+int sy_route_imports_audit(sy_req *req, sy_res *res);
+int sy_route_imports_commit(sy_req *req, sy_res *res);
+int sy_route_imports_delete(sy_req *req, sy_res *res);
+
 /* search.c */
 int sy_route_products_search(sy_req *req, sy_res *res);
 

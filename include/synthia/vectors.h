@@ -47,6 +47,13 @@ int sy_vectors_search(sy_arena *a, const sy_catver *cv, const char *tenant,
 int sy_vectors_store(sy_arena *a, const char *tenant, const char *product_id,
                      sy_str text);
 
+/* sy_vectors_store for n products at once (ids[i] with texts[i]), in one
+ * statement: what a bulk write (an import's commit) calls.  0, SY_EDB,
+ * or SY_ENOMEM. */
+int sy_vectors_store_many(sy_arena *a, const char *tenant,
+                          const char *const *ids, const sy_str *texts,
+                          int n);
+
 /* Remove a product's vector (deactivated: searches must not find it);
  * on the current connection, like sy_vectors_store.  0 or SY_EDB. */
 int sy_vectors_delete(sy_arena *a, const char *tenant, const char *product_id);
