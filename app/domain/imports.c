@@ -245,7 +245,7 @@ load(sy_arena *a, const char *tenant, const char *id, sy_errs *e,
     int rc = sy_imports_db_load(a, tenant, id, ttl_ms(), &l);
     if (rc < 0)
         return store_rc(e, rc);
-    if (sy_json_parse(a, l.doc, &s->doc) < 0 || !doc_versions(s->doc))
+    if (sy_json_parse(a, l.doc, NULL, &s->doc) < 0 || !doc_versions(s->doc))
         return store_rc(e, SY_EINVAL);
     s->version = l.version;
     rc = sy_impcodec_decode(a, l.snap, &s->t);
