@@ -73,6 +73,9 @@ int sy_route_orders_transition(sy_req *req, sy_res *res);
 int sy_route_cache_stats(sy_req *req, sy_res *res);
 int sy_route_cache_delete(sy_req *req, sy_res *res);
 
+/* uploads.c */
+int sy_route_uploads_create(sy_req *req, sy_res *res);
+
 /* docs.c */
 int sy_route_docs_openapi(sy_req *req, sy_res *res);
 
