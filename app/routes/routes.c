@@ -137,6 +137,12 @@ const sy_route sy_routes[] = {
      .scope = SY_SCOPE_UPLOADS_WRITE, .rate = SY_RATE_WRITE,
      .max_body = SY_CONFIG_UPLOAD_MAX_BYTES + SY_UPLOADS_FORM_SLACK},
 
+    /* Analysis */
+    {.method = "POST", .path = "/api/v1/analysis/chromatic",
+     .handler = sy_route_analysis_chromatic, .auth = SY_AUTH_KEY_OR_USER,
+     .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_AI,
+     .flags = SY_ROUTE_JSON},
+
     /* Result cache */
     {.method = "GET", .path = "/api/v1/cache/stats",
      .handler = sy_route_cache_stats, .auth = SY_AUTH_STAFF},

@@ -76,6 +76,9 @@ int sy_route_cache_delete(sy_req *req, sy_res *res);
 /* uploads.c */
 int sy_route_uploads_create(sy_req *req, sy_res *res);
 
+/* analysis.c (routes) */
+int sy_route_analysis_chromatic(sy_req *req, sy_res *res);
+
 /* docs.c */
 int sy_route_docs_openapi(sy_req *req, sy_res *res);
 

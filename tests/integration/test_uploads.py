@@ -14,7 +14,12 @@ name or declared type; 422 for a corrupt image, an empty file or a form
 without `file`; 400 for a malformed form; 401/403 without a key or with a
 key lacking uploads:write; a shopper's token; the per-tenant quota of
 live uploads (429 with Retry-After, other tenants unaffected); tenant
-isolation of the upload id."""
+isolation of the upload id.
+
+POST /api/v1/analysis/chromatic on those uploads: the local analyser's
+verdict for portraits of known skin (warm light -> spring, cool deep ->
+winter), X-Cache: MISS, 404 upload_not_found for another tenant's or an
+expired upload, 422 for a photo without skin and for a bad body."""
 
 import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
@@ -278,6 +283,76 @@ def test_upload_id_is_the_tenant_own(stack):
                         redis_hash(stack, b["id"], j["id"])) == "0"
     keys = keylib.redis(stack, "KEYS", "*%s*" % j["id"]).split()
     assert keys == [redis_hash(stack, a["id"], j["id"])], keys
+
+
+
+def analyse(stack, key, upload_id):
+    return stack.request("POST", "/api/v1/analysis/chromatic",
+                         body={"upload_id": upload_id},
+                         headers={"X-API-Key": key})
+
+
+def portrait(skin, hair, fmt="jpeg", size=512):
+    return subprocess.run([SYIMG, fmt, str(size), str(size), "portrait",
+                           skin, hair, BG], check=True, capture_output=True,
+                          timeout=30).stdout
+
+
+def test_chromatic_analysis_of_uploads(stack):
+    t = Shop.get(stack, "analysis")
+    cases = (("f1c27d", "1a1410", "warm", "spring"),
+             ("5c3836", "0c0a0c", "cool", "winter"))
+    for skin, hair, undertone, family in cases:
+        img = portrait(skin, hair)
+        up = upload(stack, t["sk"], img, "image/jpeg").json()
+        r = analyse(stack, t["sk"], up["id"])
+        assert r.status == 200, r
+        assert r.headers["X-Cache"] == "MISS", r.headers
+        j = r.json()
+        assert j["type"] == "chromatic" and j["upload_id"] == up["id"], j
+        assert UUID.match(j["id"]), j
+        assert j["undertone"] == undertone, (skin, j)
+        assert j["season"].endswith(family), (skin, j)
+        assert j["provider"] == "local" and j["cached"] is False, j
+        assert len(j["palette"]) == 8 and len(j["avoid"]) == 4, j
+        for c in j["palette"] + j["avoid"] + [j["skin"]]:
+            assert re.match(r"^#[0-9a-f]{6}$", c), j
+        assert 0 <= j["duration_ms"] < 5000, j
+        # deterministic: the same upload gives the same verdict
+        again = analyse(stack, t["sk"], up["id"]).json()
+        for k in ("season", "undertone", "value", "contrast", "chroma",
+                  "skin", "palette", "avoid"):
+            assert again[k] == j[k], (k, again, j)
+
+
+def test_chromatic_analysis_refusals(stack):
+    a = Shop.get(stack, "analysis-a")
+    b = Shop.get(stack, "analysis-b")
+    up = upload(stack, a["sk"], portrait("e0ac69", "1a1410", "png", 200),
+                "image/png").json()
+    # another tenant cannot use the upload id
+    sylib.assert_problem(analyse(stack, b["sk"], up["id"]), 404,
+                         "upload_not_found")
+    assert analyse(stack, a["sk"], up["id"]).status == 200
+    # gone once expired
+    keylib.redis(stack, "DEL", redis_hash(stack, a["id"], up["id"]))
+    sylib.assert_problem(analyse(stack, a["sk"], up["id"]), 404,
+                         "upload_not_found")
+    # a photo without skin
+    blue = subprocess.run([SYIMG, "png", "64", "64", "solid", "1e3cc8"],
+                          check=True, capture_output=True).stdout
+    up = upload(stack, a["sk"], blue, "image/png").json()
+    sylib.assert_problem(analyse(stack, a["sk"], up["id"]), 422,
+                         "no_skin_found")
+    # bad bodies
+    for body in ({}, {"upload_id": "nope"}, {"upload_id": 7}):
+        r = stack.request("POST", "/api/v1/analysis/chromatic", body=body,
+                          headers={"X-API-Key": a["sk"]})
+        sylib.assert_problem(r, 422, "validation_failed")
+        assert r.json()["errors"][0]["field"] == "upload_id", r.json()
+    # a key without analysis:write
+    key, _ = keylib.make_key(stack, a["id"], scopes=["uploads:write"])
+    sylib.assert_problem(analyse(stack, key, up["id"]), 403, "forbidden")
 
 
 sylib.main(globals())
