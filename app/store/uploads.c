@@ -62,9 +62,8 @@ sy_uploads_db_put(sy_arena *a, const char *tenant_id,
                             row->content_type, w, h, row->sha256,
                             row->user_id ? row->user_id : ""};
     size_t lens[12];
-    for (int i = 0; i < 12; i++)
-        lens[i] = argv[i] ? strlen(argv[i]) : 0;
-    lens[6] = row->data.len; /* binary */
+    for (int i = 0; i < 12; i++) /* the image is binary: its own length */
+        lens[i] = i == 6 ? row->data.len : strlen(argv[i]);
     redisReply *r;
     sy_redis_register(&put_script);
     int rc = sy_redis_eval(a, &put_script, 2, 10, argv, lens, &r);

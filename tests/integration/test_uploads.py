@@ -23,6 +23,7 @@ expired upload, 422 for a photo without skin and for a bad body."""
 
 import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
+import calendar
 import hashlib
 import os
 import re
@@ -113,8 +114,10 @@ def check_created(r, data, ctype, w, h):
     assert j["bytes"] == len(data), (j, len(data))
     assert (j["width"], j["height"]) == (w, h), j
     assert j["sha256"] == hashlib.sha256(data).hexdigest(), j
-    exp = time.mktime(time.strptime(j["expires_at"][:19],
-                                    "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$",
+                    j["expires_at"]), j
+    exp = calendar.timegm(time.strptime(j["expires_at"][:19],
+                                        "%Y-%m-%dT%H:%M:%S"))
     assert 540 <= exp - time.time() <= 660, j  # ttl = 10m
     return j
 
