@@ -7,11 +7,15 @@
 
 #include <json-c/json.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "synthia/chromatic.h"
+#include "synthia/clock.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/text.h"
+#include "synthia/uploads.h"
 
 static const char *const target_types[] = {"analysis", "generation",
                                            "recommendation"};
@@ -111,4 +115,95 @@ sy_feedback_list(sy_arena *a, const char *tenant, const char *target_type,
 {
     int rc = sy_feedback_db_list(a, tenant, target_type, k, rows, n);
     return rc < 0 ? rc : sy_feedback_db_summary(a, tenant, summary);
+}
+
+/* ------------------------------------------------- colour analysis */
+
+static json_object *
+str_array(const char *const *v, int n)
+{
+    json_object *arr = json_object_new_array();
+    for (int i = 0; arr && i < n; i++)
+        json_object_array_add(arr, json_object_new_string(v[i]));
+    return arr;
+}
+
+/* What the analyser said, as the result object stored with the
+ * analysis. */
+static json_object *
+chromatic_json(const sy_chromatic *c, const char *upload_id)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    json_object_object_add(o, "upload_id", json_object_new_string(upload_id));
+    json_object_object_add(o, "season", json_object_new_string(c->season));
+    json_object_object_add(o, "undertone",
+                           json_object_new_string(c->undertone));
+    json_object_object_add(o, "value", json_object_new_string(c->value));
+    json_object_object_add(o, "contrast",
+                           json_object_new_string(c->contrast));
+    json_object_object_add(o, "chroma", json_object_new_string(c->chroma));
+    json_object_object_add(o, "skin", json_object_new_string(c->skin_hex));
+    json_object_object_add(o, "palette",
+                           str_array(c->palette, SY_CHROMATIC_PALETTE));
+    json_object_object_add(o, "avoid",
+                           str_array(c->avoid, SY_CHROMATIC_AVOID));
+    json_object_object_add(o, "method",
+                           json_object_new_string(SY_CHROMATIC_METHOD));
+    return o;
+}
+
+int
+sy_analysis_chromatic(sy_arena *a, const char *tenant,
+                      const sy_ai_caller *who, json_object *body, sy_errs *e,
+                      sy_str *json)
+{
+    sy_str id;
+    int rc = sy_json_str(e, body, "upload_id", true, 0, SIZE_MAX, &id);
+    if (rc < 0)
+        return rc;
+    char uid[SY_UUID_LEN + 1];
+    if (id.len != SY_UUID_LEN)
+        return sy_errs_field(e, "upload_id", "must be a UUID");
+    memcpy(uid, id.p, SY_UUID_LEN);
+    uid[SY_UUID_LEN] = '\0';
+    if (!sy_text_uuid(uid))
+        return sy_errs_field(e, "upload_id", "must be a UUID");
+    int64_t t0 = sy_mono_us();
+    sy_upload_row row;
+    sy_image img;
+    rc = sy_uploads_decode(a, tenant, uid, SY_CHROMATIC_SIDE, e, &row, &img);
+    if (rc < 0)
+        return rc;
+    if (who->shopper && row.user_id && row.user_id[0] &&
+        strcmp(row.user_id, who->user_id) != 0)
+        return sy_errs_fail(e, SY_ENOTFOUND, "upload_not_found",
+                            "no such upload (it may have expired)");
+    sy_chromatic c;
+    const char *why = NULL;
+    rc = sy_chromatic_analyse(a, &img, &c, &why);
+    if (rc == SY_EVALIDATION)
+        return sy_errs_fail(e, rc, "no_skin_found", why);
+    if (rc < 0)
+        return rc == SY_EINVAL ? SY_EINTERNAL : rc;
+    json_object *result = chromatic_json(&c, uid);
+    if (!result)
+        return SY_ENOMEM;
+    size_t len;
+    const char *text = json_object_to_json_string_length(
+        result, JSON_C_TO_STRING_PLAIN, &len);
+    sy_analysis_new n = {
+        .user_id = who->user_id,
+        .key_id = who->key_id,
+        .type = "chromatic",
+        .upload_sha256 = row.sha256,
+        .provider = SY_ANALYSIS_PROVIDER_LOCAL,
+        .model = SY_CHROMATIC_METHOD,
+        .result = text ? (sy_str){text, len} : SY_STR_NULL,
+        .duration_ms = (sy_mono_us() - t0) / 1000,
+        .cached = false};
+    rc = text ? sy_analyses_db_insert(a, tenant, &n, json) : SY_ENOMEM;
+    json_object_put(result);
+    return rc;
 }

@@ -35,6 +35,33 @@ reply_json_text(sy_res *res, int status, sy_str json)
     return sy_res_bytes(res, status, "application/json", json.p, json.len);
 }
 
+/* POST /analysis/chromatic {upload_id} -> 201 with the analysis and its
+ * Location; X-Cache: MISS (the local analyser's answers are not cached:
+ * it is as quick as a lookup would be worth). */
+int
+sy_route_analysis_chromatic(sy_req *req, sy_res *res)
+{
+    const char *tid;
+    sy_ai_caller who = caller(req);
+    sy_str json;
+    int rc = sy_authn_tenant(req, res, &tid);
+    if (rc == 0)
+        rc = sy_analysis_chromatic(req->arena, tid, &who, req->json,
+                                   &res->errs, &json);
+    if (rc < 0 || (rc = sy_res_headerc(res, "X-Cache", "MISS")) < 0 ||
+        (rc = reply_json_text(res, 201, json)) < 0)
+        return rc;
+    json_object *o = json_tokener_parse(json.p), *id;
+    char loc[64];
+    if (o && json_object_object_get_ex(o, "id", &id))
+        snprintf(loc, sizeof(loc), "/api/v1/analysis/%s",
+                 json_object_get_string(id));
+    else
+        loc[0] = 0;
+    json_object_put(o);
+    return loc[0] ? sy_res_headerc(res, "Location", loc) : 0;
+}
+
 int
 sy_route_analysis_get(sy_req *req, sy_res *res)
 {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * analysis.h - the rules of analyses and feedback (app/domain/analysis.c),
- * without HTTP: who may read which analysis, what feedback is valid and
- * on what.
+ * without HTTP: making a colour analysis of an upload, who may read
+ * which analysis, what feedback is valid and on what.
  *
  * A caller is a user (a shopper sees only their own analyses; staff and
  * owners the tenant's) or an API key (the shop's storefront, acting for
@@ -27,6 +27,18 @@ typedef struct sy_ai_caller {
 } sy_ai_caller;
 
 #define SY_FEEDBACK_COMMENT_MAX 2000 /* characters */
+#define SY_ANALYSIS_PROVIDER_LOCAL "local"
+
+/* POST /analysis/chromatic's body {upload_id}: the tenant's upload (a
+ * shopper's own, or one made with an API key), decoded to
+ * SY_CHROMATIC_SIDE, through the local chromatic analyser (chromatic.h),
+ * stored with the caller (analyses_db.h).  0 and the analysis's JSON
+ * (with upload_id); SY_EVALIDATION (a bad upload_id, or 422
+ * no_skin_found); SY_ENOTFOUND (404 upload_not_found: unknown, expired,
+ * another tenant's or another shopper's); SY_EREDIS; SY_EDB. */
+int sy_analysis_chromatic(sy_arena *a, const char *tenant,
+                          const sy_ai_caller *who, struct json_object *body,
+                          sy_errs *e, sy_str *json);
 
 /* Analysis id as the caller may see it: 0 and its JSON; SY_ENOTFOUND
  * (recorded in e) for another user's, another tenant's, or none. */
