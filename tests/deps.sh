@@ -19,6 +19,7 @@ PACKAGES=(
     libfcgi-dev libpq-dev libhiredis-dev libjson-c-dev libjwt-dev
     libcurl4-openssl-dev liblz4-dev check libsubunit-dev libargon2-dev
     libssl-dev
+    libjpeg62-turbo-dev libpng-dev libwebp-dev
     clang libclang-rt-14-dev
     postgresql redis-server nginx apache2 lighttpd lighttpd-modules-lua caddy
     spawn-fcgi wrk

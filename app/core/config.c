@@ -195,6 +195,21 @@ static const key_def keys[] = {
      "when Redis is unreachable: local (each responder enforces its "
      "share), open (no limit) or closed (refuse)"},
 
+    {"uploads", "max_bytes", T_SIZE, O(upload_max_bytes), "10M", 1024,
+     SY_CONFIG_UPLOAD_MAX_BYTES,
+     "largest image POST /uploads accepts (the web server's body limit "
+     "must be at least this plus 64k)"},
+    {"uploads", "max_pixels", T_INT, O(upload_max_pixels), "25000000", 1,
+     100000000, "largest image in pixels (width x height), read from the "
+     "header before anything is decoded"},
+    {"uploads", "max_side", T_INT, O(upload_max_side), "8192", 1, 65535,
+     "longest side of an image in pixels"},
+    {"uploads", "ttl", T_DURATION, O(upload_ttl_ms), "1h", 60000, DAY,
+     "how long an upload is kept (in Redis only, never on disk)"},
+    {"uploads", "max_live", T_INT, O(upload_max_live), "500", 1, 1000000,
+     "uploads a tenant may have alive at once; one more answers 429 "
+     "until the oldest expires"},
+
     {"log", "level", T_LEVEL, O(log_level), "info", 0, 0,
      "debug, info, warn or error"},
 };

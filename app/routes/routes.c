@@ -10,8 +10,10 @@
  * in search.c beside products.c.  The index of a route here is its
  * metrics row: keep it under SY_METRICS_MAX_ROUTES.
  */
+#include "synthia/config.h"
 #include "synthia/router.h"
 #include "synthia/routes.h"
+#include "synthia/uploads.h"
 
 const sy_route sy_routes[] = {
     /* Health and operations */
@@ -128,6 +130,12 @@ const sy_route sy_routes[] = {
      .handler = sy_route_orders_transition, .auth = SY_AUTH_USER,
      .flags = SY_ROUTE_JSON},
 
+    /* Uploads (the body limit is uploads.max_bytes, checked by the
+     * handler; this is its ceiling) */
+    {.method = "POST", .path = "/api/v1/uploads",
+     .handler = sy_route_uploads_create, .auth = SY_AUTH_KEY_OR_USER,
+     .scope = SY_SCOPE_UPLOADS_WRITE, .rate = SY_RATE_WRITE,
+     .max_body = SY_CONFIG_UPLOAD_MAX_BYTES + SY_UPLOADS_FORM_SLACK},
     /* Analyses and feedback */
     {.method = "GET", .path = "/api/v1/analysis",
      .handler = sy_route_analysis_list, .auth = SY_AUTH_USER},

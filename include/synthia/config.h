@@ -18,6 +18,9 @@
 #include <stdint.h>
 
 #define SY_CONFIG_MAX_NETS 32
+/* The ceiling of uploads.max_bytes: the uploads route reads no body larger
+ * than this plus SY_UPLOADS_FORM_SLACK (uploads.h). */
+#define SY_CONFIG_UPLOAD_MAX_BYTES (32LL << 20)
 
 typedef struct sy_cidr {
     int family;             /* AF_INET or AF_INET6 */
@@ -108,6 +111,13 @@ typedef struct sy_config {
 
     /* [ratelimit] */
     int on_redis_down; /* enum sy_redis_down_policy */
+
+    /* [uploads] */
+    int64_t upload_max_bytes;  /* largest image accepted */
+    int64_t upload_max_pixels; /* width x height at most */
+    int64_t upload_max_side;   /* width and height at most */
+    int64_t upload_ttl_ms;     /* how long an upload lives in Redis */
+    int64_t upload_max_live;   /* live uploads per tenant */
 
     /* [log] */
     int log_level;

@@ -79,6 +79,9 @@ int sy_route_feedback_list(sy_req *req, sy_res *res);
 int sy_route_cache_stats(sy_req *req, sy_res *res);
 int sy_route_cache_delete(sy_req *req, sy_res *res);
 
+/* uploads.c */
+int sy_route_uploads_create(sy_req *req, sy_res *res);
+
 /* docs.c */
 int sy_route_docs_openapi(sy_req *req, sy_res *res);
 

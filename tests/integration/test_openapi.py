@@ -28,7 +28,7 @@ SRC_DOC = os.path.join(sylib.SRCDIR, "www", "openapi.json")
 ROUTES_C = os.path.join(sylib.SRCDIR, "app", "routes", "routes.c")
 ROUTER_C = os.path.join(sylib.SRCDIR, "app", "core", "principal.c")
 TAGS = {"health", "identity", "users", "tenants", "keys", "catalog",
-        "orders", "analysis", "cache", "docs"}
+        "orders", "uploads", "analysis", "cache", "docs"}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 _doc = None
@@ -86,8 +86,10 @@ def route_table():
     def x(tok):
         return macros.get(tok, tok)
     out = []
-    for method, pattern, _handler, auth, rate, _limit, flags, scope in rows:
+    for method, pattern, _handler, auth, rate, limit, flags, scope in rows:
         flagset = {x(t.strip()) for t in flags.split("|")}
+        if limit != "0":  # a body limit of its own: the handler reads it
+            flagset.add("OWN_BODY")
         sc = None if x(scope) == "0" else scopes[x(scope)]
         out.append((method.lower(), pattern, AUTH[x(auth)], RATE[x(rate)],
                     flagset, sc))
@@ -355,6 +357,10 @@ def test_paths_match_route_table(stack):
         elif "SY_ROUTE_JSON" in flags:
             assert body and body.get("required") is True and \
                 "application/json" in body["content"], "%s: needs a required JSON body" % where
+        elif "OWN_BODY" in flags:
+            assert body and body.get("required") is True and \
+                "application/json" not in body["content"], \
+                "%s: needs a required body of its own (not JSON)" % where
         else:
             assert not body or body.get("required") is not True, \
                 "%s: the dispatcher reads no body here" % where
@@ -406,8 +412,13 @@ def test_operations_are_complete(stack):
                 assert {"401", "403"} <= codes, where
             if "requestBody" in op:
                 assert {"400", "413", "415", "422"} <= codes, where
-                schema = op["requestBody"]["content"]["application/json"]["schema"]
-                assert deref(d, schema).get("type") == "object", where
+                for mt, content in op["requestBody"]["content"].items():
+                    schema = deref(d, content["schema"])
+                    if mt == "application/json" or mt.startswith("multipart/"):
+                        assert schema.get("type") == "object", (where, mt)
+                    else:  # a raw body (an image)
+                        assert schema.get("type") == "string" and \
+                            schema.get("format") == "binary", (where, mt)
             for code, resp in op["responses"].items():
                 assert deref(d, resp).get("description"), (where, code)
 

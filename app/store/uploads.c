@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * uploads.c (store) - uploaded images in Redis (uploads_db.h): a hash
+ * per upload and a per-tenant sorted set of live ids for the quota.
+ */
+#include "synthia/uploads_db.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "synthia/error.h"
+#include "synthia/redis.h"
+
+#define KEY_MAX 96
+
+/* KEYS[1] the tenant's set of live uploads, KEYS[2] the upload's hash.
+ * ARGV: now ms, max live, id, expiry ms, data, type, width, height,
+ * sha256, user.  Returns {1, expiry} when stored, {0, oldest expiry}
+ * when the tenant is at its quota. */
+static sy_redis_script put_script = {
+    .name = "upload_put",
+    .lua = "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])\n"
+           "if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then\n"
+           "  local o = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+           "  return {0, tonumber(o[2])}\n"
+           "end\n"
+           "redis.call('HSET', KEYS[2], 'data', ARGV[5], 'type', ARGV[6],\n"
+           "  'w', ARGV[7], 'h', ARGV[8], 'sha256', ARGV[9],\n"
+           "  'exp', ARGV[4], 'user', ARGV[10])\n"
+           "redis.call('PEXPIREAT', KEYS[2], ARGV[4])\n"
+           "redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])\n"
+           "local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')\n"
+           "redis.call('PEXPIREAT', KEYS[1], last[2])\n"
+           "return {1, tonumber(ARGV[4])}\n",
+    .sha = "",
+};
+
+static void
+keys_of(const char *tenant, const char *id, char set[KEY_MAX],
+        char hash[KEY_MAX])
+{
+    snprintf(set, KEY_MAX, "sy:{t:%s}:uploads", tenant);
+    if (hash)
+        snprintf(hash, KEY_MAX, "sy:{t:%s}:up:%s", tenant, id);
+}
+
+int
+sy_uploads_db_put(sy_arena *a, const char *tenant_id,
+                  const sy_upload_row *row, int64_t now_ms, int64_t max_live,
+                  int64_t *retry_ms)
+{
+    char set[KEY_MAX], hash[KEY_MAX], now[24], max[24], exp[24], w[24],
+        h[24];
+    keys_of(tenant_id, row->id, set, hash);
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    snprintf(max, sizeof(max), "%lld", (long long)max_live);
+    snprintf(exp, sizeof(exp), "%lld", (long long)row->expires_ms);
+    snprintf(w, sizeof(w), "%lld", (long long)row->width);
+    snprintf(h, sizeof(h), "%lld", (long long)row->height);
+    const char *argv[12] = {set, hash, now, max, row->id, exp, row->data.p,
+                            row->content_type, w, h, row->sha256,
+                            row->user_id ? row->user_id : ""};
+    size_t lens[12];
+    for (int i = 0; i < 12; i++)
+        lens[i] = argv[i] ? strlen(argv[i]) : 0;
+    lens[6] = row->data.len; /* binary */
+    redisReply *r;
+    sy_redis_register(&put_script);
+    int rc = sy_redis_eval(a, &put_script, 2, 10, argv, lens, &r);
+    if (rc < 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_INTEGER)
+        return SY_EREDIS;
+    if (r->element[0]->integer == 1)
+        return 0;
+    int64_t wait = r->element[1]->integer - now_ms;
+    *retry_ms = wait > 0 ? wait : 0;
+    return SY_ERATE;
+}
+
+/* An integer field of the reply (decimal text), or -1. */
+static int64_t
+int_of(const redisReply *e)
+{
+    if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len > 19)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < e->len; i++) {
+        if (e->str[i] < '0' || e->str[i] > '9')
+            return -1;
+        v = v * 10 + (e->str[i] - '0');
+    }
+    return v;
+}
+
+int
+sy_uploads_db_get(sy_arena *a, const char *tenant_id, const char *id,
+                  sy_upload_row *out)
+{
+    char set[KEY_MAX], hash[KEY_MAX];
+    keys_of(tenant_id, id, set, hash);
+    const char *argv[] = {"HMGET", hash, "data", "type", "w",   "h",
+                          "sha256", "exp", "user"};
+    redisReply *r;
+    int rc = sy_redis_argv(a, 9, argv, NULL, &r);
+    if (rc < 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7)
+        return SY_EREDIS;
+    redisReply **e = r->element;
+    if (e[0]->type == REDIS_REPLY_NIL)
+        return SY_ENOTFOUND;
+    for (int i = 0; i < 7; i++)
+        if (e[i]->type != REDIS_REPLY_STRING)
+            return SY_EREDIS;
+    sy_upload_row row;
+    memset(&row, 0, sizeof(row));
+    if (strlen(id) >= sizeof(row.id) || e[4]->len >= sizeof(row.sha256))
+        return SY_EREDIS;
+    memcpy(row.id, id, strlen(id) + 1);
+    memcpy(row.sha256, e[4]->str, e[4]->len);
+    row.data = (sy_str){e[0]->str, e[0]->len};
+    row.bytes = (int64_t)e[0]->len;
+    row.content_type = sy_arena_strndup(a, e[1]->str, e[1]->len);
+    row.user_id = sy_arena_strndup(a, e[6]->str, e[6]->len);
+    if (!row.content_type || !row.user_id)
+        return SY_ENOMEM;
+    row.width = int_of(e[2]);
+    row.height = int_of(e[3]);
+    row.expires_ms = int_of(e[5]);
+    if (row.width < 1 || row.height < 1 || row.expires_ms < 0)
+        return SY_EREDIS;
+    *out = row;
+    return 0;
+}
