@@ -487,3 +487,52 @@ sy_products_categories(sy_arena *a, const char *tenant, sy_str *json)
 {
     return sy_products_db_categories(a, tenant, json);
 }
+
+/* Fill from PostgreSQL the JSON of the products that have none yet. */
+static int
+json_from_db(sy_arena *a, const char *tenant, const char *const *ids, int n,
+             sy_str *out)
+{
+    const char **missing = sy_arena_alloc(a, (size_t)n * sizeof(*missing));
+    int k = 0, nr;
+    if (!missing)
+        return SY_ENOMEM;
+    for (int i = 0; i < n; i++)
+        if (!out[i].p)
+            missing[k++] = ids[i];
+    sy_product_row *r;
+    int rc = sy_products_db_by_ids(a, tenant, missing, k, &r, &nr);
+    if (rc < 0)
+        return rc;
+    for (int row = 0; row < nr; row++)
+        for (int i = 0; i < n; i++)
+            if (!out[i].p && strcmp(ids[i], r[row].id) == 0)
+                out[i] = r[row].json;
+    return 0;
+}
+
+int
+sy_products_json_many(sy_arena *a, const sy_catver *cv, const char *tenant,
+                      const char *const *ids, int n, sy_str *out)
+{
+    sy_str *keys = sy_arena_alloc(a, (size_t)(n ? n : 1) * sizeof(*keys));
+    sy_str *put = sy_arena_alloc(a, (size_t)(n ? n : 1) * sizeof(*put));
+    int64_t version;
+    if (!keys || !put)
+        return SY_ENOMEM;
+    for (int i = 0; i < n; i++)
+        keys[i] = sy_str_c(ids[i]);
+    int found = sy_cache_get_many(a, cv, tenant, SY_CACHE_PRODUCT, n, keys,
+                                  out, &version);
+    if (found == n)
+        return 0;
+    for (int i = 0; i < n; i++)
+        put[i] = out[i];
+    int rc = json_from_db(a, tenant, ids, n, out);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < n; i++)
+        put[i] = put[i].p ? SY_STR_NULL : out[i];
+    sy_cache_put_many(a, tenant, SY_CACHE_PRODUCT, version, n, keys, put);
+    return 0;
+}

@@ -26,6 +26,7 @@
 #include "synthia/cache.h"
 #include "synthia/embed.h"
 #include "synthia/error.h"
+#include "synthia/products.h"
 #include "synthia/products_db.h"
 #include "synthia/tenancy.h"
 #include "synthia/vectors.h"
@@ -208,55 +209,23 @@ rank_hybrid(sy_arena *a, const char *tid, const sy_search_query *s,
 
 /* ------------------------------------------------------------ products */
 
-/* Fill from PostgreSQL the JSON of the products in list that have none
- * yet (one query); products that are gone or inactive keep a NULL JSON. */
-static int
-load_rows(sy_arena *a, const char *tid, ranked *list, int n)
-{
-    const char **ids = sy_arena_alloc(a, (size_t)n * sizeof(*ids));
-    int k = 0, nr;
-    if (!ids)
-        return SY_ENOMEM;
-    for (int i = 0; i < n; i++)
-        if (!list[i].json.p)
-            ids[k++] = list[i].id;
-    sy_product_row *r;
-    int rc = sy_products_db_by_ids(a, tid, ids, k, &r, &nr);
-    if (rc < 0)
-        return rc;
-    for (int row = 0; row < nr; row++)
-        for (int i = 0; i < n; i++)
-            if (strcmp(list[i].id, r[row].id) == 0)
-                list[i].json = r[row].json;
-    return 0;
-}
-
-/* The JSON of the products in list: from the product cache, the rest
- * from PostgreSQL, which are then cached. */
+/* The JSON of the products in list (products.h: the product cache, the
+ * rest from PostgreSQL); products that are gone or inactive keep a NULL
+ * JSON. */
 static int
 load_json(sy_arena *a, const sy_catver *cv, const char *tid, ranked *list,
           int n)
 {
-    sy_str *ids = sy_arena_alloc(a, (size_t)n * sizeof(*ids));
-    sy_str *got = sy_arena_alloc(a, (size_t)n * sizeof(*got));
-    int64_t version;
+    const char **ids = sy_arena_alloc(a, (size_t)(n ? n : 1) * sizeof(*ids));
+    sy_str *got = sy_arena_alloc(a, (size_t)(n ? n : 1) * sizeof(*got));
     if (!ids || !got)
         return SY_ENOMEM;
     for (int i = 0; i < n; i++)
-        ids[i] = sy_str_c(list[i].id);
-    int found = sy_cache_get_many(a, cv, tid, SY_CACHE_PRODUCT, n, ids, got,
-                                  &version);
-    for (int i = 0; i < n; i++)
+        ids[i] = list[i].id;
+    int rc = sy_products_json_many(a, cv, tid, ids, n, got);
+    for (int i = 0; rc == 0 && i < n; i++)
         list[i].json = got[i];
-    if (found == n)
-        return 0;
-    int rc = load_rows(a, tid, list, n);
-    if (rc < 0)
-        return rc;
-    for (int i = 0; i < n; i++)
-        got[i] = got[i].p ? SY_STR_NULL : list[i].json;
-    sy_cache_put_many(a, tid, SY_CACHE_PRODUCT, version, n, ids, got);
-    return 0;
+    return rc;
 }
 
 static int

@@ -6,12 +6,15 @@
  */
 #include <json-c/json.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "synthia/analysis.h"
 #include "synthia/authn.h"
 #include "synthia/error.h"
 #include "synthia/page.h"
 #include "synthia/problem.h"
+#include "synthia/recommend.h"
 #include "synthia/routes.h"
 
 static sy_ai_caller
@@ -154,5 +157,59 @@ sy_route_feedback_list(sy_req *req, sy_res *res)
     json_object_object_add(o, "next_cursor",
                            cursor ? json_object_new_string(cursor) : NULL);
     json_object_object_add(o, "summary", json_tokener_parse(summary.p));
+    return sy_res_json(res, 200, o);
+}
+
+/* GET /recommendations?analysis_id=&limit= -> {analysis_id, season,
+ * items: [{product, score, reason}]}. */
+int
+sy_route_recommendations(sy_req *req, sy_res *res)
+{
+    const char *tid, *aid = NULL;
+    sy_ai_caller who = caller(req);
+    int limit = SY_RECO_LIMIT_DEFAULT;
+    sy_str q;
+    sy_reco reco;
+    int rc = sy_authn_tenant(req, res, &tid);
+    if (rc < 0)
+        return rc;
+    rc = sy_req_query(req, "analysis_id", &q);
+    if (rc == SY_ENOTFOUND || (rc == 0 && q.len == 0))
+        sy_errs_field(&res->errs, "analysis_id", "is required");
+    else if (rc < 0)
+        sy_errs_field(&res->errs, "analysis_id", "must be an analysis id");
+    else if (!(aid = sy_str_dup(req->arena, q)))
+        return SY_ENOMEM;
+    if (sy_req_query(req, "limit", &q) == 0)
+        sy_reco_limit(&res->errs, q, &limit);
+    if (sy_errs_any(&res->errs))
+        return SY_EVALIDATION;
+    if ((rc = sy_reco_for_analysis(req->arena, &req->catver, tid, &who, aid,
+                                   limit, &res->errs, &reco)) < 0)
+        return rc;
+    json_object *o = json_object_new_object(), *items = json_object_new_array();
+    if (!o || !items) {
+        json_object_put(o);
+        json_object_put(items);
+        return SY_ENOMEM;
+    }
+    for (int i = 0; i < reco.n; i++) {
+        json_object *it = json_object_new_object();
+        char score[16];
+        snprintf(score, sizeof(score), "%.4f", reco.items[i].score);
+        json_object_object_add(it, "product",
+                               json_tokener_parse(reco.items[i].product.p));
+        json_object_object_add(
+            it, "score", json_object_new_double_s(atof(score), score));
+        json_object_object_add(it, "reason",
+                               json_object_new_string(reco.items[i].reason));
+        json_object_array_add(items, it);
+    }
+    json_object_object_add(o, "analysis_id",
+                           json_object_new_string(reco.analysis_id));
+    json_object_object_add(o, "season",
+                           reco.season ? json_object_new_string(reco.season)
+                                       : NULL);
+    json_object_object_add(o, "items", items);
     return sy_res_json(res, 200, o);
 }

@@ -130,11 +130,19 @@ const sy_route sy_routes[] = {
      .handler = sy_route_orders_transition, .auth = SY_AUTH_USER,
      .flags = SY_ROUTE_JSON},
 
-    /* Analyses and feedback */
+    /* Analyses, recommendations and feedback */
+    {.method = "POST", .path = "/api/v1/analysis/chromatic",
+     .handler = sy_route_analysis_chromatic, .auth = SY_AUTH_KEY_OR_USER,
+     .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_AI,
+     .flags = SY_ROUTE_JSON},
     {.method = "GET", .path = "/api/v1/analysis",
      .handler = sy_route_analysis_list, .auth = SY_AUTH_USER},
     {.method = "GET", .path = "/api/v1/analysis/{id}",
      .handler = sy_route_analysis_get, .auth = SY_AUTH_USER},
+    {.method = "GET", .path = "/api/v1/recommendations",
+     .handler = sy_route_recommendations, .auth = SY_AUTH_KEY_OR_USER,
+     .scope = SY_SCOPE_CATALOG_READ, .rate = SY_RATE_READ,
+     .flags = SY_ROUTE_CATVER},
     {.method = "POST", .path = "/api/v1/feedback",
      .handler = sy_route_feedback_create, .auth = SY_AUTH_KEY_OR_USER,
      .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_WRITE,
@@ -169,11 +177,6 @@ const sy_route sy_routes[] = {
      .scope = SY_SCOPE_UPLOADS_WRITE, .rate = SY_RATE_WRITE,
      .max_body = SY_CONFIG_UPLOAD_MAX_BYTES + SY_UPLOADS_FORM_SLACK},
 
-    /* Analysis */
-    {.method = "POST", .path = "/api/v1/analysis/chromatic",
-     .handler = sy_route_analysis_chromatic, .auth = SY_AUTH_KEY_OR_USER,
-     .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_AI,
-     .flags = SY_ROUTE_JSON},
 
     /* Result cache */
     {.method = "GET", .path = "/api/v1/cache/stats",

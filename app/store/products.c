@@ -162,6 +162,13 @@ static sy_db_stmt sql_by_ids =
      "WHERE p.tenant_id = $1::uuid AND p.active "
      "AND p.id = ANY ($2::uuid[])",
      2);
+/* Columns: id, the colours run together ("#aabbcc#ddeeff"). */
+static sy_db_stmt sql_colours =
+    SY_DB_STMT("products_colours",
+     "SELECT p.id, array_to_string(p.colors, '') FROM products p "
+     "WHERE p.tenant_id = $1::uuid AND p.active "
+     "AND cardinality(p.colors) > 0 ORDER BY p.id",
+     1);
 /* pg_trgm's default word_similarity threshold (0.6) misses a one-letter
  * substitution in a six-letter word (4/7); 0.5 catches it from five
  * letters on.  A session setting: run once per server connection. */
@@ -379,4 +386,20 @@ sy_products_db_by_ids(sy_arena *a, const char *tenant,
     *rows = out;
     *nrows = count;
     return 0;
+}
+
+static void
+read_colours(const PGresult *r, int row, void *elem)
+{
+    *(sy_product_colours *)elem = (sy_product_colours){
+        .id = sy_db_cstr(r, row, 0), .colours = sy_db_str(r, row, 1)};
+}
+
+int
+sy_products_db_colours(sy_arena *a, const char *tenant,
+                       sy_product_colours **rows, int *n)
+{
+    const char *params[1] = {tenant};
+    return sy_db_fetch_all(a, &sql_colours, params, 1, sizeof(**rows),
+                           read_colours, (void **)rows, n);
 }

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "synthia/arena.h"
+#include "synthia/cache.h"
 #include "synthia/errs.h"
 #include "synthia/products_db.h"
 #include "synthia/str.h"
@@ -101,5 +102,13 @@ int sy_products_list(sy_arena *a, const char *tenant,
 /* The categories of active products with their counts: the JSON array
  * text [{name, count}], by name. */
 int sy_products_categories(sy_arena *a, const char *tenant, sy_str *json);
+
+/* The JSON of the n products ids (active ones; a product that is gone
+ * or inactive gets a NULL view) into out: from the product cache, the
+ * rest from PostgreSQL in one query, which are then cached.  cv: what
+ * the request knows of the catalog version (may be NULL). */
+int sy_products_json_many(sy_arena *a, const sy_catver *cv,
+                          const char *tenant, const char *const *ids, int n,
+                          sy_str *out);
 
 #endif

@@ -107,4 +107,14 @@ int sy_products_db_by_ids(sy_arena *a, const char *tenant,
                           const char *const *ids, int n,
                           sy_product_row **rows, int *nrows);
 
+/* A product's colours: "#rrggbb" after "#rrggbb", lower case. */
+typedef struct sy_product_colours {
+    const char *id;
+    sy_str colours;
+} sy_product_colours;
+
+/* Every active product of the tenant that has colours, by id. */
+int sy_products_db_colours(sy_arena *a, const char *tenant,
+                           sy_product_colours **rows, int *n);
+
 #endif

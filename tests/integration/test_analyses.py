@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""Analyses history and feedback through nginx (API.md "Uploads,
-analysis, recommendations, feedback, cache"): reading one's analyses,
-shoppers limited to their own, staff seeing the tenant's; feedback on
+"""Analyses history, recommendations and feedback through nginx (API.md
+"Uploads, analysis, recommendations, feedback, cache"): reading one's
+analyses, shoppers limited to their own, staff seeing the tenant's;
+products recommended for an analysed palette (CIEDE2000 scores, reasons,
+the avoid list, following catalog writes); feedback on
 analyses and recommendations (by users and by API keys), validated, with
 the list and average rating per target type for staff; tenant isolation
 of every id; erasure of a user taking their analyses and feedback.
@@ -39,19 +41,30 @@ class Shop:
         for u in (self.owner, self.staff, self.alice, self.bob):
             u["token"] = syid.login_ok(stack, u)["access_token"]
 
-    def analysis(self, user=None, season="true autumn"):
+    def analysis(self, user=None, season="true autumn", palette=("#aa5500",),
+                 avoid=("#0000ff",), kind="chromatic"):
         """An analysis of this shop (of user, or of no user); its id."""
-        result = json.dumps({"season": season, "undertone": "warm",
-                             "contrast": "medium",
-                             "palette": ["#aa5500"], "avoid": ["#0000ff"]})
+        result = {"season": season, "undertone": "warm",
+                  "contrast": "medium", "palette": list(palette),
+                  "avoid": list(avoid)}
+        if kind == "facial":
+            result = {"face_shape": "oval", "features": {}}
         rows = syid.psql(self.stack, """
             INSERT INTO analyses (tenant_id, user_id, type, upload_sha256,
                                   provider, model, result, duration_ms)
-            VALUES (:'tid', nullif(:'uid', '')::uuid, 'chromatic', :'sha',
+            VALUES (:'tid', nullif(:'uid', '')::uuid, :'kind', :'sha',
                     'local', 'local-lab-kmeans-v1', :'res', 12)
             RETURNING id""", tid=self.id, uid=user["id"] if user else "",
-                             sha=SHA, res=result)
+                             sha=SHA, res=json.dumps(result), kind=kind)
         return rows[0][0]
+
+    def product(self, name, colors):
+        """A product made through the API (so the catalog version moves)."""
+        r = call(self.stack, "POST", "/api/v1/products", self.staff, {
+            "sku": syid.unique("sku"), "name": name, "price_cents": 1000,
+            "currency": "EUR", "stock": 5, "colors": list(colors)})
+        assert r.status == 201, r
+        return r.json()["id"]
 
 
 _shops = {}
@@ -137,6 +150,91 @@ def test_analysis_reads_need_a_user(stack):
     assert r.status in (401, 403), r
     r = stack.get(ANALYSIS)
     sylib.assert_problem(r, 401, "unauthorized")
+
+
+# ------------------------------------------------------- recommendations
+
+RECO = "/api/v1/recommendations"
+
+
+def reco(stack, user, aid, limit=None):
+    path = RECO + "?analysis_id=" + aid + ("&limit=%d" % limit if limit else "")
+    return call(stack, "GET", path, user)
+
+
+def test_recommendations_follow_the_palette(stack):
+    s = shop(stack, "R")
+    on = s.product("Camel coat", ["#c8a165"])
+    near = s.product("Tan scarf", ["#b89060", "#ffffff"])
+    far = s.product("Lime top", ["#00ff00"])
+    bad = s.product("Navy dress", ["#c8a165", "#1e3799"])
+    s.product("No colour", [])
+    aid = s.analysis(s.alice, palette=["#c8a165", "#8b4513"],
+                     avoid=["#1e3799"])
+    r = reco(stack, s.alice, aid, limit=50)
+    assert r.status == 200, r
+    body = r.json()
+    assert body["analysis_id"] == aid and body["season"] == "true autumn"
+    items = body["items"]
+    ids = [it["product"]["id"] for it in items]
+    score = {it["product"]["id"]: it["score"] for it in items}
+    assert ids[0] == on and score[on] == 1.0, items[:2]
+    assert near in ids and score[near] < score[on], items
+    # a colour to avoid sinks a product that is otherwise on the palette
+    assert bad not in ids or score[bad] < 0.05, items
+    assert far not in ids or score[far] < score[near], items
+    assert all(0 < it["score"] <= 1 for it in items), items
+    assert ids == sorted(ids, key=lambda i: -score[i]), items
+    top = items[0]
+    assert "#c8a165" in top["reason"] and "palette" in top["reason"], top
+    assert top["product"]["name"] == "Camel coat", top
+    # the limit
+    assert len(reco(stack, s.alice, aid, limit=1).json()["items"]) == 1
+
+
+def test_recommendations_follow_catalog_writes(stack):
+    s = shop(stack, "W")
+    aid = s.analysis(s.alice, palette=["#336699"], avoid=[])
+    s.product("Blue-ish", ["#3b6ea5"])
+    first = reco(stack, s.alice, aid).json()["items"]
+    assert first and first[0]["product"]["name"] == "Blue-ish", first
+    exact = s.product("Exact blue", ["#336699"])
+    items = reco(stack, s.alice, aid).json()["items"]
+    assert items[0]["product"]["id"] == exact, items
+    r = call(stack, "DELETE", "/api/v1/products/" + exact, s.staff)
+    assert r.status in (200, 204), r
+    items = reco(stack, s.alice, aid).json()["items"]
+    assert exact not in [it["product"]["id"] for it in items], items
+
+
+def test_recommendations_isolation_and_validation(stack):
+    a, b = shop(stack, "A"), shop(stack, "B")
+    aid = a.analysis(a.alice)
+    theirs = a.analysis(a.bob)
+    for u in (b.owner, b.alice):
+        sylib.assert_problem(reco(stack, u, aid), 404, "not_found")
+    sylib.assert_problem(reco(stack, a.alice, theirs), 404, "not_found")
+    assert reco(stack, a.staff, theirs).status == 200
+    r = stack.get(RECO + "?analysis_id=" + aid, headers=syid.key(a.t["pk"]))
+    assert r.status == 200, r
+    r = stack.get(RECO + "?analysis_id=" + aid, headers=syid.key(b.t["pk"]))
+    sylib.assert_problem(r, 404, "not_found")
+    facial = a.analysis(a.alice, kind="facial")
+    r = reco(stack, a.alice, facial)
+    sylib.assert_problem(r, 422, "validation_failed")
+    for q in ("", "?analysis_id=", "?analysis_id=%s&limit=0" % aid,
+              "?analysis_id=%s&limit=51" % aid,
+              "?analysis_id=%s&limit=x" % aid,
+              "?analysis_id=%s&limit=99999999999999999999" % aid):
+        r = call(stack, "GET", RECO + q, a.alice)
+        sylib.assert_problem(r, 422, "validation_failed")
+    for bad in ("nope", "0" * 36, "%C0%AF"):
+        r = call(stack, "GET", RECO + "?analysis_id=" + bad, a.alice)
+        assert r.status in (400, 404), r
+        assert r.content_type == "application/problem+json", r
+    r = call(stack, "GET", RECO + "?analysis_id=%00", a.alice)
+    assert r.status in (400, 422), r
+    assert r.content_type == "application/problem+json", r
 
 
 # ------------------------------------------------------------- feedback
