@@ -12,6 +12,7 @@
 
 #include "synthia/chromatic.h"
 #include "synthia/clock.h"
+#include "synthia/crypto.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/text.h"

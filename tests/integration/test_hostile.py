@@ -286,6 +286,19 @@ class World:
                           headers=syid.bearer(self.owner))
         assert r.status == 201, r
         self.key = r.json()["id"]
+        r = stack.request("POST", "/api/v1/imports",
+                          body=b"sku,name,price\nH-1,Shirt,EUR 12.50\n",
+                          headers=syid.bearer(self.owner, {
+                              "Content-Type": "text/csv"}))
+        assert r.status == 201, r
+        self.import_id = r.json()["id"]
+        self.analysis = syid.psql(stack, """
+            INSERT INTO analyses (tenant_id, type, upload_sha256, provider,
+                                  result)
+            VALUES (:'tid', 'chromatic', :'sha', 'local',
+                    '{"season": "true autumn", "palette": ["#c8a165"],
+                      "avoid": ["#1e3799"]}')
+            RETURNING id""", tid=self.t["id"], sha="ab" * 32)[0][0]
 
     def sign_in_again(self):
         """New tokens for those a logout has ended."""
@@ -302,7 +315,9 @@ class World:
                               ("/api/v1/tenants/", self.t["id"]),
                               ("/api/v1/tenant/keys/", self.key),
                               ("/api/v1/products/", self.product),
-                              ("/api/v1/orders/", self.order)):
+                              ("/api/v1/orders/", self.order),
+                              ("/api/v1/imports/", self.import_id),
+                              ("/api/v1/analysis/", self.analysis)):
             if path.startswith(prefix):
                 return value
         raise AssertionError("no id for " + path)
