@@ -106,6 +106,13 @@ typedef struct sy_config {
     char *cors_origins;
     int64_t cors_max_age_ms;
 
+    /* [search] */
+    int64_t search_statement_timeout_ms; /* SET LOCAL for the rankings */
+    int64_t search_max_concurrent;       /* per tenant, 0: no limit */
+    int64_t search_max_terms;            /* words of a query */
+    int64_t search_max_short_terms;      /* one-character words kept */
+    int64_t search_max_word_length;      /* characters of a word */
+
     /* [ratelimit] */
     int on_redis_down; /* enum sy_redis_down_policy */
 
