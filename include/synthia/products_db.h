@@ -105,10 +105,11 @@ int sy_products_db_search_text(sy_arena *a, const char *tenant,
                                sy_product_score **rows, int *n);
 
 /* Typo-tolerant ranking of active products for words (space-separated,
- * each 3 to 32 characters): the tenant's vocabulary words most similar
- * to each (trigrams), searched as full text among at most `candidates`
- * products, best first, at most limit: scores below 0.5.  Codes as
- * sy_products_db_search_text. */
+ * each 3 to 32 characters, without hyphens): for the first three that
+ * are not words of the tenant's catalog, the vocabulary words most
+ * similar to each (trigrams), searched as full text among at most
+ * `candidates` products; best first, at most limit, scores below 0.5.
+ * Codes as sy_products_db_search_text. */
 int sy_products_db_search_typo(sy_arena *a, const char *tenant,
                                const char *words, int limit, int candidates,
                                sy_product_score **rows, int *n);
