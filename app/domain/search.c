@@ -96,7 +96,7 @@ sy_search_init(sy_search_query *s)
 }
 
 /* What a code point is to the normaliser. */
-enum cp_class { CP_WORD, CP_SEP, CP_HYPHEN, CP_DROP };
+enum cp_class { CP_WORD, CP_SEP, CP_HYPHEN, CP_DROP, CP_QUOTE };
 
 static int
 classify(uint32_t c)
@@ -105,7 +105,7 @@ classify(uint32_t c)
         if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
             (c >= 'A' && c <= 'Z'))
             return CP_WORD;
-        return c == '-' ? CP_HYPHEN : CP_SEP;
+        return c == '-' ? CP_HYPHEN : c == '"' ? CP_QUOTE : CP_SEP;
     }
     if (c <= 0xA0 || c == 0xA1 || c == 0xA6 || c == 0xA7 || c == 0xA9 ||
         c == 0xAB || c == 0xAE || c == 0xB0 || c == 0xB1 || c == 0xB4 ||
@@ -117,6 +117,8 @@ classify(uint32_t c)
         (c >= 0xFE00 && c <= 0xFE0F) || (c >= 0x200E && c <= 0x200F) ||
         (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x206F))
         return CP_DROP; /* soft hyphen, joiners, marks, BOM, selectors */
+    if (c == 0x201C || c == 0x201D)
+        return CP_QUOTE; /* typographic double quotes */
     if ((c >= 0x2010 && c <= 0x2015) || c == 0x2212 || c == 0xFE58 ||
         c == 0xFE63 || c == 0xFF0D)
         return CP_HYPHEN; /* hyphens, dashes, minus signs */
@@ -186,22 +188,24 @@ put_lower(char *out, uint32_t c)
 }
 
 /* A word found in q: its bytes in the scratch text, whether it is an
- * exclusion, its parts and its longest part in characters. */
+ * exclusion, its parts and its longest part in characters, and the
+ * phrase it belongs to (1, 2, ...; 0: none). */
 typedef struct word {
     size_t off, len;
     bool neg;
-    int parts, chars;
+    int parts, chars, phrase;
 } word;
 
-/* The words of q in w (at most q.len), their text in tmp, *nw of them;
- * a chain of more than MAX_PARTS parts is split into its parts. */
+/* The words of q in w (at most q.len / 2 + 1), their text in tmp, *nw
+ * of them; a chain of more than MAX_PARTS parts is split into its parts.
+ * A double quote ends a word and opens or closes a phrase. */
 static void
 tokenise(sy_str q, char *tmp, word *w, int *nw)
 {
     const unsigned char *p = (const unsigned char *)q.p;
     size_t at = 0, t = 0, len;
     bool hyphen = false, neg = false;
-    int n = 0, chars = 0;
+    int n = 0, chars = 0, phrase = 0, phrases = 0;
     word cur = {0};
     while (at <= q.len) {
         int cls = CP_SEP;
@@ -224,7 +228,8 @@ tokenise(sy_str q, char *tmp, word *w, int *nw)
         }
         if (cls == CP_WORD) {
             if (!cur.len) {
-                cur = (word){.off = t, .neg = neg, .parts = 1};
+                cur = (word){.off = t, .neg = neg && !phrase, .parts = 1,
+                             .phrase = phrase};
                 chars = 0;
             } else if (hyphen) {
                 tmp[t++] = '-';
@@ -238,13 +243,12 @@ tokenise(sy_str q, char *tmp, word *w, int *nw)
             cur.len = t - cur.off;
             continue;
         }
-        /* a separator ends the word */
+        /* a separator ends the word; a quote also opens or closes a
+         * phrase */
         hyphen = neg = false;
-        if (!cur.len)
-            continue;
-        if (cur.parts <= MAX_PARTS) {
+        if (cur.len && cur.parts <= MAX_PARTS) {
             w[n++] = cur;
-        } else {
+        } else if (cur.len) {
             /* a long chain: each part a word of its own */
             size_t s = cur.off, end = cur.off + cur.len;
             while (s < end) {
@@ -255,11 +259,13 @@ tokenise(sy_str q, char *tmp, word *w, int *nw)
                         k++;
                     e++;
                 }
-                w[n++] = (word){s, e - s, false, 1, k};
+                w[n++] = (word){s, e - s, false, 1, k, cur.phrase};
                 s = e + 1;
             }
         }
         cur = (word){0};
+        if (cls == CP_QUOTE)
+            phrase = phrase ? 0 : ++phrases;
     }
     *nw = n;
 }
@@ -269,23 +275,35 @@ sy_search_normalise(sy_arena *a, sy_str q, const sy_search_limits *lim,
                     sy_str *out, int *nterms, const char **why)
 {
     /* a word is at least one byte and one separator: at most q.len / 2
-     * + 1 words; lower-casing never lengthens a code point */
+     * + 1 words; lower-casing never lengthens a code point; the output
+     * may close a phrase that q left open (one byte more) */
     char *tmp = sy_arena_alloc(a, q.len + 1);
     word *w = sy_arena_alloc(a, (q.len / 2 + 1) * sizeof(*w));
-    char *res = sy_arena_alloc(a, q.len + 1);
+    char *res = sy_arena_alloc(a, q.len + 2);
     int nw, terms = 0, shorts = 0;
     bool positive = false;
     size_t o = 0;
     if (!tmp || !w || !res)
         return SY_ENOMEM;
     tokenise(q, tmp, w, &nw);
+    /* a phrase of one word is that word */
+    for (int i = 0; i < nw; i++)
+        if (w[i].phrase && (i == 0 || w[i - 1].phrase != w[i].phrase) &&
+            (i + 1 == nw || w[i + 1].phrase != w[i].phrase))
+            w[i].phrase = 0;
     for (int i = 0; i < nw; i++) {
         if (w[i].chars > lim->max_word_chars) {
             *why = "a word of q is too long to search for";
             return SY_EVALIDATION;
         }
+        if (w[i].phrase) { /* a phrase is kept whole */
+            terms += w[i].parts;
+            positive = true;
+            continue;
+        }
         int j = 0;
-        while (j < i && !(w[j].parts > 0 && w[j].neg == w[i].neg &&
+        while (j < i && !(w[j].parts > 0 && !w[j].phrase &&
+                          w[j].neg == w[i].neg &&
                           w[j].len == w[i].len &&
                           memcmp(tmp + w[j].off, tmp + w[i].off,
                                  w[i].len) == 0))
@@ -307,12 +325,20 @@ sy_search_normalise(sy_arena *a, sy_str q, const sy_search_limits *lim,
     for (int i = 0; positive && i < nw; i++) {
         if (!w[i].parts)
             continue;
+        /* a phrase of two words or more is quoted */
+        bool first = w[i].phrase && (i == 0 || w[i - 1].phrase != w[i].phrase);
+        bool last = w[i].phrase &&
+                    (i + 1 == nw || w[i + 1].phrase != w[i].phrase);
         if (o)
             res[o++] = ' ';
         if (w[i].neg)
             res[o++] = '-';
+        if (first && !last)
+            res[o++] = '"';
         memcpy(res + o, tmp + w[i].off, w[i].len);
         o += w[i].len;
+        if (last && !first)
+            res[o++] = '"';
     }
     res[o] = '\0';
     *out = (sy_str){res, o};
@@ -406,14 +432,16 @@ typo_words(sy_arena *a, const sy_search_query *s)
         bool plain = s->q[i] != '-';
         while (j < s->qlen && s->q[j] != ' ') {
             plain = plain && s->q[j] != '-';
-            chars += ((unsigned char)s->q[j] & 0xC0) != 0x80;
+            chars += ((unsigned char)s->q[j] & 0xC0) != 0x80 &&
+                     s->q[j] != '"';
             j++;
         }
         if (plain && chars >= TYPO_MIN_CHARS && chars <= TYPO_MAX_CHARS) {
             if (o)
                 out[o++] = ' ';
-            memcpy(out + o, s->q + i, j - i);
-            o += j - i;
+            for (size_t k = i; k < j; k++) /* phrases' quotes */
+                if (s->q[k] != '"')
+                    out[o++] = s->q[k];
         }
         i = j + 1;
     }

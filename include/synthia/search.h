@@ -70,11 +70,13 @@ void sy_search_init(sy_search_query *s);
  * UTF-8 separates.  A run of hyphens (or dashes) counts as one: inside
  * a word it joins parts ("t-shirt", at most 3 parts; a longer chain
  * becomes separate words), before a word it excludes the word ("-wool");
- * elsewhere it separates.  Then a word already kept is dropped, one-
- * character words past lim->max_short_terms are dropped, and a query
- * without a word to look for (only exclusions) keeps none.  *out: the
- * words kept, space-separated (arena memory; "" for none), at most
- * q.len bytes; *nterms: their parts.  0, or SY_EVALIDATION with *why (a
+ * elsewhere it separates.  Double quotes (ASCII or typographic) make
+ * phrases, kept whole and quoted when of two words or more.  Then a word
+ * already kept is dropped, one-character words past
+ * lim->max_short_terms are dropped, and a query without a word to look
+ * for (only exclusions) keeps none.  *out: the words kept, space-
+ * separated (arena memory; "" for none), at most q.len + 1 bytes (a
+ * phrase left open is closed); *nterms: their parts.  0, or SY_EVALIDATION with *why (a
  * sentence for the client) when a word has more than lim->max_word_chars
  * characters or more than lim->max_terms parts are left; SY_ENOMEM.
  * Outputs are written only on success. */
