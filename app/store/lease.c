@@ -6,8 +6,9 @@
  * hash tag, so it can move to Redis Cluster with the tenant's other
  * keys), scored by expiry in milliseconds of Redis TIME.  The script
  * takes a lease atomically: N holders racing for the last lease get it
- * once.  The key's own expiry follows its latest lease, so an idle
- * tenant leaves nothing behind.  A member names its holder uniquely
+ * once.  The key's own expiry is that of its longest-lived lease (never
+ * shortened: holders may run with different ttls during a reload), so
+ * an idle tenant leaves nothing behind.  A member names its holder uniquely
  * across hosts: a random prefix (drawn once), the pid and a counter.
  */
 #include "synthia/lease.h"
@@ -36,7 +37,10 @@ static sy_redis_script take_script = {
            "end\n"
            "local exp = now + tonumber(ARGV[2])\n"
            "redis.call('ZADD', KEYS[1], exp, ARGV[3])\n"
-           "redis.call('PEXPIREAT', KEYS[1], exp)\n"
+           "local left = redis.call('PTTL', KEYS[1])\n"
+           "if left < 0 or now + left < exp then\n"
+           "  redis.call('PEXPIREAT', KEYS[1], exp)\n"
+           "end\n"
            "return 1\n",
     .sha = "",
 };
