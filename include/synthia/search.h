@@ -76,10 +76,10 @@ void sy_search_init(sy_search_query *s);
  * lim->max_short_terms are dropped, and a query without a word to look
  * for (only exclusions) keeps none.  *out: the words kept, space-
  * separated (arena memory; "" for none), at most q.len + 1 bytes (a
- * phrase left open is closed); *nterms: their parts.  0, or SY_EVALIDATION with *why (a
- * sentence for the client) when a word has more than lim->max_word_chars
- * characters or more than lim->max_terms parts are left; SY_ENOMEM.
- * Outputs are written only on success. */
+ * phrase left open is closed); *nterms: their parts.  0, or
+ * SY_EVALIDATION with *why (a sentence for the client) when a word has
+ * more than lim->max_word_chars characters or more than lim->max_terms
+ * parts are left; SY_ENOMEM.  Outputs are written only on success. */
 int sy_search_normalise(sy_arena *a, sy_str q, const sy_search_limits *lim,
                         sy_str *out, int *nterms, const char **why);
 
