@@ -209,6 +209,23 @@ static const key_def keys[] = {
      "never blocks others for longer)"},
     {"imports", "lock_wait", T_DURATION, O(imp_lock_wait_ms), "2s", 0, 60000,
      "how long a writer waits for a session's lock before 409 locked"},
+    {"search", "statement_timeout", T_DURATION,
+     O(search_statement_timeout_ms), "500ms", 1, 60000,
+     "PostgreSQL statement_timeout of a search's ranking statements (SET "
+     "LOCAL in the search's transaction, so it also holds behind "
+     "PgBouncer); a search that runs out of it answers 503 timeout"},
+    {"search", "max_concurrent", T_INT, O(search_max_concurrent), "2", 0,
+     10000, "uncached searches of one tenant running at once, counted in "
+     "Redis across every responder and host (0: no limit); one more "
+     "answers 429 with Retry-After"},
+    {"search", "max_terms", T_INT, O(search_max_terms), "10", 1, 64,
+     "words of a query after normalising (each part of a hyphenated word "
+     "counts); more answer 422 query_too_complex"},
+    {"search", "max_short_terms", T_INT, O(search_max_short_terms), "2", 0,
+     64, "one-character words of a query kept; the others are dropped"},
+    {"search", "max_word_length", T_INT, O(search_max_word_length), "32", 3,
+     200, "characters of a query's longest word; a longer word answers "
+     "422 query_too_complex"},
 
     {"ratelimit", "on_redis_down", T_RLDOWN, O(on_redis_down), "local", 0, 0,
      "when Redis is unreachable: local (each responder enforces its "

@@ -15,23 +15,40 @@
  * from the product cache (keyed by id under the catalog version, so a
  * write retires it), reading only the missing ones from PostgreSQL.
  *
+ * Cost bound (issue 10): q is normalised (search.h) so that hostile
+ * variants of one query share a cache entry and reach PostgreSQL as a
+ * few plain words; the rankings of text run in a transaction with a
+ * statement timeout; a tenant runs at most search.max_concurrent
+ * uncached searches at once across the pool (a Redis lease, lease.h).
+ *
  * Choices where API.md is silent: q is 1 to 200 characters after
  * trimming; limit is 1 to 50 (default 10); mode defaults to text.
  */
 #include "synthia/search.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "synthia/cache.h"
+#include "synthia/config.h"
 #include "synthia/embed.h"
 #include "synthia/error.h"
 #include "synthia/products.h"
+#include "synthia/lease.h"
+#include "synthia/metrics.h"
 #include "synthia/products_db.h"
 #include "synthia/tenancy.h"
 #include "synthia/vectors.h"
 
 #define Q_MAX_CHARS 200
+#define MAX_PARTS 3        /* parts a hyphenated word keeps joined */
+#define TYPO_MIN_CHARS 3   /* shorter words get no typo correction */
+#define TYPO_MAX_CHARS 32  /* as product_words keeps (004_search_cost) */
+#define TYPO_CANDIDATES 200 /* products the typo arm may look at */
+#define STATEMENT_TIMEOUT_MS 500
+#define BUSY_RETRY_S 1
 #define RRF_K 60
 #define VEC_SLACK 8 /* extra vector hits, for products deactivated since
                        this responder loaded its vectors */
@@ -45,26 +62,311 @@ typedef struct ranked {
     sy_str json;
 } ranked;
 
+static sy_metric timeouts_metric = {
+    .name = "synthia_search_timeouts_total",
+    .help = "Searches that ran out of search.statement_timeout (503 "
+            "timeout).",
+    .type = SY_METRIC_COUNTER,
+};
+static sy_metric complex_metric = {
+    .name = "synthia_search_too_complex_total",
+    .help = "Searches refused over the cost bound (422 query_too_complex).",
+    .type = SY_METRIC_COUNTER,
+};
+static sy_metric busy_metric = {
+    .name = "synthia_search_busy_total",
+    .help = "Searches refused because their tenant had search."
+            "max_concurrent searches running (429 too_many_searches).",
+    .type = SY_METRIC_COUNTER,
+};
+SY_METRICS_REGISTER(&timeouts_metric, &complex_metric, &busy_metric)
+
 /* ------------------------------------------------------------ query */
 
 void
 sy_search_init(sy_search_query *s)
 {
     *s = (sy_search_query){.mode = SY_SEARCH_TEXT,
-                           .limit = SY_SEARCH_LIMIT_DEFAULT};
+                           .limit = SY_SEARCH_LIMIT_DEFAULT,
+                           .limits = {10, 2, 32}};
+    if (sy_conf)
+        s->limits = (sy_search_limits){
+            (int)sy_conf->search_max_terms,
+            (int)sy_conf->search_max_short_terms,
+            (int)sy_conf->search_max_word_length};
+}
+
+/* What a code point is to the normaliser. */
+enum cp_class { CP_WORD, CP_SEP, CP_HYPHEN, CP_DROP, CP_QUOTE };
+
+static int
+classify(uint32_t c)
+{
+    if (c < 0x80) {
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+            (c >= 'A' && c <= 'Z'))
+            return CP_WORD;
+        return c == '-' ? CP_HYPHEN : c == '"' ? CP_QUOTE : CP_SEP;
+    }
+    if (c <= 0xA0 || c == 0xA1 || c == 0xA6 || c == 0xA7 || c == 0xA9 ||
+        c == 0xAB || c == 0xAE || c == 0xB0 || c == 0xB1 || c == 0xB4 ||
+        c == 0xB6 || c == 0xB7 || c == 0xB8 || c == 0xBB || c == 0xBF ||
+        c == 0xD7 || c == 0xF7)
+        return CP_SEP; /* C1 controls, no-break space, Latin-1 signs */
+    if (c == 0xAD || c == 0x34F || c == 0x180E || c == 0x200C ||
+        c == 0x200D || (c >= 0x2060 && c <= 0x2064) || c == 0xFEFF ||
+        (c >= 0xFE00 && c <= 0xFE0F) || (c >= 0x200E && c <= 0x200F) ||
+        (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x206F))
+        return CP_DROP; /* soft hyphen, joiners, marks, BOM, selectors */
+    if (c == 0x201C || c == 0x201D)
+        return CP_QUOTE; /* typographic double quotes */
+    if ((c >= 0x2010 && c <= 0x2015) || c == 0x2212 || c == 0xFE58 ||
+        c == 0xFE63 || c == 0xFF0D)
+        return CP_HYPHEN; /* hyphens, dashes, minus signs */
+    if (c == 0x1680 || (c >= 0x2000 && c <= 0x200B) ||
+        (c >= 0x2016 && c <= 0x205F) || (c >= 0x2190 && c <= 0x2BFF) ||
+        (c >= 0x3000 && c <= 0x3003) || (c >= 0xFE10 && c <= 0xFE19) ||
+        (c >= 0xFE30 && c <= 0xFE6F) || (c >= 0xFF01 && c <= 0xFF0F) ||
+        (c >= 0xFF1A && c <= 0xFF20) || (c >= 0xFFF0 && c <= 0xFFFF) ||
+        (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
+        return CP_SEP; /* spaces, punctuation, arrows, specials */
+    return CP_WORD;
+}
+
+/* The code point at p (n bytes left) and its length; an invalid or
+ * truncated sequence is one byte of U+FFFD. */
+static uint32_t
+next_cp(const unsigned char *p, size_t n, size_t *len)
+{
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t k = p[0] < 0x80 ? 1 : p[0] >= 0xC2 && p[0] <= 0xDF ? 2
+                             : p[0] >= 0xE0 && p[0] <= 0xEF   ? 3
+                             : p[0] >= 0xF0 && p[0] <= 0xF4   ? 4
+                                                              : 0;
+    *len = 1;
+    if (k == 1)
+        return p[0];
+    if (k == 0 || k > n)
+        return 0xFFFD;
+    uint32_t c = p[0] & (0x7F >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0xFFFD;
+        c = c << 6 | (p[i] & 0x3F);
+    }
+    if (c < min[k] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0xFFFD;
+    *len = k;
+    return c;
+}
+
+/* Append code point c, lower-cased (ASCII and Latin-1 capitals). */
+static size_t
+put_lower(char *out, uint32_t c)
+{
+    if ((c >= 'A' && c <= 'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7))
+        c += 0x20;
+    if (c < 0x80) {
+        out[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (char)(0xC0 | c >> 6);
+        out[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        out[0] = (char)(0xE0 | c >> 12);
+        out[1] = (char)(0x80 | (c >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | c >> 18);
+    out[1] = (char)(0x80 | (c >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (c >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* A word found in q: its bytes in the scratch text, whether it is an
+ * exclusion, its parts and its longest part in characters, and the
+ * phrase it belongs to (1, 2, ...; 0: none). */
+typedef struct word {
+    size_t off, len;
+    bool neg;
+    int parts, chars, phrase;
+} word;
+
+/* The words of q in w (at most q.len / 2 + 1), their text in tmp, *nw
+ * of them; a chain of more than MAX_PARTS parts is split into its parts.
+ * A double quote ends a word and opens or closes a phrase. */
+static void
+tokenise(sy_str q, char *tmp, word *w, int *nw)
+{
+    const unsigned char *p = (const unsigned char *)q.p;
+    size_t at = 0, t = 0, len;
+    bool hyphen = false, neg = false;
+    int n = 0, chars = 0, phrase = 0, phrases = 0;
+    word cur = {0};
+    while (at <= q.len) {
+        int cls = CP_SEP;
+        uint32_t c = 0;
+        if (at < q.len) {
+            c = next_cp(p + at, q.len - at, &len);
+            cls = classify(c);
+            at += len;
+        } else {
+            at++; /* the end separates the last word */
+        }
+        if (cls == CP_DROP)
+            continue;
+        if (cls == CP_HYPHEN) {
+            if (cur.len)
+                hyphen = true;
+            else
+                neg = true;
+            continue;
+        }
+        if (cls == CP_WORD) {
+            if (!cur.len) {
+                cur = (word){.off = t, .neg = neg && !phrase, .parts = 1,
+                             .phrase = phrase};
+                chars = 0;
+            } else if (hyphen) {
+                tmp[t++] = '-';
+                cur.parts++;
+                chars = 0;
+            }
+            hyphen = neg = false;
+            t += put_lower(tmp + t, c);
+            if (++chars > cur.chars)
+                cur.chars = chars;
+            cur.len = t - cur.off;
+            continue;
+        }
+        /* a separator ends the word; a quote also opens or closes a
+         * phrase */
+        hyphen = neg = false;
+        if (cur.len && cur.parts <= MAX_PARTS) {
+            w[n++] = cur;
+        } else if (cur.len) {
+            /* a long chain: each part a word of its own */
+            size_t s = cur.off, end = cur.off + cur.len;
+            while (s < end) {
+                size_t e = s;
+                int k = 0;
+                while (e < end && tmp[e] != '-') {
+                    if (((unsigned char)tmp[e] & 0xC0) != 0x80)
+                        k++;
+                    e++;
+                }
+                w[n++] = (word){s, e - s, false, 1, k, cur.phrase};
+                s = e + 1;
+            }
+        }
+        cur = (word){0};
+        if (cls == CP_QUOTE)
+            phrase = phrase ? 0 : ++phrases;
+    }
+    *nw = n;
+}
+
+int
+sy_search_normalise(sy_arena *a, sy_str q, const sy_search_limits *lim,
+                    sy_str *out, int *nterms, const char **why)
+{
+    /* a word is at least one byte and one separator: at most q.len / 2
+     * + 1 words; lower-casing never lengthens a code point; the output
+     * may close a phrase that q left open (one byte more) */
+    char *tmp = sy_arena_alloc(a, q.len + 1);
+    word *w = sy_arena_alloc(a, (q.len / 2 + 1) * sizeof(*w));
+    char *res = sy_arena_alloc(a, q.len + 2);
+    int nw, terms = 0, shorts = 0;
+    bool positive = false;
+    size_t o = 0;
+    if (!tmp || !w || !res)
+        return SY_ENOMEM;
+    tokenise(q, tmp, w, &nw);
+    /* a phrase of one word is that word */
+    for (int i = 0; i < nw; i++)
+        if (w[i].phrase && (i == 0 || w[i - 1].phrase != w[i].phrase) &&
+            (i + 1 == nw || w[i + 1].phrase != w[i].phrase))
+            w[i].phrase = 0;
+    for (int i = 0; i < nw; i++) {
+        if (w[i].chars > lim->max_word_chars) {
+            *why = "a word of q is too long to search for";
+            return SY_EVALIDATION;
+        }
+        if (w[i].phrase) { /* a phrase is kept whole */
+            terms += w[i].parts;
+            positive = true;
+            continue;
+        }
+        int j = 0;
+        while (j < i && !(w[j].parts > 0 && !w[j].phrase &&
+                          w[j].neg == w[i].neg &&
+                          w[j].len == w[i].len &&
+                          memcmp(tmp + w[j].off, tmp + w[i].off,
+                                 w[i].len) == 0))
+            j++;
+        bool dup = j < i;
+        bool drop = dup || (w[i].parts == 1 && w[i].chars == 1 &&
+                            shorts++ >= lim->max_short_terms);
+        if (drop) {
+            w[i].parts = 0; /* not kept */
+            continue;
+        }
+        terms += w[i].parts;
+        positive = positive || !w[i].neg;
+    }
+    if (terms > lim->max_terms) {
+        *why = "q has too many words; search for fewer";
+        return SY_EVALIDATION;
+    }
+    for (int i = 0; positive && i < nw; i++) {
+        if (!w[i].parts)
+            continue;
+        /* a phrase of two words or more is quoted */
+        bool first = w[i].phrase && (i == 0 || w[i - 1].phrase != w[i].phrase);
+        bool last = w[i].phrase &&
+                    (i + 1 == nw || w[i + 1].phrase != w[i].phrase);
+        if (o)
+            res[o++] = ' ';
+        if (w[i].neg)
+            res[o++] = '-';
+        if (first && !last)
+            res[o++] = '"';
+        memcpy(res + o, tmp + w[i].off, w[i].len);
+        o += w[i].len;
+        if (last && !first)
+            res[o++] = '"';
+    }
+    res[o] = '\0';
+    *out = (sy_str){res, o};
+    *nterms = positive ? terms : 0;
+    return 0;
 }
 
 int
 sy_search_set_q(sy_arena *a, sy_errs *e, sy_str q, sy_search_query *s)
 {
     const char *why;
+    sy_str norm;
+    int terms;
     if (sy_tenancy_text(&q, true, 1, Q_MAX_CHARS, &why) < 0)
         return sy_errs_field(e, "q",
                              "must be 1 to 200 characters, without control "
                              "characters");
-    s->q = sy_str_dup(a, q);
-    s->qlen = q.len;
-    return s->q ? 0 : SY_ENOMEM;
+    int rc = sy_search_normalise(a, q, &s->limits, &norm, &terms, &why);
+    if (rc == SY_EVALIDATION) {
+        sy_counter_inc(&complex_metric);
+        return sy_errs_fail(e, rc, "query_too_complex", why);
+    }
+    if (rc < 0)
+        return rc;
+    s->q = norm.p;
+    s->qlen = norm.len;
+    return 0;
 }
 
 int
@@ -114,26 +416,74 @@ add_rows(const sy_product_score *r, int nr, const sy_search_query *s,
     }
 }
 
+/* The words of the normalised q that the typo arm corrects, space-
+ * separated (arena memory; "" for none): neither exclusions nor
+ * hyphenated, TYPO_MIN_CHARS to TYPO_MAX_CHARS characters.  Shorter
+ * words have too few trigrams to be told apart from most of the
+ * vocabulary. */
+static const char *
+typo_words(sy_arena *a, const sy_search_query *s)
+{
+    char *out = sy_arena_alloc(a, s->qlen + 1);
+    size_t o = 0, i = 0;
+    if (!out)
+        return NULL;
+    while (i < s->qlen) {
+        size_t j = i, chars = 0;
+        bool plain = s->q[i] != '-';
+        while (j < s->qlen && s->q[j] != ' ') {
+            plain = plain && s->q[j] != '-';
+            chars += ((unsigned char)s->q[j] & 0xC0) != 0x80 &&
+                     s->q[j] != '"';
+            j++;
+        }
+        if (plain && chars >= TYPO_MIN_CHARS && chars <= TYPO_MAX_CHARS) {
+            if (o)
+                out[o++] = ' ';
+            for (size_t k = i; k < j; k++) /* phrases' quotes */
+                if (s->q[k] != '"')
+                    out[o++] = s->q[k];
+        }
+        i = j + 1;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* The full-text ranking, topped up with typo matches (which score below
- * every full-text hit) when it finds fewer than limit: *n products. */
+ * every full-text hit) when it finds fewer than limit: *n products.
+ * Both statements run in one read-only transaction under the search's
+ * statement timeout. */
 static int
 rank_text(sy_arena *a, const char *tid, const sy_search_query *s,
           ranked *out, int *n)
 {
     sy_product_score *r;
     int nr;
-    int rc = sy_products_db_search_text(a, tid, s->q, s->limit, &r, &nr);
+    const char *words = typo_words(a, s);
+    if (!words)
+        return SY_ENOMEM;
+    int rc = sy_products_db_search_begin(
+        a, sy_conf ? sy_conf->search_statement_timeout_ms
+                   : STATEMENT_TIMEOUT_MS);
     if (rc < 0)
         return rc;
+    rc = sy_products_db_search_text(a, tid, s->q, s->limit, &r, &nr);
+    if (rc < 0)
+        goto out;
     *n = 0;
     add_rows(r, nr, s, out, n);
-    if (*n == s->limit)
-        return 0;
-    rc = sy_products_db_search_typo(a, tid, s->q, s->limit, &r, &nr);
-    if (rc < 0)
-        return rc;
-    add_rows(r, nr, s, out, n);
-    return 0;
+    if (*n == s->limit || !words[0])
+        goto out;
+    rc = sy_products_db_search_typo(a, tid, words, s->limit,
+                                    TYPO_CANDIDATES, &r, &nr);
+    if (rc == 0)
+        add_rows(r, nr, s, out, n);
+out:
+    sy_products_db_search_end();
+    if (rc == SY_ETIMEOUT)
+        sy_counter_inc(&timeouts_metric);
+    return rc;
 }
 
 /* The vector ranking (ids and cosines, no JSON yet). */
@@ -271,15 +621,49 @@ hits_of(sy_arena *a, const sy_search_query *s, const ranked *list, int n,
     return 0;
 }
 
+/* Take one of the tenant's search leases: 0 with l->held (or without,
+ * when there is no limit or Redis cannot say: searches then go on
+ * unshared rather than fail), or SY_ERATE recorded in e. */
+static int
+take_lease(sy_arena *a, sy_errs *e, const char *tenant, sy_lease *l)
+{
+    l->held = false;
+    if (!sy_conf || sy_conf->search_max_concurrent <= 0)
+        return 0;
+    /* a search lasts at most its two ranking statements and the read of
+     * its products; the lease of a responder killed meanwhile frees
+     * itself after that */
+    int64_t ttl = 2 * sy_conf->search_statement_timeout_ms + 1000;
+    int rc = sy_lease_take(a, tenant, "search",
+                           sy_conf->search_max_concurrent, ttl, l);
+    if (rc < 0 || l->held)
+        return 0;
+    sy_counter_inc(&busy_metric);
+    e->retry_after = BUSY_RETRY_S;
+    return sy_errs_fail(e, SY_ERATE, "too_many_searches",
+                        "This shop is running as many searches as it may "
+                        "at once; retry in a second.");
+}
+
 int
-sy_search_run(sy_arena *a, const char *tenant, const sy_search_query *s,
-              sy_search_hit **hits, int *n)
+sy_search_run(sy_arena *a, sy_errs *e, const char *tenant,
+              const sy_search_query *s, sy_search_hit **hits, int *n)
 {
     /* hybrid fuses two lists of up to limit + slack each */
     int count = 0, cap = 2 * (s->limit + VEC_SLACK);
+    sy_lease lease;
+    if (!s->qlen) { /* nothing left to look for */
+        *hits = NULL;
+        *n = 0;
+        return 0;
+    }
     ranked *list = sy_arena_alloc(a, (size_t)cap * sizeof(ranked));
     if (!list)
         return SY_ENOMEM;
-    int rc = rank(a, tenant, s, list, &count);
+    int rc = take_lease(a, e, tenant, &lease);
+    if (rc < 0)
+        return rc;
+    rc = rank(a, tenant, s, list, &count);
+    sy_lease_give(&lease);
     return rc < 0 ? rc : hits_of(a, s, list, count, hits, n);
 }

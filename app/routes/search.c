@@ -40,7 +40,8 @@ parse(sy_req *req, sy_res *res, sy_search_query *s)
         sy_search_set_mode(&res->errs, rc == 0 ? v : SY_STR_NULL, s);
     if ((rc = sy_req_query(req, "limit", &v)) != SY_ENOTFOUND)
         sy_search_set_limit(&res->errs, rc == 0 ? v : SY_STR_NULL, s);
-    return sy_errs_any(&res->errs) ? SY_EVALIDATION : 0;
+    /* field errors, or q over the cost bound (query_too_complex) */
+    return sy_errs_any(&res->errs) || res->errs.code ? SY_EVALIDATION : 0;
 }
 
 static void
@@ -73,7 +74,7 @@ sy_route_products_search(sy_req *req, sy_res *res)
         return rc;
     sy_search_hit *hits;
     int n;
-    if ((rc = sy_search_run(req->arena, tid, &s, &hits, &n)) < 0)
+    if ((rc = sy_search_run(req->arena, &res->errs, tid, &s, &hits, &n)) < 0)
         return rc;
     sy_buf out;
     sy_buf_init(&out, req->arena, BODY_MAX);

@@ -2,7 +2,8 @@
 /*
  * products.c (store) - the catalog's statements and the rows they fill
  * (products_db.h): product writes and reads, the filtered keyset list,
- * categories with counts, and the text and typo rankings of search.
+ * categories with counts, and the text and typo rankings of search
+ * (in a transaction of their own with a statement timeout).
  *
  * Every statement takes the tenant as $1 and filters by it.  A product
  * is read as the JSON text PostgreSQL builds (CAT_JSON), so a list is
@@ -15,6 +16,7 @@
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "synthia/crypto.h"
 #include "synthia/db.h"
@@ -123,8 +125,11 @@ static sy_db_stmt sql_categories =
  * much for ~250 matches of 10,000 products.
  * OFFSET 0 keeps the query a subquery evaluated once: flattened,
  * websearch_to_tsquery ran again for every matching row (half the
- * statement's time).  Columns: id, score (the JSON comes from the
- * product cache or sql_by_ids). */
+ * statement's time).  The index is per tenant (004_search_cost), so the
+ * cost is the tenant's matches, never another tenant's.  $2 is the
+ * normalised query (search.h): a few terms with at most one operator
+ * each, which websearch_to_tsquery cannot fail on.  Columns: id, score
+ * (the JSON comes from the product cache or sql_by_ids). */
 static sy_db_stmt sql_search_text =
     SY_DB_STMT("products_search_text",
      "SELECT p.id, 0.5 + 0.5 * ts_rank(p.search, q.tq, 32) AS s "
@@ -134,26 +139,51 @@ static sy_db_stmt sql_search_text =
      "WHERE p.tenant_id = $1::uuid AND p.active AND p.search @@ q.tq "
      "ORDER BY s DESC, p.id LIMIT $3::integer",
      3);
-/* $2 query, $3 limit: typo tolerance.  Trigram matches on the name
- * (similarity) and on the words of name and description
- * (word_similarity, threshold set by sql_typo_threshold), scored 0.5 x
- * the best similarity.  The conditions name the query as an expression
- * of $2 so that the trigram indexes serve them.  Columns: id, score. */
-#define CAT_LQ "sy_unaccent(lower($2::text))"
+/* $2 words (space-separated), $3 limit, $4 candidates: typo tolerance
+ * through the tenant's vocabulary (product_words, 004_search_cost).
+ * w: the first three words that are not in the vocabulary (a known word
+ * is spelled as some product spells it, and the full text had it).
+ * c: for each, the three most similar words of the vocabulary (trigram
+ * similarity >= pg_trgm.similarity_threshold, 0.3), each with its
+ * full-text query in the tenant's configuration.  a: those corrections
+ * or-ed, at most nine.  m: at most $4 active products matching a, taken
+ * before any ranking.  Score: 0.5 x the mean over the words of w of the
+ * best similarity among the corrections the product matches, x (0.5 +
+ * 0.5 x ts_rank): below 0.5, so under every full-text hit.  Every step
+ * compares words with words (a microsecond each), never with a whole
+ * description, and looks at a bounded number of rows; what it cannot
+ * bound, the GIN bitmap of the corrections' matches, is one index scan
+ * of at most nine words.  Columns: id, score. */
 static sy_db_stmt sql_search_typo =
     SY_DB_STMT("products_search_typo",
-     "SELECT p.id, 0.5 * greatest("
-     "similarity(sy_unaccent(lower(p.name)), " CAT_LQ "), "
-     "word_similarity(" CAT_LQ ", sy_unaccent(lower(p.name))), "
-     "word_similarity(" CAT_LQ ", sy_unaccent(lower(p.description)))"
-     ") AS s FROM products p "
-     "WHERE p.tenant_id = $1::uuid AND p.active "
-     "AND (sy_unaccent(lower(p.name)) % " CAT_LQ " "
-     "OR " CAT_LQ " <% sy_unaccent(lower(p.name)) "
-     "OR " CAT_LQ " <% sy_unaccent(lower(p.description))) "
-     "ORDER BY s DESC, p.id LIMIT $3::integer",
-     3);
-#undef CAT_LQ
+     "WITH w AS MATERIALIZED ("
+     "SELECT q.i, sy_unaccent(lower(q.w)) AS w "
+     "FROM unnest(string_to_array($2::text, ' ')) "
+     "WITH ORDINALITY AS q(w, i) "
+     "WHERE NOT EXISTS (SELECT 1 FROM product_words e "
+     "WHERE e.tenant_id = $1::uuid AND e.word = sy_unaccent(lower(q.w))) "
+     "ORDER BY q.i LIMIT 3), "
+     "c AS MATERIALIZED ("
+     "SELECT w.i, x.word, x.sim, "
+     "websearch_to_tsquery(t.search_config, x.word) AS tq "
+     "FROM tenants t, w, "
+     "LATERAL (SELECT v.word, similarity(v.word, w.w) AS sim "
+     "FROM product_words v WHERE v.tenant_id = $1::uuid "
+     "AND v.word % w.w ORDER BY 2 DESC, 1 LIMIT 3) x "
+     "WHERE t.id = $1::uuid), "
+     "a AS MATERIALIZED ("
+     "SELECT websearch_to_tsquery(t.search_config, "
+     "string_agg(c.word, ' or ')) AS tq, "
+     "(SELECT count(*) FROM w) AS n "
+     "FROM c, tenants t WHERE t.id = $1::uuid GROUP BY t.search_config), "
+     "m AS (SELECT p.id, p.search FROM products p, a "
+     "WHERE p.tenant_id = $1::uuid AND p.active AND p.search @@ a.tq "
+     "LIMIT $4::integer) "
+     "SELECT m.id, 0.5 * (SELECT sum(z.b) FROM (SELECT max(c.sim) AS b "
+     "FROM c WHERE m.search @@ c.tq GROUP BY c.i) z) / a.n "
+     "* (0.5 + 0.5 * ts_rank(m.search, a.tq, 32)) AS s "
+     "FROM m, a ORDER BY s DESC, m.id LIMIT $3::integer",
+     4);
 /* $2 uuid[] literal: those of the tenant's products that are active.
  * Columns: id, JSON. */
 static sy_db_stmt sql_by_ids =
@@ -169,14 +199,18 @@ static sy_db_stmt sql_colours =
      "WHERE p.tenant_id = $1::uuid AND p.active "
      "AND cardinality(p.colors) > 0 ORDER BY p.id",
      1);
-/* pg_trgm's default word_similarity threshold (0.6) misses a one-letter
- * substitution in a six-letter word (4/7); 0.5 catches it from five
- * letters on.  A session setting: run once per server connection. */
-static sy_db_stmt sql_typo_threshold =
-    SY_DB_STMT("search_typo_threshold",
-     "SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', "
-     "false)",
-     0);
+/* $1 statement_timeout in milliseconds, for the rest of the search's
+ * transaction only (SET LOCAL): nothing outlives the transaction, so it
+ * is safe behind PgBouncer in transaction mode and with database.prepared
+ * off.  Sequential scans off too: the planner underrates the cost of
+ * comparing a long word with every word of the vocabulary (45 ms for a
+ * 32-letter word over 10,000 words, 0.6 ms through the trigram index),
+ * and every search statement has an index to use. */
+static sy_db_stmt sql_search_timeout =
+    SY_DB_STMT("search_timeout",
+     "SELECT set_config('statement_timeout', $1::text, true), "
+     "set_config('enable_seqscan', 'off', true)",
+     1);
 #undef CAT_COLORS
 #undef CAT_WRITTEN
 #undef CAT_JSON
@@ -317,45 +351,65 @@ scores_of(sy_arena *a, const PGresult *r, sy_product_score **rows, int *n)
     return 0;
 }
 
+/* PostgreSQL's query_canceled: the statement ran out of its
+ * statement_timeout (or an operator cancelled it). */
 static int
-rank(sy_arena *a, sy_db_stmt *stmt, const char *tenant, const char *q,
-     int limit, sy_product_score **rows, int *n)
+timed_out(int rc)
 {
-    char limit_text[16];
-    snprintf(limit_text, sizeof(limit_text), "%d", limit);
-    const char *params[3] = {tenant, q, limit_text};
+    if (rc == SY_EDB && strcmp(sy_db_last_sqlstate(), "57014") == 0)
+        return SY_ETIMEOUT;
+    return rc;
+}
+
+static int
+rank(sy_arena *a, sy_db_stmt *stmt, const char *const *params, int n,
+     sy_product_score **rows, int *nrows)
+{
     PGresult *r;
-    int rc = sy_db_exec(a, stmt, params, 3, &r);
-    return rc < 0 ? rc : scores_of(a, r, rows, n);
+    int rc = timed_out(sy_db_exec(a, stmt, params, n, &r));
+    return rc < 0 ? rc : scores_of(a, r, rows, nrows);
+}
+
+int
+sy_products_db_search_begin(sy_arena *a, int64_t timeout_ms)
+{
+    char ms[24];
+    snprintf(ms, sizeof(ms), "%lld", (long long)timeout_ms);
+    const char *params[1] = {ms};
+    PGresult *r;
+    int rc = sy_db_begin();
+    if (rc == 0 && (rc = sy_db_exec(a, &sql_search_timeout, params, 1,
+                                    &r)) < 0)
+        sy_db_rollback();
+    return rc;
+}
+
+void
+sy_products_db_search_end(void)
+{
+    sy_db_rollback(); /* it only read */
 }
 
 int
 sy_products_db_search_text(sy_arena *a, const char *tenant, const char *q,
                            int limit, sy_product_score **rows, int *n)
 {
-    return rank(a, &sql_search_text, tenant, q, limit, rows, n);
-}
-
-/* pg_trgm's threshold is a session setting: set it once per server
- * connection (a reconnect gets a new backend). */
-static void
-typo_threshold(sy_arena *a)
-{
-    static int backend;
-    PGconn *c;
-    PGresult *r;
-    if (sy_db_conn(&c) < 0 || PQbackendPID(c) == backend)
-        return;
-    if (sy_db_exec(a, &sql_typo_threshold, NULL, 0, &r) == 0)
-        backend = PQbackendPID(c);
+    char lim[16];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[3] = {tenant, q, lim};
+    return rank(a, &sql_search_text, params, 3, rows, n);
 }
 
 int
-sy_products_db_search_typo(sy_arena *a, const char *tenant, const char *q,
-                           int limit, sy_product_score **rows, int *n)
+sy_products_db_search_typo(sy_arena *a, const char *tenant,
+                           const char *words, int limit, int candidates,
+                           sy_product_score **rows, int *n)
 {
-    typo_threshold(a);
-    return rank(a, &sql_search_typo, tenant, q, limit, rows, n);
+    char lim[16], cand[16];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    snprintf(cand, sizeof(cand), "%d", candidates);
+    const char *params[4] = {tenant, words, lim, cand};
+    return rank(a, &sql_search_typo, params, 4, rows, n);
 }
 
 int

@@ -118,6 +118,12 @@ typedef struct sy_config {
     int64_t imp_ttl_ms;      /* a session lives this long after its last use */
     int64_t imp_lock_ttl_ms; /* a writer's lock expires after this */
     int64_t imp_lock_wait_ms; /* a writer waits this long for the lock */
+    /* [search] */
+    int64_t search_statement_timeout_ms; /* SET LOCAL for the rankings */
+    int64_t search_max_concurrent;       /* per tenant, 0: no limit */
+    int64_t search_max_terms;            /* words of a query */
+    int64_t search_max_short_terms;      /* one-character words kept */
+    int64_t search_max_word_length;      /* characters of a word */
 
     /* [ratelimit] */
     int on_redis_down; /* enum sy_redis_down_policy */
