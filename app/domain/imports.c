@@ -459,18 +459,16 @@ sy_imports_apply(sy_arena *a, const char *tenant, const char *id,
                  const char *user, json_object *body, sy_errs *e,
                  sy_str *json)
 {
-    json_object *ops = NULL, *bv = NULL;
+    json_object *ops = NULL;
     int64_t base = 0;
-    bool has_base = json_object_object_get_ex(body, "base_version", &bv) && bv;
-    if (has_base) {
-        if (!json_object_is_type(bv, json_type_int) ||
-            (base = json_object_get_int64(bv)) < 1)
-            return sy_errs_field(e, "base_version",
-                                 "must be a version number (1 or more)");
-    }
+    int brc = sy_json_int(e, body, "base_version", false, 1, INT64_MAX,
+                          &base);
+    bool has_base = brc == 0;
     if (!json_object_object_get_ex(body, "ops", &ops) ||
         !json_object_is_type(ops, json_type_array))
         return sy_errs_field(e, "ops", "must be an array of operations");
+    if (brc == SY_EVALIDATION)
+        return brc;
     char token[SY_IMPORTS_TOKEN_LEN + 1];
     session s;
     int rc = lock_and_load(a, tenant, id, e, token, &s);

@@ -16,6 +16,7 @@
 #include "synthia/problem.h"
 #include "synthia/recommend.h"
 #include "synthia/routes.h"
+#include "synthia/text.h"
 
 static sy_ai_caller
 caller(const sy_req *req)
@@ -126,8 +127,9 @@ sy_route_feedback_list(sy_req *req, sy_res *res)
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
         rc = sy_page_parse(req, res, &pg);
-    if (rc == 0 && sy_req_query(req, "target_type", &q) == 0 &&
-        !(type = sy_feedback_target_type(q)))
+    int qrc = rc == 0 ? sy_req_query(req, "target_type", &q) : SY_ENOTFOUND;
+    if (qrc != SY_ENOTFOUND &&
+        (qrc < 0 || !(type = sy_feedback_target_type(q))))
         rc = sy_problem_field(res, "target_type",
                               "must be analysis, generation or "
                               "recommendation");
@@ -176,10 +178,9 @@ sy_route_recommendations(sy_req *req, sy_res *res)
     rc = sy_req_query(req, "analysis_id", &q);
     if (rc == SY_ENOTFOUND || (rc == 0 && q.len == 0))
         sy_errs_field(&res->errs, "analysis_id", "is required");
-    else if (rc < 0)
-        sy_errs_field(&res->errs, "analysis_id", "must be an analysis id");
-    else if (!(aid = sy_str_dup(req->arena, q)))
-        return SY_ENOMEM;
+    else if (rc < 0 || !(aid = sy_str_dup(req->arena, q)) ||
+             !sy_text_uuid(aid))
+        sy_errs_field(&res->errs, "analysis_id", "must be a UUID");
     if (sy_req_query(req, "limit", &q) == 0)
         sy_reco_limit(&res->errs, q, &limit);
     if (sy_errs_any(&res->errs))

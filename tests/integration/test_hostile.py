@@ -389,9 +389,15 @@ class Probe:
             p = sylib.assert_problem(r, r.status, code)
             if field is not None and r.status == 422:
                 # the field, or the list or object that holds it
+                # (or, in an array of operations of several shapes
+                # (oneOf), another field of the same item: the probe's
+                # item has no shape, and the item is refused first)
                 named = [e.get("field") for e in p.get("errors", [])]
+                item = re.match(r"^(.*\[\d+\])\.", field)
                 assert any(field == n or field.startswith(n + "[") or
-                           field.startswith(n + ".") for n in named), \
+                           field.startswith(n + ".") or
+                           (item and n.startswith(item.group(1) + "."))
+                           for n in named), \
                     "%s not among %s" % (field, named)
         except AssertionError as e:
             self.failures.append("%s: %s" % (r.what, e))
