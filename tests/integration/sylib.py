@@ -435,6 +435,33 @@ class Stack:
     def start_redis(self):
         self._stack("start-redis")
 
+    def pg_pids(self):
+        """The postmaster and every process it started."""
+        pm = int(self.env["SY_PG_PID"])
+        return [pm] + children(pm)
+
+    def kill_pg(self):
+        """SIGKILL the stack's postmaster; wait until its orphans have
+        gone (a new postmaster refuses to start while they hold the old
+        shared memory).  start_pg() brings it back."""
+        procs = self.pg_pids()
+        os.kill(procs[0], signal.SIGKILL)
+        # gone, not only dead: postgres takes a zombie for a running
+        # postmaster
+        wait_until(lambda: not any(os.path.exists("/proc/%d" % p)
+                                   for p in procs),
+                   timeout=30, interval=0.05,
+                   what="PostgreSQL's processes to exit after SIGKILL")
+
+    def kill_redis(self):
+        """SIGKILL the stack's Redis and wait until it has gone;
+        start_redis() brings it back (empty: it keeps nothing on disk)."""
+        pid = int(self.env["SY_REDIS_PID"])
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not os.path.exists("/proc/%d" % pid),
+                   timeout=30, interval=0.05,
+                   what="Redis to exit after SIGKILL")
+
     def reload(self):
         """SIGHUP to the master: reload config, roll the responders."""
         self._stack("reload-synthia")
@@ -447,6 +474,14 @@ class Stack:
 
     def responder_pids(self):
         return children(self.master_pid())
+
+    def oldest_responder(self):
+        """The responder that has run longest (start time from /proc)."""
+        def started(pid):
+            with open("/proc/%d/stat" % pid) as f:
+                return int(f.read().rsplit(")", 1)[1].split()[19])
+        pids = self.responder_pids()
+        return min(pids, key=started) if pids else None
 
     def wait_responders(self, n=None, exclude=(), timeout=15.0):
         """Wait until the master has n responders (default: workers), none
