@@ -5,14 +5,17 @@
 --
 --   wrk -s mixed.lua URL -- key=PK token=JWT products=ID,ID,... \
 --       mix=read:60,list:10,search:10,order:15,login:5 \
---       login=EMAIL<TAB>PASSWORD<TAB>SLUG [limit=N] [run=TAG]
+--       login=EMAIL<TAB>PASSWORD<TAB>SLUG [limit=N done=PATH] [run=TAG]
 --
 -- read: GET /api/v1/products/{id} and list: GET /api/v1/products?limit=20
 -- with the publishable key; search: GET /api/v1/products/search with
 -- one of a few queries (so some are result-cache hits, some not);
 -- order: POST /api/v1/orders with the shopper's token and a fresh
 -- Idempotency-Key; login: POST /api/v1/auth/login (argon2id).  limit=N
--- stops each thread after N answers.  At the end one line
+-- stops each thread after N answers, and then creates the file PATH.<id>
+-- (its thread's number): wrk itself runs on until its -d duration, so
+-- the caller waits for a file per thread and ends wrk with SIGINT
+-- (syload.Wrk does).  At the end one line
 --   MIXED {"total":..,"ok":..,"problem":..,"bad":..,"status":{..},
 --          "samples":[..]}
 -- where bad counts answers that are neither 2xx/304 nor an
@@ -31,7 +34,7 @@ local kinds = {}      -- one entry per weight unit, e.g. 60 x "read"
 local products = {}
 local searches = {"linen", "linen shirt", "shirt", "light linen",
                   "wool coat", "linnen", "shirts linen light"}
-local key, token, login_body, run
+local key, token, login_body, run, done_path
 local n = 0
 
 local function split(s, sep)
@@ -60,6 +63,7 @@ function init(args)
         elseif k == "token" then token = v
         elseif k == "products" then products = split(v, ",")
         elseif k == "limit" then limit = tonumber(v)
+        elseif k == "done" then done_path = v
         elseif k == "run" then run = v .. "-" .. id
         elseif k == "login" then
             local f = split(v, "\t")
@@ -122,7 +126,11 @@ function response(st, headers, body)
             table.insert(samples, st .. " " .. ct .. " " .. body:sub(1, 120))
         end
     end
-    if limit > 0 and total >= limit then
+    if limit > 0 and total == limit then
+        if done_path then
+            local f = assert(io.open(done_path .. "." .. id, "w"))
+            f:close()
+        end
         wrk.thread:stop()
     end
 end

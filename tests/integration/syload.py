@@ -25,8 +25,10 @@ answer classified by the script (see its header).
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -329,7 +331,10 @@ class Wrk:
     """wrk with mixed.lua against the stack, as a context manager (on
     exit a wrk still running is killed).  `mix` weights as
     "read:60,list:10,search:10,order:15,login:5"; it runs for `seconds`,
-    or until `requests` answers in all, or until stop()."""
+    or until `requests` answers in all, or until stop().  (A wrk thread
+    stopped by the script leaves wrk waiting out its duration: each one
+    that reaches its share of `requests` makes a file, and result() ends
+    wrk with SIGINT once every thread has.)"""
 
     def __init__(self, stack, shop, mix, seconds=None, requests=None,
                  threads=2, connections=8, timeout="10s"):
@@ -339,8 +344,12 @@ class Wrk:
                 "run=" + uuid.uuid4().hex[:12],
                 "login=%s\t%s\t%s" % (user["email"], user["password"],
                                        user["slug"])]
+        self.threads = threads
+        self.donedir = None
         if requests:
-            args.append("limit=%d" % -(-requests // threads))
+            self.donedir = tempfile.mkdtemp(prefix="sy-wrk-")
+            args += ["limit=%d" % -(-requests // threads),
+                     "done=" + os.path.join(self.donedir, "thread")]
         cmd = ["wrk", "-t%d" % threads, "-c%d" % connections,
                "-d%ds" % (seconds or 24 * 3600), "--timeout", timeout,
                "-s", MIXED_LUA, stack.base_url, "--"] + args
@@ -353,6 +362,16 @@ class Wrk:
         (total, ok, problem, bad, status, samples, p50_ms, p99_ms), "text"
         (wrk's output) and "socket_errors" (wrk's error line, None when
         there was none)."""
+        if self.donedir:
+            deadline = None if timeout is None else \
+                time.monotonic() + timeout
+            while (self.p.poll() is None and
+                   len(os.listdir(self.donedir)) < self.threads):
+                if deadline is not None and time.monotonic() > deadline:
+                    raise subprocess.TimeoutExpired(self.p.args, timeout)
+                time.sleep(0.2)
+            if self.p.poll() is None:
+                self.p.send_signal(signal.SIGINT)
         out = self.p.communicate(timeout=timeout)[0].decode("utf-8",
                                                             "replace")
         res = {"text": out, "socket_errors": None}
@@ -378,5 +397,9 @@ class Wrk:
     def __exit__(self, *exc):
         if self.p.poll() is None:
             self.p.kill()
-        self.p.communicate()
+        if self.p.stdout and not self.p.stdout.closed:
+            self.p.communicate()
+        self.p.wait()
+        if self.donedir:
+            shutil.rmtree(self.donedir, ignore_errors=True)
         return False
