@@ -28,6 +28,10 @@
 #                    source tree, for in-tree builds)
 #   SY_PGBIN         PostgreSQL server binaries (/usr/lib/postgresql/15/bin)
 #   SY_STACK_TIMEOUT seconds to wait for each service (default 30)
+#   SY_SYNTHIA_WRAP  a command that `synthia serve` runs under, split on
+#                    blanks (tests/valgrind.sh: valgrind and its options)
+#   SY_SYNTHIA_ARGS  more arguments for `synthia serve`, split on blanks
+#                    (tests/valgrind.sh: --workers 0)
 #
 # When run as root, PostgreSQL runs as the `postgres` system user (it
 # refuses to run as root); everything else runs as the caller.  The
@@ -314,8 +318,11 @@ start_synthia() {
         return 0
     fi
     rm -f "$SY_FCGI_SOCKET"
-    "$BUILDDIR/synthia" serve --config "$SY_CONFIG" </dev/null \
-        >>"$STATEDIR/log/synthia.log" 2>&1 &
+    local wrap extra
+    read -r -a wrap <<<"${SY_SYNTHIA_WRAP:-}"
+    read -r -a extra <<<"${SY_SYNTHIA_ARGS:-}"
+    "${wrap[@]}" "$BUILDDIR/synthia" serve --config "$SY_CONFIG" "${extra[@]}" \
+        </dev/null >>"$STATEDIR/log/synthia.log" 2>&1 &
     SY_SYNTHIA_PID=$!
     write_env
     wait_for "$TIMEOUT" "synthia serve" "$SY_SYNTHIA_PID" test -S "$SY_FCGI_SOCKET"
