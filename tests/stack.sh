@@ -32,6 +32,9 @@
 #                    blanks (tests/valgrind.sh: valgrind and its options)
 #   SY_SYNTHIA_ARGS  more arguments for `synthia serve`, split on blanks
 #                    (tests/valgrind.sh: --workers 0)
+#   SY_STACK_CONFIG  lines for every stack's synthia.conf, before those
+#                    of --config-extra (tests/valgrind.sh: a cheaper
+#                    argon2id)
 #
 # When run as root, PostgreSQL runs as the `postgres` system user (it
 # refuses to run as root); everything else runs as the caller.  The
@@ -497,6 +500,13 @@ cookie_secure = false
 [log]
 level = info
 EOF
+    if [[ -n ${SY_STACK_CONFIG:-} ]]; then
+        {
+            echo
+            echo "# --- from SY_STACK_CONFIG"
+            printf '%s\n' "$SY_STACK_CONFIG"
+        } >>"$SY_CONFIG"
+    fi
     if [[ -n $extra ]]; then
         {
             echo

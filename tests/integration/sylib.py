@@ -28,7 +28,10 @@ the test file, 120 s by default).
 
 Environment: SY_BUILDDIR (where `synthia` is; set by `make check`),
 SY_SRCDIR, TMPDIR (where stack directories go), SY_KEEP_STACK=1 (keep
-stack directories after the run, for reading logs).
+stack directories after the run, for reading logs), SY_SYNTHIA_WRAP and
+SY_SYNTHIA_ARGS (tests/stack.sh; with `--workers 0` there, as
+tests/valgrind.sh sets it, every stack is one responder without a
+master, and Stack.workers is 1).
 """
 
 import http.client
@@ -237,6 +240,13 @@ class Stack:
     def __init__(self, name, web="nginx", workers=2, extra_config=""):
         self.name = name
         self.web = web
+        # tests/stack.sh appends SY_SYNTHIA_ARGS to `synthia serve`: the
+        # last --workers there wins over the stack's
+        extra = os.environ.get("SY_SYNTHIA_ARGS", "").split()
+        forced = [extra[i + 1] for i, a in enumerate(extra[:-1])
+                  if a == "--workers"]
+        if forced:
+            workers = max(1, int(forced[-1]))  # 0: one, without a master
         self.workers = workers
         self.extra_config = extra_config
         self.statedir = None
