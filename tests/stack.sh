@@ -321,10 +321,10 @@ start_synthia() {
         return 0
     fi
     rm -f "$SY_FCGI_SOCKET"
-    local wrap extra
+    local wrap args
     read -r -a wrap <<<"${SY_SYNTHIA_WRAP:-}"
-    read -r -a extra <<<"${SY_SYNTHIA_ARGS:-}"
-    "${wrap[@]}" "$BUILDDIR/synthia" serve --config "$SY_CONFIG" "${extra[@]}" \
+    read -r -a args <<<"${SY_SYNTHIA_ARGS:-}"
+    "${wrap[@]}" "$BUILDDIR/synthia" serve --config "$SY_CONFIG" "${args[@]}" \
         </dev/null >>"$STATEDIR/log/synthia.log" 2>&1 &
     SY_SYNTHIA_PID=$!
     write_env

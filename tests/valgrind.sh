@@ -39,18 +39,20 @@ DEFAULT_TESTS="test_http.py test_health.py test_auth.py test_users.py
 test_tenants.py test_apikeys.py test_products.py test_search.py
 test_orders.py test_cache.py test_cors.py test_isolation.py
 test_ratelimit.py test_openapi.py test_vectors.py"
-read -r -a tests <<<"$(echo ${VALGRIND_TESTS:-$DEFAULT_TESTS})"
+read -r -d '' -a tests <<<"${VALGRIND_TESTS:-$DEFAULT_TESTS}" || true
 
 LOGDIR=$BUILDDIR/valgrind
 rm -rf "$LOGDIR"
 mkdir -p "$LOGDIR"
 
 export SY_BUILDDIR=$BUILDDIR SY_SRCDIR=$SRCDIR PYTHONDONTWRITEBYTECODE=1
-export SY_SYNTHIA_WRAP="valgrind --tool=memcheck --leak-check=full
- --show-leak-kinds=definite,possible --errors-for-leak-kinds=definite,possible
- --track-origins=yes --num-callers=30 --error-limit=no
- --suppressions=$SRCDIR/tests/valgrind.supp --log-file=$LOGDIR/vg.%p.log"
-SY_SYNTHIA_WRAP=$(echo $SY_SYNTHIA_WRAP)
+# (tests/stack.sh splits SY_SYNTHIA_WRAP on blanks)
+# shellcheck disable=SC2054 # the commas are valgrind's
+vg=(valgrind --tool=memcheck --leak-check=full
+    --show-leak-kinds=definite,possible --errors-for-leak-kinds=definite,possible
+    --track-origins=yes --num-callers=30 --error-limit=no
+    "--suppressions=$SRCDIR/tests/valgrind.supp" "--log-file=$LOGDIR/vg.%p.log")
+export SY_SYNTHIA_WRAP="${vg[*]}"
 export SY_SYNTHIA_ARGS="--workers 0"
 # argon2id at its default cost takes 5-10 s a login under memcheck, past
 # the tests' 10 s request timeout once two meet; the same code over
