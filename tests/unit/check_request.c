@@ -256,6 +256,22 @@ START_TEST(test_reparse_resets_previous_request)
 }
 END_TEST
 
+/* The catalog version of an earlier request (or stack garbage) never
+ * reaches the next one: only admission may set it. */
+START_TEST(test_reparse_forgets_catalog_version)
+{
+    memset(&R.catver, 0xa5, sizeof(R.catver));
+    R.catver.set = true;
+    snprintf(R.catver.tenant, sizeof(R.catver.tenant), "%s",
+             "0b5f2a4e-8d7c-4e1a-9f3b-2c6d7e8f9a0b");
+    R.catver.version = 42;
+    GET("REQUEST_URI=/api/v1/products");
+    ck_assert(!R.catver.set);
+    ck_assert_str_eq(R.catver.tenant, "");
+    ck_assert_int_eq(R.catver.version, 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ headers */
 
 START_TEST(test_header_lookup_by_http_name_ignores_case)
@@ -819,7 +835,8 @@ request_suite(void)
         test_content_length_absent_is_minus_one,
         test_content_length_empty_is_minus_one, test_content_length_is_parsed,
         test_invalid_content_length_is_bad_request,
-        test_reparse_resets_previous_request, NULL};
+        test_reparse_resets_previous_request,
+        test_reparse_forgets_catalog_version, NULL};
     sy_check_tcase(s, "parse", setup, teardown, parse_tests);
     const TTest *const headers_tests[] = {
         test_header_lookup_by_http_name_ignores_case,
