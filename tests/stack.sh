@@ -28,6 +28,13 @@
 #                    source tree, for in-tree builds)
 #   SY_PGBIN         PostgreSQL server binaries (/usr/lib/postgresql/15/bin)
 #   SY_STACK_TIMEOUT seconds to wait for each service (default 30)
+#   SY_SYNTHIA_WRAP  a command that `synthia serve` runs under, split on
+#                    blanks (tests/valgrind.sh: valgrind and its options)
+#   SY_SYNTHIA_ARGS  more arguments for `synthia serve`, split on blanks
+#                    (tests/valgrind.sh: --workers 0)
+#   SY_STACK_CONFIG  lines for every stack's synthia.conf, before those
+#                    of --config-extra (tests/valgrind.sh: a cheaper
+#                    argon2id)
 #
 # When run as root, PostgreSQL runs as the `postgres` system user (it
 # refuses to run as root); everything else runs as the caller.  The
@@ -314,8 +321,11 @@ start_synthia() {
         return 0
     fi
     rm -f "$SY_FCGI_SOCKET"
-    "$BUILDDIR/synthia" serve --config "$SY_CONFIG" </dev/null \
-        >>"$STATEDIR/log/synthia.log" 2>&1 &
+    local wrap args
+    read -r -a wrap <<<"${SY_SYNTHIA_WRAP:-}"
+    read -r -a args <<<"${SY_SYNTHIA_ARGS:-}"
+    "${wrap[@]}" "$BUILDDIR/synthia" serve --config "$SY_CONFIG" "${args[@]}" \
+        </dev/null >>"$STATEDIR/log/synthia.log" 2>&1 &
     SY_SYNTHIA_PID=$!
     write_env
     wait_for "$TIMEOUT" "synthia serve" "$SY_SYNTHIA_PID" test -S "$SY_FCGI_SOCKET"
@@ -490,6 +500,13 @@ cookie_secure = false
 [log]
 level = info
 EOF
+    if [[ -n ${SY_STACK_CONFIG:-} ]]; then
+        {
+            echo
+            echo "# --- from SY_STACK_CONFIG"
+            printf '%s\n' "$SY_STACK_CONFIG"
+        } >>"$SY_CONFIG"
+    fi
     if [[ -n $extra ]]; then
         {
             echo

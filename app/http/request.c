@@ -105,6 +105,9 @@ sy_req_parse_env(sy_req *req, sy_arena *a, char **envp)
     req->body = SY_STR_NULL;
     req->json = NULL;
     memset(&req->who, 0, sizeof(req->who));
+    /* nothing known of a catalog version until admission reads it: the
+     * responder's sy_req is reused, and a version left from an earlier
+     * request would serve that request's memory cache entries */
     memset(&req->catver, 0, sizeof(req->catver));
     req->request_id[0] = 0;
     req->db_us = req->redis_us = 0;

@@ -28,7 +28,10 @@ the test file, 120 s by default).
 
 Environment: SY_BUILDDIR (where `synthia` is; set by `make check`),
 SY_SRCDIR, TMPDIR (where stack directories go), SY_KEEP_STACK=1 (keep
-stack directories after the run, for reading logs).
+stack directories after the run, for reading logs), SY_SYNTHIA_WRAP and
+SY_SYNTHIA_ARGS (tests/stack.sh; with `--workers 0` there, as
+tests/valgrind.sh sets it, every stack is one responder without a
+master, and Stack.workers is 1).
 """
 
 import http.client
@@ -237,6 +240,13 @@ class Stack:
     def __init__(self, name, web="nginx", workers=2, extra_config=""):
         self.name = name
         self.web = web
+        # tests/stack.sh appends SY_SYNTHIA_ARGS to `synthia serve`: the
+        # last --workers there wins over the stack's
+        extra = os.environ.get("SY_SYNTHIA_ARGS", "").split()
+        forced = [extra[i + 1] for i, a in enumerate(extra[:-1])
+                  if a == "--workers"]
+        if forced:
+            workers = max(1, int(forced[-1]))  # 0: one, without a master
         self.workers = workers
         self.extra_config = extra_config
         self.statedir = None
@@ -435,6 +445,33 @@ class Stack:
     def start_redis(self):
         self._stack("start-redis")
 
+    def pg_pids(self):
+        """The postmaster and every process it started."""
+        pm = int(self.env["SY_PG_PID"])
+        return [pm] + children(pm)
+
+    def kill_pg(self):
+        """SIGKILL the stack's postmaster; wait until its orphans have
+        gone (a new postmaster refuses to start while they hold the old
+        shared memory).  start_pg() brings it back."""
+        procs = self.pg_pids()
+        os.kill(procs[0], signal.SIGKILL)
+        # gone, not only dead: postgres takes a zombie for a running
+        # postmaster
+        wait_until(lambda: not any(os.path.exists("/proc/%d" % p)
+                                   for p in procs),
+                   timeout=30, interval=0.05,
+                   what="PostgreSQL's processes to exit after SIGKILL")
+
+    def kill_redis(self):
+        """SIGKILL the stack's Redis and wait until it has gone;
+        start_redis() brings it back (empty: it keeps nothing on disk)."""
+        pid = int(self.env["SY_REDIS_PID"])
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not os.path.exists("/proc/%d" % pid),
+                   timeout=30, interval=0.05,
+                   what="Redis to exit after SIGKILL")
+
     def reload(self):
         """SIGHUP to the master: reload config, roll the responders."""
         self._stack("reload-synthia")
@@ -447,6 +484,14 @@ class Stack:
 
     def responder_pids(self):
         return children(self.master_pid())
+
+    def oldest_responder(self):
+        """The responder that has run longest (start time from /proc)."""
+        def started(pid):
+            with open("/proc/%d/stat" % pid) as f:
+                return int(f.read().rsplit(")", 1)[1].split()[19])
+        pids = self.responder_pids()
+        return min(pids, key=started) if pids else None
 
     def wait_responders(self, n=None, exclude=(), timeout=15.0):
         """Wait until the master has n responders (default: workers), none

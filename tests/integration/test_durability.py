@@ -25,9 +25,7 @@ The test takes about 35 s.
 import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
 import json
-import os
 import random
-import signal
 import threading
 import time
 import uuid
@@ -42,25 +40,6 @@ ORDERS = "/api/v1/orders"
 ROUNDS = 5
 CLIENTS = 6
 LOAD_BEFORE_KILL_S = 1.5
-
-
-def pg_processes(stack):
-    """The postmaster and every process it started."""
-    pm = int(stack.env["SY_PG_PID"])
-    return [pm] + sylib.children(pm)
-
-
-def kill_postmaster(stack):
-    """SIGKILL the stack's postmaster; wait until its orphans have gone
-    (a new postmaster refuses to start while they hold the old shared
-    memory)."""
-    procs = pg_processes(stack)
-    os.kill(procs[0], signal.SIGKILL)
-    # gone, not only dead: postgres takes a zombie for a running postmaster
-    sylib.wait_until(lambda: not any(os.path.exists("/proc/%d" % p)
-                                     for p in procs),
-                     timeout=30, interval=0.05,
-                     what="PostgreSQL's processes to exit after SIGKILL")
 
 
 class Load:
@@ -173,7 +152,7 @@ def test_acknowledged_orders_survive_postmaster_sigkill(stack):
                              interval=0.02,
                              what="orders acknowledged before kill %d" % rnd)
             time.sleep(LOAD_BEFORE_KILL_S)
-            kill_postmaster(stack)
+            stack.kill_pg()
             with load.lock:
                 # answers that were on their way when the server died
                 before = list(load.acked)

@@ -106,15 +106,6 @@ class Client:
         return False
 
 
-def oldest_responder(stack):
-    """The responder that has run longest (start time from /proc)."""
-    def started(pid):
-        with open("/proc/%d/stat" % pid) as f:
-            return int(f.read().rsplit(")", 1)[1].split()[19])
-    pids = stack.responder_pids()
-    return min(pids, key=started) if pids else None
-
-
 def detailed_pool(stack):
     r = stack.get("/health/detailed")
     assert r.status == 200, r
@@ -163,7 +154,7 @@ def test_sigkill_every_second_never_empties_the_pool(stack):
     with Sampler(stack) as sampler, Client(place) as client:
         time.sleep(1)
         for _ in range(kills):
-            victim = oldest_responder(stack)
+            victim = stack.oldest_responder()
             if victim:
                 os.kill(victim, signal.SIGKILL)
             time.sleep(1)
@@ -221,13 +212,13 @@ def test_crashes_trip_the_guard_but_keep_the_minimum(stack):
         # a second, so the floor is respawned at once
         for n in range(4):
             time.sleep(1.2)
-            os.kill(oldest_responder(stack), crash_sigs[n % 2])
+            os.kill(stack.oldest_responder(), crash_sigs[n % 2])
         sylib.wait_until(lambda: detailed_pool(stack)["crash_loop"],
                          timeout=5, what="the crash-loop guard to trip")
         # held back: 3 responders left, and a fifth crash leaves 2, the
         # minimum, which the guard keeps
         time.sleep(1.2)
-        os.kill(oldest_responder(stack), signal.SIGABRT)
+        os.kill(stack.oldest_responder(), signal.SIGABRT)
         t5 = time.monotonic()
         time.sleep(2)
         held = sampler.between(t5 + 0.2, time.monotonic())
@@ -292,7 +283,7 @@ def test_sigkilled_responder_loses_no_access_line(stack):
     try:
         time.sleep(1)
         for _ in range(kills):
-            victim = oldest_responder(stack)
+            victim = stack.oldest_responder()
             if victim:  # (the old guard could leave none)
                 os.kill(victim, signal.SIGKILL)
             time.sleep(0.5)

@@ -200,12 +200,14 @@ def test_redis_down_local_enforces_each_responders_share(stack):
     try:
         rs = [keyed(stack, key) for _ in range(30)]
         ok = [r for r in rs if r.status == 200]
-        # two responders, each allowing ceil(6 / 2) = 3 per minute
-        assert 3 <= len(ok) <= 6, sorted(r.status for r in rs)
+        # two responders, each allowing ceil(6 / 2) = 3 per minute (one,
+        # allowing 6, under tests/valgrind.sh's --workers 0)
+        share = -(-6 // stack.workers)
+        assert share <= len(ok) <= 6, sorted(r.status for r in rs)
         assert all(r.status in (200, 429) for r in rs), rs
         for r in rs:
             assert r.headers.get("RateLimit-Degraded") == "1", r
-            assert limit_headers(r)["limit"] == 3, r
+            assert limit_headers(r)["limit"] == share, r
             if r.status == 429:
                 sylib.assert_problem(r, 429, "rate_limited")
                 assert int(r.headers["Retry-After"]) >= 1, r
