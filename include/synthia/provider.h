@@ -34,10 +34,6 @@
 
 struct json_object;
 
-/* The local colour analyser's name in GET /providers (app/ai/, built by
- * the analysis work; capability "chromatic", kind local). */
-#define SY_AI_CHROMATIC_LOCAL_MODEL "local-chromatic-v1"
-
 /* Why a provider call failed (the error classes). */
 enum sy_ai_err {
     SY_AI_OK = 0,
@@ -203,12 +199,13 @@ bool sy_ai_primary(int cap, const char **provider, const char **model);
 bool sy_ai_configured(int cap);
 
 /* GET /providers: {capability: [{name, kind, model, healthy, circuit,
- * last_error, latency_p50_ms, shared}]} for every configured link and
- * the local providers (embeddings' local-ngram-v1, chromatic's local
- * analyser).  circuit: closed | open | half_open; last_error: null or
- * {class, status, at}; latency_p50_ms: of the last 100 successful calls
- * of every responder (Redis), or of this process's own when Redis is
- * down (shared false); null before any.  0 or SY_ENOMEM. */
+ * last_error, latency_p50_ms, shared}]} for every link of every chain
+ * (embeddings' local embedder included: local:local-ngram-v1, always
+ * closed).  circuit: closed | open | half_open; healthy: closed;
+ * last_error: null or {class, status, at}; latency_p50_ms: of the last
+ * 100 successful calls of every responder (Redis), or of this process's
+ * own when Redis is down (shared false); null before any.  *out is a new
+ * object the caller owns.  0 or SY_ENOMEM. */
 int sy_ai_status_json(sy_arena *a, struct json_object **out);
 
 #endif
