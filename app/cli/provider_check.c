@@ -46,7 +46,8 @@ static sy_ai_schema check_schema = SY_AI_SCHEMA(
     "\"properties\":{"
     "\"face_shape\":{\"type\":\"string\",\"enum\":[\"oval\",\"round\","
     "\"square\",\"heart\",\"oblong\",\"diamond\"]},"
-    "\"confidence\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1}}}");
+    "\"confidence\":{\"type\":\"string\",\"enum\":[\"low\",\"medium\","
+    "\"high\"]}}}");
 
 static int
 usage_error(const char *what)
