@@ -163,6 +163,7 @@ struct op {
     int dims;
     const sy_ai_image *garments;
     const char *job_id;
+    const sy_ai_endpoint_conf *ep; /* try-on result: the job's endpoint */
     json_object **json_out;
     sy_str *text_out;
     float *vec_out;
@@ -709,9 +710,13 @@ result_parse(sy_arena *a, const sy_ai_driver *d, const op *o,
              const sy_ai_http_res *res, char *why, size_t whylen)
 {
     int rc = d->result_url(a, res->body, o->url_out, why, whylen);
+    /* fetched without the key, from wherever the provider says: https
+     * only when the provider itself is reached over https */
+    bool tls = sy_str_starts(sy_str_c(o->ep->base_url), "https://");
     if (rc == 0 && !sy_str_starts(*o->url_out, "https://") &&
-        !sy_str_starts(*o->url_out, "http://")) {
-        snprintf(why, whylen, "the result is not an http(s) URL");
+        (tls || !sy_str_starts(*o->url_out, "http://"))) {
+        snprintf(why, whylen, "the result is not an %s URL",
+                 tls ? "https" : "http(s)");
         return SY_EPROVIDER;
     }
     return rc;
@@ -728,7 +733,8 @@ sy_ai_tryon_result(sy_arena *a, const sy_ai_job *job,
     if (job_target(job, &t) < 0)
         return SY_EINVAL;
     op o = {.cap = SY_AI_TRYON, .build = result_build,
-            .parse = result_parse, .job_id = job->id, .url_out = &url};
+            .parse = result_parse, .job_id = job->id, .ep = t.ep,
+            .url_out = &url};
     int rc = run(a, &t, 1, &o, opts, oc);
     if (rc < 0)
         return rc;

@@ -5,14 +5,15 @@
  * answered by the first provider of its configured chain that can
  * ([ai] vision, chat, embeddings, tryon; synthia.conf(5)).
  *
- * Every call goes through the router (ai_router.h): providers in order,
- * skipping those whose circuit is open (breaker.h, shared by every
- * responder through Redis), retrying one provider only when it said when
- * (Retry-After) or when it is the last one, and falling back to the next
- * provider on timeouts, connection errors, 429, 5xx and malformed answers
- * -- never on other 4xx, which come back at once (the request is wrong,
- * not the provider).  Calls block the calling process for at most the
- * caller's deadline (opts->deadline_us) or the providers' timeouts.
+ * Every call goes through the router (app/ai/provider.c): providers in
+ * order, skipping those whose circuit is open (breaker.h, shared by every
+ * responder through Redis); a connection error, 429 or 5xx is retried on
+ * the same provider up to ai.retries times after its Retry-After (or a
+ * short backoff) unless that is longer than ai.retry_max_wait; a timeout
+ * or a malformed answer moves on to the next provider at once; any other
+ * 4xx comes back at once (the request is wrong, not the provider).  Calls
+ * block the calling process for at most the caller's deadline
+ * (opts->deadline_us) or the providers' timeouts and waits.
  *
  * Results live in the caller's arena.  Errors: 0; SY_EPROVIDER with
  * what happened in the outcome (err: the class of the last failure,
@@ -186,7 +187,9 @@ int sy_ai_tryon_status(sy_arena *a, const sy_ai_job *job,
 
 /* The finished job's image: its bytes and content type (arena), fetched
  * from where the provider put it (without the API key: that host is
- * not the provider's API). */
+ * not the provider's API; over https whenever the provider's base_url
+ * is https, no redirects, at most ai.max_response bytes, and only an
+ * image/ content type is accepted). */
 int sy_ai_tryon_result(sy_arena *a, const sy_ai_job *job,
                        const sy_ai_opts *o, sy_ai_image *out,
                        sy_ai_outcome *oc);
