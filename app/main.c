@@ -25,6 +25,7 @@ static const char usage[] =
     "  admin create-sysadmin|create-tenant|create-user|create-key ...\n"
     "                                       bootstrap tenants, users, keys\n"
     "  seed-demo                            load the demo tenant and catalog\n"
+    "  provider-check CHECK [ARGS]          one call through the AI providers\n"
     "  version                              print the version (-V, --version)\n"
     "  help                                 this text (-h, --help)\n"
     "\n"
@@ -124,6 +125,11 @@ main(int argc, char **argv)
         if (sy_cli_start(config, cmd) < 0)
             return 1;
         return sy_cli_seed_demo(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "provider-check") == 0) {
+        if (sy_cli_start(config, cmd) < 0)
+            return 1;
+        return sy_cli_provider_check(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "migrate") == 0) {
         if (sy_cli_start(config, cmd) < 0)

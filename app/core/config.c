@@ -248,6 +248,65 @@ static const key_def keys[] = {
 
     {"log", "level", T_LEVEL, O(log_level), "info", 0, 0,
      "debug, info, warn or error"},
+
+    {"ai", "vision", T_STR, O(ai_lists[SY_AI_VISION]), "", 0, 0,
+     "vision providers in the order tried, as kind:model (openai, "
+     "gemini), e.g. openai:gpt-4o-mini gemini:gemini-1.5-flash; empty: "
+     "none (facial analysis answers 503)"},
+    {"ai", "chat", T_STR, O(ai_lists[SY_AI_CHAT]), "", 0, 0,
+     "chat providers in the order tried (openai, gemini); empty: none "
+     "(the stylist answers 503)"},
+    {"ai", "embeddings", T_STR, O(ai_lists[SY_AI_EMBEDDINGS]), "local", 0,
+     0, "embedding providers for semantic search in the order tried "
+     "(openai, gemini, local); the local embedder is the last resort "
+     "whether listed or not"},
+    {"ai", "tryon", T_STR, O(ai_lists[SY_AI_TRYON]), "", 0, 0,
+     "try-on providers in the order tried (fal, replicate)"},
+    {"ai", "retries", T_INT, O(ai_retries), "1", 0, 5,
+     "further attempts on one provider after a connection error, 429 or "
+     "5xx, before the next provider (a timeout moves on at once)"},
+    {"ai", "retry_max_wait", T_DURATION, O(ai_retry_max_wait_ms), "5s", 0,
+     60000, "longest Retry-After waited for; a longer one moves on to "
+     "the next provider at once"},
+    {"ai", "max_response", T_SIZE, O(ai_max_response), "16M", 4096,
+     1LL << 30, "largest provider answer read (try-on images included)"},
+    {"ai", "breaker_window", T_DURATION, O(ai_breaker_window_ms), "60s",
+     1000, 3600000, "sliding window of a circuit breaker's failure rate"},
+    {"ai", "breaker_min_requests", T_INT, O(ai_breaker_min_requests), "5",
+     1, 100000, "calls within the window before the failure rate may "
+     "open a circuit"},
+    {"ai", "breaker_failure_rate", T_INT, O(ai_breaker_failure_rate), "50",
+     1, 100, "percentage of failed calls within the window that opens "
+     "the circuit"},
+    {"ai", "breaker_cooldown", T_DURATION, O(ai_breaker_cooldown_ms), "30s",
+     100, 3600000, "an open circuit refuses calls this long, then lets "
+     "one probe through (half-open)"},
+
+#define AI_EP(kind, name, url)                                              \
+    {"ai." name, "base_url", T_STR, O(ai_ep[kind].base_url), url, 0, 0,    \
+     "endpoint of the " name " API, scheme://host[:port][/path] without "  \
+     "a trailing /"},                                                     \
+    {"ai." name, "key_file", T_STR, O(ai_ep[kind].key_file), "", 0, 0,     \
+     "file holding the " name " API key (empty: no key is sent)"},         \
+    {"ai." name, "timeout", T_DURATION, O(ai_ep[kind].timeout_ms), "30s",  \
+     100, 600000, "longest " name " call, connecting included"},            \
+    {"ai." name, "connect_timeout", T_DURATION,                            \
+     O(ai_ep[kind].connect_timeout_ms), "3s", 100, 60000,                 \
+     "longest wait for a connection to " name}
+#define AI_TRYON(kind, name, person, garment)                               \
+    {"ai." name, "person_field", T_STR, O(ai_ep[kind].person_field),       \
+     person, 0, 0, "try-on input field of the person image (a data URL)"}, \
+    {"ai." name, "garment_field", T_STR, O(ai_ep[kind].garment_field),     \
+     garment, 0, 0, "try-on input field of the garment image (an array "   \
+     "of data URLs when there are several)"}
+    AI_EP(SY_AI_OPENAI, "openai", "https://api.openai.com"),
+    AI_EP(SY_AI_GEMINI, "gemini", "https://generativelanguage.googleapis.com"),
+    AI_EP(SY_AI_FAL, "fal", "https://queue.fal.run"),
+    AI_TRYON(SY_AI_FAL, "fal", "human_image_url", "garment_image_url"),
+    AI_EP(SY_AI_REPLICATE, "replicate", "https://api.replicate.com"),
+    AI_TRYON(SY_AI_REPLICATE, "replicate", "human_img", "garm_img"),
+#undef AI_EP
+#undef AI_TRYON
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -270,8 +329,9 @@ env_name(const key_def *k, char *out, size_t outlen)
 {
     size_t n = (size_t)snprintf(out, outlen, "SYNTHIA_%s_%s", k->section,
                                 k->key);
+    /* [ai.openai] base_url: SYNTHIA_AI_OPENAI_BASE_URL */
     for (size_t i = 0; i < n && i < outlen; i++)
-        out[i] = (char)toupper((unsigned char)out[i]);
+        out[i] = out[i] == '.' ? '_' : (char)toupper((unsigned char)out[i]);
 }
 
 static int
@@ -591,6 +651,200 @@ resolve_listen_ids(sy_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* ------------------------------------------------------------ [ai] */
+
+static const char *const ai_kind_names[SY_AI_NKINDS] = {
+    "", "openai", "gemini", "fal", "replicate", "local"};
+static const char *const ai_cap_names[SY_AI_NCAPS] = {
+    "vision", "chat", "embeddings", "tryon"};
+/* Capabilities of each kind, one bit per enum sy_ai_cap. */
+#define CAP(c) (1u << (c))
+static const unsigned ai_kind_caps[SY_AI_NKINDS] = {
+    [SY_AI_OPENAI] = CAP(SY_AI_VISION) | CAP(SY_AI_CHAT) |
+                     CAP(SY_AI_EMBEDDINGS),
+    [SY_AI_GEMINI] = CAP(SY_AI_VISION) | CAP(SY_AI_CHAT) |
+                     CAP(SY_AI_EMBEDDINGS),
+    [SY_AI_FAL] = CAP(SY_AI_TRYON),
+    [SY_AI_REPLICATE] = CAP(SY_AI_TRYON),
+    [SY_AI_LOCAL] = CAP(SY_AI_EMBEDDINGS),
+};
+
+const char *
+sy_ai_kind_name(int kind)
+{
+    return kind > 0 && kind < SY_AI_NKINDS ? ai_kind_names[kind] : "";
+}
+
+const char *
+sy_ai_cap_name(int cap)
+{
+    return cap >= 0 && cap < SY_AI_NCAPS ? ai_cap_names[cap] : "";
+}
+
+bool
+sy_ai_kind_offers(int kind, int cap)
+{
+    return kind > 0 && kind < SY_AI_NKINDS && cap >= 0 && cap < SY_AI_NCAPS &&
+           (ai_kind_caps[kind] & CAP(cap)) != 0;
+}
+
+/* Model names as the providers spell them: gpt-4o-mini,
+ * models/text-embedding-004, fal-ai/idm-vton, owner/name:version. */
+static bool
+model_name_ok(sy_str m)
+{
+    if (m.len == 0 || m.len >= SY_AI_MODEL_MAX)
+        return false;
+    for (size_t i = 0; i < m.len; i++) {
+        unsigned char c = (unsigned char)m.p[i];
+        if (!isalnum(c) && !strchr("._:/@+-", c))
+            return false;
+    }
+    return m.p[0] != '/' && m.p[m.len - 1] != '/' &&
+           !memmem(m.p, m.len, "..", 2);
+}
+
+/* One link "kind:model" (or "local") of [ai] <cap>. */
+static int
+parse_link(int cap, sy_str tok, sy_ai_link *out, char *err, size_t errlen)
+{
+    const char *colon = memchr(tok.p, ':', tok.len);
+    sy_str kind = {tok.p, colon ? (size_t)(colon - tok.p) : tok.len};
+    sy_str model = colon ? (sy_str){colon + 1, tok.len - kind.len - 1}
+                         : SY_STR_NULL;
+    const char *cn = ai_cap_names[cap];
+    memset(out, 0, sizeof(*out));
+    for (int k = 1; k < SY_AI_NKINDS; k++)
+        if (sy_str_eqc(kind, ai_kind_names[k]))
+            out->kind = k;
+    if (!out->kind)
+        return fail(err, errlen,
+                    "ai.%s: unknown provider '%.*s' (openai, gemini, fal, "
+                    "replicate or local)", cn, (int)kind.len, kind.p);
+    if (!sy_ai_kind_offers(out->kind, cap))
+        return fail(err, errlen, "ai.%s: %s does not offer %s", cn,
+                    ai_kind_names[out->kind], cn);
+    if (out->kind == SY_AI_LOCAL) {
+        if (colon)
+            return fail(err, errlen, "ai.%s: write the local embedder as "
+                        "'local', without a model", cn);
+        return 0;
+    }
+    if (!model_name_ok(model))
+        return fail(err, errlen,
+                    "ai.%s: '%.*s' needs a model, as %s:MODEL (letters, "
+                    "digits and ._:/@+-, at most %d bytes)", cn,
+                    (int)(tok.len > 64 ? 64 : tok.len), tok.p,
+                    ai_kind_names[out->kind], SY_AI_MODEL_MAX - 1);
+    memcpy(out->model, model.p, model.len);
+    out->model[model.len] = '\0';
+    return 0;
+}
+
+/* [ai] <cap>: links separated by spaces or commas, each kind at most
+ * once, local only last.  Embeddings always end with the local
+ * embedder. */
+static int
+parse_chain(sy_config *cfg, int cap, char *err, size_t errlen)
+{
+    const char *s = cfg->ai_lists[cap] ? cfg->ai_lists[cap] : "";
+    const char *cn = ai_cap_names[cap];
+    int *n = &cfg->ai_nchain[cap];
+    *n = 0;
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',')
+            s++;
+        size_t len = strcspn(s, " \t,");
+        if (len == 0)
+            break;
+        if (*n == SY_AI_CHAIN_MAX)
+            return fail(err, errlen, "ai.%s: at most %d providers", cn,
+                        SY_AI_CHAIN_MAX);
+        sy_ai_link *l = &cfg->ai_chain[cap][*n];
+        int rc = parse_link(cap, (sy_str){s, len}, l, err, errlen);
+        if (rc < 0)
+            return rc;
+        for (int i = 0; i < *n; i++)
+            if (cfg->ai_chain[cap][i].kind == l->kind)
+                return fail(err, errlen, "ai.%s: %s is listed twice (one "
+                            "model per provider and capability)", cn,
+                            ai_kind_names[l->kind]);
+        if (*n > 0 && cfg->ai_chain[cap][*n - 1].kind == SY_AI_LOCAL)
+            return fail(err, errlen, "ai.%s: local must come last", cn);
+        (*n)++;
+        s += len;
+    }
+    if (cap == SY_AI_EMBEDDINGS &&
+        (*n == 0 || cfg->ai_chain[cap][*n - 1].kind != SY_AI_LOCAL)) {
+        if (*n == SY_AI_CHAIN_MAX)
+            return fail(err, errlen, "ai.%s: at most %d providers besides "
+                        "local", cn, SY_AI_CHAIN_MAX - 1);
+        cfg->ai_chain[cap][(*n)++] = (sy_ai_link){.kind = SY_AI_LOCAL};
+    }
+    return 0;
+}
+
+static bool
+field_name_ok(const char *f)
+{
+    size_t n = f ? strlen(f) : 0;
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)f[i]) && f[i] != '_')
+            return false;
+    return true;
+}
+
+static int
+validate_ai(sy_config *cfg, char *err, size_t errlen)
+{
+    char keyname[64];
+    int rc;
+    for (int cap = 0; cap < SY_AI_NCAPS; cap++)
+        if ((rc = parse_chain(cfg, cap, err, errlen)) < 0)
+            return rc;
+    for (int k = SY_AI_OPENAI; k < SY_AI_LOCAL; k++) {
+        sy_ai_endpoint_conf *ep = &cfg->ai_ep[k];
+        sy_str url = sy_str_c(ep->base_url);
+        if ((!sy_str_starts(url, "https://") &&
+             !sy_str_starts(url, "http://")) ||
+            url.p[url.len - 1] == '/' || strpbrk(url.p, " \t?#"))
+            return fail(err, errlen, "ai.%s.base_url must be http(s)://"
+                        "host[:port][/path] without a trailing /, a query "
+                        "or spaces", ai_kind_names[k]);
+        if (ep->connect_timeout_ms > ep->timeout_ms)
+            return fail(err, errlen, "ai.%s.connect_timeout is longer than "
+                        "ai.%s.timeout", ai_kind_names[k],
+                        ai_kind_names[k]);
+        if ((k == SY_AI_FAL || k == SY_AI_REPLICATE) &&
+            (!field_name_ok(ep->person_field) ||
+             !field_name_ok(ep->garment_field)))
+            return fail(err, errlen, "ai.%s: person_field and garment_field "
+                        "must be 1 to 64 letters, digits or _",
+                        ai_kind_names[k]);
+        if (ep->key_file) {
+            size_t n;
+            snprintf(keyname, sizeof(keyname), "ai.%s.key_file",
+                     ai_kind_names[k]);
+            rc = read_secret(ep->key_file, keyname,
+                             (unsigned char **)&ep->key, &n, err, errlen);
+            if (rc < 0)
+                return rc;
+            /* it goes into a header line: one line of printable ASCII */
+            for (size_t i = 0; i < n; i++)
+                if (ep->key[i] < 0x21 || ep->key[i] > 0x7e)
+                    return fail(err, errlen, "%s: the key in %s must be "
+                                "one line of printable ASCII", keyname,
+                                ep->key_file);
+            if (n == 0)
+                return fail(err, errlen, "%s: %s is empty", keyname,
+                            ep->key_file);
+        }
+    }
+    return 0;
+}
+
 static int
 validate(sy_config *cfg, char *err, size_t errlen)
 {
@@ -657,6 +911,9 @@ validate(sy_config *cfg, char *err, size_t errlen)
     rc = resolve_listen_ids(cfg, err, errlen);
     if (rc < 0)
         return rc;
+    rc = validate_ai(cfg, err, errlen);
+    if (rc < 0)
+        return rc;
     return validate_origins(cfg->cors_origins, err, errlen);
 }
 
@@ -704,6 +961,13 @@ sy_config_free(sy_config *cfg)
     if (cfg->redis_password) {
         explicit_bzero(cfg->redis_password, strlen(cfg->redis_password));
         free(cfg->redis_password);
+    }
+    for (int k = 0; k < SY_AI_NKINDS; k++) {
+        char *key = cfg->ai_ep[k].key;
+        if (key) {
+            explicit_bzero(key, strlen(key));
+            free(key);
+        }
     }
     free(cfg->path);
     memset(cfg, 0, sizeof(*cfg));

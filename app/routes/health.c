@@ -21,6 +21,7 @@
 #include "synthia/error.h"
 #include "synthia/migrate.h"
 #include "synthia/pool.h"
+#include "synthia/providers.h"
 #include "synthia/ratelimit.h"
 #include "synthia/redis.h"
 #include "synthia/schema.h"
@@ -328,7 +329,7 @@ sy_route_health_detailed(sy_req *req, sy_res *res)
     add(body, "redis", r);
 
     add(body, "pool", pool_stats());
-    add(body, "providers", json_object_new_object()); /* none yet */
+    add(body, "providers", sy_providers_health(req->arena));
     add_str(body, "status", overall(db_ok, redis_ok));
     add_str(body, "version", PACKAGE_VERSION);
     return sy_res_json(res, 200, body);

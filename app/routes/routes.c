@@ -184,6 +184,10 @@ const sy_route sy_routes[] = {
     {.method = "DELETE", .path = "/api/v1/cache",
      .handler = sy_route_cache_delete, .auth = SY_AUTH_STAFF},
 
+    /* AI providers */
+    {.method = "GET", .path = "/api/v1/providers",
+     .handler = sy_route_providers_list, .auth = SY_AUTH_STAFF},
+
     /* Documentation */
     {.method = "GET", .path = "/api/v1/openapi.json",
      .handler = sy_route_docs_openapi, .auth = SY_AUTH_PUBLIC},

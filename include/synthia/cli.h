@@ -30,4 +30,10 @@ int sy_cli_admin(int argc, char **argv);
  * deterministic catalog of fashion products.  Returns the exit status. */
 int sy_cli_seed_demo(int argc, char **argv);
 
+/* `synthia provider-check status|chat|vision|embed|tryon|tryon-status|
+ * tryon-result ...`: argv after "provider-check".  One call through the
+ * configured providers, printed as one JSON line {ok, outcome, result}.
+ * Returns the exit status: 0 answered, 1 not, 2 usage. */
+int sy_cli_provider_check(int argc, char **argv);
+
 #endif

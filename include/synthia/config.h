@@ -34,6 +34,46 @@ enum sy_redis_down_policy {
     SY_RL_DOWN_CLOSED,
 };
 
+/* AI providers ([ai], [ai.<provider>]).  The kinds are the API shapes
+ * Synthia speaks; each has one [ai.<kind>] section (its endpoint).  A
+ * capability's chain is an ordered list of kind:model links. */
+enum sy_ai_kind {
+    SY_AI_NOKIND = 0,
+    SY_AI_OPENAI,    /* OpenAI-compatible chat and embeddings */
+    SY_AI_GEMINI,    /* Gemini generateContent and embedContent */
+    SY_AI_FAL,       /* FAL queue (try-on) */
+    SY_AI_REPLICATE, /* Replicate predictions (try-on) */
+    SY_AI_LOCAL,     /* built in, no network */
+    SY_AI_NKINDS
+};
+
+enum sy_ai_cap {
+    SY_AI_VISION = 0,
+    SY_AI_CHAT,
+    SY_AI_EMBEDDINGS,
+    SY_AI_TRYON,
+    SY_AI_NCAPS
+};
+
+#define SY_AI_CHAIN_MAX 4   /* links per capability */
+#define SY_AI_MODEL_MAX 128 /* bytes of a model name, with the NUL */
+
+typedef struct sy_ai_link {
+    int kind; /* enum sy_ai_kind */
+    char model[SY_AI_MODEL_MAX];
+} sy_ai_link;
+
+/* One [ai.<kind>] section. */
+typedef struct sy_ai_endpoint_conf {
+    char *base_url;
+    char *key_file;
+    char *key; /* read from key_file; NULL without one */
+    int64_t timeout_ms;
+    int64_t connect_timeout_ms;
+    char *person_field;  /* try-on kinds: input field of the person */
+    char *garment_field; /* ... and of the garment */
+} sy_ai_endpoint_conf;
+
 typedef struct sy_config {
     char *path; /* file it was read from */
 
@@ -137,6 +177,20 @@ typedef struct sy_config {
 
     /* [log] */
     int log_level;
+
+    /* [ai] */
+    char *ai_lists[SY_AI_NCAPS]; /* the chains as written */
+    sy_ai_link ai_chain[SY_AI_NCAPS][SY_AI_CHAIN_MAX];
+    int ai_nchain[SY_AI_NCAPS];
+    int64_t ai_retries;           /* extra attempts on one provider */
+    int64_t ai_retry_max_wait_ms; /* longest Retry-After waited for */
+    int64_t ai_max_response;      /* bytes of one provider answer */
+    int64_t ai_breaker_window_ms;
+    int64_t ai_breaker_min_requests;
+    int64_t ai_breaker_failure_rate; /* percent */
+    int64_t ai_breaker_cooldown_ms;
+    /* [ai.<kind>], indexed by enum sy_ai_kind (NOKIND and LOCAL unused) */
+    sy_ai_endpoint_conf ai_ep[SY_AI_NKINDS];
 } sy_config;
 
 /* Process-wide configuration in force (set by the caller after loading).
@@ -158,6 +212,13 @@ bool sy_config_trusted(const sy_config *cfg, const char *addr, size_t len);
 /* Parse "a.b.c.d/n" or "x::y/n" (a bare address is a host route). */
 int sy_cidr_parse(const char *s, size_t n, sy_cidr *out);
 bool sy_cidr_contains(const sy_cidr *net, const char *addr, size_t len);
+
+/* Names of a provider kind ("openai", ..., "local"; "" for none) and of
+ * a capability ("vision", "chat", "embeddings", "tryon"). */
+const char *sy_ai_kind_name(int kind);
+const char *sy_ai_cap_name(int cap);
+/* Does a provider kind offer the capability? */
+bool sy_ai_kind_offers(int kind, int cap);
 
 /* Call fn for each key with its section, name, env name, default and help
  * (used by check-config and documentation tests). */

@@ -88,6 +88,9 @@ int sy_route_recommendations(sy_req *req, sy_res *res);
 
 /* cache.c (routes) */
 int sy_route_cache_stats(sy_req *req, sy_res *res);
+
+/* AI providers */
+int sy_route_providers_list(sy_req *req, sy_res *res);
 int sy_route_cache_delete(sy_req *req, sy_res *res);
 
 /* uploads.c */

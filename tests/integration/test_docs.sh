@@ -44,7 +44,7 @@ def unroff(s):
 # .SS "[section]" / .TP / .B key / Default: \fBv\fR.  Environment: \fBENV\fR.
 doc, section, errors = {}, None, []
 for i, line in enumerate(page):
-    m = re.match(r'^\.SS "\[(\w+)\]"$', line)
+    m = re.match(r'^\.SS "\[([\w.]+)\]"$', line)
     if m:
         section = m.group(1)
         continue

@@ -28,7 +28,8 @@ SRC_DOC = os.path.join(sylib.SRCDIR, "www", "openapi.json")
 ROUTES_C = os.path.join(sylib.SRCDIR, "app", "routes", "routes.c")
 ROUTER_C = os.path.join(sylib.SRCDIR, "app", "core", "principal.c")
 TAGS = {"health", "identity", "users", "tenants", "keys", "catalog",
-        "orders", "uploads", "analysis", "imports", "cache", "docs"}
+        "orders", "uploads", "analysis", "imports", "cache", "providers",
+        "docs"}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 _doc = None

@@ -28,7 +28,7 @@
 static sy_config C;
 static char err[512];
 static char tmp_dir[64]; /* per run; main removes it with what is left */
-static char tmp_paths[8][128];
+static char tmp_paths[16][128];
 static int ntmp;
 static const char *secret_path; /* a valid 32-byte secret file */
 
@@ -36,7 +36,7 @@ static const char *secret_path; /* a valid 32-byte secret file */
 static const char *
 temp_file(const char *content)
 {
-    ck_assert_int_lt(ntmp, 8);
+    ck_assert_int_lt(ntmp, 16);
     char *path = tmp_paths[ntmp++];
     snprintf(path, 128, "%s/f-XXXXXX", tmp_dir);
     int fd = mkstemp(path);
@@ -385,9 +385,12 @@ check_env_name(const char *section, const char *key, const char *env,
     char want[96];
     size_t n =
         (size_t)snprintf(want, sizeof(want), "SYNTHIA_%s_%s", section, key);
+    /* [ai.openai] base_url: SYNTHIA_AI_OPENAI_BASE_URL */
     for (size_t i = 0; i < n; i++)
         if (want[i] >= 'a' && want[i] <= 'z')
             want[i] = (char)(want[i] - 'a' + 'A');
+        else if (want[i] == '.')
+            want[i] = '_';
     ck_assert_str_eq(env, want);
     ck_assert_msg(help && strlen(help) > 10, "%s.%s has no help", section, key);
     ck_assert_ptr_nonnull(def);
@@ -521,6 +524,67 @@ START_TEST(test_redis_down_policy_and_log_level_are_words)
                       "ratelimit.on_redis_down");
     sy_config_free(&C);
     load_fails_naming("[log]\nlevel = loud\n", "log.level");
+}
+END_TEST
+
+/* ------------------------------------------------------------- [ai] */
+
+START_TEST(test_ai_chains_parse_in_order_and_embeddings_end_local)
+{
+    load_ok("[ai]\nvision = gemini:gemini-1.5-flash, openai:gpt-4o-mini\n"
+            "embeddings = openai:text-embedding-3-small\n"
+            "tryon = fal:fal-ai/idm-vton replicate:owner/m:abc123\n");
+    ck_assert_int_eq(C.ai_nchain[SY_AI_VISION], 2);
+    ck_assert_int_eq(C.ai_chain[SY_AI_VISION][0].kind, SY_AI_GEMINI);
+    ck_assert_str_eq(C.ai_chain[SY_AI_VISION][0].model, "gemini-1.5-flash");
+    ck_assert_int_eq(C.ai_chain[SY_AI_VISION][1].kind, SY_AI_OPENAI);
+    ck_assert_int_eq(C.ai_nchain[SY_AI_CHAT], 0);
+    ck_assert_int_eq(C.ai_nchain[SY_AI_EMBEDDINGS], 2);
+    ck_assert_int_eq(C.ai_chain[SY_AI_EMBEDDINGS][1].kind, SY_AI_LOCAL);
+    ck_assert_str_eq(C.ai_chain[SY_AI_TRYON][1].model, "owner/m:abc123");
+    ck_assert_ptr_null(C.ai_ep[SY_AI_OPENAI].key);
+    ck_assert_str_eq(C.ai_ep[SY_AI_OPENAI].base_url, "https://api.openai.com");
+}
+END_TEST
+
+START_TEST(test_ai_chains_refuse_what_cannot_work)
+{
+    load_fails_naming("[ai]\nchat = acme:x\n", "unknown provider");
+    sy_config_free(&C);
+    load_fails_naming("[ai]\nchat = fal:fal-ai/x\n", "does not offer");
+    sy_config_free(&C);
+    load_fails_naming("[ai]\nchat = openai\n", "needs a model");
+    sy_config_free(&C);
+    load_fails_naming("[ai]\nchat = openai:a openai:b\n", "listed twice");
+    sy_config_free(&C);
+    load_fails_naming("[ai]\nembeddings = local openai:e\n", "last");
+    sy_config_free(&C);
+    load_fails_naming("[ai]\nvision = openai:../x\n", "needs a model");
+    sy_config_free(&C);
+    load_fails_naming("[ai.openai]\nbase_url = http://h/\n",
+                      "ai.openai.base_url");
+    sy_config_free(&C);
+    load_fails_naming("[ai.gemini]\ntimeout = 1s\nconnect_timeout = 2s\n",
+                      "ai.gemini.connect_timeout");
+}
+END_TEST
+
+START_TEST(test_ai_key_file_is_read_and_checked)
+{
+    char extra[512];
+    snprintf(extra, sizeof(extra), "[ai.openai]\nkey_file = %s\n",
+             temp_file("sk-test-123\n"));
+    load_ok(extra);
+    ck_assert_str_eq(C.ai_ep[SY_AI_OPENAI].key, "sk-test-123");
+    sy_config_free(&C);
+    snprintf(extra, sizeof(extra), "[ai.fal]\nkey_file = %s\n",
+             temp_file("two words\n"));
+    load_fails_naming(extra, "ai.fal.key_file");
+    sy_config_free(&C);
+    /* the dotted section's variable */
+    setenv("SYNTHIA_AI_REPLICATE_BASE_URL", "http://127.0.0.1:9", 1);
+    load_ok("");
+    ck_assert_str_eq(C.ai_ep[SY_AI_REPLICATE].base_url, "http://127.0.0.1:9");
 }
 END_TEST
 
@@ -723,6 +787,11 @@ config_suite(void)
         test_redis_down_policy_and_log_level_are_words,
         test_cors_origins_must_be_bare_origins, NULL};
     sy_check_tcase(s, "values", setup, teardown, values_tests);
+    const TTest *const ai_tests[] = {
+        test_ai_chains_parse_in_order_and_embeddings_end_local,
+        test_ai_chains_refuse_what_cannot_work,
+        test_ai_key_file_is_read_and_checked, NULL};
+    sy_check_tcase(s, "ai", setup, teardown, ai_tests);
     const TTest *const networks_tests[] = {
         test_default_trusts_loopback_only,
         test_ipv4_mapped_ipv6_peer_matches_ipv4_network,
