@@ -88,7 +88,7 @@ int
 sy_ai_parse(sy_arena *a, sy_str body, json_object **out, char *why,
             size_t whylen)
 {
-    int rc = sy_json_parse(a, body, out);
+    int rc = sy_json_parse(a, body, NULL, out);
     if (rc == SY_ENOMEM)
         return rc;
     if (rc == SY_EJSON)

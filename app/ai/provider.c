@@ -446,7 +446,7 @@ vision_parse(sy_arena *a, const sy_ai_driver *d, const op *o,
     int rc = d->text(a, res->body, &text, why, whylen);
     if (rc < 0)
         return rc;
-    rc = sy_json_parse(a, text, &v);
+    rc = sy_json_parse(a, text, NULL, &v);
     if (rc == SY_ENOMEM)
         return rc;
     if (rc < 0) {
