@@ -26,6 +26,7 @@
 #include "synthia/csv.h"
 #include "synthia/db.h"
 #include "synthia/error.h"
+#include "synthia/idemclaim.h"
 #include "synthia/impcodec.h"
 #include "synthia/impops.h"
 #include "synthia/imports_db.h"
@@ -461,6 +462,8 @@ sy_imports_apply(sy_arena *a, const char *tenant, const char *id,
 {
     json_object *ops = NULL;
     int64_t base = 0;
+    if (!sy_text_uuid(id))
+        return not_found(e); /* before the body: no such session */
     int brc = sy_json_int(e, body, "base_version", false, 1, INT64_MAX,
                           &base);
     bool has_base = brc == 0;
@@ -732,26 +735,6 @@ take_errors(sy_arena *a, crow *r, const sy_errs *e)
     }
 }
 
-static int
-claim(sy_arena *a, const sy_idem_key *key, sy_errs *e, int *state,
-      sy_idem_response *replay)
-{
-    *state = SY_IDEM_NEW;
-    int rc = key ? sy_idem_begin(a, key, state, replay) : 0;
-    if (rc < 0)
-        return rc;
-    if (*state == SY_IDEM_MISMATCH)
-        return sy_errs_fail(e, SY_EVALIDATION, "idempotency_mismatch",
-                            "This Idempotency-Key was used with a "
-                            "different request; use a new key for a new "
-                            "request.");
-    if (*state == SY_IDEM_UNFINISHED)
-        return sy_errs_fail(e, SY_ECONFLICT, "conflict",
-                            "The first request with this Idempotency-Key "
-                            "did not finish; use a new key.");
-    return 0;
-}
-
 /* Embeddings of the active products written. */
 static int
 embed_written(sy_arena *a, const char *tenant, const sy_imp_written *w,
@@ -941,7 +924,7 @@ sy_imports_commit(sy_arena *a, const char *tenant, const char *id,
     if (rc == 0 && (rc = sy_db_begin_durable()) == 0)
         open = true;
     if (rc == 0)
-        rc = claim(a, key, e, &state, out);
+        rc = sy_idem_claim(a, key, e, &state, out);
     if (rc == 0 && state == SY_IDEM_NEW) {
         rc = write_rows(a, tenant, rows, s.t.rows, &inserted, &updated,
                         &unchanged);

@@ -37,6 +37,7 @@
 #include "synthia/cache.h"
 #include "synthia/db.h"
 #include "synthia/error.h"
+#include "synthia/idemclaim.h"
 #include "synthia/json.h"
 #include "synthia/text.h"
 
@@ -348,27 +349,6 @@ place(sy_arena *a, const char *tenant, const char *user,
     return rc < 0 ? rc : created(a, tenant, id, e, out);
 }
 
-/* The key's record: what to do, or why not. */
-static int
-claim(sy_arena *a, const sy_idem_key *key, sy_errs *e, int *state,
-      sy_idem_response *replay)
-{
-    *state = SY_IDEM_NEW;
-    int rc = key ? sy_idem_begin(a, key, state, replay) : 0;
-    if (rc < 0)
-        return rc;
-    if (*state == SY_IDEM_MISMATCH)
-        return sy_errs_fail(e, SY_EVALIDATION, "idempotency_mismatch",
-                            "This Idempotency-Key was used with a "
-                            "different request; use a new key for a new "
-                            "request.");
-    if (*state == SY_IDEM_UNFINISHED)
-        return sy_errs_fail(e, SY_ECONFLICT, "conflict",
-                            "The first request with this Idempotency-Key "
-                            "did not finish; use a new key.");
-    return 0;
-}
-
 int
 sy_orders_place(sy_arena *a, const char *tenant, const char *user,
                 const sy_order_in *in, const sy_idem_key *key, sy_errs *e,
@@ -378,7 +358,7 @@ sy_orders_place(sy_arena *a, const char *tenant, const char *user,
     int rc = sy_db_begin_durable();
     if (rc < 0)
         return rc;
-    rc = claim(a, key, e, &state, out);
+    rc = sy_idem_claim(a, key, e, &state, out);
     if (rc == 0 && state == SY_IDEM_NEW)
         rc = place(a, tenant, user, in, e, out);
     if (rc == 0 && state == SY_IDEM_NEW && key)

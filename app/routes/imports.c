@@ -6,8 +6,8 @@
  * catalog, delete it.  Parse -> the import rules (imports.h) -> render.
  *
  * An upload is the raw file with Content-Type text/csv (charset, if
- * given, must be UTF-8); multipart/form-data is refused with 415 until
- * this build carries a multipart parser.
+ * given, must be UTF-8), or multipart/form-data with the file in the part
+ * named `file` (multipart.h; its declared type is informative only).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "synthia/error.h"
 #include "synthia/idemkey.h"
 #include "synthia/imports.h"
+#include "synthia/multipart.h"
 #include "synthia/problem.h"
 #include "synthia/routes.h"
 
@@ -40,6 +41,8 @@ send_json(sy_res *res, int status, sy_str json)
 {
     return sy_res_bytes(res, status, "application/json", json.p, json.len);
 }
+
+#define FORM_SLACK (64u << 10) /* multipart framing beside the file */
 
 /* Content-Type text/csv, with an optional charset that says UTF-8. */
 static bool
@@ -76,17 +79,15 @@ sy_route_imports_create(sy_req *req, sy_res *res)
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc < 0)
         return rc;
-    if (sy_str_starts(req->content_type, "multipart/"))
-        return sy_problem(res, 415, "unsupported_media_type",
-                          "This server takes the file as the body with "
-                          "Content-Type: text/csv; multipart uploads are "
-                          "not available in this build.");
-    if (!is_csv(req->content_type))
+    bool form = sy_multipart_is_form(req->content_type);
+    if (!form && !is_csv(req->content_type))
         return sy_problem(res, 415, "unsupported_media_type",
                           "The body must be a CSV file (Content-Type: "
-                          "text/csv, UTF-8).");
+                          "text/csv, UTF-8), or multipart/form-data with "
+                          "the file in the part named file.");
     size_t max = sy_conf ? (size_t)sy_conf->imp_max_bytes : 10u << 20;
-    rc = sy_req_body(req, max, &body);
+    /* a form may carry its framing beyond the file's bytes */
+    rc = sy_req_body(req, form ? max + FORM_SLACK : max, &body);
     if (rc == SY_ETOOBIG) {
         char detail[96];
         snprintf(detail, sizeof(detail),
@@ -97,6 +98,25 @@ sy_route_imports_create(sy_req *req, sy_res *res)
     if (rc < 0)
         return sy_problem(res, 400, "bad_request",
                           "The request body could not be read.");
+    if (form) {
+        sy_multipart_part part;
+        const char *why = "The multipart body is malformed.";
+        rc = sy_multipart_find(req->arena, req->content_type, body, "file",
+                               &part, &why);
+        if (rc == SY_ENOTFOUND)
+            return sy_problem_field(res, "file", "is required");
+        if (rc < 0)
+            return rc == SY_ENOMEM ? rc
+                                   : sy_problem(res, 400, "bad_request", why);
+        if (part.data.len > max) {
+            char detail[96];
+            snprintf(detail, sizeof(detail),
+                     "The file is larger than %zu bytes "
+                     "(imports.max_bytes).", max);
+            return sy_problem(res, 413, "payload_too_large", detail);
+        }
+        body = part.data;
+    }
     rc = sy_imports_create(req->arena, tid, actor(req), body, &res->errs,
                            &json);
     if (rc < 0)

@@ -119,6 +119,26 @@ def test_upload_parses_and_types(stack):
     assert [x[0] for x in page["items"]] == ["S3"], page
 
 
+def test_upload_as_a_multipart_form(stack):
+    s = shop(stack)
+    csv = "sku,name,price\r\nM-1,\"Shirt, linen\",EUR 12.50\r\n"
+    body = ("--b0undary\r\n"
+            "Content-Disposition: form-data; name=\"note\"\r\n\r\n"
+            "ignored\r\n--b0undary\r\n"
+            "Content-Disposition: form-data; name=\"file\"; "
+            "filename=\"supplier.csv\"\r\n"
+            "Content-Type: application/vnd.ms-excel\r\n\r\n" + csv +
+            "\r\n--b0undary--\r\n")
+    r = upload(stack, s.staff, body,
+               "multipart/form-data; boundary=b0undary")
+    assert r.status == 201, r
+    j = r.json()
+    assert j["rows"] == 1, j
+    assert [c["name"] for c in j["columns"]] == ["sku", "name", "price"], j
+    page = rows(stack, s.staff, j["id"])
+    assert page["items"][0][1] == "Shirt, linen", page
+
+
 def test_upload_refusals(stack):
     s = shop(stack)
     r = upload(stack, s.staff, b"a,b\n1,2\n3,\xc3\x28\n")
@@ -128,9 +148,15 @@ def test_upload_refusals(stack):
     assert "UTF-8" in err[0]["message"], err
     r = upload(stack, s.staff, "", "text/csv")
     sylib.assert_problem(r, 422, "validation_failed")
+    # a form without a file part, and one that is malformed
+    r = upload(stack, s.staff, "--x\r\nContent-Disposition: form-data; "
+               "name=\"other\"\r\n\r\na,b\r\n--x--\r\n",
+               "multipart/form-data; boundary=x")
+    sylib.assert_problem(r, 422, "validation_failed")
+    assert r.json()["errors"][0]["field"] == "file", r.json()
     r = upload(stack, s.staff, "a,b\n1,2\n",
                "multipart/form-data; boundary=x")
-    sylib.assert_problem(r, 415, "unsupported_media_type")
+    sylib.assert_problem(r, 400, "bad_request")
     r = upload(stack, s.staff, "a,b\n1,2\n", "application/json")
     sylib.assert_problem(r, 415, "unsupported_media_type")
     r = upload(stack, s.staff, "a,b\n1,2\n", "text/csv; charset=latin1")
