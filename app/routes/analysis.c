@@ -63,7 +63,7 @@ sy_route_analysis_chromatic(sy_req *req, sy_res *res)
     else
         loc[0] = 0;
     json_object_put(o);
-    return loc[0] ? sy_res_headerc(res, "Location", loc) : 0;
+    return loc[0] ? sy_res_header(res, "Location", sy_str_c(loc)) : 0;
 }
 
 int
