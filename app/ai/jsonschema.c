@@ -25,6 +25,9 @@ typedef struct path {
     size_t len;
 } path;
 
+static size_t path_push(path *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static size_t
 path_push(path *p, const char *fmt, ...)
 {
