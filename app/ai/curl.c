@@ -58,6 +58,19 @@ sy_ai_base64(sy_arena *a, const char *prefix, const void *p, size_t n)
     return out;
 }
 
+/* The 6-bit value of a base64 character (checked to be one). */
+static unsigned
+b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return (unsigned)(c - 'A');
+    if (c >= 'a' && c <= 'z')
+        return (unsigned)(c - 'a') + 26;
+    if (c >= '0' && c <= '9')
+        return (unsigned)(c - '0') + 52;
+    return c == '+' ? 62 : 63;
+}
+
 int
 sy_ai_unbase64(sy_arena *a, sy_str in, sy_str *out)
 {
@@ -74,6 +87,11 @@ sy_ai_unbase64(sy_arena *a, sy_str in, sy_str *out)
             return SY_EINVAL;
     }
     if (pad == 1 && in.p[in.len - 1] != '=')
+        return SY_EINVAL;
+    /* canonical only (RFC 4648, 3.5): the bits the padding leaves over
+     * are zero, so a decoded value has one encoding */
+    if (pad && (b64_value(in.p[in.len - pad - 1]) &
+                (pad == 2 ? 0x0f : 0x03)) != 0)
         return SY_EINVAL;
     unsigned char *buf = sy_arena_alloc(a, in.len / 4 * 3 + 1);
     if (!buf)
