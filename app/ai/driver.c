@@ -247,3 +247,15 @@ fail:
     json_object_put(in);
     return NULL;
 }
+
+int
+sy_ai_submitted_id(sy_arena *a, sy_str body, const char *key, char *id,
+                   size_t idlen, char *why, size_t whylen)
+{
+    json_object *o;
+    sy_str v;
+    int rc = sy_ai_parse(a, body, &o, why, whylen);
+    if (rc == 0)
+        rc = sy_ai_dig_str(o, key, 127, &v, why, whylen);
+    return rc < 0 ? rc : sy_ai_copy_id(v, id, idlen, why, whylen);
+}

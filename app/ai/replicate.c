@@ -37,12 +37,7 @@ static int
 submitted(sy_arena *a, sy_str body, char *id, size_t idlen, char *why,
           size_t whylen)
 {
-    json_object *o;
-    sy_str v;
-    int rc = sy_ai_parse(a, body, &o, why, whylen);
-    if (rc == 0)
-        rc = sy_ai_dig_str(o, "id", 127, &v, why, whylen);
-    return rc < 0 ? rc : sy_ai_copy_id(v, id, idlen, why, whylen);
+    return sy_ai_submitted_id(a, body, "id", id, idlen, why, whylen);
 }
 
 static int

@@ -245,22 +245,32 @@ sy_imports_db_save(sy_arena *a, const char *tenant, const char *id,
     return 0;
 }
 
+/* Run a session script with (meta, snaps, audit; ttl): its reply, or
+ * SY_ENOTFOUND when the session is gone. */
+static int
+session_eval(sy_arena *a, const char *tenant, const char *id, int64_t ttl_ms,
+             sy_redis_script *script, imp_keys *k, redisReply **r)
+{
+    char ttl[24];
+    int rc = make_keys(tenant, id, k);
+    if (rc < 0)
+        return rc;
+    decimal(ttl, ttl_ms);
+    const char *argv[4] = {k->meta, k->snaps, k->audit, ttl};
+    if ((rc = sy_redis_eval(a, script, 3, 1, argv, NULL, r)) < 0)
+        return rc;
+    return (*r)->type == REDIS_REPLY_NIL ? SY_ENOTFOUND : 0;
+}
+
 int
 sy_imports_db_load(sy_arena *a, const char *tenant, const char *id,
                    int64_t ttl_ms, sy_imp_loaded *out)
 {
     imp_keys k;
-    char ttl[24];
     redisReply *r;
-    int rc = make_keys(tenant, id, &k);
+    int rc = session_eval(a, tenant, id, ttl_ms, &load_script, &k, &r);
     if (rc < 0)
         return rc;
-    decimal(ttl, ttl_ms);
-    const char *argv[4] = {k.meta, k.snaps, k.audit, ttl};
-    if ((rc = sy_redis_eval(a, &load_script, 3, 1, argv, NULL, &r)) < 0)
-        return rc;
-    if (r->type == REDIS_REPLY_NIL)
-        return SY_ENOTFOUND;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_STRING ||
         r->element[1]->type != REDIS_REPLY_STRING)
@@ -288,17 +298,10 @@ sy_imports_db_audit(sy_arena *a, const char *tenant, const char *id,
                     int64_t ttl_ms, sy_str **items, int *n)
 {
     imp_keys k;
-    char ttl[24];
     redisReply *r;
-    int rc = make_keys(tenant, id, &k);
+    int rc = session_eval(a, tenant, id, ttl_ms, &audit_script, &k, &r);
     if (rc < 0)
         return rc;
-    decimal(ttl, ttl_ms);
-    const char *argv[4] = {k.meta, k.snaps, k.audit, ttl};
-    if ((rc = sy_redis_eval(a, &audit_script, 3, 1, argv, NULL, &r)) < 0)
-        return rc;
-    if (r->type == REDIS_REPLY_NIL)
-        return SY_ENOTFOUND;
     if (r->type != REDIS_REPLY_ARRAY)
         return bad_reply(r, "audit");
     sy_str *v = sy_arena_alloc(a, (r->elements + 1) * sizeof(*v));

@@ -117,6 +117,11 @@ bool sy_ai_id_ok(sy_str id);
 int sy_ai_copy_id(sy_str id, char *out, size_t outlen, char *why,
                   size_t whylen);
 
+/* A submit answer's job id: body parsed, its string field key copied to
+ * id (sy_ai_copy_id's rules). */
+int sy_ai_submitted_id(sy_arena *a, sy_str body, const char *key, char *id,
+                       size_t idlen, char *why, size_t whylen);
+
 /* Try-on input object for fal and replicate: {person_field: data URL,
  * garment_field: data URL, or an array of them when several}; NULL on
  * ENOMEM. */
