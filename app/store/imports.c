@@ -438,16 +438,21 @@ static sy_db_stmt sql_skus =
 
 /* $1 tenant, $2 JSON array of products (every field given but
  * image_url).  created_at in input order (clock_timestamp per row), as
- * single inserts give it. */
+ * single inserts give it.  The full-text vector is computed here with
+ * the tenant's configuration read once (010_bulk_insert), which
+ * spares the per-row trigger that would read it for every product (the
+ * one-row join keeps the rows in input order). */
 static sy_db_stmt sql_insert =
     SY_DB_STMT("imports_insert",
      "INSERT INTO products AS p (tenant_id, sku, name, description, "
      "category, price_cents, currency, stock, colors, attributes, "
-     "image_url, created_at, updated_at) "
+     "image_url, search, created_at, updated_at) "
      "SELECT $1::uuid, r.sku, r.name, r.description, r.category, "
      "r.price_cents, r.currency, r.stock, " IMP_COLORS ", "
-     "r.attributes::jsonb, r.image_url, clock_timestamp(), "
-     "clock_timestamp() FROM " IMP_RECORD " "
+     "r.attributes::jsonb, r.image_url, sy_product_search("
+     "t.search_config, r.name, r.category, r.description), "
+     "clock_timestamp(), clock_timestamp() "
+     "FROM " IMP_RECORD " JOIN tenants t ON t.id = $1::uuid "
      "RETURNING " IMP_WRITTEN,
      2);
 
