@@ -276,6 +276,34 @@ START_TEST(test_codec_round_trip)
 }
 END_TEST
 
+/* Marks anywhere in the bitmap (byte edges, first and last cell, a row
+ * count that is not a multiple of 8) come back exactly. */
+START_TEST(test_codec_marks_round_trip)
+{
+    static const uint32_t at[][2] = {{0, 0}, {7, 0}, {8, 0}, {20, 0},
+                                     {0, 1}, {13, 2}, {20, 2}};
+    sy_table t;
+    ck_assert_int_eq(sy_table_init(&A, &t, 21, 3), 0);
+    for (uint32_t c = 0; c < 3; c++)
+        t.col[c].name = S("c");
+    t.cell[5] = S("x");
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+        sy_table_set_mark(&t, at[i][0], at[i][1], true);
+    sy_str z;
+    ck_assert_int_eq(sy_impcodec_encode(&A, &t, &z), 0);
+    sy_table b;
+    ck_assert_int_eq(sy_impcodec_decode(&A, z, &b), 0);
+    int marks = 0;
+    for (uint32_t c = 0; c < 3; c++)
+        for (uint32_t r = 0; r < 21; r++) {
+            ck_assert(sy_table_marked(&b, r, c) == sy_table_marked(&t, r, c));
+            marks += sy_table_marked(&b, r, c);
+        }
+    ck_assert_int_eq(marks, 7);
+    cell_is(&b, 5, 0, "x");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -283,6 +311,7 @@ main(void)
         test_csv_quotes_and_line_ends, test_csv_bom_and_delimiters,
         test_csv_header_names_and_short_rows, test_csv_refusals_carry_the_row,
         test_csv_limits, test_types_and_readers, test_ops_apply_in_order,
-        test_ops_refused_with_the_index, test_codec_round_trip, NULL};
+        test_ops_refused_with_the_index, test_codec_round_trip,
+        test_codec_marks_round_trip, NULL};
     return sy_check_suite("imports", setup, teardown, tests);
 }
