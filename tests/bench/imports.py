@@ -12,6 +12,9 @@ numbers are latencies, not throughput):
   commit  time of the first commit (10,000 inserts) and of a second
           (the same 10,000 skus, unchanged)      (target < 2 s)
           with the server's split of each (PostgreSQL, Redis, handler)
+          and the CPU seconds it cost the stack (PostgreSQL backends,
+          responders, Redis: comparable across runs on a loaded shared
+          machine, where the wall times are not)
 ("server p50": the responders' own duration_us from the access log,
 without nginx and the client)
 
@@ -76,6 +79,35 @@ def p50(xs):
     return statistics.median(xs)
 
 
+def stack_cpu(stack):
+    """CPU seconds used so far by the stack's PostgreSQL processes, its
+    responders and Redis (from /proc, by the pids tests/stack.sh
+    recorded)."""
+    pids = [stack.env.get("SY_REDIS_PID", "")]
+    for parent in (stack.env.get("SY_PG_PID"), stack.env.get("SY_SYNTHIA_PID")):
+        try:
+            for task in os.listdir("/proc/%s/task" % parent):
+                with open("/proc/%s/task/%s/children" % (parent, task)) as f:
+                    pids += f.read().split()
+        except (OSError, TypeError):
+            pass
+    ticks = 0
+    for pid in filter(None, pids):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def timed_cpu(stack, fn):
+    c0 = stack_cpu(stack)
+    r, ms = timed(fn)
+    return r, ms, stack_cpu(stack) - c0
+
+
 def main():
     with sylib.Stack("bench-imports", workers=2) as stack:
         t = syid.new_tenant(stack)
@@ -117,10 +149,11 @@ def main():
                                         "colors")
                     else "attributes." + c} for c in COLUMNS]
         req("POST", "%s/%s/ops" % (IMPORTS, sid), {"ops": mapping})
-        r, first = timed(lambda: req("POST", "%s/%s/commit" % (IMPORTS, sid)))
+        r, first, cpu1 = timed_cpu(stack, lambda: req(
+            "POST", "%s/%s/commit" % (IMPORTS, sid)))
         c1 = r.json()
-        r, second = timed(lambda: req("POST", "%s/%s/commit" % (IMPORTS,
-                                                                 sid)))
+        r, second, cpu2 = timed_cpu(stack, lambda: req(
+            "POST", "%s/%s/commit" % (IMPORTS, sid)))
         c2 = r.json()
         # the server's own view of the commits: slow_request lines split
         # the time into PostgreSQL, Redis and the handler
@@ -154,6 +187,8 @@ def main():
                  len(c1["rejected"])))
         for x in split:
             print("          server: " + x)
+        print("          CPU: %.2f s and %.2f s (PostgreSQL, responders, "
+              "Redis)" % (cpu1, cpu2))
 
 
 if __name__ == "__main__":
