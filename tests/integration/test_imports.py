@@ -403,6 +403,54 @@ def test_commit_inserts_updates_and_rejects(stack):
         (1, 1), (0, 0), (0, 1)], commits
 
 
+
+def test_commit_feeds_full_text_and_vocabulary(stack):
+    # the commit's INSERT computes the search vector itself, with the
+    # tenant's configuration (010_bulk_insert), and its statement trigger
+    # adds the words: both as 003's row trigger and 004's would have
+    s = shop(stack, "fts")
+    syid.psql(stack, "UPDATE tenants SET search_config = 'english' "
+              "WHERE id = :'tid'", tid=s.id)
+    a, b = syid.unique("FA"), syid.unique("FB")
+    text = ("sku,name,price,category,description\n"
+            "%s,Zephyrine dresses,EUR 30,Dresses,Flowing summer dresses\n"
+            "%s,Quillon scarves,EUR 9,,\n") % (a, b)
+    sid = upload_ok(stack, s.staff, text)["id"]
+    ops_ok(stack, s.staff, sid, [
+        {"op": "map", "column": c, "field": c}
+        for c in ("sku", "name", "price", "category", "description")])
+    r = call(stack, "POST", "%s/%s/commit" % (IMPORTS, sid), s.staff)
+    assert r.status == 200 and r.json()["inserted"] == 2, r
+    expected = """SELECT p.sku, p.search::text,
+            p.search = setweight(to_tsvector(t.search_config,
+                    sy_unaccent(p.name)), 'A') ||
+                setweight(to_tsvector(t.search_config,
+                    sy_unaccent(p.category)), 'B') ||
+                setweight(to_tsvector(t.search_config,
+                    sy_unaccent(p.description)), 'C')
+          FROM products p JOIN tenants t ON t.id = p.tenant_id
+         WHERE p.tenant_id = :'tid' ORDER BY p.sku"""
+    got = syid.psql(stack, expected, tid=s.id)
+    assert [g[2] for g in got] == ["t", "t"], got
+    assert "'dress':" in got[0][1], got  # english stems, simple would not
+    words = syid.psql(stack, """SELECT word FROM product_words
+        WHERE tenant_id = :'tid' AND word IN ('zephyrine', 'dresses',
+            'flowing', 'summer', 'quillon', 'scarves') ORDER BY word""",
+                      tid=s.id)
+    assert [w[0] for w in words] == ["dresses", "flowing", "quillon",
+                                     "scarves", "summer", "zephyrine"], words
+    # an update by import recomputes both, as any update does
+    ops_ok(stack, s.staff, sid, [{"op": "set", "row": 1, "column": "name",
+                                  "value": "Vardeline scarves"}])
+    r = call(stack, "POST", "%s/%s/commit" % (IMPORTS, sid), s.staff)
+    assert r.status == 200 and r.json()["updated"] == 1, r
+    got = syid.psql(stack, expected, tid=s.id)
+    assert [g[2] for g in got] == ["t", "t"], got
+    assert "'vardelin" in got[1][1], got  # the new name's stem
+    assert syid.psql(stack, "SELECT count(*) FROM product_words WHERE "
+                     "tenant_id = :'tid' AND word = 'vardeline'",
+                     tid=s.id) == [["1"]]
+
 def test_delete(stack):
     s = shop(stack)
     sid = upload_ok(stack, s.staff, "a\n1\n")["id"]
