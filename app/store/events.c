@@ -81,7 +81,7 @@ static sy_db_stmt sql_timeseries = SY_DB_STMT(
     "LEFT JOIN c ON c.t = b.t AND c.type = ty.type GROUP BY b.t) "
     "SELECT json_build_object('bucket', $2::text, "
     "'from', (SELECT " EV_TS("min(t)") " FROM b), "
-    "'to', (SELECT " EV_TS("max(t) + ('1 ' || $2::text)::interval")
+    "'to', (SELECT " EV_TS("(max(t) + ('1 ' || $2::text)::interval)")
     " FROM b), "
     "'types', (SELECT coalesce(json_agg(type ORDER BY type), '[]') "
     "FROM ty), "
