@@ -217,8 +217,8 @@ cache_figures(sy_arena *a, const char *tenant)
 static void
 add_generations(json_object *o)
 {
-    static const char *const statuses[] = {"queued", "running", "done",
-                                           "error", "canceled"};
+    static const char *const statuses[] = {"queued", "running", "done", "error",
+                                           "canceled"};
     json_object *g = json_object_new_object();
     for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
         json_object_object_add(g, statuses[i], json_object_new_int64(0));

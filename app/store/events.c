@@ -56,55 +56,70 @@ static sy_db_stmt sql_counts_prune = SY_DB_STMT(
     1);
 
 /* $1 tenant or NULL, $2 'hour' | 'day', $3 buckets, $4 type or NULL.
- * The counts of the range are summed per (bucket, type) once, then
- * crossed with the buckets and types and grouped per bucket: a 720-hour
- * series costs one pass over the tenant's rows of those 30 days. */
+ * The counts of the range are summed per (bucket, type) once; the zero
+ * cells (every bucket x every listed type) are added to them and summed
+ * again, by hashing rather than by a join (a join of the two CTEs was
+ * planned as a nested loop: 0.4 s for 720 hours x 10 types), then
+ * grouped per bucket: a 720-hour series costs one pass over the
+ * tenant's rows of those 30 days. */
 #define RANGE_FROM                                                        \
     "date_trunc($2::text, now(), 'UTC') - ($3::integer - 1) * "          \
     "('1 ' || $2::text)::interval"
 #define RANGE_TO "date_trunc($2::text, now(), 'UTC')"
+#define TIMESERIES_SQL(tenant_cond)                                       \
+    "WITH b AS (SELECT generate_series(" RANGE_FROM ", " RANGE_TO ", " \
+    "('1 ' || $2::text)::interval) AS t), " \
+    "c AS (SELECT date_trunc($2::text, hour, 'UTC') AS t, type, " \
+    "sum(n)::bigint AS n FROM event_counts " \
+    "WHERE " tenant_cond " " \
+    "AND hour >= " RANGE_FROM " " \
+    "AND ($4::text IS NULL OR type = $4::text) GROUP BY 1, 2), " \
+    "ty AS (SELECT type FROM (SELECT type, sum(n) AS total FROM c " \
+    "GROUP BY type UNION ALL SELECT $4::text, 0 WHERE $4::text IS NOT NULL " \
+    "AND NOT EXISTS (SELECT 1 FROM c)) s " \
+    "ORDER BY total DESC, type LIMIT 100), " \
+    "cell AS (SELECT t, type, sum(n)::bigint AS n FROM (SELECT b.t, " \
+    "ty.type, 0::bigint AS n FROM b CROSS JOIN ty UNION ALL " \
+    "SELECT c.t, c.type, c.n FROM c JOIN ty USING (type)) x " \
+    "GROUP BY t, type), " \
+    "g AS (SELECT t, json_object_agg(type, n ORDER BY type) AS counts " \
+    "FROM cell GROUP BY t) " \
+    "SELECT json_build_object('bucket', $2::text, " \
+    "'from', (SELECT " EV_TS("min(t)") " FROM b), " \
+    "'to', (SELECT " EV_TS("(max(t) + ('1 ' || $2::text)::interval)") \
+    " FROM b), " \
+    "'types', (SELECT coalesce(json_agg(type ORDER BY type), '[]') " \
+    "FROM ty), " \
+    "'buckets', (SELECT json_agg(json_build_object('t', " EV_TS("b.t") \
+    ", 'counts', coalesce(g.counts, '{}')) ORDER BY b.t) " \
+    "FROM b LEFT JOIN g ON g.t = b.t))::text"
+/* Two statements rather than "$1 IS NULL OR tenant_id = $1": a generic
+ * plan of that (PostgreSQL's choice after five runs of a prepared
+ * statement) cannot use the primary key and reads every tenant's counts. */
 static sy_db_stmt sql_timeseries = SY_DB_STMT(
-    "events_timeseries",
-    "WITH b AS (SELECT generate_series(" RANGE_FROM ", " RANGE_TO ", "
-    "('1 ' || $2::text)::interval) AS t), "
-    "c AS (SELECT date_trunc($2::text, hour, 'UTC') AS t, type, "
-    "sum(n)::bigint AS n FROM event_counts "
-    "WHERE ($1::uuid IS NULL OR tenant_id = $1::uuid) "
-    "AND hour >= " RANGE_FROM " "
-    "AND ($4::text IS NULL OR type = $4::text) GROUP BY 1, 2), "
-    "ty AS (SELECT type FROM (SELECT type, sum(n) AS total FROM c "
-    "GROUP BY type UNION ALL SELECT $4::text, 0 WHERE $4::text IS NOT NULL "
-    "AND NOT EXISTS (SELECT 1 FROM c)) s "
-    "ORDER BY total DESC, type LIMIT " "100" "), "
-    "g AS (SELECT b.t, json_object_agg(ty.type, coalesce(c.n, 0) "
-    "ORDER BY ty.type) AS counts FROM b CROSS JOIN ty "
-    "LEFT JOIN c ON c.t = b.t AND c.type = ty.type GROUP BY b.t) "
-    "SELECT json_build_object('bucket', $2::text, "
-    "'from', (SELECT " EV_TS("min(t)") " FROM b), "
-    "'to', (SELECT " EV_TS("(max(t) + ('1 ' || $2::text)::interval)")
-    " FROM b), "
-    "'types', (SELECT coalesce(json_agg(type ORDER BY type), '[]') "
-    "FROM ty), "
-    "'buckets', (SELECT json_agg(json_build_object('t', " EV_TS("b.t")
-    ", 'counts', coalesce(g.counts, '{}')) ORDER BY b.t) "
-    "FROM b LEFT JOIN g ON g.t = b.t))::text",
-    4);
+    "events_timeseries", TIMESERIES_SQL("tenant_id = $1::uuid"), 4);
+static sy_db_stmt sql_timeseries_all = SY_DB_STMT(
+    "events_timeseries_all", TIMESERIES_SQL("$1::uuid IS NULL"), 4);
+#undef TIMESERIES_SQL
 #undef RANGE_FROM
 #undef RANGE_TO
 _Static_assert(SY_EVENTS_DB_MAX_TYPES == 100, "the LIMIT of the SQL above");
 
 /* $1 tenant or NULL, $2 hours. */
+#define TOTALS_SQL(tenant_cond)                                           \
+    "WITH s AS (SELECT type, sum(n)::bigint AS n FROM event_counts "      \
+    "WHERE " tenant_cond " "                                              \
+    "AND hour >= date_trunc('hour', now(), 'UTC') - "                    \
+    "($2::integer - 1) * interval '1 hour' GROUP BY type) "               \
+    "SELECT json_build_object('total', (SELECT coalesce(sum(n), 0) FROM s), " \
+    "'by_type', (SELECT coalesce(json_object_agg(type, n ORDER BY type), " \
+    "'{}') FROM (SELECT type, n FROM s ORDER BY n DESC, type LIMIT 100) "  \
+    "t))::text"
 static sy_db_stmt sql_totals = SY_DB_STMT(
-    "events_totals",
-    "WITH s AS (SELECT type, sum(n)::bigint AS n FROM event_counts "
-    "WHERE ($1::uuid IS NULL OR tenant_id = $1::uuid) "
-    "AND hour >= date_trunc('hour', now(), 'UTC') - "
-    "($2::integer - 1) * interval '1 hour' GROUP BY type) "
-    "SELECT json_build_object('total', (SELECT coalesce(sum(n), 0) FROM s), "
-    "'by_type', (SELECT coalesce(json_object_agg(type, n ORDER BY type), "
-    "'{}') FROM (SELECT type, n FROM s ORDER BY n DESC, type LIMIT 100) "
-    "t))::text",
-    2);
+    "events_totals", TOTALS_SQL("tenant_id = $1::uuid"), 2);
+static sy_db_stmt sql_totals_all = SY_DB_STMT(
+    "events_totals_all", TOTALS_SQL("$1::uuid IS NULL"), 2);
+#undef TOTALS_SQL
 #undef EV_TS
 
 /* The batch as the statement takes it: [{"type":..,"ts":..,"data":..}]. */
@@ -166,7 +181,8 @@ sy_events_db_timeseries(sy_arena *a, const char *tenant, const char *bucket,
     snprintf(nb, sizeof(nb), "%d", nbuckets);
     const char *p[4] = {tenant, bucket, nb, type};
     PGresult *r;
-    int rc = sy_db_exec_row(a, &sql_timeseries, p, 4, &r);
+    int rc = sy_db_exec_row(a, tenant ? &sql_timeseries : &sql_timeseries_all,
+                            p, 4, &r);
     if (rc == 0)
         *json = sy_db_str(r, 0, 0);
     return rc == SY_ENOTFOUND ? SY_EINTERNAL : rc;
@@ -180,7 +196,8 @@ sy_events_db_totals(sy_arena *a, const char *tenant, int nhours,
     snprintf(nh, sizeof(nh), "%d", nhours);
     const char *p[2] = {tenant, nh};
     PGresult *r;
-    int rc = sy_db_exec_row(a, &sql_totals, p, 2, &r);
+    int rc = sy_db_exec_row(a, tenant ? &sql_totals : &sql_totals_all, p, 2,
+                            &r);
     if (rc == 0)
         *json = sy_db_str(r, 0, 0);
     return rc == SY_ENOTFOUND ? SY_EINTERNAL : rc;

@@ -19,10 +19,10 @@
 
 struct json_object;
 
-#define SY_EVENTS_MAX_BATCH 100   /* events of one call */
-#define SY_EVENTS_TYPE_MAX 64     /* characters of a type */
-#define SY_EVENTS_DATA_MAX 4096   /* bytes of one event's data (compact) */
-#define SY_EVENTS_DATA_KEYS 64    /* top-level keys of one event's data */
+#define SY_EVENTS_MAX_BATCH 100 /* events of one call */
+#define SY_EVENTS_TYPE_MAX 64   /* characters of a type */
+#define SY_EVENTS_DATA_MAX 4096 /* bytes of one event's data (compact) */
+#define SY_EVENTS_DATA_KEYS 64  /* top-level keys of one event's data */
 #define SY_EVENTS_PAST_MS (7LL * 86400 * 1000) /* oldest ts accepted */
 #define SY_EVENTS_FUTURE_MS (5LL * 60 * 1000)  /* ts ahead of our clock */
 /* The largest valid body, with room for whitespace: the route's limit. */
@@ -32,8 +32,7 @@ struct json_object;
  * store the batch for the tenant (key_id: the sending key or NULL).
  * 0 with *accepted; SY_EVALIDATION (fields in e); SY_EDB. */
 int sy_events_ingest(sy_arena *a, const char *tenant, const char *key_id,
-                     struct json_object *body, sy_errs *e,
-                     int64_t *accepted);
+                     struct json_object *body, sy_errs *e, int64_t *accepted);
 
 /* Is s a valid event type ([a-z0-9_.]{1,64})? */
 bool sy_events_type_ok(sy_str s);
@@ -46,8 +45,8 @@ int sy_events_timeseries(sy_arena *a, const char *tenant, const char *period,
                          sy_str *out);
 
 /* GET /metrics/summary: period as above (NULL: 30d).  0 with *out (a
- * new object: the caller puts it), SY_EVALIDATION, SY_EDB.  Redis being down only
- * nulls the cache figures. */
+ * new object: the caller puts it), SY_EVALIDATION, SY_EDB.  Redis being down
+ * only nulls the cache figures. */
 int sy_events_summary(sy_arena *a, const char *tenant, const char *period,
                       sy_errs *e, struct json_object **out);
 

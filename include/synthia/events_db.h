@@ -36,9 +36,8 @@ int sy_events_db_insert(sy_arena *a, const char *tenant, const char *key_id,
  * each (zeros included).  tenant NULL: every tenant; type NULL: the
  * SY_EVENTS_DB_MAX_TYPES most frequent types of the range. */
 #define SY_EVENTS_DB_MAX_TYPES 100
-int sy_events_db_timeseries(sy_arena *a, const char *tenant,
-                            const char *bucket, int nbuckets,
-                            const char *type, sy_str *json);
+int sy_events_db_timeseries(sy_arena *a, const char *tenant, const char *bucket,
+                            int nbuckets, const char *type, sy_str *json);
 
 /* {total, by_type: {type: n}} over the last nhours hours (the current
  * one included), the SY_EVENTS_DB_MAX_TYPES most frequent types listed.
