@@ -16,6 +16,20 @@
 #include "synthia/error.h"
 #include "synthia/events_db.h"
 #include "synthia/json.h"
+#include "synthia/metrics.h"
+
+static sy_metric m_accepted = {
+    .name = "synthia_events_accepted_total",
+    .help = "Analytics events stored (POST /api/v1/events).",
+    .type = SY_METRIC_COUNTER,
+};
+static sy_metric m_refused = {
+    .name = "synthia_events_refused_batches_total",
+    .help = "Event batches refused as invalid (422), none of their events "
+            "stored.",
+    .type = SY_METRIC_COUNTER,
+};
+SY_METRICS_REGISTER(&m_accepted, &m_refused)
 
 bool
 sy_events_type_ok(sy_str s)
@@ -109,36 +123,56 @@ read_data(sy_arena *a, sy_errs *e, json_object *el, int i, sy_event_new *ev)
     ev->data = (sy_str){sy_arena_strndup(a, s, n), n};
 }
 
-int
-sy_events_ingest(sy_arena *a, const char *tenant, const char *key_id,
-                 json_object *body, sy_errs *e, int64_t *accepted)
+/* The batch of body into *ev, *n: 0, SY_EVALIDATION (recorded), or
+ * SY_ENOMEM. */
+static int
+read_batch(sy_arena *a, json_object *body, sy_errs *e, sy_event_new **ev,
+           int *n)
 {
     json_object *list;
     if (!json_object_object_get_ex(body, "events", &list) ||
         !json_object_is_type(list, json_type_array))
         return sy_errs_field(e, "events", "must be an array of events");
-    size_t n = json_object_array_length(list);
-    if (n < 1 || n > SY_EVENTS_MAX_BATCH)
+    size_t len = json_object_array_length(list);
+    if (len < 1 || len > SY_EVENTS_MAX_BATCH)
         return sy_errs_field(e, "events", "must have 1 to 100 events");
-    sy_event_new *ev = sy_arena_alloc(a, n * sizeof(*ev));
-    if (!ev)
+    sy_event_new *v = sy_arena_alloc(a, len * sizeof(*v));
+    if (!v)
         return SY_ENOMEM;
     int64_t now = sy_wall_ms();
-    for (int i = 0; i < (int)n; i++) {
+    for (int i = 0; i < (int)len; i++) {
         json_object *el = json_object_array_get_idx(list, (size_t)i);
         if (!json_object_is_type(el, json_type_object)) {
             event_error(e, i, "", "must be an object");
             continue;
         }
-        read_type(e, el, i, &ev[i]);
-        read_ts(e, el, i, now, &ev[i]);
-        read_data(a, e, el, i, &ev[i]);
-        if (ev[i].data.len && !ev[i].data.p)
+        read_type(e, el, i, &v[i]);
+        read_ts(e, el, i, now, &v[i]);
+        read_data(a, e, el, i, &v[i]);
+        if (v[i].data.len && !v[i].data.p)
             return SY_ENOMEM;
     }
     if (sy_errs_any(e))
         return SY_EVALIDATION;
-    return sy_events_db_insert(a, tenant, key_id, ev, (int)n, accepted);
+    *ev = v;
+    *n = (int)len;
+    return 0;
+}
+
+int
+sy_events_ingest(sy_arena *a, const char *tenant, const char *key_id,
+                 json_object *body, sy_errs *e, int64_t *accepted)
+{
+    sy_event_new *ev = NULL;
+    int n = 0;
+    int rc = read_batch(a, body, e, &ev, &n);
+    if (rc == SY_EVALIDATION)
+        sy_counter_inc(&m_refused);
+    if (rc == 0)
+        rc = sy_events_db_insert(a, tenant, key_id, ev, n, accepted);
+    if (rc == 0)
+        sy_counter_add(&m_accepted, 0, (uint64_t)*accepted);
+    return rc;
 }
 
 /* ?period=: hours, or 0 (field error recorded). */

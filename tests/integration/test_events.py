@@ -85,8 +85,20 @@ def shop(stack, name):
 # ------------------------------------------------------------- ingest
 
 
+def metric(stack, name):
+    """The value of an unlabelled series of /metrics (0 when absent)."""
+    r = stack.get("/metrics")
+    assert r.status == 200, r
+    for line in r.text().splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    return 0
+
+
 def test_a_batch_is_stored_with_its_counts(stack):
     s = Shop(stack)
+    counted = metric(stack, "synthia_events_accepted_total")
+    refused = metric(stack, "synthia_events_refused_batches_total")
     t0 = now() - datetime.timedelta(hours=2)
     batch = [{"type": "page_view", "data": {"path": "/p/1"}},
              {"type": "page_view", "ts": iso(t0)},
@@ -114,6 +126,12 @@ def test_a_batch_is_stored_with_its_counts(stack):
     r = post(stack, s.pk, {"events": [{"type": "widget.open"}]})
     assert r.status == 202 and r.json() == {"accepted": 1}, r
     assert stored(stack, s.id) == (4, 4)
+    r = post(stack, s.sk, {"events": [{"type": "NO"}]})
+    sylib.assert_problem(r, 422, "validation_failed")
+    # /metrics counts them (the shared segment: other tests may add)
+    assert metric(stack, "synthia_events_accepted_total") >= counted + 4
+    assert metric(stack, "synthia_events_refused_batches_total") >= \
+        refused + 1
 
 
 def test_validation_names_each_field_and_stores_nothing(stack):
