@@ -26,6 +26,7 @@ static const char usage[] =
     "                                       bootstrap tenants, users, keys\n"
     "  seed-demo                            load the demo tenant and catalog\n"
     "  provider-check CHECK [ARGS]          one call through the AI providers\n"
+    "  events prune                         events: partitions ahead, retention\n"
     "  version                              print the version (-V, --version)\n"
     "  help                                 this text (-h, --help)\n"
     "\n"
@@ -130,6 +131,11 @@ main(int argc, char **argv)
         if (sy_cli_start(config, cmd) < 0)
             return 1;
         return sy_cli_provider_check(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "events") == 0) {
+        if (sy_cli_start(config, cmd) < 0)
+            return 1;
+        return sy_cli_events(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "migrate") == 0) {
         if (sy_cli_start(config, cmd) < 0)

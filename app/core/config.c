@@ -227,6 +227,12 @@ static const key_def keys[] = {
      200, "characters of a query's longest word; a longer word answers "
      "422 query_too_complex"},
 
+    {"events", "retention", T_DURATION, O(events_retention_ms), "90d",
+     DAY, 3650 * DAY, "analytics events and their hourly counts are "
+     "kept this long: `synthia events prune` (run it daily) drops each "
+     "month's partition once all of it is older, so raw events stay up "
+     "to a month longer"},
+
     {"ratelimit", "on_redis_down", T_RLDOWN, O(on_redis_down), "local", 0, 0,
      "when Redis is unreachable: local (each responder enforces its "
      "share), open (no limit) or closed (refuse)"},

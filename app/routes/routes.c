@@ -11,6 +11,7 @@
  * metrics row: keep it under SY_METRICS_MAX_ROUTES.
  */
 #include "synthia/config.h"
+#include "synthia/events.h"
 #include "synthia/router.h"
 #include "synthia/routes.h"
 #include "synthia/uploads.h"
@@ -187,6 +188,19 @@ const sy_route sy_routes[] = {
     /* AI providers */
     {.method = "GET", .path = "/api/v1/providers",
      .handler = sy_route_providers_list, .auth = SY_AUTH_STAFF},
+
+    /* Events and analytics (events.h: a batch's own limit is
+     * SY_EVENTS_MAX_BODY; one write unit per call) */
+    {.method = "POST", .path = "/api/v1/events",
+     .handler = sy_route_events_create, .auth = SY_AUTH_KEY,
+     .scope = SY_SCOPE_EVENTS_WRITE, .rate = SY_RATE_WRITE,
+     .max_body = SY_EVENTS_MAX_BODY, .flags = SY_ROUTE_JSON},
+    {.method = "GET", .path = "/api/v1/metrics/timeseries",
+     .handler = sy_route_metrics_timeseries, .auth = SY_AUTH_STAFF,
+     .scope = SY_SCOPE_METRICS_READ, .rate = SY_RATE_READ},
+    {.method = "GET", .path = "/api/v1/metrics/summary",
+     .handler = sy_route_metrics_summary, .auth = SY_AUTH_STAFF,
+     .scope = SY_SCOPE_METRICS_READ, .rate = SY_RATE_READ},
 
     /* Documentation */
     {.method = "GET", .path = "/api/v1/openapi.json",

@@ -36,4 +36,8 @@ int sy_cli_seed_demo(int argc, char **argv);
  * Returns the exit status: 0 answered, 1 not, 2 usage. */
 int sy_cli_provider_check(int argc, char **argv);
 
+/* `synthia events prune`: partitions made ahead, expired ones dropped
+ * (events.retention), one JSON line.  Returns the exit status. */
+int sy_cli_events(int argc, char **argv);
+
 #endif

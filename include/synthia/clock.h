@@ -16,5 +16,10 @@ int64_t sy_wall_ms(void);
 size_t sy_rfc3339_ms(char *out, size_t outlen, int64_t wall_ms);
 /* "2026-11-22T08:30:00Z" (seconds precision). */
 size_t sy_rfc3339(char *out, size_t outlen, int64_t wall_s);
+/* Parse an RFC 3339 date-time ("2026-11-22T08:30:00Z",
+ * "2026-11-22t08:30:00.123456+01:00"; fractions past milliseconds are
+ * dropped; years 1970 to 9999; no leap second) into milliseconds since
+ * the epoch.  0, or -1 when s is not one. */
+int sy_rfc3339_parse(const char *s, size_t len, int64_t *wall_ms);
 
 #endif

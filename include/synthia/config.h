@@ -178,6 +178,9 @@ typedef struct sy_config {
     /* [log] */
     int log_level;
 
+    /* [events] */
+    int64_t events_retention_ms; /* events and their counts kept this long */
+
     /* [ai] */
     char *ai_lists[SY_AI_NCAPS]; /* the chains as written */
     sy_ai_link ai_chain[SY_AI_NCAPS][SY_AI_CHAIN_MAX];
