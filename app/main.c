@@ -26,6 +26,8 @@ static const char usage[] =
     "                                       bootstrap tenants, users, keys\n"
     "  seed-demo                            load the demo tenant and catalog\n"
     "  provider-check CHECK [ARGS]          one call through the AI providers\n"
+    "  reembed [--tenant ID|SLUG] [--batch N]  product vectors of the\n"
+    "                                       external embedders\n"
     "  version                              print the version (-V, --version)\n"
     "  help                                 this text (-h, --help)\n"
     "\n"
@@ -125,6 +127,11 @@ main(int argc, char **argv)
         if (sy_cli_start(config, cmd) < 0)
             return 1;
         return sy_cli_seed_demo(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "reembed") == 0) {
+        if (sy_cli_start(config, cmd) < 0)
+            return 1;
+        return sy_cli_reembed(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "provider-check") == 0) {
         if (sy_cli_start(config, cmd) < 0)

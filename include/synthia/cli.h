@@ -36,4 +36,10 @@ int sy_cli_seed_demo(int argc, char **argv);
  * Returns the exit status: 0 answered, 1 not, 2 usage. */
 int sy_cli_provider_check(int argc, char **argv);
 
+/* `synthia reembed [--tenant ID|SLUG] [--batch N]`: argv after
+ * "reembed".  Product vectors of the external embedders of [ai]
+ * embeddings (reembed.h), one JSON line per tenant.  Returns the exit
+ * status: 0, 1 failed (a provider: run it again), 2 usage. */
+int sy_cli_reembed(int argc, char **argv);
+
 #endif
