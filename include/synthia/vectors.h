@@ -3,12 +3,12 @@
  * vectors.h - the per-responder store of a tenant's product vectors and
  * its cosine top-k search.
  *
- * A responder loads a tenant's vectors from product_embeddings once and
- * keeps them in memory (float32, SY_EMBED_DIMS each: 1 KiB per product,
+ * A responder loads a tenant's vectors of one embedder+model (see below)
+ * from product_embeddings once and keeps them in memory (float32, SY_EMBED_DIMS each: 1 KiB per product,
  * about 100 MiB per 100,000 products per responder, plus one 4-byte
  * scratch score per product of the largest tenant searched), reloading
  * when the tenant's catalog version (cache.h) moves and the stored vectors
- * really changed.  At most SY_VECTORS_TENANTS tenants (and
+ * really changed.  At most SY_VECTORS_TENANTS tenant+embedder sets (and
  * SY_VECTORS_MAX_BYTES) are held, least recently used first out.  The
  * copy is dimension-major, so search reads only the columns of the
  * query's non-zero dimensions (20-60 of SY_EMBED_DIMS for the local
