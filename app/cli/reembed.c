@@ -129,6 +129,7 @@ sy_cli_reembed(int argc, char **argv)
     if (!sy_conf || !sy_conf->db_url)
         return bad_usage("database.url is not set");
     sy_arena a;
+    sy_tenant t; /* ids may point into it */
     sy_arena_init(&a, 1 << 16, 0);
     const char **ids = NULL;
     int n = 0, rc = 0, status = EXIT_OK;
@@ -136,7 +137,6 @@ sy_cli_reembed(int argc, char **argv)
         ids = &tenant;
         n = 1;
     } else if (tenant) {
-        sy_tenant t;
         rc = sy_tenants_by_slug(&a, tenant, &t);
         if (rc == 0) {
             ids = &t.id;
