@@ -27,6 +27,7 @@ static const char usage[] =
     "  seed-demo                            load the demo tenant and catalog\n"
     "  provider-check CHECK [ARGS]          one call through the AI providers\n"
     "  events prune                         events: partitions ahead, retention\n"
+    "  reembed [--tenant T] [--batch N]     vectors of the external embedders\n"
     "  version                              print the version (-V, --version)\n"
     "  help                                 this text (-h, --help)\n"
     "\n"
@@ -126,6 +127,11 @@ main(int argc, char **argv)
         if (sy_cli_start(config, cmd) < 0)
             return 1;
         return sy_cli_seed_demo(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "reembed") == 0) {
+        if (sy_cli_start(config, cmd) < 0)
+            return 1;
+        return sy_cli_reembed(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "provider-check") == 0) {
         if (sy_cli_start(config, cmd) < 0)

@@ -265,7 +265,9 @@ static const key_def keys[] = {
     {"ai", "embeddings", T_STR, O(ai_lists[SY_AI_EMBEDDINGS]), "local", 0,
      0, "embedding providers for semantic search in the order tried "
      "(openai, gemini, local); the local embedder is the last resort "
-     "whether listed or not"},
+     "whether listed or not.  An external embedder ranks a tenant's "
+     "queries once `synthia reembed` has made its vectors for every "
+     "active product; run it after changing this list"},
     {"ai", "tryon", T_STR, O(ai_lists[SY_AI_TRYON]), "", 0, 0,
      "try-on providers in the order tried (fal, replicate)"},
     {"ai", "retries", T_INT, O(ai_retries), "1", 0, 5,

@@ -39,6 +39,7 @@
 #include "synthia/lease.h"
 #include "synthia/metrics.h"
 #include "synthia/products_db.h"
+#include "synthia/provider.h"
 #include "synthia/tenancy.h"
 #include "synthia/vectors.h"
 
@@ -79,7 +80,15 @@ static sy_metric busy_metric = {
             "max_concurrent searches running (429 too_many_searches).",
     .type = SY_METRIC_COUNTER,
 };
-SY_METRICS_REGISTER(&timeouts_metric, &complex_metric, &busy_metric)
+static sy_metric embed_fallback_metric = {
+    .name = "synthia_search_embed_fallbacks_total",
+    .help = "Semantic queries whose external embedder (complete vectors) "
+            "could not embed the query: the next link of ai.embeddings, "
+            "at last the local embedder, ranked them.",
+    .type = SY_METRIC_COUNTER,
+};
+SY_METRICS_REGISTER(&timeouts_metric, &complex_metric, &busy_metric,
+                    &embed_fallback_metric)
 
 /* ------------------------------------------------------------ query */
 
@@ -486,19 +495,64 @@ out:
     return rc;
 }
 
+/* The query's vector in the space of one embedder+model whose stored
+ * vectors cover the tenant's active catalog: the links of [ai]
+ * embeddings in order, an external one only when its vectors are
+ * complete (sy_vectors_ready) and its provider answers for this query
+ * (else the next link), ending with the local embedder, whose vectors
+ * every product write keeps.  A query is thus always compared with
+ * vectors of the embedder+model that embedded it. */
+static int
+embed_query(sy_arena *a, const char *tid, const sy_search_query *s,
+            float *q, const char **embedder, const char **model)
+{
+    int links = sy_conf ? sy_conf->ai_nchain[SY_AI_EMBEDDINGS] : 0;
+    sy_str text = {s->q, s->qlen};
+    for (int i = 0; i < links; i++) {
+        const sy_ai_link *l = &sy_conf->ai_chain[SY_AI_EMBEDDINGS][i];
+        sy_ai_vectors v;
+        sy_ai_outcome oc;
+        bool complete = false;
+        if (l->kind == SY_AI_LOCAL)
+            break;
+        const char *name = sy_ai_kind_name(l->kind);
+        int rc = sy_vectors_ready(a, s->catver, tid, name, l->model,
+                                  &complete);
+        if (rc < 0 && rc != SY_EDB)
+            return rc;
+        if (rc < 0 || !complete)
+            continue;
+        sy_ai_opts o = {.deadline_us = 0, .max_tokens = 0};
+        if (sy_ai_embed_link(a, i, &text, 1, SY_EMBED_DIMS, &o, &v, &oc) <
+            0) {
+            sy_counter_inc(&embed_fallback_metric);
+            continue;
+        }
+        memcpy(q, v.v, SY_EMBED_DIMS * sizeof(*q));
+        *embedder = name;
+        *model = l->model;
+        return 0;
+    }
+    sy_embed_local(text, q);
+    *embedder = sy_ai_kind_name(SY_AI_LOCAL);
+    *model = SY_EMBED_LOCAL_MODEL;
+    return 0;
+}
+
 /* The vector ranking (ids and cosines, no JSON yet). */
 static int
 rank_semantic(sy_arena *a, const char *tid, const sy_search_query *s,
               ranked *out, int *n)
 {
     float q[SY_EMBED_DIMS];
+    const char *embedder, *model;
     int k = s->limit + VEC_SLACK, got = 0;
     sy_vec_hit *hits = sy_arena_alloc(a, (size_t)k * sizeof(*hits));
     if (!hits)
         return SY_ENOMEM;
-    sy_embed_local((sy_str){s->q, s->qlen}, q);
-    int rc = sy_vectors_search(a, s->catver, tid, q, k, hits, &got);
-    if (rc < 0)
+    int rc = embed_query(a, tid, s, q, &embedder, &model);
+    if (rc < 0 || (rc = sy_vectors_search(a, s->catver, tid, embedder, model,
+                                          q, k, hits, &got)) < 0)
         return rc;
     *n = 0;
     for (int i = 0; i < got; i++) {

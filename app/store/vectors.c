@@ -32,6 +32,7 @@
 
 #include "synthia/cache.h"
 #include "synthia/clock.h"
+#include "synthia/config.h"
 #include "synthia/db.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
@@ -42,20 +43,25 @@
 #define FP_LEN 64
 
 /* The statements of product_embeddings.  $1 tenant, $2 product, $3
- * model, $4 dims, $5 vec (bytea hex).  An unchanged vector is not
- * rewritten, so its write time (part of the fingerprint below) moves
- * only when it changed. */
+ * model, $4 dims, $5 vec (bytea hex): the local embedder's vector.  An
+ * unchanged vector is not rewritten, so its write time (part of the
+ * fingerprint below) moves only when it changed; and when it changed
+ * (the product's text did), the product's vectors of other embedders
+ * describe the old text and go (reembed makes them again). */
 static sy_db_stmt sql_upsert =
     SY_DB_STMT("vectors_upsert",
-     "INSERT INTO product_embeddings "
-     "(product_id, tenant_id, model, dims, vec) "
-     "VALUES ($2::uuid, $1::uuid, $3, $4::smallint, $5::bytea) "
-     "ON CONFLICT (product_id) DO UPDATE SET model = EXCLUDED.model,"
+     "WITH up AS (INSERT INTO product_embeddings "
+     "(product_id, tenant_id, embedder, model, dims, vec) "
+     "VALUES ($2::uuid, $1::uuid, 'local', $3, $4::smallint, $5::bytea) "
+     "ON CONFLICT (product_id, embedder, model) DO UPDATE SET"
      " dims = EXCLUDED.dims, vec = EXCLUDED.vec, updated_at = now() "
      "WHERE product_embeddings.tenant_id = EXCLUDED.tenant_id"
-     " AND (product_embeddings.model, product_embeddings.dims,"
-     " product_embeddings.vec) IS DISTINCT FROM"
-     " (EXCLUDED.model, EXCLUDED.dims, EXCLUDED.vec)",
+     " AND (product_embeddings.dims, product_embeddings.vec)"
+     " IS DISTINCT FROM (EXCLUDED.dims, EXCLUDED.vec) "
+     "RETURNING product_id) "
+     "DELETE FROM product_embeddings e USING up "
+     "WHERE e.product_id = up.product_id AND e.tenant_id = $1::uuid"
+     " AND e.embedder <> 'local'",
      5);
 /* $1 tenant, $2 product: an inactive product leaves the vector store. */
 static sy_db_stmt sql_delete =
@@ -63,31 +69,39 @@ static sy_db_stmt sql_delete =
      "DELETE FROM product_embeddings "
      "WHERE tenant_id = $1::uuid AND product_id = $2::uuid",
      2);
-/* $1 tenant, $2 model: count and a sum of per-row hashes of id and
- * write time of the vectors of active products (moves when one is
- * added, changed, deactivated or reactivated).  Columns: count, sum. */
+/* $1 tenant, $2 embedder, $3 model: count and a sum of per-row hashes
+ * of id and write time of that embedder's vectors of active products
+ * (moves when one is added, changed, deactivated or reactivated), and
+ * the count of active products (do the vectors cover them all?).
+ * Columns: count, sum, active. */
 static sy_db_stmt sql_fingerprint =
     SY_DB_STMT("vectors_fingerprint",
      "SELECT count(*), coalesce(sum(hashtextextended("
      "e.product_id::text || extract(epoch FROM e.updated_at)::text,"
-     " 0)), 0) "
+     " 0)), 0), (SELECT count(*) FROM products"
+     " WHERE tenant_id = $1::uuid AND active) "
      "FROM product_embeddings e JOIN products p"
      " ON p.tenant_id = e.tenant_id AND p.id = e.product_id "
-     "WHERE e.tenant_id = $1::uuid AND e.model = $2 AND p.active",
-     2);
-/* $1 tenant, $2 model, $3 dims: product id and vec of every active
- * product (sorted by id here, not by the server). */
+     "WHERE e.tenant_id = $1::uuid AND e.embedder = $2 AND e.model = $3"
+     " AND p.active",
+     3);
+/* $1 tenant, $2 embedder, $3 model, $4 dims: product id and vec of
+ * every active product (sorted by id here, not by the server). */
 static sy_db_stmt sql_load =
     SY_DB_STMT("vectors_load",
      "SELECT e.product_id, e.vec "
      "FROM product_embeddings e JOIN products p"
      " ON p.tenant_id = e.tenant_id AND p.id = e.product_id "
-     "WHERE e.tenant_id = $1::uuid AND e.model = $2"
-     " AND e.dims = $3::smallint AND p.active",
-     3);
+     "WHERE e.tenant_id = $1::uuid AND e.embedder = $2 AND e.model = $3"
+     " AND e.dims = $4::smallint AND p.active",
+     4);
 
 typedef struct tenant_vecs {
     char tenant[SY_UUID_LEN + 1]; /* "" when the slot is free */
+    char embedder[16];            /* whose vectors: "local", "openai" */
+    char model[SY_AI_MODEL_MAX];
+    bool complete; /* a vector for every active product (at the last
+                      fingerprint) */
     float *cols;                  /* SY_EMBED_DIMS columns of n */
     char (*ids)[SY_UUID_LEN + 1];
     int n;
@@ -317,16 +331,20 @@ sy_vectors_delete(sy_arena *a, const char *tenant, const char *product_id)
  * 20 MiB of JSON. */
 static sy_db_stmt sql_upsert_many =
     SY_DB_STMT("vectors_upsert_many",
-     "INSERT INTO product_embeddings "
-     "(product_id, tenant_id, model, dims, vec) "
-     "SELECT u.id, $1::uuid, $2, $3::smallint, decode(u.h, 'hex') "
+     "WITH up AS (INSERT INTO product_embeddings "
+     "(product_id, tenant_id, embedder, model, dims, vec) "
+     "SELECT u.id, $1::uuid, 'local', $2, $3::smallint,"
+     " decode(u.h, 'hex') "
      "FROM unnest($4::uuid[], $5::text[]) AS u(id, h) "
-     "ON CONFLICT (product_id) DO UPDATE SET model = EXCLUDED.model,"
+     "ON CONFLICT (product_id, embedder, model) DO UPDATE SET"
      " dims = EXCLUDED.dims, vec = EXCLUDED.vec, updated_at = now() "
      "WHERE product_embeddings.tenant_id = EXCLUDED.tenant_id"
-     " AND (product_embeddings.model, product_embeddings.dims,"
-     " product_embeddings.vec) IS DISTINCT FROM"
-     " (EXCLUDED.model, EXCLUDED.dims, EXCLUDED.vec)",
+     " AND (product_embeddings.dims, product_embeddings.vec)"
+     " IS DISTINCT FROM (EXCLUDED.dims, EXCLUDED.vec) "
+     "RETURNING product_id) "
+     "DELETE FROM product_embeddings e USING up "
+     "WHERE e.product_id = up.product_id AND e.tenant_id = $1::uuid"
+     " AND e.embedder <> 'local'",
      5);
 
 #define MANY_BATCH 500
@@ -392,6 +410,180 @@ sy_vectors_store_many(sy_arena *a, const char *tenant,
     return 0;
 }
 
+/* ------------------------------------------------ other embedders' */
+
+/* $1 tenant, $2 embedder, $3 model, $4 the last product id done (or the
+ * nil uuid), $5 limit: active products without a vector of that
+ * embedder+model, in id order, with the text their local vector is made
+ * of (products_db.h's CAT_WRITTEN) and their write time. */
+static sy_db_stmt sql_missing =
+    SY_DB_STMT("vectors_missing",
+     "SELECT p.id, p.name || ' ' || p.category || ' ' || p.description,"
+     " p.updated_at::text "
+     "FROM products p "
+     "WHERE p.tenant_id = $1::uuid AND p.active AND p.id > $4::uuid"
+     " AND NOT EXISTS (SELECT 1 FROM product_embeddings e"
+     " WHERE e.product_id = p.id AND e.embedder = $2 AND e.model = $3) "
+     "ORDER BY p.id LIMIT $5::int",
+     5);
+/* $1 tenant, $2 embedder, $3 model, $4 dims, $5 ids, $6 their write
+ * times as read with their text, $7 vectors (hex without \\x): stored
+ * only for products still active and unchanged since (a product written
+ * meanwhile is left for the next run).  Returns the ids stored. */
+static sy_db_stmt sql_store_other =
+    SY_DB_STMT("vectors_store_other",
+     "INSERT INTO product_embeddings "
+     "(product_id, tenant_id, embedder, model, dims, vec) "
+     "SELECT u.id, $1::uuid, $2, $3, $4::smallint, decode(u.h, 'hex') "
+     "FROM unnest($5::uuid[], $6::timestamptz[], $7::text[])"
+     " AS u(id, ts, h) "
+     "JOIN products p ON p.tenant_id = $1::uuid AND p.id = u.id"
+     " AND p.active AND p.updated_at = u.ts "
+     "ON CONFLICT (product_id, embedder, model) DO UPDATE SET"
+     " dims = EXCLUDED.dims, vec = EXCLUDED.vec, updated_at = now() "
+     "WHERE product_embeddings.tenant_id = EXCLUDED.tenant_id "
+     "RETURNING product_id",
+     7);
+/* $1 tenant, $2 the "embedder:model" pairs to keep: every other
+ * external embedder's vectors go (the local ones always stay). */
+static sy_db_stmt sql_prune =
+    SY_DB_STMT("vectors_prune",
+     "DELETE FROM product_embeddings "
+     "WHERE tenant_id = $1::uuid AND embedder <> 'local'"
+     " AND embedder || ':' || model <> ALL ($2::text[])",
+     2);
+
+/* Tenants with active products, by id. */
+static sy_db_stmt sql_tenants =
+    SY_DB_STMT("vectors_tenants",
+     "SELECT DISTINCT tenant_id::text FROM products WHERE active "
+     "ORDER BY 1",
+     0);
+
+int
+sy_vectors_tenants(sy_arena *a, const char ***ids, int *n)
+{
+    PGresult *r;
+    int rc = sy_db_exec(a, &sql_tenants, NULL, 0, &r);
+    if (rc < 0)
+        return rc;
+    int rows = PQntuples(r);
+    const char **out = sy_arena_alloc(a, (size_t)(rows ? rows : 1) *
+                                             sizeof(*out));
+    if (!out)
+        return SY_ENOMEM;
+    for (int i = 0; i < rows; i++)
+        out[i] = sy_db_cstr(r, i, 0);
+    *ids = out;
+    *n = rows;
+    return 0;
+}
+
+int
+sy_vectors_missing(sy_arena *a, const char *tenant, const char *embedder,
+                   const char *model, const char *after, int limit,
+                   sy_vec_todo **out, int *n)
+{
+    char lim[16];
+    PGresult *r;
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {tenant, embedder, model,
+                            after ? after
+                                  : "00000000-0000-0000-0000-000000000000",
+                            lim};
+    int rc = sy_db_exec(a, &sql_missing, params, 5, &r);
+    if (rc < 0)
+        return rc;
+    int rows = PQntuples(r);
+    sy_vec_todo *t = sy_arena_alloc(a, (size_t)(rows ? rows : 1) *
+                                           sizeof(*t));
+    if (!t)
+        return SY_ENOMEM;
+    for (int i = 0; i < rows; i++) {
+        t[i].product_id = sy_db_cstr(r, i, 0);
+        t[i].text = sy_db_str(r, i, 1);
+        t[i].written_at = sy_db_cstr(r, i, 2);
+    }
+    *out = t;
+    *n = rows;
+    return 0;
+}
+
+/* "{a,b,...}" of n strings that need no quoting in an array literal. */
+static const char *
+array_text(sy_buf *b, const char *const *v, size_t stride, int n,
+           const char *quote)
+{
+    sy_buf_putc(b, '{');
+    for (int i = 0; i < n; i++) {
+        const char *s = *(const char *const *)((const char *)v + i * stride);
+        if (i)
+            sy_buf_putc(b, ',');
+        sy_buf_puts(b, quote);
+        sy_buf_puts(b, s);
+        sy_buf_puts(b, quote);
+    }
+    sy_buf_putc(b, '}');
+    return sy_buf_cstr(b);
+}
+
+int
+sy_vectors_store_other(sy_arena *a, const char *tenant, const char *embedder,
+                       const char *model, const sy_vec_todo *rows,
+                       const float *v, int n, int *stored)
+{
+    char dims[16];
+    PGresult *r;
+    sy_buf ids, ts, hex;
+    const char **hexes = sy_arena_alloc(a, (size_t)(n ? n : 1) *
+                                               sizeof(*hexes));
+    if (!hexes)
+        return SY_ENOMEM;
+    for (int i = 0; i < n; i++) {
+        const char *h = encode_vec(a, v + (size_t)i * SY_EMBED_DIMS);
+        if (!h)
+            return SY_ENOMEM;
+        hexes[i] = h + 2; /* without its \\x */
+    }
+    sy_buf_init(&ids, a, (size_t)n * (SY_UUID_LEN + 1) + 8);
+    sy_buf_init(&ts, a, (size_t)n * 40 + 8);
+    sy_buf_init(&hex, a, (size_t)n * (HEX_LEN + 1) + 8);
+    const char *idt = array_text(&ids, &rows[0].product_id, sizeof(*rows),
+                                 n, "");
+    const char *tst = array_text(&ts, &rows[0].written_at, sizeof(*rows), n,
+                                 "\"");
+    const char *hext = array_text(&hex, hexes, sizeof(*hexes), n, "");
+    if (!idt || !tst || !hext)
+        return SY_ENOMEM;
+    snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
+    const char *params[] = {tenant, embedder, model, dims, idt, tst, hext};
+    int rc = sy_db_exec(a, &sql_store_other, params, 7, &r);
+    if (rc == 0)
+        *stored = PQntuples(r);
+    return rc;
+}
+
+int
+sy_vectors_prune(sy_arena *a, const char *tenant, const char *const *keep,
+                 int nkeep, int *deleted)
+{
+    PGresult *r;
+    sy_buf b;
+    sy_buf_init(&b, a, 4096);
+    const char *arr = array_text(&b, keep, sizeof(*keep), nkeep, "\"");
+    if (!arr)
+        return SY_ENOMEM;
+    const char *params[] = {tenant, arr};
+    int64_t count = 0;
+    int rc = sy_db_exec(a, &sql_prune, params, 2, &r);
+    if (rc == 0 &&
+        sy_parse_i64(sy_str_c(PQcmdTuples(r)), 0, INT32_MAX, &count) < 0)
+        rc = SY_EDB;
+    if (rc == 0)
+        *deleted = (int)count;
+    return rc;
+}
+
 /* ----------------------------------------------------------------- slots */
 
 static void
@@ -403,10 +595,12 @@ slot_clear(tenant_vecs *t)
 }
 
 static tenant_vecs *
-slot_find(const char *tenant)
+slot_find(const char *tenant, const char *embedder, const char *model)
 {
     for (int i = 0; i < SY_VECTORS_TENANTS; i++)
-        if (strcmp(slots[i].tenant, tenant) == 0)
+        if (strcmp(slots[i].tenant, tenant) == 0 &&
+            strcmp(slots[i].embedder, embedder) == 0 &&
+            strcmp(slots[i].model, model) == 0)
             return &slots[i];
     return NULL;
 }
@@ -449,17 +643,21 @@ make_room(const tenant_vecs *keep)
 
 /* -------------------------------------------------------------- loading */
 
+/* The fingerprint of the tenant's vectors of one embedder+model, and
+ * whether they cover every active product. */
 static int
-fingerprint(sy_arena *a, const char *tenant, char fp[FP_LEN])
+fingerprint(sy_arena *a, const char *tenant, const char *embedder,
+            const char *model, char fp[FP_LEN], bool *complete)
 {
     PGresult *r;
-    const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL};
-    int rc = sy_db_exec(a, &sql_fingerprint, params, 2, &r);
+    const char *params[] = {tenant, embedder, model};
+    int rc = sy_db_exec(a, &sql_fingerprint, params, 3, &r);
     if (rc < 0)
         return rc;
     if (PQntuples(r) != 1)
         return SY_EDB;
     snprintf(fp, FP_LEN, "%s/%s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+    *complete = strcmp(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2)) == 0;
     return 0;
 }
 
@@ -555,11 +753,14 @@ out:
 }
 
 static void
-log_load(const char *tenant, int n, int bad, int64_t t0)
+log_load(const char *tenant, const char *embedder, const char *model, int n,
+         int bad, int64_t t0)
 {
     sy_logline *l =
         sy_log_begin(bad ? SY_LOG_WARN : SY_LOG_INFO, "vectors_load");
     sy_log_cstr(l, "tenant", tenant);
+    sy_log_cstr(l, "embedder", embedder);
+    sy_log_cstr(l, "model", model);
     sy_log_int(l, "products", n);
     if (bad)
         sy_log_int(l, "undecodable", bad);
@@ -567,9 +768,11 @@ log_load(const char *tenant, int n, int bad, int64_t t0)
     sy_log_end(l);
 }
 
-/* Load tenant's vectors into t (held or newly taken). */
+/* Load tenant's vectors of embedder+model into t (held or newly
+ * taken). */
 static int
-load(sy_arena *a, const char *tenant, tenant_vecs **tp)
+load(sy_arena *a, const char *tenant, const char *embedder,
+     const char *model, tenant_vecs **tp)
 {
     char dims[16];
     PGresult *r;
@@ -577,8 +780,8 @@ load(sy_arena *a, const char *tenant, tenant_vecs **tp)
     int bad;
 
     snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
-    const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL, dims};
-    int rc = sy_db_exec(a, &sql_load, params, 3, &r);
+    const char *params[] = {tenant, embedder, model, dims};
+    int rc = sy_db_exec(a, &sql_load, params, 4, &r);
     if (rc < 0)
         return rc;
     tenant_vecs *t = *tp ? *tp : slot_take();
@@ -588,8 +791,10 @@ load(sy_arena *a, const char *tenant, tenant_vecs **tp)
         return rc;
     }
     memcpy(t->tenant, tenant, SY_UUID_LEN + 1);
+    snprintf(t->embedder, sizeof(t->embedder), "%s", embedder);
+    snprintf(t->model, sizeof(t->model), "%s", model);
     make_room(t);
-    log_load(tenant, t->n, bad, t0);
+    log_load(tenant, embedder, model, t->n, bad, t0);
     *tp = t;
     return 0;
 }
@@ -597,21 +802,24 @@ load(sy_arena *a, const char *tenant, tenant_vecs **tp)
 /* Check t (NULL: none held) against the stored vectors and reload it
  * when they changed. */
 static int
-refresh(sy_arena *a, const char *tenant, tenant_vecs **tp, bool has_version,
+refresh(sy_arena *a, const char *tenant, const char *embedder,
+        const char *model, tenant_vecs **tp, bool has_version,
         int64_t version)
 {
     char fp[FP_LEN];
+    bool complete;
     tenant_vecs *t = *tp;
     /* Read before loading: a write in between makes the copy newer than
      * its labels, which costs one more reload, never a stale copy. */
-    int rc = fingerprint(a, tenant, fp);
+    int rc = fingerprint(a, tenant, embedder, model, fp, &complete);
     if (rc < 0)
         return t ? 0 : rc; /* PostgreSQL is away: serve the copy held */
     if (!t || strcmp(t->fp, fp) != 0) {
-        if ((rc = load(a, tenant, &t)) < 0)
+        if ((rc = load(a, tenant, embedder, model, &t)) < 0)
             return rc;
         memcpy(t->fp, fp, FP_LEN);
     }
+    t->complete = complete;
     t->has_version = has_version;
     t->version = version;
     t->checked_us = sy_mono_us();
@@ -619,18 +827,25 @@ refresh(sy_arena *a, const char *tenant, tenant_vecs **tp, bool has_version,
     return 0;
 }
 
-/* The tenant's vectors, current as described atop this file. */
+/* The tenant's vectors of embedder+model, current as described atop
+ * this file. */
 static int
 current(sy_arena *a, const sy_catver *cv, const char *tenant,
-        tenant_vecs **out)
+        const char *embedder, const char *model, tenant_vecs **out)
 {
-    tenant_vecs *t = slot_find(tenant);
+    tenant_vecs *t;
+    if (!tenant || strlen(tenant) != SY_UUID_LEN || !embedder || !model ||
+        strlen(embedder) >= sizeof(t->embedder) ||
+        strlen(model) >= sizeof(t->model))
+        return SY_EINVAL;
+    t = slot_find(tenant, embedder, model);
     int64_t version = 0;
     bool has_version = sy_cache_catalog_version(a, cv, tenant, &version) == 0;
 
     if (!t || !has_version || !t->has_version || t->version != version ||
         sy_mono_us() - t->checked_us >= RECHECK_US) {
-        int rc = refresh(a, tenant, &t, has_version, version);
+        int rc = refresh(a, tenant, embedder, model, &t, has_version,
+                         version);
         if (rc < 0)
             return rc;
     }
@@ -640,18 +855,28 @@ current(sy_arena *a, const sy_catver *cv, const char *tenant,
 }
 
 int
+sy_vectors_ready(sy_arena *a, const sy_catver *cv, const char *tenant,
+                 const char *embedder, const char *model, bool *complete)
+{
+    tenant_vecs *t;
+    int rc = current(a, cv, tenant, embedder, model, &t);
+    if (rc == 0)
+        *complete = t->complete && t->n > 0;
+    return rc;
+}
+
+int
 sy_vectors_search(sy_arena *a, const sy_catver *cv, const char *tenant,
-                  const float *q, int k, sy_vec_hit *out, int *n)
+                  const char *embedder, const char *model, const float *q,
+                  int k, sy_vec_hit *out, int *n)
 {
     int idx[SY_VECTORS_MAX_K];
     float score[SY_VECTORS_MAX_K];
     tenant_vecs *t;
 
-    if (!tenant || strlen(tenant) != SY_UUID_LEN)
-        return SY_EINVAL;
     if (k > SY_VECTORS_MAX_K)
         k = SY_VECTORS_MAX_K;
-    int rc = current(a, cv, tenant, &t);
+    int rc = current(a, cv, tenant, embedder, model, &t);
     if (rc < 0)
         return rc;
     int m = sy_vectors_topk(t->cols, t->n, q, k, idx, score), hits = 0;

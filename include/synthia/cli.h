@@ -39,5 +39,10 @@ int sy_cli_provider_check(int argc, char **argv);
 /* `synthia events prune`: partitions made ahead, expired ones dropped
  * (events.retention), one JSON line.  Returns the exit status. */
 int sy_cli_events(int argc, char **argv);
+/* `synthia reembed [--tenant ID|SLUG] [--batch N]`: argv after
+ * "reembed".  Product vectors of the external embedders of [ai]
+ * embeddings (reembed.h), one JSON line per tenant.  Returns the exit
+ * status: 0, 1 failed (a provider: run it again), 2 usage. */
+int sy_cli_reembed(int argc, char **argv);
 
 #endif

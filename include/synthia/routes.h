@@ -85,6 +85,7 @@ int sy_route_analysis_list(sy_req *req, sy_res *res);
 int sy_route_feedback_create(sy_req *req, sy_res *res);
 int sy_route_feedback_list(sy_req *req, sy_res *res);
 int sy_route_recommendations(sy_req *req, sy_res *res);
+int sy_route_stylist_ask(sy_req *req, sy_res *res);
 
 /* cache.c (routes) */
 int sy_route_cache_stats(sy_req *req, sy_res *res);

@@ -3,12 +3,12 @@
  * vectors.h - the per-responder store of a tenant's product vectors and
  * its cosine top-k search.
  *
- * A responder loads a tenant's vectors from product_embeddings once and
- * keeps them in memory (float32, SY_EMBED_DIMS each: 1 KiB per product,
+ * A responder loads a tenant's vectors of one embedder+model (see below)
+ * from product_embeddings once and keeps them in memory (float32, SY_EMBED_DIMS each: 1 KiB per product,
  * about 100 MiB per 100,000 products per responder, plus one 4-byte
  * scratch score per product of the largest tenant searched), reloading
  * when the tenant's catalog version (cache.h) moves and the stored vectors
- * really changed.  At most SY_VECTORS_TENANTS tenants (and
+ * really changed.  At most SY_VECTORS_TENANTS tenant+embedder sets (and
  * SY_VECTORS_MAX_BYTES) are held, least recently used first out.  The
  * copy is dimension-major, so search reads only the columns of the
  * query's non-zero dimensions (20-60 of SY_EMBED_DIMS for the local
@@ -19,13 +19,15 @@
 #ifndef SYNTHIA_VECTORS_H
 #define SYNTHIA_VECTORS_H
 
+#include <stdbool.h>
+
 #include "synthia/arena.h"
 #include "synthia/cache.h"
 #include "synthia/embed.h"
 #include "synthia/principal.h"
 
 #define SY_VECTORS_MAX_K 100
-#define SY_VECTORS_TENANTS 4
+#define SY_VECTORS_TENANTS 8
 #define SY_VECTORS_MAX_BYTES (64 * 1024 * 1024)
 
 typedef struct sy_vec_hit {
@@ -33,17 +35,38 @@ typedef struct sy_vec_hit {
     float score; /* cosine similarity in (0, 1] */
 } sy_vec_hit;
 
-/* The k (at most SY_VECTORS_MAX_K) active products of tenant most similar
- * to q (best first; equal scores in a stable order) into out (room for
- * k); *n gets the count.  Products with nothing in common with q (score
- * 0) are left out.  cv: what the request knows of the tenant's catalog
- * version (may be NULL).  0, SY_EDB, or SY_ENOMEM. */
+/* Vectors are kept per embedder and model (embedder "local", model
+ * SY_EMBED_LOCAL_MODEL: the built-in one; "openai" or "gemini" and the
+ * provider's model: those `synthia reembed` made), all of SY_EMBED_DIMS
+ * dimensions; one search reads one embedder+model's vectors only, so
+ * vectors of two embedders are never compared. */
+
+/* Load (or check) the tenant's vectors of embedder+model, and say
+ * whether they cover every active product of the tenant (*complete;
+ * false when there are none).  A search should use an external
+ * embedder only when its vectors are complete: products written since
+ * the last reembed have only the local vector.  0, SY_EINVAL, SY_EDB,
+ * SY_ENOMEM. */
+int sy_vectors_ready(sy_arena *a, const sy_catver *cv, const char *tenant,
+                     const char *embedder, const char *model,
+                     bool *complete);
+
+/* The k (at most SY_VECTORS_MAX_K) active products of tenant whose
+ * embedder+model vectors are most similar to q (which that same
+ * embedder+model made; best first; equal scores in a stable order) into
+ * out (room for k); *n gets the count.  Products with nothing in common
+ * with q (score 0) are left out.  cv: what the request knows of the
+ * tenant's catalog version (may be NULL).  0, SY_EINVAL, SY_EDB, or
+ * SY_ENOMEM. */
 int sy_vectors_search(sy_arena *a, const sy_catver *cv, const char *tenant,
+                      const char *embedder, const char *model,
                       const float *q, int k, sy_vec_hit *out, int *n);
 
 /* Write the local embedding of a product's text (on the current
  * connection, so inside the caller's transaction when one is open).
- * 0, SY_EDB, or SY_ENOMEM. */
+ * When it changed (the text did), the product's vectors of other
+ * embedders are deleted: they described the old text.  0, SY_EDB, or
+ * SY_ENOMEM. */
 int sy_vectors_store(sy_arena *a, const char *tenant, const char *product_id,
                      sy_str text);
 
@@ -54,9 +77,44 @@ int sy_vectors_store_many(sy_arena *a, const char *tenant,
                           const char *const *ids, const sy_str *texts,
                           int n);
 
-/* Remove a product's vector (deactivated: searches must not find it);
- * on the current connection, like sy_vectors_store.  0 or SY_EDB. */
+/* Remove a product's vectors, every embedder's (deactivated: searches
+ * must not find it); on the current connection, like sy_vectors_store.
+ * 0 or SY_EDB. */
 int sy_vectors_delete(sy_arena *a, const char *tenant, const char *product_id);
+
+/* An active product that lacks a vector of some embedder+model. */
+typedef struct sy_vec_todo {
+    const char *product_id;
+    sy_str text;            /* what its local vector is made of */
+    const char *written_at; /* its updated_at, as read with the text */
+} sy_vec_todo;
+
+/* Up to limit such products of tenant for embedder+model, in id order,
+ * after product id after (NULL: from the start), into *out (arena
+ * memory), *n of them.  0, SY_EDB, SY_ENOMEM. */
+int sy_vectors_missing(sy_arena *a, const char *tenant, const char *embedder,
+                       const char *model, const char *after, int limit,
+                       sy_vec_todo **out, int *n);
+
+/* Store n vectors (v: n x SY_EMBED_DIMS floats, made by embedder+model
+ * from rows[i].text) for rows[i].product_id, each only when the product
+ * is still active and unchanged since rows[i].written_at (a product
+ * written meanwhile stays missing); *stored: how many were.  0, SY_EDB,
+ * SY_ENOMEM. */
+int sy_vectors_store_other(sy_arena *a, const char *tenant,
+                           const char *embedder, const char *model,
+                           const sy_vec_todo *rows, const float *v, int n,
+                           int *stored);
+
+/* The ids of the tenants that have active products (arena memory), in
+ * id order.  0, SY_EDB, SY_ENOMEM. */
+int sy_vectors_tenants(sy_arena *a, const char ***ids, int *n);
+
+/* Delete the tenant's vectors of every external embedder+model not in
+ * keep ("embedder:model" strings); the local vectors stay.  *deleted:
+ * how many rows went.  0, SY_EDB, SY_ENOMEM. */
+int sy_vectors_prune(sy_arena *a, const char *tenant,
+                     const char *const *keep, int nkeep, int *deleted);
 
 /* The scan itself.  cols holds n vectors dimension-major (column-major):
  * the n values of dimension d are contiguous at cols[d * n + i], i < n,
