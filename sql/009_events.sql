@@ -55,10 +55,14 @@ BEGIN
         m := date_trunc('month', from_ts, 'UTC') + make_interval(months => i);
         part := 'events_' || to_char(m AT TIME ZONE 'UTC', 'YYYYMM');
         IF to_regclass(part) IS NULL THEN
-            EXECUTE format('CREATE TABLE %I PARTITION OF events '
-                           'FOR VALUES FROM (%L) TO (%L)', part, m,
-                           m + interval '1 month');
-            RETURN NEXT part;
+            BEGIN
+                EXECUTE format('CREATE TABLE %I PARTITION OF events '
+                               'FOR VALUES FROM (%L) TO (%L)', part, m,
+                               m + interval '1 month');
+                RETURN NEXT part;
+            EXCEPTION WHEN duplicate_table THEN
+                NULL; -- another session made it first
+            END;
         END IF;
     END LOOP;
 END
