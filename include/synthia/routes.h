@@ -98,6 +98,7 @@ int sy_route_uploads_create(sy_req *req, sy_res *res);
 
 /* analysis.c (routes) */
 int sy_route_analysis_chromatic(sy_req *req, sy_res *res);
+int sy_route_analysis_facial(sy_req *req, sy_res *res);
 
 /* docs.c */
 int sy_route_docs_openapi(sy_req *req, sy_res *res);
