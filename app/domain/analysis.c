@@ -177,8 +177,8 @@ static sy_ai_schema facial_schema = SY_AI_SCHEMA(
     "  \"face_shape\": {\"type\": \"string\", \"enum\": [\"oval\","
     "   \"round\", \"square\", \"heart\", \"oblong\", \"diamond\","
     "   \"triangle\"]},"
-    "  \"confidence\": {\"type\": \"number\", \"minimum\": 0,"
-    "   \"maximum\": 1},"
+    "  \"confidence\": {\"type\": \"string\", \"enum\": [\"low\","
+    "   \"medium\", \"high\"]},"
     "  \"features\": {\"type\": \"object\", \"additionalProperties\": false,"
     "   \"required\": [\"jawline\", \"cheekbones\", \"forehead\","
     "    \"eye_shape\", \"face_length\", \"symmetry\"],"
@@ -194,11 +194,13 @@ static sy_ai_schema facial_schema = SY_AI_SCHEMA(
     "     \"upturned\"]},"
     "    \"face_length\": {\"type\": \"string\", \"enum\": [\"short\","
     "     \"balanced\", \"long\"]},"
-    "    \"symmetry\": {\"type\": \"number\", \"minimum\": 0,"
-    "     \"maximum\": 1}}}}}");
+    "    \"symmetry\": {\"type\": \"string\", \"enum\": [\"symmetric\","
+    "     \"slightly_asymmetric\", \"asymmetric\"]}}}}}");
 
 /* Version of the prompt and schema above, part of the cache key: bump
- * it when either changes, so older answers are not served for it. */
+ * it when either changes, so older answers are not served for it.  Only
+ * enums: OpenAI's strict mode cannot be told numeric ranges, so a range
+ * would only turn its answers into malformed ones. */
 #define FACIAL_VERSION 1
 
 /* ------------------------------------------------- the canonical key */
