@@ -178,7 +178,7 @@ look(sy_arena *a, const sy_airesult_key *k, int *found, sy_str *value,
         return SY_EREDIS;
     int rc = sy_redis_eval(a, &get_script, 4, 1, argv, NULL, &r);
     if (rc < 0)
-        return rc == SY_EREDIS ? rc : SY_EREDIS;
+        return rc == SY_ENOMEM ? rc : SY_EREDIS;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_STRING) {
         sy_log(SY_LOG_ERROR, "airesult_get", "unexpected reply: %s",
@@ -307,7 +307,7 @@ sy_airesult_stale(sy_arena *a, const sy_airesult_key *k, sy_str *value)
         return SY_EREDIS;
     int rc = sy_redis_eval(a, &stale_script, 2, 1, argv, NULL, &r);
     if (rc < 0)
-        return rc == SY_EREDIS ? rc : SY_EREDIS;
+        return rc == SY_ENOMEM ? rc : SY_EREDIS;
     if (r->type != REDIS_REPLY_STRING ||
         sy_cache_value_decode(a, (sy_str){r->str, r->len}, value) < 0)
         return SY_ENOTFOUND;
