@@ -515,13 +515,15 @@ from_cache(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_str v,
     if (!o)
         return SY_EINTERNAL;
     if (json_object_object_get_ex(o, "refusal", &r)) {
-        json_object *c = json_object_object_get(r, "code"),
-                    *d = json_object_object_get(r, "detail");
-        const char *code = sy_arena_strndup(a, json_object_get_string(c),
-                                            strlen(json_object_get_string(c)));
-        const char *detail = sy_arena_strndup(
-            a, json_object_get_string(d), strlen(json_object_get_string(d)));
+        const char *c = json_object_get_string(
+                       json_object_object_get(r, "code")),
+                   *d = json_object_get_string(
+                       json_object_object_get(r, "detail"));
+        char *code = c ? sy_arena_strndup(a, c, strlen(c)) : NULL;
+        char *detail = d ? sy_arena_strndup(a, d, strlen(d)) : NULL;
         json_object_put(o);
+        if (!code || !code[0] || !detail)
+            return SY_EINTERNAL;
         return sy_errs_fail(e, SY_EVALIDATION, code, detail);
     }
     if (!json_object_object_get_ex(o, "result", &r) ||
@@ -615,8 +617,9 @@ analyse(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_errs *e,
     return rc;
 }
 
-/* The body's upload id, the tenant's upload (a shopper's own), and the
- * question's common parts. */
+/* The body's upload id (checked first: a bad body is 422 whatever the
+ * configuration), the provider asked first (facial: none configured is
+ * 503 before any lookup), and the tenant's upload (a shopper's own). */
 static int
 ask_for(sy_arena *a, const char *tenant, const sy_ai_caller *who,
         json_object *body, sy_errs *e, ask *q)
@@ -633,6 +636,11 @@ ask_for(sy_arena *a, const char *tenant, const sy_ai_caller *who,
     if (!sy_text_uuid(uid))
         return sy_errs_field(e, "upload_id", "must be a UUID");
     q->tenant = tenant;
+    if (q->kind == K_FACIAL &&
+        !sy_ai_primary(SY_AI_VISION, &q->provider, &q->model))
+        return sy_errs_fail(e, SY_EPROVIDER, "provider_unavailable",
+                            "facial analysis needs a vision provider: set "
+                            "ai.vision in synthia.conf");
     rc = sy_uploads_db_meta(a, tenant, uid, &q->up);
     if (rc == 0 && who->shopper && q->up.user_id && q->up.user_id[0] &&
         strcmp(q->up.user_id, who->user_id) != 0)
@@ -673,10 +681,6 @@ sy_analysis_facial(sy_arena *a, const char *tenant, const sy_ai_caller *who,
 {
     ask q = {.kind = K_FACIAL, .type = "facial"};
     *xcache = SY_ANALYSIS_MISS;
-    if (!sy_ai_primary(SY_AI_VISION, &q.provider, &q.model))
-        return sy_errs_fail(e, SY_EPROVIDER, "provider_unavailable",
-                            "facial analysis needs a vision provider: set "
-                            "ai.vision in synthia.conf");
     q.budget_ms = chain_budget_ms(SY_AI_VISION);
     int rc = ask_for(a, tenant, who, body, e, &q);
     if (rc < 0)

@@ -389,8 +389,8 @@ def test_chromatic_analysis_refusals(stack):
 
 def test_facial_analysis_needs_a_vision_provider(stack):
     """This stack has no ai.vision: 503 provider_unavailable naming the
-    key, before anything is read (an unknown upload id is not looked up
-    either)."""
+    key, before the upload is looked up (an unknown id is 503 too); a
+    malformed body is still 422."""
     t = Shop.get(stack, "facial")
     up = upload(stack, t["sk"], portrait("f1c27d", "1a1410"),
                 "image/jpeg").json()
@@ -400,6 +400,10 @@ def test_facial_analysis_needs_a_vision_provider(stack):
                           headers={"X-API-Key": t["sk"]})
         sylib.assert_problem(r, 503, "provider_unavailable")
         assert "ai.vision" in r.json()["detail"], r.json()
+    r = stack.request("POST", "/api/v1/analysis/facial",
+                      body={"upload_id": "\x01"},
+                      headers={"X-API-Key": t["sk"]})
+    sylib.assert_problem(r, 422, "validation_failed")
 
 
 sylib.main(globals())
