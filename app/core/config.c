@@ -289,6 +289,17 @@ static const key_def keys[] = {
     {"ai", "breaker_cooldown", T_DURATION, O(ai_breaker_cooldown_ms), "30s",
      100, 3600000, "an open circuit refuses calls this long, then lets "
      "one probe through (half-open)"},
+    {"ai", "cache_ttl", T_DURATION, O(ai_cache_ttl_ms), "24h", 1000,
+     30 * DAY, "how long an analysis result is answered from the AI "
+     "result cache (X-Cache: HIT) without calling the analyser or provider"},
+    {"ai", "cache_stale_ttl", T_DURATION, O(ai_cache_stale_ttl_ms), "7d", 0,
+     90 * DAY, "how long the last good result of an analysis is kept to "
+     "answer X-Cache: STALE when every provider fails or has its circuit "
+     "open (0: never answer stale)"},
+    {"ai", "cache_negative_ttl", T_DURATION, O(ai_cache_negative_ttl_ms),
+     "5m", 0, DAY, "how long a provider's refusal of an input (a 4xx "
+     "answer such as an unusable image) is answered from the cache "
+     "without asking again (0: not cached)"},
 
 #define AI_EP(kind, name, url)                                              \
     {"ai." name, "base_url", T_STR, O(ai_ep[kind].base_url), url, 0, 0,    \

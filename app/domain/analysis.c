@@ -8,13 +8,18 @@
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "synthia/airesult.h"
+#include "synthia/cache.h"
 #include "synthia/chromatic.h"
 #include "synthia/clock.h"
+#include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
+#include "synthia/provider.h"
 #include "synthia/text.h"
 #include "synthia/uploads.h"
 
@@ -129,15 +134,14 @@ str_array(const char *const *v, int n)
     return arr;
 }
 
-/* What the analyser said, as the result object stored with the
- * analysis. */
+/* What the local analyser said, as the result object cached and stored
+ * with the analysis (the upload id is added per request). */
 static json_object *
-chromatic_json(const sy_chromatic *c, const char *upload_id)
+chromatic_json(const sy_chromatic *c)
 {
     json_object *o = json_object_new_object();
     if (!o)
         return NULL;
-    json_object_object_add(o, "upload_id", json_object_new_string(upload_id));
     json_object_object_add(o, "season", json_object_new_string(c->season));
     json_object_object_add(o, "undertone",
                            json_object_new_string(c->undertone));
@@ -155,10 +159,470 @@ chromatic_json(const sy_chromatic *c, const char *upload_id)
     return o;
 }
 
+/* ------------------------------------------------- facial analysis */
+
+#define FACIAL_PROMPT                                                       \
+    "You are a stylist's assistant. Look at the face in the photo and "    \
+    "describe its shape and features for choosing glasses, haircuts and "  \
+    "necklines. Answer with one JSON object that satisfies the given "     \
+    "schema and nothing else: no prose, no code fences. If no face is "    \
+    "visible, still answer the schema with your best guess and a low "     \
+    "confidence."
+
+static sy_ai_schema facial_schema = SY_AI_SCHEMA(
+    "facial_analysis",
+    "{\"type\": \"object\", \"additionalProperties\": false,"
+    " \"required\": [\"face_shape\", \"features\", \"confidence\"],"
+    " \"properties\": {"
+    "  \"face_shape\": {\"type\": \"string\", \"enum\": [\"oval\","
+    "   \"round\", \"square\", \"heart\", \"oblong\", \"diamond\","
+    "   \"triangle\"]},"
+    "  \"confidence\": {\"type\": \"string\", \"enum\": [\"low\","
+    "   \"medium\", \"high\"]},"
+    "  \"features\": {\"type\": \"object\", \"additionalProperties\": false,"
+    "   \"required\": [\"jawline\", \"cheekbones\", \"forehead\","
+    "    \"eye_shape\", \"face_length\", \"symmetry\"],"
+    "   \"properties\": {"
+    "    \"jawline\": {\"type\": \"string\", \"enum\": [\"soft\","
+    "     \"defined\", \"angular\"]},"
+    "    \"cheekbones\": {\"type\": \"string\", \"enum\": [\"low\","
+    "     \"medium\", \"high\"]},"
+    "    \"forehead\": {\"type\": \"string\", \"enum\": [\"narrow\","
+    "     \"medium\", \"broad\"]},"
+    "    \"eye_shape\": {\"type\": \"string\", \"enum\": [\"almond\","
+    "     \"round\", \"hooded\", \"monolid\", \"downturned\","
+    "     \"upturned\"]},"
+    "    \"face_length\": {\"type\": \"string\", \"enum\": [\"short\","
+    "     \"balanced\", \"long\"]},"
+    "    \"symmetry\": {\"type\": \"string\", \"enum\": [\"symmetric\","
+    "     \"slightly_asymmetric\", \"asymmetric\"]}}}}}");
+
+/* Version of the prompt and schema above, part of the cache key: bump
+ * it when either changes, so older answers are not served for it.  Only
+ * enums: OpenAI's strict mode cannot be told numeric ranges, so a range
+ * would only turn its answers into malformed ones. */
+#define FACIAL_VERSION 1
+
+/* ------------------------------------------------- the canonical key */
+
+/* params as canonical JSON: object members sorted by name, no spaces,
+ * recursively. */
+static int
+canon_json(sy_buf *b, json_object *v, int depth)
+{
+    if (depth > 16)
+        return SY_EINVAL;
+    switch (json_object_get_type(v)) {
+    case json_type_object: {
+        int n = json_object_object_length(v), i = 0;
+        const char **names = n ? malloc((size_t)n * sizeof(*names)) : NULL;
+        if (n && !names)
+            return SY_ENOMEM;
+        json_object_object_foreach(v, k, val)
+        {
+            (void)val;
+            names[i++] = k;
+        }
+        for (int x = 1; x < n; x++) /* insertion sort: params are few */
+            for (int y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0;
+                 y--) {
+                const char *t = names[y];
+                names[y] = names[y - 1];
+                names[y - 1] = t;
+            }
+        int rc = sy_buf_putc(b, '{');
+        for (int j = 0; rc == 0 && j < n; j++) {
+            if (j)
+                rc = sy_buf_putc(b, ',');
+            if (rc == 0)
+                rc = sy_buf_json_str(b, names[j], strlen(names[j]));
+            if (rc == 0)
+                rc = sy_buf_putc(b, ':');
+            if (rc == 0)
+                rc = canon_json(b, json_object_object_get(v, names[j]),
+                                depth + 1);
+        }
+        free(names);
+        return rc == 0 ? sy_buf_putc(b, '}') : rc;
+    }
+    case json_type_array: {
+        int rc = sy_buf_putc(b, '[');
+        size_t n = json_object_array_length(v);
+        for (size_t j = 0; rc == 0 && j < n; j++) {
+            if (j)
+                rc = sy_buf_putc(b, ',');
+            if (rc == 0)
+                rc = canon_json(b, json_object_array_get_idx(v, j),
+                                depth + 1);
+        }
+        return rc == 0 ? sy_buf_putc(b, ']') : rc;
+    }
+    case json_type_string:
+        return sy_buf_json_str(b, json_object_get_string(v),
+                               (size_t)json_object_get_string_len(v));
+    case json_type_int:
+        return sy_buf_add_i64(b, json_object_get_int64(v));
+    case json_type_double:
+        return sy_buf_printf(b, "%.17g", json_object_get_double(v));
+    case json_type_boolean:
+        return sy_buf_puts(b, json_object_get_boolean(v) ? "true" : "false");
+    default:
+        return sy_buf_puts(b, "null");
+    }
+}
+
+/* A name of the key: printable ASCII without spaces, at most 128. */
+static bool
+key_word(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= ' ' || s[i] > '~')
+            return false;
+    return true;
+}
+
 int
-sy_analysis_chromatic(sy_arena *a, const char *tenant,
-                      const sy_ai_caller *who, json_object *body, sy_errs *e,
-                      sy_str *json)
+sy_analysis_cache_what(sy_arena *a, const char *capability,
+                       const char *provider, const char *model,
+                       json_object *params, const char *sha256,
+                       sy_str *out)
+{
+    char hex[65];
+    if (!key_word(capability) || !key_word(provider) || !key_word(model) ||
+        !sha256 || strlen(sha256) != 64 ||
+        (params && !json_object_is_type(params, json_type_object)))
+        return SY_EINVAL;
+    for (int i = 0; i < 64; i++) {
+        char c = sha256[i];
+        if (c >= 'A' && c <= 'F')
+            c = (char)(c + 32);
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return SY_EINVAL;
+        hex[i] = c;
+    }
+    hex[64] = '\0';
+    sy_buf b;
+    sy_buf_init(&b, a, 64 * 1024);
+    int rc = sy_buf_printf(&b, "ai1\ncapability=%s\nprovider=%s\nmodel=%s\n"
+                               "params=",
+                           capability, provider, model);
+    if (rc == 0)
+        rc = params ? canon_json(&b, params, 0) : sy_buf_puts(&b, "{}");
+    if (rc == 0)
+        rc = sy_buf_printf(&b, "\nsha256=%s", hex);
+    if (rc < 0 || b.failed)
+        return rc < 0 ? rc : SY_ENOMEM;
+    *out = sy_buf_str(&b);
+    return 0;
+}
+
+/* --------------------------------------------- analyses, cached */
+
+enum { K_CHROMATIC, K_FACIAL };
+
+/* One analysis asked for: its kind, the upload (without its bytes) and
+ * who is asked first (the key's provider and model). */
+typedef struct ask {
+    int kind;
+    const char *type; /* "chromatic" | "facial" */
+    const char *tenant;
+    sy_upload_row up;
+    const char *provider, *model;
+    json_object *params;
+    int64_t budget_ms; /* the provider timeout: lock TTL, longest wait */
+} ask;
+
+/* What run_analyser got: a result object (owned), who gave it, or a
+ * refusal that may be cached (negative), or a failure for which the
+ * last good result may be served (retryable). */
+typedef struct answer {
+    json_object *result;
+    const char *provider, *model;
+    bool negative;
+    bool retryable;
+} answer;
+
+#define LOCAL_BUDGET_MS 10000
+#define CHAIN_BUDGET_MAX_MS 120000
+
+/* The longest a capability's chain may take when each provider is asked
+ * once: the sum of their timeouts. */
+static int64_t
+chain_budget_ms(int cap)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < sy_conf->ai_nchain[cap]; i++) {
+        int kind = sy_conf->ai_chain[cap][i].kind;
+        sum += kind == SY_AI_LOCAL ? LOCAL_BUDGET_MS
+                                   : sy_conf->ai_ep[kind].timeout_ms;
+    }
+    return sum < 1000 ? 1000 : sum > CHAIN_BUDGET_MAX_MS ? CHAIN_BUDGET_MAX_MS
+                                                         : sum;
+}
+
+static json_object *
+facial_result(json_object *answer_json)
+{
+    json_object *o = json_object_new_object(), *v;
+    if (!o)
+        return NULL;
+    const char *keys[] = {"face_shape", "features", "confidence"};
+    for (size_t i = 0; i < 3; i++)
+        if (json_object_object_get_ex(answer_json, keys[i], &v))
+            json_object_object_add(o, keys[i], json_object_get(v));
+    return o;
+}
+
+/* The one place where a request that the AI result cache could not
+ * answer runs the analyser or calls a provider (the cache's miss).
+ * 0 with ans->result; else the refusal or failure in e, with
+ * ans->negative or ans->retryable saying what the cache may do. */
+static int
+run_analyser(sy_arena *a, const ask *q, int64_t deadline_us, sy_errs *e,
+             answer *ans)
+{
+    memset(ans, 0, sizeof(*ans));
+    if (q->kind == K_CHROMATIC) {
+        sy_image img;
+        sy_chromatic c;
+        const char *why = NULL;
+        int rc = sy_uploads_decode(a, q->tenant, q->up.id, SY_CHROMATIC_SIDE,
+                                   e, NULL, &img);
+        if (rc < 0)
+            return rc;
+        rc = sy_chromatic_analyse(a, &img, &c, &why);
+        if (rc == SY_EVALIDATION) {
+            ans->negative = true;
+            return sy_errs_fail(e, rc, "no_skin_found", why);
+        }
+        if (rc < 0)
+            return rc == SY_EINVAL ? SY_EINTERNAL : rc;
+        ans->provider = SY_ANALYSIS_PROVIDER_LOCAL;
+        ans->model = SY_CHROMATIC_METHOD;
+        return (ans->result = chromatic_json(&c)) ? 0 : SY_ENOMEM;
+    }
+    sy_upload_row full;
+    int rc = sy_uploads_db_get(a, q->tenant, q->up.id, &full);
+    if (rc == SY_ENOTFOUND)
+        return sy_errs_fail(e, rc, "upload_not_found",
+                            "no such upload (it may have expired)");
+    if (rc < 0)
+        return rc;
+    sy_ai_image img = {full.data.p, full.data.len, full.content_type};
+    sy_ai_opts o = {.deadline_us = deadline_us, .max_tokens = 512};
+    sy_ai_outcome oc;
+    json_object *out = NULL;
+    rc = sy_ai_vision(a, &img, FACIAL_PROMPT, &facial_schema, &o, &out, &oc);
+    if (rc == 0) {
+        ans->provider = oc.provider;
+        ans->model = oc.model;
+        return (ans->result = facial_result(out)) ? 0 : SY_ENOMEM;
+    }
+    if (rc != SY_EPROVIDER)
+        return rc;
+    if (oc.err == SY_AI_ENOPROVIDER)
+        return sy_errs_fail(e, rc, "provider_unavailable",
+                            "facial analysis needs a vision provider: set "
+                            "ai.vision in synthia.conf");
+    if (oc.err == SY_AI_ECLIENT &&
+        (oc.http_status == 400 || oc.http_status == 413 ||
+         oc.http_status == 415 || oc.http_status == 422)) {
+        ans->negative = true;
+        return sy_errs_fail(e, SY_EVALIDATION, "image_rejected",
+                            "the vision provider refused this image "
+                            "(unusable or unsupported); try another photo");
+    }
+    ans->retryable = oc.err != SY_AI_ECLIENT;
+    char *d = sy_arena_alloc(a, 128);
+    if (d)
+        snprintf(d, 128, "no vision provider could answer (last: %s%s%s)",
+                 sy_ai_err_name(oc.err),
+                 oc.provider && oc.provider[0] ? " from " : "",
+                 oc.provider ? oc.provider : "");
+    return sy_errs_fail(e, SY_EPROVIDER, "provider_unavailable",
+                        d ? d : "no vision provider could answer");
+}
+
+/* The cached forms: {"provider", "model", "result"} for an answer,
+ * {"refusal": {"code", "detail"}} for a refusal (always a 422). */
+static int
+envelope(sy_arena *a, const answer *ans, const sy_errs *e, sy_str *out)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return SY_ENOMEM;
+    if (ans->result) {
+        json_object_object_add(o, "provider",
+                               json_object_new_string(ans->provider));
+        json_object_object_add(o, "model", json_object_new_string(ans->model));
+        json_object_object_add(o, "result", json_object_get(ans->result));
+    } else {
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "code",
+                               json_object_new_string(e->code ? e->code : ""));
+        json_object_object_add(
+            r, "detail", json_object_new_string(e->detail ? e->detail : ""));
+        json_object_object_add(o, "refusal", r);
+    }
+    size_t len;
+    const char *t =
+        json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+    char *copy = t ? sy_arena_strndup(a, t, len) : NULL;
+    json_object_put(o);
+    if (!copy)
+        return SY_ENOMEM;
+    *out = (sy_str){copy, len};
+    return 0;
+}
+
+/* Store the analysis for the caller: result (borrowed) with the upload
+ * id, who answered, and whether it came from the cache. */
+static int
+record(sy_arena *a, const ask *q, const sy_ai_caller *who,
+       json_object *result, const char *provider, const char *model,
+       bool cached, int64_t t0, sy_str *json)
+{
+    json_object_object_add(result, "upload_id",
+                           json_object_new_string(q->up.id));
+    size_t len;
+    const char *text = json_object_to_json_string_length(
+        result, JSON_C_TO_STRING_PLAIN, &len);
+    if (!text)
+        return SY_ENOMEM;
+    sy_analysis_new n = {.user_id = who->user_id,
+                         .key_id = who->key_id,
+                         .type = q->type,
+                         .upload_sha256 = q->up.sha256,
+                         .provider = provider,
+                         .model = model,
+                         .result = (sy_str){text, len},
+                         .duration_ms = (sy_mono_us() - t0) / 1000,
+                         .cached = cached};
+    return sy_analyses_db_insert(a, q->tenant, &n, json);
+}
+
+/* A cached envelope as the answer to this request: the analysis
+ * recorded (cached), or the refusal it holds. */
+static int
+from_cache(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_str v,
+           int64_t t0, sy_errs *e, sy_str *json)
+{
+    json_object *o = json_tokener_parse(v.p), *r, *p, *m;
+    int rc;
+    if (!o)
+        return SY_EINTERNAL;
+    if (json_object_object_get_ex(o, "refusal", &r)) {
+        const char *c = json_object_get_string(
+                       json_object_object_get(r, "code")),
+                   *d = json_object_get_string(
+                       json_object_object_get(r, "detail"));
+        char *code = c ? sy_arena_strndup(a, c, strlen(c)) : NULL;
+        char *detail = d ? sy_arena_strndup(a, d, strlen(d)) : NULL;
+        json_object_put(o);
+        if (!code || !code[0] || !detail)
+            return SY_EINTERNAL;
+        return sy_errs_fail(e, SY_EVALIDATION, code, detail);
+    }
+    if (!json_object_object_get_ex(o, "result", &r) ||
+        !json_object_is_type(r, json_type_object) ||
+        !json_object_object_get_ex(o, "provider", &p) ||
+        !json_object_object_get_ex(o, "model", &m)) {
+        json_object_put(o);
+        return SY_EINTERNAL;
+    }
+    rc = record(a, q, who, r, json_object_get_string(p),
+                json_object_get_string(m), true, t0, json);
+    json_object_put(o);
+    return rc;
+}
+
+#define TAKEOVERS_MAX 3
+
+/* Answer q for the caller: from the AI result cache (X-Cache: HIT),
+ * else by run_analyser with single flight across responders (MISS),
+ * else, when every provider failed, from the last good result (STALE).
+ * Without Redis, the analyser is run with no cache at all. */
+static int
+analyse(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_errs *e,
+        sy_str *json, int *xcache)
+{
+    int64_t t0 = sy_mono_us();
+    sy_str what, v;
+    sy_airesult_key key;
+    int found = SY_AIRESULT_MISS, rc;
+    const char *owner = q->up.user_id && q->up.user_id[0] ? q->up.user_id
+                                                          : NULL;
+    bool cache = sy_analysis_cache_what(a, q->type, q->provider, q->model,
+                                        q->params, q->up.sha256, &what) == 0 &&
+                 sy_airesult_key_make(&key, q->tenant, SY_CACHE_ANALYSIS,
+                                      owner, what) == 0;
+    char token[SY_UUID_LEN + 1];
+    sy_uuid_v4(token);
+    *xcache = SY_ANALYSIS_MISS;
+    for (int turn = 0; cache; turn++) {
+        if (sy_airesult_get(a, &key, &found, &v) < 0)
+            cache = false; /* Redis is down: no cache */
+        else if (found != SY_AIRESULT_MISS)
+            break;
+        else if ((rc = sy_airesult_lock(a, &key, token, q->budget_ms)) < 0)
+            cache = false;
+        else if (rc == 1)
+            break; /* this request computes it */
+        else if ((rc = sy_airesult_wait(a, &key,
+                                        sy_mono_us() + q->budget_ms * 1000,
+                                        &found, &v)) == 0)
+            break;
+        else if (rc == SY_ETIMEOUT)
+            return sy_errs_fail(e, SY_ETIMEOUT, "timeout",
+                                "an identical analysis is still running; "
+                                "try again shortly");
+        else if (rc != SY_ENOTFOUND || turn + 1 >= TAKEOVERS_MAX)
+            cache = false; /* the holder died: take over */
+    }
+    if (cache && found != SY_AIRESULT_MISS) {
+        *xcache = SY_ANALYSIS_HIT;
+        return from_cache(a, q, who, v, t0, e, json);
+    }
+    if (cache)
+        sy_airesult_miss(&key);
+    answer ans;
+    rc = run_analyser(a, q, t0 + q->budget_ms * 1000, e, &ans);
+    if (rc == 0) {
+        if (cache && envelope(a, &ans, e, &v) == 0)
+            sy_airesult_put(a, &key, token, v, false,
+                            sy_conf->ai_cache_ttl_ms,
+                            sy_conf->ai_cache_stale_ttl_ms, 0);
+        rc = record(a, q, who, ans.result, ans.provider, ans.model, false, t0,
+                    json);
+        json_object_put(ans.result);
+        return rc;
+    }
+    if (!cache)
+        return rc;
+    if (ans.negative && envelope(a, &ans, e, &v) == 0) {
+        sy_airesult_put(a, &key, token, v, true, sy_conf->ai_cache_ttl_ms,
+                        0, sy_conf->ai_cache_negative_ttl_ms);
+        return rc;
+    }
+    sy_airesult_unlock(a, &key, token);
+    if (ans.retryable && sy_conf->ai_cache_stale_ttl_ms > 0 &&
+        sy_airesult_stale(a, &key, &v) == 0) {
+        sy_errs_init(e, e->arena);
+        *xcache = SY_ANALYSIS_STALE;
+        return from_cache(a, q, who, v, t0, e, json);
+    }
+    return rc;
+}
+
+/* The body's upload id (checked first: a bad body is 422 whatever the
+ * configuration), the provider asked first (facial: none configured is
+ * 503 before any lookup), and the tenant's upload (a shopper's own). */
+static int
+ask_for(sy_arena *a, const char *tenant, const sy_ai_caller *who,
+        json_object *body, sy_errs *e, ask *q)
 {
     sy_str id;
     int rc = sy_json_str(e, body, "upload_id", true, 0, SIZE_MAX, &id);
@@ -171,40 +635,63 @@ sy_analysis_chromatic(sy_arena *a, const char *tenant,
     uid[SY_UUID_LEN] = '\0';
     if (!sy_text_uuid(uid))
         return sy_errs_field(e, "upload_id", "must be a UUID");
-    int64_t t0 = sy_mono_us();
-    sy_upload_row row;
-    sy_image img;
-    rc = sy_uploads_decode(a, tenant, uid, SY_CHROMATIC_SIDE, e, &row, &img);
+    q->tenant = tenant;
+    if (q->kind == K_FACIAL &&
+        !sy_ai_primary(SY_AI_VISION, &q->provider, &q->model))
+        return sy_errs_fail(e, SY_EPROVIDER, "provider_unavailable",
+                            "facial analysis needs a vision provider: set "
+                            "ai.vision in synthia.conf");
+    rc = sy_uploads_db_meta(a, tenant, uid, &q->up);
+    if (rc == 0 && who->shopper && q->up.user_id && q->up.user_id[0] &&
+        strcmp(q->up.user_id, who->user_id) != 0)
+        rc = SY_ENOTFOUND;
+    if (rc == SY_ENOTFOUND)
+        return sy_errs_fail(e, SY_ENOTFOUND, "upload_not_found",
+                            "No upload of that id: uploads expire after "
+                            "uploads.ttl, and belong to one tenant.");
+    return rc;
+}
+
+int
+sy_analysis_chromatic(sy_arena *a, const char *tenant,
+                      const sy_ai_caller *who, json_object *body, sy_errs *e,
+                      sy_str *json, int *xcache)
+{
+    ask q = {.kind = K_CHROMATIC,
+             .type = "chromatic",
+             .provider = SY_ANALYSIS_PROVIDER_LOCAL,
+             .model = SY_CHROMATIC_METHOD,
+             .budget_ms = LOCAL_BUDGET_MS};
+    *xcache = SY_ANALYSIS_MISS;
+    int rc = ask_for(a, tenant, who, body, e, &q);
     if (rc < 0)
         return rc;
-    if (who->shopper && row.user_id && row.user_id[0] &&
-        strcmp(row.user_id, who->user_id) != 0)
-        return sy_errs_fail(e, SY_ENOTFOUND, "upload_not_found",
-                            "no such upload (it may have expired)");
-    sy_chromatic c;
-    const char *why = NULL;
-    rc = sy_chromatic_analyse(a, &img, &c, &why);
-    if (rc == SY_EVALIDATION)
-        return sy_errs_fail(e, rc, "no_skin_found", why);
-    if (rc < 0)
-        return rc == SY_EINVAL ? SY_EINTERNAL : rc;
-    json_object *result = chromatic_json(&c, uid);
-    if (!result)
+    if (!(q.params = json_object_new_object()))
         return SY_ENOMEM;
-    size_t len;
-    const char *text = json_object_to_json_string_length(
-        result, JSON_C_TO_STRING_PLAIN, &len);
-    sy_analysis_new n = {
-        .user_id = who->user_id,
-        .key_id = who->key_id,
-        .type = "chromatic",
-        .upload_sha256 = row.sha256,
-        .provider = SY_ANALYSIS_PROVIDER_LOCAL,
-        .model = SY_CHROMATIC_METHOD,
-        .result = text ? (sy_str){text, len} : SY_STR_NULL,
-        .duration_ms = (sy_mono_us() - t0) / 1000,
-        .cached = false};
-    rc = text ? sy_analyses_db_insert(a, tenant, &n, json) : SY_ENOMEM;
-    json_object_put(result);
+    json_object_object_add(q.params, "side",
+                           json_object_new_int(SY_CHROMATIC_SIDE));
+    rc = analyse(a, &q, who, e, json, xcache);
+    json_object_put(q.params);
+    return rc;
+}
+
+int
+sy_analysis_facial(sy_arena *a, const char *tenant, const sy_ai_caller *who,
+                   json_object *body, sy_errs *e, sy_str *json, int *xcache)
+{
+    ask q = {.kind = K_FACIAL, .type = "facial"};
+    *xcache = SY_ANALYSIS_MISS;
+    q.budget_ms = chain_budget_ms(SY_AI_VISION);
+    int rc = ask_for(a, tenant, who, body, e, &q);
+    if (rc < 0)
+        return rc;
+    if (!(q.params = json_object_new_object()))
+        return SY_ENOMEM;
+    json_object_object_add(q.params, "schema",
+                           json_object_new_string(facial_schema.name));
+    json_object_object_add(q.params, "version",
+                           json_object_new_int(FACIAL_VERSION));
+    rc = analyse(a, &q, who, e, json, xcache);
+    json_object_put(q.params);
     return rc;
 }

@@ -39,20 +39,31 @@ reply_json_text(sy_res *res, int status, sy_str json)
     return sy_res_bytes(res, status, "application/json", json.p, json.len);
 }
 
-/* POST /analysis/chromatic {upload_id} -> 201 with the analysis and its
- * Location; X-Cache: MISS (the local analyser's answers are not cached:
- * it is as quick as a lookup would be worth). */
-int
-sy_route_analysis_chromatic(sy_req *req, sy_res *res)
+static const char *const xcache_names[] = {
+    [SY_ANALYSIS_MISS] = "MISS",
+    [SY_ANALYSIS_HIT] = "HIT",
+    [SY_ANALYSIS_STALE] = "STALE",
+};
+
+typedef int (*analyser_fn)(sy_arena *a, const char *tenant,
+                           const sy_ai_caller *who, json_object *body,
+                           sy_errs *e, sy_str *json, int *xcache);
+
+/* POST /analysis/{chromatic,facial} {upload_id} -> 201 with the analysis
+ * and its Location; X-Cache: HIT | MISS | STALE (the AI result cache,
+ * analysis.h). */
+static int
+analysis_create(sy_req *req, sy_res *res, analyser_fn fn)
 {
     const char *tid;
     sy_ai_caller who = caller(req);
     sy_str json;
+    int xcache = SY_ANALYSIS_MISS;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_analysis_chromatic(req->arena, tid, &who, req->json,
-                                   &res->errs, &json);
-    if (rc < 0 || (rc = sy_res_headerc(res, "X-Cache", "MISS")) < 0 ||
+        rc = fn(req->arena, tid, &who, req->json, &res->errs, &json, &xcache);
+    if (rc < 0 ||
+        (rc = sy_res_headerc(res, "X-Cache", xcache_names[xcache])) < 0 ||
         (rc = reply_json_text(res, 201, json)) < 0)
         return rc;
     json_object *o = json_tokener_parse(json.p), *id;
@@ -64,6 +75,18 @@ sy_route_analysis_chromatic(sy_req *req, sy_res *res)
         loc[0] = 0;
     json_object_put(o);
     return loc[0] ? sy_res_header(res, "Location", sy_str_c(loc)) : 0;
+}
+
+int
+sy_route_analysis_chromatic(sy_req *req, sy_res *res)
+{
+    return analysis_create(req, res, sy_analysis_chromatic);
+}
+
+int
+sy_route_analysis_facial(sy_req *req, sy_res *res)
+{
+    return analysis_create(req, res, sy_analysis_facial);
 }
 
 int

@@ -47,10 +47,22 @@
 #define TENANTS_MAX 10000
 #define STATS_BATCH 100
 
-enum { F_HITS, F_MISSES, F_KEYS, F_BYTES_RAW, F_BYTES_STORED, F__COUNT };
+/* F_STALE and F_SAVED are the AI result cache's (airesult.h), shown for
+ * the types that keep AI results only. */
+enum {
+    F_HITS,
+    F_MISSES,
+    F_KEYS,
+    F_BYTES_RAW,
+    F_BYTES_STORED,
+    F_STALE,
+    F_SAVED,
+    F__COUNT
+};
 
-static const char *const field_names[F__COUNT] = {"hits", "misses", "keys",
-                                                  "bytes_raw", "bytes_stored"};
+static const char *const field_names[F__COUNT] = {
+    "hits",         "misses", "keys",          "bytes_raw",
+    "bytes_stored", "stale",  "ai_calls_saved"};
 
 /* ARGV: type, prefix, hash, versioned ("1"/"0").  The entry key is built
  * here rather than declared in KEYS: it has the tenant's hash tag like
@@ -642,13 +654,13 @@ ratio(int64_t num, int64_t den)
 }
 
 /* {hits, misses, hit_ratio, keys, bytes_raw, bytes_stored,
- * compression_ratio}: compression_ratio is raw / stored (3.0: stored
+ * compression_ratio} (and stale, ai_calls_saved when ai): compression_ratio is raw / stored (3.0: stored
  * values take a third of the raw size), 0 before any put. */
 static json_object *
-counts_json(const int64_t n[F__COUNT])
+counts_json(const int64_t n[F__COUNT], bool ai)
 {
     json_object *o = json_object_new_object();
-    for (int j = 0; j < F__COUNT; j++) {
+    for (int j = 0; j < (ai ? F__COUNT : F_STALE); j++) {
         json_object_object_add(o, field_names[j], json_object_new_int64(n[j]));
         if (j == F_MISSES)
             json_object_object_add(o, "hit_ratio",
@@ -668,9 +680,9 @@ totals_json(const totals *t, bool global)
         for (int j = 0; j < F__COUNT; j++)
             sum[j] += t->n[i][j];
         json_object_object_add(by_type, sy_cache_types[i].name,
-                               counts_json(t->n[i]));
+                               counts_json(t->n[i], sy_cache_types[i].ai));
     }
-    json_object *o = counts_json(sum);
+    json_object *o = counts_json(sum, true);
     json_object_object_add(o, "by_type", by_type);
     if (global) {
         json_object_object_add(o, "tenants", json_object_new_int64(t->tenants));

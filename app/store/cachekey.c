@@ -14,11 +14,11 @@
 #include "synthia/error.h"
 
 const sy_cache_type_def sy_cache_types[SY_CACHE__COUNT] = {
-    [SY_CACHE_LIST] = {"list", true, "300000"},
-    [SY_CACHE_SEARCH] = {"search", true, "120000"},
-    [SY_CACHE_PRODUCT] = {"product", true, "300000"},
-    [SY_CACHE_ANALYSIS] = {"analysis", false, "86400000"},
-    [SY_CACHE_TRYON] = {"tryon", false, "86400000"},
+    [SY_CACHE_LIST] = {"list", true, "300000", false},
+    [SY_CACHE_SEARCH] = {"search", true, "120000", false},
+    [SY_CACHE_PRODUCT] = {"product", true, "300000", false},
+    [SY_CACHE_ANALYSIS] = {"analysis", false, "86400000", true},
+    [SY_CACHE_TRYON] = {"tryon", false, "86400000", true},
 };
 
 int

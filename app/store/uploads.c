@@ -6,6 +6,7 @@
 #include "synthia/uploads_db.h"
 
 #include <hiredis/hiredis.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,13 +96,16 @@ int_of(const redisReply *e)
     return v;
 }
 
-int
-sy_uploads_db_get(sy_arena *a, const char *tenant_id, const char *id,
-                  sy_upload_row *out)
+/* The row of upload id; with_data: its bytes too (else data is
+ * SY_STR_NULL and bytes -1). */
+static int
+get_row(sy_arena *a, const char *tenant_id, const char *id, bool with_data,
+        sy_upload_row *out)
 {
     char set[KEY_MAX], hash[KEY_MAX];
     keys_of(tenant_id, id, set, hash);
-    const char *argv[] = {"HMGET", hash, "data", "type", "w",   "h",
+    const char *argv[] = {"HMGET", hash,  with_data ? "data" : "type",
+                          "type",  "w",   "h",
                           "sha256", "exp", "user"};
     redisReply *r;
     int rc = sy_redis_argv(a, 9, argv, NULL, &r);
@@ -121,8 +125,8 @@ sy_uploads_db_get(sy_arena *a, const char *tenant_id, const char *id,
         return SY_EREDIS;
     memcpy(row.id, id, strlen(id) + 1);
     memcpy(row.sha256, e[4]->str, e[4]->len);
-    row.data = (sy_str){e[0]->str, e[0]->len};
-    row.bytes = (int64_t)e[0]->len;
+    row.data = with_data ? (sy_str){e[0]->str, e[0]->len} : SY_STR_NULL;
+    row.bytes = with_data ? (int64_t)e[0]->len : -1;
     row.content_type = sy_arena_strndup(a, e[1]->str, e[1]->len);
     row.user_id = sy_arena_strndup(a, e[6]->str, e[6]->len);
     if (!row.content_type || !row.user_id)
@@ -134,4 +138,18 @@ sy_uploads_db_get(sy_arena *a, const char *tenant_id, const char *id,
         return SY_EREDIS;
     *out = row;
     return 0;
+}
+
+int
+sy_uploads_db_get(sy_arena *a, const char *tenant_id, const char *id,
+                  sy_upload_row *out)
+{
+    return get_row(a, tenant_id, id, true, out);
+}
+
+int
+sy_uploads_db_meta(sy_arena *a, const char *tenant_id, const char *id,
+                   sy_upload_row *out)
+{
+    return get_row(a, tenant_id, id, false, out);
 }

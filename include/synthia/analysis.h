@@ -29,16 +29,54 @@ typedef struct sy_ai_caller {
 #define SY_FEEDBACK_COMMENT_MAX 2000 /* characters */
 #define SY_ANALYSIS_PROVIDER_LOCAL "local"
 
+/* Where an analysis came from (the X-Cache header). */
+enum sy_analysis_xcache {
+    SY_ANALYSIS_MISS = 0, /* the analyser or provider was asked */
+    SY_ANALYSIS_HIT,      /* the AI result cache answered */
+    SY_ANALYSIS_STALE,    /* every provider failed: the last good result */
+};
+
 /* POST /analysis/chromatic's body {upload_id}: the tenant's upload (a
  * shopper's own, or one made with an API key), decoded to
  * SY_CHROMATIC_SIDE, through the local chromatic analyser (chromatic.h),
- * stored with the caller (analyses_db.h).  0 and the analysis's JSON
- * (with upload_id); SY_EVALIDATION (a bad upload_id, or 422
- * no_skin_found); SY_ENOTFOUND (404 upload_not_found: unknown, expired,
- * another tenant's or another shopper's); SY_EREDIS; SY_EDB. */
+ * stored with the caller (analyses_db.h).  Answers come from the AI
+ * result cache when it holds one (a new analysis is still recorded for
+ * the caller, with cached true; *xcache says HIT); identical requests
+ * in flight make one analysis.  0 and the analysis's JSON (with
+ * upload_id); SY_EVALIDATION (a bad upload_id, or 422 no_skin_found,
+ * cached as a refusal for ai.cache_negative_ttl); SY_ENOTFOUND (404
+ * upload_not_found: unknown, expired, another tenant's or another
+ * shopper's); SY_ETIMEOUT (an identical analysis outlasted the wait);
+ * SY_EREDIS; SY_EDB. */
 int sy_analysis_chromatic(sy_arena *a, const char *tenant,
                           const sy_ai_caller *who, struct json_object *body,
-                          sy_errs *e, sy_str *json);
+                          sy_errs *e, sy_str *json, int *xcache);
+
+/* POST /analysis/facial's body {upload_id}: as chromatic, through the
+ * vision chain (provider.h) with a strict JSON schema ({face_shape,
+ * features, confidence}).  Beyond chromatic's: SY_EPROVIDER (503
+ * provider_unavailable: no vision provider configured, naming ai.vision,
+ * or none could answer and no last good result was kept); SY_EVALIDATION
+ * 422 image_rejected when a provider refused the image with a 400, 413,
+ * 415 or 422 (cached as a refusal).  *xcache STALE: every provider
+ * failed with a retryable class (or had its circuit open) and the last
+ * good result of the same request was served. */
+int sy_analysis_facial(sy_arena *a, const char *tenant,
+                       const sy_ai_caller *who, struct json_object *body,
+                       sy_errs *e, sy_str *json, int *xcache);
+
+/* The canonical description of an AI request within a tenant, the AI
+ * result cache's key (airesult.h hashes it with the user):
+ *   "ai1\ncapability=<c>\nprovider=<p>\nmodel=<m>\nparams=<json>\n"
+ *   "sha256=<hex>"
+ * with params as canonical JSON (members sorted by name at every level,
+ * no spaces; NULL: {}) and the input's sha256 in lower case.  capability,
+ * provider and model are 1 to 128 printable ASCII characters without
+ * spaces.  0 and *out (arena memory); SY_EINVAL; SY_ENOMEM. */
+int sy_analysis_cache_what(sy_arena *a, const char *capability,
+                           const char *provider, const char *model,
+                           struct json_object *params, const char *sha256,
+                           sy_str *out);
 
 /* Analysis id as the caller may see it: 0 and its JSON; SY_ENOTFOUND
  * (recorded in e) for another user's, another tenant's, or none. */

@@ -44,6 +44,7 @@ typedef struct sy_cache_type_def {
     const char *name;
     bool versioned;     /* keyed by the catalog version */
     const char *ttl_ms; /* in Redis, as a command argument */
+    bool ai;            /* AI results (airesult.h): stale, calls saved */
 } sy_cache_type_def;
 extern const sy_cache_type_def sy_cache_types[];
 

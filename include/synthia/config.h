@@ -192,6 +192,9 @@ typedef struct sy_config {
     int64_t ai_breaker_min_requests;
     int64_t ai_breaker_failure_rate; /* percent */
     int64_t ai_breaker_cooldown_ms;
+    int64_t ai_cache_ttl_ms;          /* AI result cache: fresh results */
+    int64_t ai_cache_stale_ttl_ms;    /* last good results (STALE) */
+    int64_t ai_cache_negative_ttl_ms; /* providers' 4xx refusals */
     /* [ai.<kind>], indexed by enum sy_ai_kind (NOKIND and LOCAL unused) */
     sy_ai_endpoint_conf ai_ep[SY_AI_NKINDS];
 } sy_config;

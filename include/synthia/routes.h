@@ -99,6 +99,7 @@ int sy_route_uploads_create(sy_req *req, sy_res *res);
 
 /* analysis.c (routes) */
 int sy_route_analysis_chromatic(sy_req *req, sy_res *res);
+int sy_route_analysis_facial(sy_req *req, sy_res *res);
 
 /* events.c (routes): events and the analytics read from them */
 int sy_route_events_create(sy_req *req, sy_res *res);

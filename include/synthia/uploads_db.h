@@ -47,4 +47,9 @@ int sy_uploads_db_put(sy_arena *a, const char *tenant_id,
 int sy_uploads_db_get(sy_arena *a, const char *tenant_id, const char *id,
                       sy_upload_row *out);
 
+/* The same without the bytes (data SY_STR_NULL, bytes -1): what an
+ * answer from the AI result cache needs (its sha256 and user). */
+int sy_uploads_db_meta(sy_arena *a, const char *tenant_id, const char *id,
+                       sy_upload_row *out);
+
 #endif

@@ -387,4 +387,23 @@ def test_chromatic_analysis_refusals(stack):
     sylib.assert_problem(analyse(stack, key, up["id"]), 403, "forbidden")
 
 
+def test_facial_analysis_needs_a_vision_provider(stack):
+    """This stack has no ai.vision: 503 provider_unavailable naming the
+    key, before the upload is looked up (an unknown id is 503 too); a
+    malformed body is still 422."""
+    t = Shop.get(stack, "facial")
+    up = upload(stack, t["sk"], portrait("f1c27d", "1a1410"),
+                "image/jpeg").json()
+    for uid in (up["id"], "00000000-0000-4000-8000-000000000000"):
+        r = stack.request("POST", "/api/v1/analysis/facial",
+                          body={"upload_id": uid},
+                          headers={"X-API-Key": t["sk"]})
+        sylib.assert_problem(r, 503, "provider_unavailable")
+        assert "ai.vision" in r.json()["detail"], r.json()
+    r = stack.request("POST", "/api/v1/analysis/facial",
+                      body={"upload_id": "\x01"},
+                      headers={"X-API-Key": t["sk"]})
+    sylib.assert_problem(r, 422, "validation_failed")
+
+
 sylib.main(globals())
