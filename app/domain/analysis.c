@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "synthia/aicharge.h"
 #include "synthia/chromatic.h"
 #include "synthia/clock.h"
 #include "synthia/crypto.h"
@@ -183,6 +184,8 @@ sy_analysis_chromatic(sy_arena *a, const char *tenant,
                             "no such upload (it may have expired)");
     sy_chromatic c;
     const char *why = NULL;
+    if ((rc = sy_ai_charge(a, who, tenant, e)) < 0)
+        return rc;
     rc = sy_chromatic_analyse(a, &img, &c, &why);
     if (rc == SY_EVALIDATION)
         return sy_errs_fail(e, rc, "no_skin_found", why);

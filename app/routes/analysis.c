@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "synthia/admission.h"
+#include "synthia/aicharge.h"
 #include "synthia/analysis.h"
 #include "synthia/authn.h"
 #include "synthia/error.h"
@@ -18,13 +20,18 @@
 #include "synthia/routes.h"
 #include "synthia/text.h"
 
+/* The caller; charge: where an ai charge reports (NULL: none). */
 static sy_ai_caller
-caller(const sy_req *req)
+caller(const sy_req *req, sy_ai_charged *charge)
 {
+    bool sysadmin = req->who.kind == SY_WHO_USER &&
+                    req->who.role == SY_ROLE_SYSADMIN;
     return (sy_ai_caller){
         .user_id = req->who.user_id[0] ? req->who.user_id : NULL,
         .key_id = req->who.key_id[0] ? req->who.key_id : NULL,
-        .shopper = req->who.user_id[0] && req->who.role < SY_ROLE_STAFF};
+        .shopper = req->who.user_id[0] && req->who.role < SY_ROLE_STAFF,
+        .ai_limit = sysadmin ? -1 : req->who.limits[SY_RATE_AI],
+        .charge = charge};
 }
 
 static json_object *
@@ -41,17 +48,22 @@ reply_json_text(sy_res *res, int status, sy_str json)
 
 /* POST /analysis/chromatic {upload_id} -> 201 with the analysis and its
  * Location; X-Cache: MISS (the local analyser's answers are not cached:
- * it is as quick as a lookup would be worth). */
+ * it is as quick as a lookup would be worth).  Admitted as `read`; the
+ * ai class is charged when the analyser runs, and its RateLimit headers
+ * then replace the read class's trio. */
 int
 sy_route_analysis_chromatic(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = caller(req);
+    sy_ai_charged charged = {0};
+    sy_ai_caller who = caller(req, &charged);
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
         rc = sy_analysis_chromatic(req->arena, tid, &who, req->json,
                                    &res->errs, &json);
+    if (charged.done)
+        sy_admission_ai_headers(res, &charged.d);
     if (rc < 0 || (rc = sy_res_headerc(res, "X-Cache", "MISS")) < 0 ||
         (rc = reply_json_text(res, 201, json)) < 0)
         return rc;
@@ -70,7 +82,7 @@ int
 sy_route_analysis_get(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = caller(req);
+    sy_ai_caller who = caller(req, NULL);
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
@@ -83,7 +95,7 @@ int
 sy_route_analysis_list(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = caller(req);
+    sy_ai_caller who = caller(req, NULL);
     sy_page pg;
     sy_analysis_row *rows;
     int n;
@@ -104,7 +116,7 @@ int
 sy_route_feedback_create(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = caller(req);
+    sy_ai_caller who = caller(req, NULL);
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
@@ -168,7 +180,7 @@ int
 sy_route_recommendations(sy_req *req, sy_res *res)
 {
     const char *tid, *aid = NULL;
-    sy_ai_caller who = caller(req);
+    sy_ai_caller who = caller(req, NULL);
     int limit = SY_RECO_LIMIT_DEFAULT;
     sy_str q;
     sy_reco reco;

@@ -12,6 +12,7 @@
 #define SYNTHIA_ANALYSIS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "synthia/analyses_db.h"
 #include "synthia/arena.h"
@@ -20,10 +21,16 @@
 
 struct json_object;
 
+struct sy_ai_charged;
+
 typedef struct sy_ai_caller {
     const char *user_id; /* NULL for API keys */
     const char *key_id;  /* NULL for users */
     bool shopper;        /* a user below staff: sees only their own */
+    int64_t ai_limit;    /* the caller's ai class per minute (plan); -1:
+                            no window of its own (sysadmins) */
+    struct sy_ai_charged *charge; /* what sy_ai_charge decided (aicharge.h),
+                                     NULL: not wanted */
 } sy_ai_caller;
 
 #define SY_FEEDBACK_COMMENT_MAX 2000 /* characters */
@@ -31,11 +38,13 @@ typedef struct sy_ai_caller {
 
 /* POST /analysis/chromatic's body {upload_id}: the tenant's upload (a
  * shopper's own, or one made with an API key), decoded to
- * SY_CHROMATIC_SIDE, through the local chromatic analyser (chromatic.h),
- * stored with the caller (analyses_db.h).  0 and the analysis's JSON
+ * SY_CHROMATIC_SIDE, through the local chromatic analyser (chromatic.h;
+ * charged to the ai class right before it runs: aicharge.h), stored
+ * with the caller (analyses_db.h).  0 and the analysis's JSON
  * (with upload_id); SY_EVALIDATION (a bad upload_id, or 422
  * no_skin_found); SY_ENOTFOUND (404 upload_not_found: unknown, expired,
- * another tenant's or another shopper's); SY_EREDIS; SY_EDB. */
+ * another tenant's or another shopper's); SY_ERATE (429: the ai class);
+ * SY_EREDIS; SY_EDB. */
 int sy_analysis_chromatic(sy_arena *a, const char *tenant,
                           const sy_ai_caller *who, struct json_object *body,
                           sy_errs *e, sy_str *json);
