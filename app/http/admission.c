@@ -47,11 +47,25 @@ header_i64(sy_res *res, const char *name, int64_t v)
     sy_res_header(res, name, (sy_str){s, (size_t)n});
 }
 
+/* Add item to the list field name (one field line, items joined by
+ * ", " as a structured-field List). */
 static void
-header_buf(sy_res *res, const char *name, const char *s, int n, size_t cap)
+add_item(sy_res *res, const char *name, const char *item, int n, size_t cap)
 {
-    if (n > 0 && (size_t)n < cap)
-        sy_res_header(res, name, (sy_str){s, (size_t)n});
+    if (n <= 0 || (size_t)n >= cap)
+        return;
+    sy_str old = sy_res_get_header(res, name);
+    if (!old.p) {
+        sy_res_header(res, name, (sy_str){item, (size_t)n});
+        return;
+    }
+    char *v = sy_arena_alloc(res->arena, old.len + 2 + (size_t)n);
+    if (!v)
+        return;
+    memcpy(v, old.p, old.len);
+    memcpy(v + old.len, ", ", 2);
+    memcpy(v + old.len + 2, item, (size_t)n);
+    sy_res_header_set(res, name, (sy_str){v, old.len + 2 + (size_t)n});
 }
 
 /* The draft-08+ RateLimit-Policy and RateLimit items of one window. */
@@ -61,10 +75,10 @@ add_items(sy_res *res, const char *name, const sy_rl_decision *d)
     char s[96];
     int n = snprintf(s, sizeof(s), "\"%s\";q=%lld;w=%d", name,
                      (long long)d->limit, WINDOW_S);
-    header_buf(res, "RateLimit-Policy", s, n, sizeof(s));
+    add_item(res, "RateLimit-Policy", s, n, sizeof(s));
     n = snprintf(s, sizeof(s), "\"%s\";r=%lld;t=%lld", name,
                  (long long)d->remaining, (long long)d->reset_s);
-    header_buf(res, "RateLimit", s, n, sizeof(s));
+    add_item(res, "RateLimit", s, n, sizeof(s));
 }
 
 /* The draft-03 trio: the window closest to refusing. */
