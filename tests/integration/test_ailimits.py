@@ -6,7 +6,9 @@ invalid or not-found request costs a read, not an ai); a tenant's
 signed-in users (bearer and cookie) are limited per user on every class;
 the tenant's ai budget (plans.ai_tenant_per_min) caps the sum over its
 keys and users, exactly, even under concurrency; the RateLimit headers
-show the ai windows; /metrics counts the decisions.
+show the ai windows; /metrics counts the decisions.  Erasure (DELETE
+/users/me) takes the user's uploads, analyses, feedback and cached AI
+results, and nobody else's.
 
 Plans, tenants and keys are made with psql (keylib.py); users with
 `synthia admin`; photos with tests/tools/syimg."""
@@ -256,6 +258,50 @@ def test_decisions_are_in_metrics(stack):
         assert m and int(m.group(1)) >= 1, (cls, result)
     assert re.search(r'^synthia_memcache_\w+_total\{cache="tenant_plans"\}',
                      text, re.M), "tenant_plans cache not in /metrics"
+
+
+def test_erasure_takes_uploads_analyses_feedback_and_cached_results(stack):
+    tid, slug = shop(stack)
+    key, _ = make_key(stack, tid)
+    carol = bearer(user_token(stack, slug, "shopper"))
+    dave = bearer(user_token(stack, slug, "shopper"))
+    carol_id = stack.get("/api/v1/auth/me", headers=carol).json()["id"]
+    dave_id = stack.get("/api/v1/auth/me", headers=dave).json()["id"]
+    gone = [upload(stack, carol), upload(stack, carol)]
+    kept = [upload(stack, dave), upload(stack, {"X-API-Key": key})]
+    r = analyse(stack, carol, gone[0])
+    assert r.status == 201, r
+    aid = r.json()["id"]
+    r = stack.request("POST", "/api/v1/feedback", headers=carol, body={
+        "target_type": "analysis", "target_id": aid, "rating": 4})
+    assert r.status == 201, r
+    kept_aid = analyse(stack, dave, kept[0]).json()["id"]
+    # cached AI results are tagged with their user in the key name
+    # (cachekey.c): sy:{t:<tenant>}:c:analysis:u:<user>:<hash>
+    cached = {u: "sy:{t:%s}:c:analysis:u:%s:%s" % (tid, u, "ab" * 8)
+              for u in (carol_id, dave_id)}
+    for k in cached.values():
+        redis(stack, "SET", k, "x", "EX", "600")
+    r = stack.request("DELETE", "/api/v1/users/me", headers=carol)
+    assert r.status == 204, r
+    live = redis(stack, "ZRANGE", "sy:{t:%s}:uploads" % tid, "0", "-1")
+    assert set(live.split()) == set(kept), live
+    for u in gone:
+        assert redis(stack, "EXISTS", "sy:{t:%s}:up:%s" % (tid, u)) == "0"
+    for u in kept:
+        assert redis(stack, "EXISTS", "sy:{t:%s}:up:%s" % (tid, u)) == "1"
+    assert redis(stack, "EXISTS", cached[carol_id]) == "0"
+    assert redis(stack, "EXISTS", cached[dave_id]) == "1"
+    left = syid.psql(stack, """
+        SELECT (SELECT count(*) FROM analyses WHERE user_id = :'u'),
+               (SELECT count(*) FROM feedback WHERE user_id = :'u'),
+               (SELECT count(*) FROM analyses WHERE id = :'k')""",
+                     u=carol_id, k=kept_aid)
+    assert left == [["0", "0", "1"]], left
+    # what was erased is gone for the tenant's key too
+    sylib.assert_problem(analyse(stack, {"X-API-Key": key}, gone[1]), 404,
+                         "upload_not_found")
+    assert analyse(stack, {"X-API-Key": key}, kept[1]).status == 201
 
 
 sylib.main(globals())
