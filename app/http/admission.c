@@ -235,7 +235,9 @@ build(sy_req *req, pipeline *p)
         sy_ratelimit_window_cmd(req->arena, subject, cls, w->limits[cls],
                                 &p->cmds[p->n]) == 0)
         p->window = p->n++;
-    if ((req->route->flags & SY_ROUTE_CATVER) &&
+    /* API keys only: a user's cached reads read the version with the
+     * entry (cache.h), as they did before users had a window here */
+    if (w->kind == SY_WHO_KEY && (req->route->flags & SY_ROUTE_CATVER) &&
         sy_cache_version_cmd(req->arena, w->tenant_id, &p->cmds[p->n]) == 0)
         p->catver = p->n++;
 }
@@ -256,13 +258,14 @@ window_result(sy_req *req, const pipeline *p, int cls, sy_rl_decision *d)
 
 /* A signed-in user of a tenant is limited per user by the tenant's
  * plan (read from its memory copy, "tenant_plans"); sysadmins and
- * anonymous callers are not limited. */
+ * anonymous callers are not limited.  Without PostgreSQL the plan is
+ * unknown: the request goes on unlimited, marked degraded, as reads
+ * that need no database (cached ones) still can. */
 static bool
-limited_user(sy_req *req, sy_res *res, int *rc)
+limited_user(sy_req *req, sy_res *res)
 {
     sy_principal *w = &req->who;
     sy_rl_plan plan;
-    *rc = 0;
     if (w->kind != SY_WHO_USER || !w->tenant_id[0] ||
         req->route->rate == SY_RATE_NONE)
         return false;
@@ -270,9 +273,8 @@ limited_user(sy_req *req, sy_res *res, int *rc)
     if (r == SY_ENOTFOUND)
         return false; /* the tenant is gone: the handler will say so */
     if (r < 0) {
-        *rc = sy_problem(res, 503, "storage_unavailable",
-                         "Rate limits cannot be checked right now; retry "
-                         "shortly.");
+        sy_ratelimit_note_degraded();
+        sy_res_headerc(res, "RateLimit-Degraded", "1");
         return false;
     }
     memcpy(w->limits, plan.limits, sizeof(w->limits));
@@ -285,11 +287,8 @@ sy_admission_pipeline(sy_req *req, sy_res *res)
     pipeline p;
     sy_rl_decision d;
     int cls = rate_class(req);
-    if (req->who.kind != SY_WHO_KEY) {
-        int urc;
-        if (!limited_user(req, res, &urc))
-            return urc;
-    }
+    if (req->who.kind != SY_WHO_KEY && !limited_user(req, res))
+        return 0;
     build(req, &p);
     int rc = 0;
     if (sy_redis_down() || (cls != SY_RATE_NONE && p.window < 0))
