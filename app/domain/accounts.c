@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "synthia/cache.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
 #include "synthia/jwt.h"
@@ -23,6 +24,7 @@
 #include "synthia/tenancy.h"
 #include "synthia/tenants.h"
 #include "synthia/text.h"
+#include "synthia/uploads_db.h"
 
 #define NAME_MAX_CHARS 200
 #define EMAIL_MAX 254
@@ -565,6 +567,24 @@ last_keeper(sy_errs *e)
                         "owner first.");
 }
 
+/* What of the user lives in Redis: their uploads and their cached AI
+ * results.  Sysadmins have neither. */
+static int
+erase_ai_data(sy_arena *a, const char *tid, const char *uid)
+{
+    int64_t uploads = 0, cached = 0;
+    if (!tid)
+        return 0;
+    int rc = sy_uploads_db_erase_user(a, tid, uid, &uploads);
+    if (rc == 0)
+        rc = sy_cache_delete(a, tid, SY_CACHE_ANALYSIS, uid, &cached);
+    if (rc == 0)
+        sy_log(SY_LOG_INFO, "user_erased_ai_data",
+               "user %s: %lld uploads and %lld cached analyses erased", uid,
+               (long long)uploads, (long long)cached);
+    return rc;
+}
+
 int
 sy_accounts_erase(sy_arena *a, const sy_principal *who, sy_errs *e)
 {
@@ -575,6 +595,9 @@ sy_accounts_erase(sy_arena *a, const sy_principal *who, sy_errs *e)
         return rc;
     if (last)
         return last_keeper(e);
+    /* while the caller can still retry if Redis is away */
+    if ((rc = erase_ai_data(a, tid, who->user_id)) < 0)
+        return rc;
     /* first, so the access tokens die even though the rows cascade away */
     rc = sy_session_revoke_user(a, who->user_id, "erased");
     if (rc == 0)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synthia/aicharge.h"
 #include "synthia/airesult.h"
 #include "synthia/cache.h"
 #include "synthia/chromatic.h"
@@ -589,6 +590,11 @@ analyse(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_errs *e,
     if (cache)
         sy_airesult_miss(&key);
     answer ans;
+    if ((rc = sy_ai_charge(a, who, q->tenant, e)) < 0) {
+        if (cache)
+            sy_airesult_unlock(a, &key, token);
+        return rc;
+    }
     rc = run_analyser(a, q, t0 + q->budget_ms * 1000, e, &ans);
     if (rc == 0) {
         if (cache && envelope(a, &ans, e, &v) == 0)

@@ -209,12 +209,13 @@ sy_tenancy_tenant_json(const sy_tenant *t)
 json_object *
 sy_tenancy_plan_json(const sy_plan *p)
 {
-    static const char *const classes[] = {"read", "write", "ai"};
+    static const char *const classes[] = {"read", "write", "ai",
+                                          "ai_tenant"};
     json_object *o = json_object_new_object();
     json_object *limits = json_object_new_object();
     json_object_object_add(o, "id", str_or_null(p->id));
     json_object_object_add(o, "name", str_or_null(p->name));
-    for (int c = 0; c < 3; c++)
+    for (int c = 0; c < 4; c++)
         json_object_object_add(limits, classes[c],
                                json_object_new_int64(p->limits[c]));
     json_object_object_add(o, "limits", limits);

@@ -30,6 +30,13 @@
 #define WINDOW_S 60
 #define PIECES 3
 
+/* The key id of an API key's requests, NULL for a user's. */
+static const char *
+principal_key(const sy_principal *w)
+{
+    return w->kind == SY_WHO_KEY ? w->key_id : NULL;
+}
+
 /* ------------------------------------------------------------- headers */
 
 static void
@@ -40,27 +47,58 @@ header_i64(sy_res *res, const char *name, int64_t v)
     sy_res_header(res, name, (sy_str){s, (size_t)n});
 }
 
+/* Add item to the list field name (one field line, items joined by
+ * ", " as a structured-field List). */
 static void
-header_buf(sy_res *res, const char *name, const char *s, int n, size_t cap)
+add_item(sy_res *res, const char *name, const char *item, int n, size_t cap)
 {
-    if (n > 0 && (size_t)n < cap)
-        sy_res_header(res, name, (sy_str){s, (size_t)n});
+    if (n <= 0 || (size_t)n >= cap)
+        return;
+    sy_str old = sy_res_get_header(res, name);
+    if (!old.p) {
+        sy_res_header(res, name, (sy_str){item, (size_t)n});
+        return;
+    }
+    char *v = sy_arena_alloc(res->arena, old.len + 2 + (size_t)n);
+    if (!v)
+        return;
+    memcpy(v, old.p, old.len);
+    memcpy(v + old.len, ", ", 2);
+    memcpy(v + old.len + 2, item, (size_t)n);
+    sy_res_header_set(res, name, (sy_str){v, old.len + 2 + (size_t)n});
+}
+
+/* The draft-08+ RateLimit-Policy and RateLimit items of one window. */
+static void
+add_items(sy_res *res, const char *name, const sy_rl_decision *d)
+{
+    char s[96];
+    int n = snprintf(s, sizeof(s), "\"%s\";q=%lld;w=%d", name,
+                     (long long)d->limit, WINDOW_S);
+    add_item(res, "RateLimit-Policy", s, n, sizeof(s));
+    n = snprintf(s, sizeof(s), "\"%s\";r=%lld;t=%lld", name,
+                 (long long)d->remaining, (long long)d->reset_s);
+    add_item(res, "RateLimit", s, n, sizeof(s));
+}
+
+/* The draft-03 trio: the window closest to refusing. */
+static void
+set_trio(sy_res *res, const sy_rl_decision *d)
+{
+    char s[24];
+    snprintf(s, sizeof(s), "%lld", (long long)d->limit);
+    sy_res_header_set(res, "RateLimit-Limit", sy_str_c(s));
+    snprintf(s, sizeof(s), "%lld", (long long)d->remaining);
+    sy_res_header_set(res, "RateLimit-Remaining", sy_str_c(s));
+    snprintf(s, sizeof(s), "%lld", (long long)d->reset_s);
+    sy_res_header_set(res, "RateLimit-Reset", sy_str_c(s));
 }
 
 static void
 set_headers(sy_res *res, int cls, const sy_rl_decision *d)
 {
-    const char *name = sy_ratelimit_class_name(cls);
-    header_i64(res, "RateLimit-Limit", d->limit);
-    header_i64(res, "RateLimit-Remaining", d->remaining);
-    header_i64(res, "RateLimit-Reset", d->reset_s);
-    char s[96];
-    int n = snprintf(s, sizeof(s), "\"%s\";q=%lld;w=%d", name,
-                     (long long)d->limit, WINDOW_S);
-    header_buf(res, "RateLimit-Policy", s, n, sizeof(s));
-    n = snprintf(s, sizeof(s), "\"%s\";r=%lld;t=%lld", name,
-                 (long long)d->remaining, (long long)d->reset_s);
-    header_buf(res, "RateLimit", s, n, sizeof(s));
+    set_trio(res, d);
+    add_items(res, sy_ratelimit_class_name(cls), d);
 }
 
 static int
@@ -82,8 +120,62 @@ refuse(sy_res *res, const sy_rl_decision *d)
 static int
 decided(sy_res *res, int cls, const sy_rl_decision *d)
 {
+    sy_ratelimit_count(cls, d->allowed);
     set_headers(res, cls, d);
     return d->allowed ? 0 : refuse(res, d);
+}
+
+/* The window that refused, else the one with the least room left (an
+ * open policy's unknown remaining is -1). */
+static const sy_rl_decision *
+ai_binding(const sy_rl_ai *d)
+{
+    if (!d->per_caller || !d->caller.allowed)
+        return d->caller.allowed ? &d->tenant : &d->caller;
+    if (!d->tenant.allowed)
+        return &d->tenant;
+    return d->tenant.remaining < d->caller.remaining ? &d->tenant
+                                                     : &d->caller;
+}
+
+int
+sy_admission_ai_headers(sy_res *res, const sy_rl_ai *d)
+{
+    const sy_rl_decision *b = ai_binding(d);
+    if (d->degraded)
+        sy_res_header_set(res, "RateLimit-Degraded", sy_str_c("1"));
+    if (d->degraded && b->remaining < 0)
+        return 0; /* on_redis_down = open: nothing was counted */
+    set_trio(res, b);
+    if (d->per_caller)
+        add_items(res, "ai", &d->caller);
+    add_items(res, "ai_tenant", &d->tenant);
+    return 0;
+}
+
+/* The ai class of a route declared so: the same charge as
+ * sy_ai_charge's (the caller's window and the tenant's budget). */
+static int
+charge_ai(sy_req *req, sy_res *res)
+{
+    const sy_principal *w = &req->who;
+    sy_rl_plan plan;
+    sy_rl_ai d;
+    char subject[SY_RL_SUBJECT_MAX];
+    int rc = sy_ratelimit_plan(req->arena, w->tenant_id, &plan);
+    if (rc < 0)
+        return rc == SY_ENOTFOUND ? 0 : rc;
+    sy_ratelimit_subject(principal_key(w), w->user_id, subject);
+    rc = sy_ratelimit_ai(req->arena, w->tenant_id, subject,
+                         w->limits[SY_RATE_AI], plan.tenant_ai, &d);
+    if (rc == SY_EREDIS) {
+        header_i64(res, "Retry-After", 1);
+        return sy_problem(res, 503, "storage_unavailable",
+                          "Rate limits cannot be checked right now; retry "
+                          "shortly.");
+    }
+    sy_admission_ai_headers(res, &d);
+    return d.allowed ? 0 : refuse(res, ai_binding(&d));
 }
 
 /* Redis is away: ratelimit.on_redis_down decides. */
@@ -102,7 +194,10 @@ degraded(sy_req *req, sy_res *res, int cls, int64_t limit)
     if (policy == SY_RL_DOWN_OPEN)
         return 0;
     sy_rl_decision d;
-    sy_ratelimit_local(req->who.key_id, cls, limit, &d);
+    char subject[SY_RL_SUBJECT_MAX];
+    sy_ratelimit_subject(principal_key(&req->who), req->who.user_id,
+                         subject);
+    sy_ratelimit_local(subject, cls, limit, &d);
     return decided(res, cls, &d);
 }
 
@@ -115,11 +210,13 @@ typedef struct pipeline {
     int n, confirm, window, catver;
 } pipeline;
 
+/* The route's window class in the pipeline (the ai class is charged
+ * apart, with the tenant's budget: charge_ai). */
 static int
 rate_class(const sy_req *req)
 {
     int cls = req->route->rate;
-    return cls > SY_RATE_NONE && cls <= SY_RATE_AI ? cls : SY_RATE_NONE;
+    return cls > SY_RATE_NONE && cls < SY_RATE_AI ? cls : SY_RATE_NONE;
 }
 
 static void
@@ -127,15 +224,20 @@ build(sy_req *req, pipeline *p)
 {
     const sy_principal *w = &req->who;
     int cls = rate_class(req);
+    char *subject = sy_arena_alloc(req->arena, SY_RL_SUBJECT_MAX);
     p->n = 0;
     p->confirm = p->window = p->catver = -1;
     if (w->key_record)
         sy_apikey_confirm_cmd(w, &p->cmds[p->confirm = p->n++]);
-    if (cls != SY_RATE_NONE &&
-        sy_ratelimit_window_cmd(req->arena, w->key_id, cls, w->limits[cls],
+    if (subject)
+        sy_ratelimit_subject(principal_key(w), w->user_id, subject);
+    if (cls != SY_RATE_NONE && subject &&
+        sy_ratelimit_window_cmd(req->arena, subject, cls, w->limits[cls],
                                 &p->cmds[p->n]) == 0)
         p->window = p->n++;
-    if ((req->route->flags & SY_ROUTE_CATVER) &&
+    /* API keys only: a user's cached reads read the version with the
+     * entry (cache.h), as they did before users had a window here */
+    if (w->kind == SY_WHO_KEY && (req->route->flags & SY_ROUTE_CATVER) &&
         sy_cache_version_cmd(req->arena, w->tenant_id, &p->cmds[p->n]) == 0)
         p->catver = p->n++;
 }
@@ -145,11 +247,38 @@ static int
 window_result(sy_req *req, const pipeline *p, int cls, sy_rl_decision *d)
 {
     const sy_principal *w = &req->who;
+    char subject[SY_RL_SUBJECT_MAX];
     int rc = sy_ratelimit_window_reply(p->rep[p->window], w->limits[cls], d);
-    if (rc == SY_ENOTFOUND)
-        rc = sy_ratelimit_window(req->arena, w->key_id, cls, w->limits[cls],
-                                 d);
+    if (rc == SY_ENOTFOUND) {
+        sy_ratelimit_subject(principal_key(w), w->user_id, subject);
+        rc = sy_ratelimit_window(req->arena, subject, cls, w->limits[cls], d);
+    }
     return rc;
+}
+
+/* A signed-in user of a tenant is limited per user by the tenant's
+ * plan (read from its memory copy, "tenant_plans"); sysadmins and
+ * anonymous callers are not limited.  Without PostgreSQL the plan is
+ * unknown: the request goes on unlimited, marked degraded, as reads
+ * that need no database (cached ones) still can. */
+static bool
+limited_user(sy_req *req, sy_res *res)
+{
+    sy_principal *w = &req->who;
+    sy_rl_plan plan;
+    if (w->kind != SY_WHO_USER || !w->tenant_id[0] ||
+        req->route->rate == SY_RATE_NONE)
+        return false;
+    int r = sy_ratelimit_plan(req->arena, w->tenant_id, &plan);
+    if (r == SY_ENOTFOUND)
+        return false; /* the tenant is gone: the handler will say so */
+    if (r < 0) {
+        sy_ratelimit_note_degraded();
+        sy_res_headerc(res, "RateLimit-Degraded", "1");
+        return false;
+    }
+    memcpy(w->limits, plan.limits, sizeof(w->limits));
+    return true;
 }
 
 int
@@ -158,7 +287,7 @@ sy_admission_pipeline(sy_req *req, sy_res *res)
     pipeline p;
     sy_rl_decision d;
     int cls = rate_class(req);
-    if (req->who.kind != SY_WHO_KEY)
+    if (req->who.kind != SY_WHO_KEY && !limited_user(req, res))
         return 0;
     build(req, &p);
     int rc = 0;
@@ -173,8 +302,10 @@ sy_admission_pipeline(sy_req *req, sy_res *res)
     if (rc == 0 && p.catver >= 0)
         sy_cache_version_reply(&req->catver, req->who.tenant_id,
                                p.rep[p.catver]);
+    if (cls == SY_RATE_NONE && rc < 0 && p.confirm >= 0)
+        return rc;
     if (cls == SY_RATE_NONE)
-        return rc < 0 && p.confirm >= 0 ? rc : 0;
+        return req->route->rate == SY_RATE_AI ? charge_ai(req, res) : 0;
     if (rc == 0)
         rc = window_result(req, &p, cls, &d);
     if (rc == SY_EREDIS)

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "synthia/admission.h"
+#include "synthia/aicharge.h"
 #include "synthia/analysis.h"
 #include "synthia/authn.h"
 #include "synthia/error.h"
@@ -18,13 +20,18 @@
 #include "synthia/routes.h"
 #include "synthia/text.h"
 
+/* The caller; charge: where an ai charge reports (NULL: none). */
 static sy_ai_caller
-caller(const sy_req *req)
+caller(const sy_req *req, sy_ai_charged *charge)
 {
+    bool sysadmin = req->who.kind == SY_WHO_USER &&
+                    req->who.role == SY_ROLE_SYSADMIN;
     return (sy_ai_caller){
         .user_id = req->who.user_id[0] ? req->who.user_id : NULL,
         .key_id = req->who.key_id[0] ? req->who.key_id : NULL,
-        .shopper = req->who.user_id[0] && req->who.role < SY_ROLE_STAFF};
+        .shopper = req->who.user_id[0] && req->who.role < SY_ROLE_STAFF,
+        .ai_limit = sysadmin ? -1 : req->who.limits[SY_RATE_AI],
+        .charge = charge};
 }
 
 static json_object *
@@ -51,17 +58,22 @@ typedef int (*analyser_fn)(sy_arena *a, const char *tenant,
 
 /* POST /analysis/{chromatic,facial} {upload_id} -> 201 with the analysis
  * and its Location; X-Cache: HIT | MISS | STALE (the AI result cache,
- * analysis.h). */
+ * analysis.h).  Admitted as `read`; the ai class is charged only when
+ * the analyser or a provider runs (a miss), and its RateLimit headers
+ * then replace the read class's trio. */
 static int
 analysis_create(sy_req *req, sy_res *res, analyser_fn fn)
 {
     const char *tid;
-    sy_ai_caller who = caller(req);
+    sy_ai_charged charged = {0};
+    sy_ai_caller who = caller(req, &charged);
     sy_str json;
     int xcache = SY_ANALYSIS_MISS;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
         rc = fn(req->arena, tid, &who, req->json, &res->errs, &json, &xcache);
+    if (charged.done)
+        sy_admission_ai_headers(res, &charged.d);
     if (rc < 0 ||
         (rc = sy_res_headerc(res, "X-Cache", xcache_names[xcache])) < 0 ||
         (rc = reply_json_text(res, 201, json)) < 0)
@@ -93,7 +105,7 @@ int
 sy_route_analysis_get(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = caller(req);
+    sy_ai_caller who = caller(req, NULL);
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
@@ -106,7 +118,7 @@ int
 sy_route_analysis_list(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = caller(req);
+    sy_ai_caller who = caller(req, NULL);
     sy_page pg;
     sy_analysis_row *rows;
     int n;
@@ -127,7 +139,7 @@ int
 sy_route_feedback_create(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = caller(req);
+    sy_ai_caller who = caller(req, NULL);
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
@@ -191,7 +203,7 @@ int
 sy_route_recommendations(sy_req *req, sy_res *res)
 {
     const char *tid, *aid = NULL;
-    sy_ai_caller who = caller(req);
+    sy_ai_caller who = caller(req, NULL);
     int limit = SY_RECO_LIMIT_DEFAULT;
     sy_str q;
     sy_reco reco;

@@ -132,13 +132,15 @@ const sy_route sy_routes[] = {
      .flags = SY_ROUTE_JSON},
 
     /* Analyses, recommendations and feedback */
+    /* admitted as read: the ai class is charged when the analyser or a
+     * provider runs (a miss of the AI result cache) */
     {.method = "POST", .path = "/api/v1/analysis/chromatic",
      .handler = sy_route_analysis_chromatic, .auth = SY_AUTH_KEY_OR_USER,
-     .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_AI,
+     .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_READ,
      .flags = SY_ROUTE_JSON},
     {.method = "POST", .path = "/api/v1/analysis/facial",
      .handler = sy_route_analysis_facial, .auth = SY_AUTH_KEY_OR_USER,
-     .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_AI,
+     .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_READ,
      .flags = SY_ROUTE_JSON},
     {.method = "GET", .path = "/api/v1/analysis",
      .handler = sy_route_analysis_list, .auth = SY_AUTH_USER},

@@ -31,8 +31,8 @@ enum { K_ID, K_NAME, K_KIND, K_PREFIX, K_SCOPES, K_CREATED, K_USED,
 
 static sy_db_stmt plans_list_stmt = SY_DB_STMT(
     "plans_list",
-    "SELECT id, name, read_per_min, write_per_min, ai_per_min "
-    "FROM plans ORDER BY read_per_min, id",
+    "SELECT id, name, read_per_min, write_per_min, ai_per_min, "
+    "ai_tenant_per_min FROM plans ORDER BY read_per_min, id",
     0);
 static sy_db_stmt plan_exists_stmt =
     SY_DB_STMT("plan_exists", "SELECT 1 FROM plans WHERE id = $1", 1);
@@ -164,7 +164,7 @@ read_plan(const struct pg_result *r, int row, void *elem)
     sy_plan *p = elem;
     p->id = sy_db_cstr(r, row, 0);
     p->name = sy_db_cstr(r, row, 1);
-    for (int c = 0; c < 3; c++)
+    for (int c = 0; c < 4; c++)
         p->limits[c] = sy_db_i64(r, row, 2 + c);
 }
 

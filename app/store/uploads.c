@@ -153,3 +153,77 @@ sy_uploads_db_meta(sy_arena *a, const char *tenant_id, const char *id,
 {
     return get_row(a, tenant_id, id, false, out);
 }
+
+/* KEYS[1] the tenant's set, KEYS[2..] upload hashes; ARGV[1] the user,
+ * ARGV[2..] the ids of those hashes.  Deletes the user's; returns how
+ * many. */
+static sy_redis_script erase_script = {
+    .name = "upload_erase_user",
+    .lua = "local n = 0\n"
+           "for i = 2, #KEYS do\n"
+           "  if redis.call('HGET', KEYS[i], 'user') == ARGV[1] then\n"
+           "    redis.call('DEL', KEYS[i])\n"
+           "    redis.call('ZREM', KEYS[1], ARGV[i])\n"
+           "    n = n + 1\n"
+           "  end\n"
+           "end\n"
+           "return n\n",
+    .sha = "",
+};
+
+#define ERASE_BATCH 128
+
+/* One batch: ids[0..n) of the set. */
+static int
+erase_batch(sy_arena *a, const char *set, const char *tenant_id,
+            const char *user_id, redisReply **ids, size_t n, int64_t *deleted)
+{
+    const char **argv = sy_arena_alloc(a, (2 * n + 2) * sizeof(*argv));
+    if (!argv)
+        return SY_ENOMEM;
+    argv[0] = set;
+    argv[n + 1] = user_id;
+    for (size_t i = 0; i < n; i++) {
+        char scratch[KEY_MAX], *hash = sy_arena_alloc(a, KEY_MAX), *id;
+        if (ids[i]->type != REDIS_REPLY_STRING)
+            return SY_EREDIS;
+        id = sy_arena_strndup(a, ids[i]->str, ids[i]->len);
+        if (!hash || !id)
+            return SY_ENOMEM;
+        keys_of(tenant_id, id, scratch, hash);
+        argv[1 + i] = hash;
+        argv[n + 2 + i] = id;
+    }
+    redisReply *r;
+    int rc = sy_redis_eval(a, &erase_script, (int)n + 1, (int)n + 1, argv,
+                           NULL, &r);
+    if (rc < 0)
+        return rc;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return SY_EREDIS;
+    *deleted += r->integer;
+    return 0;
+}
+
+int
+sy_uploads_db_erase_user(sy_arena *a, const char *tenant_id,
+                         const char *user_id, int64_t *deleted)
+{
+    char set[KEY_MAX];
+    redisReply *r;
+    *deleted = 0;
+    keys_of(tenant_id, NULL, set, NULL);
+    const char *argv[] = {"ZRANGE", set, "0", "-1"};
+    int rc = sy_redis_argv(a, 4, argv, NULL, &r);
+    if (rc < 0)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY)
+        return SY_EREDIS;
+    for (size_t i = 0; i < r->elements && rc == 0; i += ERASE_BATCH) {
+        size_t n = r->elements - i < ERASE_BATCH ? r->elements - i
+                                                 : ERASE_BATCH;
+        rc = erase_batch(a, set, tenant_id, user_id, r->element + i, n,
+                         deleted);
+    }
+    return rc;
+}

@@ -110,7 +110,12 @@ int sy_accounts_update_self(sy_arena *a, const sy_principal *who,
                             struct json_object *body, sy_str client,
                             sy_errs *e, sy_user *out);
 
-/* Erasure of the caller's account (its sessions end first). */
+/* Erasure of the caller's account: first their uploads (Redis) and
+ * their cached AI results (the result cache's analysis entries tagged
+ * with them), while the caller can still retry (SY_EREDIS: nothing else
+ * was done); then their sessions end; then the user row goes, and with
+ * it (ON DELETE CASCADE) their analyses and feedback; orders are kept,
+ * anonymised. */
 int sy_accounts_erase(sy_arena *a, const sy_principal *who, sy_errs *e);
 
 /* End the caller's session, or every session of the caller. */

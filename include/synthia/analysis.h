@@ -12,6 +12,7 @@
 #define SYNTHIA_ANALYSIS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "synthia/analyses_db.h"
 #include "synthia/arena.h"
@@ -20,10 +21,16 @@
 
 struct json_object;
 
+struct sy_ai_charged;
+
 typedef struct sy_ai_caller {
     const char *user_id; /* NULL for API keys */
     const char *key_id;  /* NULL for users */
     bool shopper;        /* a user below staff: sees only their own */
+    int64_t ai_limit;    /* the caller's ai class per minute (plan); -1:
+                            no window of its own (sysadmins) */
+    struct sy_ai_charged *charge; /* what sy_ai_charge decided (aicharge.h),
+                                     NULL: not wanted */
 } sy_ai_caller;
 
 #define SY_FEEDBACK_COMMENT_MAX 2000 /* characters */
@@ -38,8 +45,9 @@ enum sy_analysis_xcache {
 
 /* POST /analysis/chromatic's body {upload_id}: the tenant's upload (a
  * shopper's own, or one made with an API key), decoded to
- * SY_CHROMATIC_SIDE, through the local chromatic analyser (chromatic.h),
- * stored with the caller (analyses_db.h).  Answers come from the AI
+ * SY_CHROMATIC_SIDE, through the local chromatic analyser (chromatic.h;
+ * charged to the ai class right before it runs: aicharge.h), stored
+ * with the caller (analyses_db.h).  Answers come from the AI
  * result cache when it holds one (a new analysis is still recorded for
  * the caller, with cached true; *xcache says HIT); identical requests
  * in flight make one analysis.  0 and the analysis's JSON (with
@@ -47,6 +55,7 @@ enum sy_analysis_xcache {
  * cached as a refusal for ai.cache_negative_ttl); SY_ENOTFOUND (404
  * upload_not_found: unknown, expired, another tenant's or another
  * shopper's); SY_ETIMEOUT (an identical analysis outlasted the wait);
+ * SY_ERATE (429: the ai class);
  * SY_EREDIS; SY_EDB. */
 int sy_analysis_chromatic(sy_arena *a, const char *tenant,
                           const sy_ai_caller *who, struct json_object *body,

@@ -5,11 +5,14 @@
  * pipeline (admission.h) puts the window call in its Redis round trip,
  * renders the RateLimit headers and the 429.
  *
- * API-key requests are limited per key and cost class (read, write, ai)
- * by the tenant's plan: one atomic Lua call (a sliding window over two
- * fixed minutes, exact under concurrency).  When Redis is unreachable,
- * ratelimit.on_redis_down decides: local (each responder enforces
- * limit/workers in memory), open or closed.
+ * API-key requests are limited per key, signed-in users of a tenant per
+ * user, by cost class (read, write, ai) and the tenant's plan: one
+ * atomic Lua call (a sliding window over two fixed minutes, exact under
+ * concurrency).  The ai class is charged when an analyser or provider
+ * is about to run (sy_ratelimit_ai: the caller's window and the
+ * tenant's ai budget together, counted in both or in neither).  When
+ * Redis is unreachable, ratelimit.on_redis_down decides: local (each
+ * responder enforces limit/workers in memory), open or closed.
  */
 #ifndef SYNTHIA_RATELIMIT_H
 #define SYNTHIA_RATELIMIT_H
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #include "synthia/arena.h"
+#include "synthia/principal.h"
 #include "synthia/str.h"
 
 struct redisReply;
@@ -34,23 +38,69 @@ typedef struct sy_rl_decision {
 /* "read", "write", "ai" of an enum sy_rate_class. */
 const char *sy_ratelimit_class_name(int cls);
 
-/* The window script's call for key_id's class with this limit, for a
+/* Whose windows a caller's requests count in: "k:<key id>" for an API
+ * key (key_id neither NULL nor ""), else "u:<user id>" for a signed-in
+ * user. */
+#define SY_RL_SUBJECT_MAX (SY_UUID_LEN + 4)
+void sy_ratelimit_subject(const char *key_id, const char *user_id,
+                          char out[SY_RL_SUBJECT_MAX]);
+
+/* The window script's call for subject's class with this limit, for a
  * pipeline; its reply into d with sy_ratelimit_window_reply: 0,
  * SY_ENOTFOUND when Redis had not loaded the script (then call
  * sy_ratelimit_window), SY_EREDIS for anything else. */
-int sy_ratelimit_window_cmd(sy_arena *a, const char *key_id, int cls,
+int sy_ratelimit_window_cmd(sy_arena *a, const char *subject, int cls,
                             int64_t limit, struct sy_redis_cmdv *out);
 int sy_ratelimit_window_reply(const struct redisReply *r, int64_t limit,
                               sy_rl_decision *d);
 
 /* The same as one call of its own (loading the script): 0 or
  * SY_EREDIS. */
-int sy_ratelimit_window(sy_arena *a, const char *key_id, int cls,
+int sy_ratelimit_window(sy_arena *a, const char *subject, int cls,
                         int64_t limit, sy_rl_decision *d);
 
 /* Decide from this responder's memory (Redis down, policy local). */
-void sy_ratelimit_local(const char *key_id, int cls, int64_t limit,
+void sy_ratelimit_local(const char *subject, int cls, int64_t limit,
                         sy_rl_decision *d);
+
+/* A tenant's ai budget, as a class of its own in metrics and local
+ * counts. */
+#define SY_RL_TENANT_AI (SY_RATE_AI + 1)
+
+/* Count a decision in synthia_ratelimit_decisions_total (cls: an enum
+ * sy_rate_class or SY_RL_TENANT_AI). */
+void sy_ratelimit_count(int cls, bool allowed);
+
+/* A charge of the ai class: the caller's window and the tenant's
+ * budget. */
+typedef struct sy_rl_ai {
+    bool allowed;       /* counted in both (or refused by either) */
+    bool per_caller;    /* the caller has a window of its own */
+    bool degraded;      /* decided without Redis (RateLimit-Degraded) */
+    sy_rl_decision caller, tenant;
+} sy_rl_ai;
+
+/* Charge one ai request of subject (sy_ratelimit_subject) in tenant:
+ * allowed only when both the caller's window (caller_limit per minute;
+ * -1: the caller has none, as a sysadmin) and the tenant's budget
+ * (tenant_limit per minute) have room, and then counted in both, in one
+ * atomic Lua call (both counters share the tenant's hash tag).  0 with
+ * the decision in d (degraded when Redis is away and on_redis_down is
+ * local or open); SY_EREDIS when it is away and the policy is closed. */
+int sy_ratelimit_ai(sy_arena *a, const char *tenant, const char *subject,
+                    int64_t caller_limit, int64_t tenant_limit, sy_rl_ai *d);
+
+/* A tenant's plan limits per minute: by enum sy_rate_class for each of
+ * its users (API keys carry theirs in the key record), and the tenant's
+ * ai budget over all its users and keys.  Kept in the responder's
+ * memory for SY_RL_PLAN_TTL_MS ("tenant_plans").  0, SY_ENOTFOUND (no
+ * such tenant) or SY_EDB. */
+#define SY_RL_PLAN_TTL_MS 5000
+typedef struct sy_rl_plan {
+    int64_t limits[4];
+    int64_t tenant_ai;
+} sy_rl_plan;
+int sy_ratelimit_plan(sy_arena *a, const char *tenant, sy_rl_plan *out);
 
 /* A decision was made without Redis: counted, and health says degraded
  * for a minute. */

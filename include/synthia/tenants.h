@@ -19,7 +19,8 @@
 typedef struct sy_plan {
     const char *id;
     const char *name;
-    int64_t limits[3]; /* read, write, ai per minute */
+    int64_t limits[4]; /* read, write, ai per minute (per key or user);
+                          the tenant's ai budget per minute */
 } sy_plan;
 
 typedef struct sy_plan_list {

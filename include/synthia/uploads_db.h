@@ -51,5 +51,10 @@ int sy_uploads_db_get(sy_arena *a, const char *tenant_id, const char *id,
  * answer from the AI result cache needs (its sha256 and user). */
 int sy_uploads_db_meta(sy_arena *a, const char *tenant_id, const char *id,
                        sy_upload_row *out);
+/* Erasure: delete every upload of user_id in the tenant (their hashes
+ * and their places in the tenant's set), in batches of one script call
+ * each.  0 with *deleted; SY_EREDIS; SY_ENOMEM. */
+int sy_uploads_db_erase_user(sy_arena *a, const char *tenant_id,
+                             const char *user_id, int64_t *deleted);
 
 #endif

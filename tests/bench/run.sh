@@ -85,8 +85,10 @@ source "$STATEDIR/env"
 echo "bench: creating the benchmark tenant and its secret key"
 PSQL=${SY_PGBIN:-/usr/lib/postgresql/15/bin}/psql
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$SY_DATABASE_URL" -c \
-    "INSERT INTO plans (id, name, read_per_min, write_per_min, ai_per_min)
-     VALUES ('bench', 'Benchmark', 100000000, 100000000, 100000000)
+    "INSERT INTO plans (id, name, read_per_min, write_per_min, ai_per_min,
+                        ai_tenant_per_min)
+     VALUES ('bench', 'Benchmark', 100000000, 100000000, 100000000,
+             100000000)
      ON CONFLICT (id) DO NOTHING" >/dev/null ||
     die "cannot insert the bench plan"
 admin() { "$SY_BUILDDIR/synthia" --config "$SY_CONFIG" admin "$@"; }

@@ -63,11 +63,11 @@ def sql_array(items):
     return "ARRAY[%s]::text[]" % ",".join("'%s'" % i for i in items)
 
 
-def make_plan(stack, read, write=100, ai=5):
+def make_plan(stack, read, write=100, ai=5, ai_tenant=1000):
     pid = "t" + tag()
     psql(stack, "INSERT INTO plans (id, name, read_per_min, write_per_min, "
-         "ai_per_min) VALUES ('%s', 'Test %s', %d, %d, %d)"
-         % (pid, pid, read, write, ai))
+         "ai_per_min, ai_tenant_per_min) VALUES ('%s', 'Test %s', %d, %d, "
+         "%d, %d)" % (pid, pid, read, write, ai, ai_tenant))
     return pid
 
 

@@ -87,9 +87,11 @@ def test_plans_are_public_and_ordered_by_read_limit(stack):
     assert [p["id"] for p in body["items"]][:4] == [
         "free", "basic", "pro", "enterprise"], body
     assert plans["free"] == {"id": "free", "name": "Free",
-                             "limits": {"read": 600, "write": 120, "ai": 5}}
+                             "limits": {"read": 600, "write": 120, "ai": 5,
+                                        "ai_tenant": 20}}
     assert plans["enterprise"]["limits"] == {"read": 60000, "write": 12000,
-                                             "ai": 200}, plans
+                                             "ai": 200, "ai_tenant": 3000}, \
+        plans
     reads = [p["limits"]["read"] for p in body["items"]]
     assert reads == sorted(reads), reads
 

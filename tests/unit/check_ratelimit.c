@@ -4,8 +4,9 @@
  * pipeline's answers without Redis (the
  * redis.url here cannot be parsed, so Redis is "down" at once): the
  * on_redis_down policies local (each responder's share, per key and
- * class), open and closed, the headers they set, a plan limit of 0, and
- * login throttling staying out of the way.  The Redis path is covered
+ * class), open and closed, the headers they set, a plan limit of 0, the
+ * ai charge (the caller's share and the tenant's, counted in both or in
+ * neither), and login throttling staying out of the way.  The Redis path is covered
  * by tests/integration/test_ratelimit.py.
  */
 #include <check.h>
@@ -30,8 +31,8 @@ static const sy_route read_route = {.method = "GET",
                                     .path = "/x",
                                     .auth = SY_AUTH_KEY,
                                     .rate = SY_RATE_READ};
-static const sy_route ai_route = {
-    .method = "POST", .path = "/y", .auth = SY_AUTH_KEY, .rate = SY_RATE_AI};
+static const sy_route write_route = {
+    .method = "POST", .path = "/y", .auth = SY_AUTH_KEY, .rate = SY_RATE_WRITE};
 
 static void
 setup(void)
@@ -107,7 +108,7 @@ START_TEST(test_local_counts_keys_and_classes_apart)
     ck_assert_int_eq(charge(k1, &read_route, 1, &res), 0);
     ck_assert_int_eq(charge(k1, &read_route, 1, &res), SY_ERATE);
     ck_assert_int_eq(charge(k2, &read_route, 1, &res), 0);
-    ck_assert_int_eq(charge(k1, &ai_route, 1, &res), 0);
+    ck_assert_int_eq(charge(k1, &write_route, 1, &res), 0);
 }
 END_TEST
 
@@ -115,7 +116,7 @@ START_TEST(test_limit_zero_refuses_the_class)
 {
     sy_res res;
     const char *k = "00000000-0000-4000-8000-000000000004";
-    ck_assert_int_eq(charge(k, &ai_route, 0, &res), SY_ERATE);
+    ck_assert_int_eq(charge(k, &write_route, 0, &res), SY_ERATE);
     ck_assert(header_is(&res, "RateLimit-Limit", "0"));
 }
 END_TEST
@@ -139,6 +140,49 @@ START_TEST(test_closed_refuses_with_503)
     ck_assert_int_lt(charge(k, &read_route, 100, &res), 0);
     ck_assert_int_eq(res.status, 503);
     ck_assert_str_eq(res.problem_code, "storage_unavailable");
+}
+END_TEST
+
+/* Without Redis, policy local: each responder allows its share of the
+ * caller's window and of the tenant's budget, and a refusal by either
+ * counts in neither. */
+START_TEST(test_ai_charge_local_shares_both_or_neither)
+{
+    const char *t = "00000000-0000-4000-8000-0000000000a1";
+    sy_rl_ai d;
+    /* caller 3 / 2 workers = 2, tenant 5 / 2 = 3 */
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(sy_ratelimit_ai(&A, t, "k:one", 3, 5, &d), 0);
+        ck_assert(d.allowed && d.degraded && d.per_caller);
+    }
+    ck_assert_int_eq(d.caller.remaining, 0);
+    ck_assert_int_eq(d.tenant.remaining, 1);
+    ck_assert_int_eq(sy_ratelimit_ai(&A, t, "k:one", 3, 5, &d), 0);
+    ck_assert(!d.allowed && !d.caller.allowed && d.tenant.allowed);
+    ck_assert_int_eq(d.tenant.remaining, 1); /* not counted */
+    ck_assert_int_eq(sy_ratelimit_ai(&A, t, "u:two", 3, 5, &d), 0);
+    ck_assert(d.allowed);
+    ck_assert_int_eq(d.tenant.remaining, 0);
+    ck_assert_int_eq(sy_ratelimit_ai(&A, t, "u:two", 3, 5, &d), 0);
+    ck_assert(!d.allowed && d.caller.allowed && !d.tenant.allowed);
+    ck_assert_int_eq(d.caller.remaining, 1); /* not counted either */
+    /* a caller without a window of its own: the tenant's alone */
+    ck_assert_int_eq(sy_ratelimit_ai(&A, t, "u:three", -1, 5, &d), 0);
+    ck_assert(!d.allowed && !d.per_caller && !d.tenant.allowed);
+}
+END_TEST
+
+START_TEST(test_ai_charge_open_and_closed)
+{
+    const char *t = "00000000-0000-4000-8000-0000000000a2";
+    sy_rl_ai d;
+    C.on_redis_down = SY_RL_DOWN_OPEN;
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(sy_ratelimit_ai(&A, t, "k:x", 1, 1, &d), 0);
+        ck_assert(d.allowed && d.degraded);
+    }
+    C.on_redis_down = SY_RL_DOWN_CLOSED;
+    ck_assert_int_eq(sy_ratelimit_ai(&A, t, "k:x", 100, 100, &d), SY_EREDIS);
 }
 END_TEST
 
@@ -179,6 +223,8 @@ main(void)
         test_local_counts_keys_and_classes_apart,
         test_limit_zero_refuses_the_class, test_open_allows_and_says_degraded,
         test_closed_refuses_with_503, test_unkeyed_requests_are_not_limited,
+        test_ai_charge_local_shares_both_or_neither,
+        test_ai_charge_open_and_closed,
         test_login_guard_without_redis_lets_logins_through, NULL};
     sy_check_tcase(s, "without_redis", setup, teardown, without_redis_tests);
     return sy_check_run(s);
