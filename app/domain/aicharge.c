@@ -37,6 +37,18 @@ refused(sy_arena *a, const sy_rl_ai *d, sy_errs *e)
                         detail ? detail : "AI limit reached.");
 }
 
+sy_ai_caller
+sy_ai_caller_of(const sy_principal *p, sy_ai_charged *charge)
+{
+    bool sysadmin = p->kind == SY_WHO_USER && p->role == SY_ROLE_SYSADMIN;
+    return (sy_ai_caller){
+        .user_id = p->user_id[0] ? p->user_id : NULL,
+        .key_id = p->key_id[0] ? p->key_id : NULL,
+        .shopper = p->user_id[0] && p->role < SY_ROLE_STAFF,
+        .ai_limit = sysadmin ? -1 : p->limits[SY_RATE_AI],
+        .charge = charge};
+}
+
 int
 sy_ai_charge(sy_arena *a, const sy_ai_caller *who, const char *tenant,
              sy_errs *e)

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synthia/aicharge.h"
 #include "synthia/colour.h"
 #include "synthia/config.h"
 #include "synthia/crypto.h"
@@ -632,6 +633,8 @@ sy_stylist_ask(sy_arena *a, const sy_catver *cv, const char *tenant,
     };
     sy_ai_opts o = {.deadline_us = 0, .max_tokens = MAX_TOKENS};
     sy_str text;
+    if ((rc = sy_ai_charge(a, who, tenant, e)) < 0)
+        return rc;
     rc = sy_ai_chat(a, msgs, 2, &o, &text, &out->oc);
     if (rc == SY_EPROVIDER)
         return provider_failed(e, &out->oc);

@@ -20,20 +20,6 @@
 #include "synthia/routes.h"
 #include "synthia/text.h"
 
-/* The caller; charge: where an ai charge reports (NULL: none). */
-static sy_ai_caller
-caller(const sy_req *req, sy_ai_charged *charge)
-{
-    bool sysadmin = req->who.kind == SY_WHO_USER &&
-                    req->who.role == SY_ROLE_SYSADMIN;
-    return (sy_ai_caller){
-        .user_id = req->who.user_id[0] ? req->who.user_id : NULL,
-        .key_id = req->who.key_id[0] ? req->who.key_id : NULL,
-        .shopper = req->who.user_id[0] && req->who.role < SY_ROLE_STAFF,
-        .ai_limit = sysadmin ? -1 : req->who.limits[SY_RATE_AI],
-        .charge = charge};
-}
-
 static json_object *
 row_item(const void *row)
 {
@@ -66,7 +52,7 @@ analysis_create(sy_req *req, sy_res *res, analyser_fn fn)
 {
     const char *tid;
     sy_ai_charged charged = {0};
-    sy_ai_caller who = caller(req, &charged);
+    sy_ai_caller who = sy_ai_caller_of(&req->who, &charged);
     sy_str json;
     int xcache = SY_ANALYSIS_MISS;
     int rc = sy_authn_tenant(req, res, &tid);
@@ -105,7 +91,7 @@ int
 sy_route_analysis_get(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = caller(req, NULL);
+    sy_ai_caller who = sy_ai_caller_of(&req->who, NULL);
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
@@ -118,7 +104,7 @@ int
 sy_route_analysis_list(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = caller(req, NULL);
+    sy_ai_caller who = sy_ai_caller_of(&req->who, NULL);
     sy_page pg;
     sy_analysis_row *rows;
     int n;
@@ -139,7 +125,7 @@ int
 sy_route_feedback_create(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = caller(req, NULL);
+    sy_ai_caller who = sy_ai_caller_of(&req->who, NULL);
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
@@ -203,7 +189,7 @@ int
 sy_route_recommendations(sy_req *req, sy_res *res)
 {
     const char *tid, *aid = NULL;
-    sy_ai_caller who = caller(req, NULL);
+    sy_ai_caller who = sy_ai_caller_of(&req->who, NULL);
     int limit = SY_RECO_LIMIT_DEFAULT;
     sy_str q;
     sy_reco reco;

@@ -150,10 +150,11 @@ const sy_route sy_routes[] = {
      .handler = sy_route_recommendations, .auth = SY_AUTH_KEY_OR_USER,
      .scope = SY_SCOPE_CATALOG_READ, .rate = SY_RATE_READ,
      .flags = SY_ROUTE_CATVER},
-    /* Stylist: a chat provider answers from the catalog (stylist.h) */
+    /* Stylist: a chat provider answers from the catalog (stylist.h);
+     * admitted as read, the ai class charged before the chat call */
     {.method = "POST", .path = "/api/v1/stylist",
      .handler = sy_route_stylist_ask, .auth = SY_AUTH_KEY_OR_USER,
-     .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_AI,
+     .scope = SY_SCOPE_ANALYSIS_WRITE, .rate = SY_RATE_READ,
      .flags = SY_ROUTE_JSON | SY_ROUTE_CATVER},
     {.method = "POST", .path = "/api/v1/feedback",
      .handler = sy_route_feedback_create, .auth = SY_AUTH_KEY_OR_USER,

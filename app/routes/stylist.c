@@ -3,10 +3,13 @@
  * stylist.c (routes) - POST /api/v1/stylist {question, analysis_id?} ->
  * {answer, products, provider, model, duration_ms}.  The rules are the
  * domain's (stylist.h): retrieval, the chat call, the checking of the
- * model's text.
+ * model's text.  Admitted as `read`: the ai class is charged right
+ * before the chat provider is called (aicharge.h).
  */
 #include <json-c/json.h>
 
+#include "synthia/admission.h"
+#include "synthia/aicharge.h"
 #include "synthia/authn.h"
 #include "synthia/error.h"
 #include "synthia/routes.h"
@@ -16,15 +19,15 @@ int
 sy_route_stylist_ask(sy_req *req, sy_res *res)
 {
     const char *tid;
-    sy_ai_caller who = {
-        .user_id = req->who.user_id[0] ? req->who.user_id : NULL,
-        .key_id = req->who.key_id[0] ? req->who.key_id : NULL,
-        .shopper = req->who.user_id[0] && req->who.role < SY_ROLE_STAFF};
+    sy_ai_charged charged = {0};
+    sy_ai_caller who = sy_ai_caller_of(&req->who, &charged);
     sy_stylist_answer ans;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
         rc = sy_stylist_ask(req->arena, &req->catver, tid, &who, req->json,
                             &res->errs, &ans);
+    if (charged.done)
+        sy_admission_ai_headers(res, &charged.d);
     if (rc < 0)
         return rc;
     json_object *o = json_object_new_object(), *arr = json_object_new_array();

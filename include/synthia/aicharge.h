@@ -19,6 +19,7 @@
 #include "synthia/analysis.h"
 #include "synthia/arena.h"
 #include "synthia/errs.h"
+#include "synthia/principal.h"
 #include "synthia/ratelimit.h"
 
 /* What a charge decided, for the RateLimit headers (admission.h
@@ -36,5 +37,10 @@ typedef struct sy_ai_charged {
  * who->charge when not NULL. */
 int sy_ai_charge(sy_arena *a, const sy_ai_caller *who, const char *tenant,
                  sy_errs *e);
+
+/* The AI caller of a request's principal: its user or key, whether it
+ * sees only its own (a user below staff), its ai limit (none for a
+ * sysadmin); a charge reports to charge (NULL: nowhere). */
+sy_ai_caller sy_ai_caller_of(const sy_principal *p, sy_ai_charged *charge);
 
 #endif
