@@ -32,16 +32,18 @@ TEST_TIMEOUT = 180
 
 CHROMATIC = "/api/v1/analysis/chromatic"
 SYIMG = os.path.join(sylib.BUILDDIR, "tests", "tools", "syimg")
-_photo = []
+_seq = itertools.count()
 
 
 def photo():
-    """A small portrait the analyser finds skin in (JPEG)."""
-    if not _photo:
-        _photo.append(subprocess.run(
-            [SYIMG, "jpeg", "160", "160", "portrait", "e0ac90", "3a2a20",
-             "c8d0d8"], check=True, capture_output=True, timeout=30).stdout)
-    return _photo[0]
+    """A small portrait the analyser finds skin in (JPEG), a different
+    one each call (its background moves), so that every upload is a miss
+    of the AI result cache."""
+    n = next(_seq)
+    return subprocess.run(
+        [SYIMG, "jpeg", "160", "160", "portrait", "e0ac90", "3a2a20",
+         "%02x%02xd8" % (0xc8 - n // 64, 0xd0 - n % 64)],
+        check=True, capture_output=True, timeout=30).stdout
 
 
 def away_from_minute_end(margin=10):
@@ -122,8 +124,8 @@ def test_only_a_running_analyser_costs_ai(stack):
                              "upload_not_found")
     assert ai_count(stack, tid) == 0
     # the analyser runs: ai charged, the headers show it
-    for left in (1, 0):
-        r = analyse(stack, hk, mine)
+    for left, up in ((1, mine), (0, upload(stack, hk))):
+        r = analyse(stack, hk, up)
         assert r.status == 201, r
         h = ai_headers(r)
         assert h["policy"]["ai"]["q"] == 2, h
@@ -132,7 +134,12 @@ def test_only_a_running_analyser_costs_ai(stack):
         assert h["field"]["ai_tenant"]["r"] == 99 - (1 - left), h
         assert (h["limit"], h["remaining"]) == (2, left), h
     assert ai_count(stack, tid) == 2
+    # a repeat is answered by the AI result cache: a read, no ai
     r = analyse(stack, hk, mine)
+    assert r.status == 201 and r.headers["X-Cache"] == "HIT", r
+    assert items(r.headers["RateLimit-Policy"]).keys() == {"read"}, r
+    assert ai_count(stack, tid) == 2
+    r = analyse(stack, hk, upload(stack, hk))
     sylib.assert_problem(r, 429, "rate_limited")
     h = ai_headers(r)
     assert (h["limit"], h["remaining"]) == (2, 0), h
@@ -191,7 +198,8 @@ def test_shoppers_ai_window_is_their_own(stack):
     assert r.status == 201, r
     h = ai_headers(r)
     assert h["policy"]["ai"]["q"] == 1 and h["field"]["ai"]["r"] == 0, h
-    sylib.assert_problem(analyse(stack, alice, up_a), 429, "rate_limited")
+    sylib.assert_problem(analyse(stack, alice, upload(stack, alice)), 429,
+                         "rate_limited")
     r = analyse(stack, bob, up_b)
     assert r.status == 201, r
     assert ai_count(stack, tid) == 2
@@ -202,16 +210,16 @@ def test_tenant_budget_caps_two_keys_exactly(stack):
     tid, slug = shop(stack, ai=5, ai_tenant=3)
     k1, _ = make_key(stack, tid)
     k2, _ = make_key(stack, tid)
-    up = upload(stack, {"X-API-Key": k1})
-    assert analyse(stack, {"X-API-Key": k1}, up).status == 201
-    assert analyse(stack, {"X-API-Key": k2}, up).status == 201
-    r = analyse(stack, {"X-API-Key": k2}, up)
+    ups = [upload(stack, {"X-API-Key": k1}) for _ in range(4)]
+    assert analyse(stack, {"X-API-Key": k1}, ups[0]).status == 201
+    assert analyse(stack, {"X-API-Key": k2}, ups[1]).status == 201
+    r = analyse(stack, {"X-API-Key": k2}, ups[2])
     assert r.status == 201, r
     h = ai_headers(r)
     # the budget is the window closest to refusing now
     assert (h["limit"], h["remaining"]) == (3, 0), h
     assert h["field"]["ai"]["r"] == 3, h  # k2's own window: 5 - 2
-    r = analyse(stack, {"X-API-Key": k1}, up)
+    r = analyse(stack, {"X-API-Key": k1}, ups[3])
     sylib.assert_problem(r, 429, "rate_limited")
     assert "budget" in r.json()["detail"], r.json()
     h = ai_headers(r)
@@ -227,16 +235,21 @@ def test_tenant_budget_is_exact_under_concurrency(stack):
     tid, slug = shop(stack, ai=100, ai_tenant=4)
     keys = [make_key(stack, tid)[0] for _ in range(2)]
     shopper = bearer(user_token(stack, slug, "shopper"))
-    up = upload(stack, {"X-API-Key": keys[0]})
-    up_s = upload(stack, shopper)
-    callers = [({"X-API-Key": keys[i % 2]}, up) for i in range(8)] + \
-        [(shopper, up_s)] * 4
+    # distinct photos: identical ones would make one analysis (single
+    # flight) and answer the rest from the cache, costing no ai
+    callers = [({"X-API-Key": keys[i % 2]},
+                upload(stack, {"X-API-Key": keys[i % 2]})) for i in range(8)]
+    callers += [(shopper, upload(stack, shopper)) for _ in range(4)]
+    away_from_minute_end()  # the uploads took a while: the burst in one minute
     n = itertools.count()
 
     def one():
         hdr, u = callers[next(n)]
-        return analyse(stack, hdr, u).status
-    statuses = burst(len(callers), one)
+        r = analyse(stack, hdr, u)
+        return r.status, r.headers.get("X-Cache")
+    answers = burst(len(callers), one)
+    assert all(x != "HIT" for _, x in answers), answers
+    statuses = [st for st, _ in answers]
     assert sorted(statuses).count(201) == 4, statuses
     assert set(statuses) == {201, 429}, statuses
     assert ai_count(stack, tid) == 4
@@ -246,9 +259,9 @@ def test_decisions_are_in_metrics(stack):
     away_from_minute_end()
     tid, _ = shop(stack, ai=1, ai_tenant=1)
     key, _ = make_key(stack, tid)
-    up = upload(stack, {"X-API-Key": key})
-    assert analyse(stack, {"X-API-Key": key}, up).status == 201
-    assert analyse(stack, {"X-API-Key": key}, up).status == 429
+    hk = {"X-API-Key": key}
+    assert analyse(stack, hk, upload(stack, hk)).status == 201
+    assert analyse(stack, hk, upload(stack, hk)).status == 429
     text = stack.get("/metrics").text()
     for cls, result in (("ai", "allowed"), ("ai_tenant", "allowed"),
                         ("ai", "refused"), ("ai_tenant", "refused"),
