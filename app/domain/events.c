@@ -123,11 +123,9 @@ read_data(sy_arena *a, sy_errs *e, json_object *el, int i, sy_event_new *ev)
     ev->data = (sy_str){sy_arena_strndup(a, s, n), n};
 }
 
-/* The batch of body into *ev, *n: 0, SY_EVALIDATION (recorded), or
- * SY_ENOMEM. */
-static int
-read_batch(sy_arena *a, json_object *body, sy_errs *e, sy_event_new **ev,
-           int *n)
+int
+sy_events_read(sy_arena *a, json_object *body, int64_t now, sy_errs *e,
+               sy_event_new **ev, int *n)
 {
     json_object *list;
     if (!json_object_object_get_ex(body, "events", &list) ||
@@ -139,7 +137,6 @@ read_batch(sy_arena *a, json_object *body, sy_errs *e, sy_event_new **ev,
     sy_event_new *v = sy_arena_alloc(a, len * sizeof(*v));
     if (!v)
         return SY_ENOMEM;
-    int64_t now = sy_wall_ms();
     for (int i = 0; i < (int)len; i++) {
         json_object *el = json_object_array_get_idx(list, (size_t)i);
         if (!json_object_is_type(el, json_type_object)) {
@@ -165,7 +162,7 @@ sy_events_ingest(sy_arena *a, const char *tenant, const char *key_id,
 {
     sy_event_new *ev = NULL;
     int n = 0;
-    int rc = read_batch(a, body, e, &ev, &n);
+    int rc = sy_events_read(a, body, sy_wall_ms(), e, &ev, &n);
     if (rc == SY_EVALIDATION)
         sy_counter_inc(&m_refused);
     if (rc == 0)

@@ -34,6 +34,14 @@ struct json_object;
 int sy_events_ingest(sy_arena *a, const char *tenant, const char *key_id,
                      struct json_object *body, sy_errs *e, int64_t *accepted);
 
+/* The batch of body ({events: [...]}) checked and read, without storing
+ * it: 0 with *ev (sy_event_new of events_db.h, in the arena) and *n (1 to
+ * SY_EVENTS_MAX_BATCH); SY_EVALIDATION (every problem recorded in e);
+ * SY_ENOMEM.  now_ms: the clock the ts bounds are measured from. */
+struct sy_event_new;
+int sy_events_read(sy_arena *a, struct json_object *body, int64_t now_ms,
+                   sy_errs *e, struct sy_event_new **ev, int *n);
+
 /* Is s a valid event type ([a-z0-9_.]{1,64})? */
 bool sy_events_type_ok(sy_str s);
 
