@@ -530,6 +530,7 @@ typedef struct conn {
     FCGX_Request req;
     int fd;          /* -1: free */
     int64_t used_us; /* accepted, or last request answered */
+    uint64_t served; /* requests answered on it */
     bool check;      /* something happened: scan it */
 } conn;
 
@@ -606,6 +607,7 @@ conn_add(int fd)
     c->fd = fd;
     c->req.ipcFd = -1;
     c->used_us = sy_mono_us();
+    c->served = 0;
     c->check = true; /* the request may already be there */
     conn_open++;
     sy_counter_inc(&m_conns);
@@ -683,6 +685,7 @@ conn_serve(conn *c, sy_arena *a, sy_buf *out, bool closing)
     }
     serve_one(r, a, out);
     c->used_us = sy_mono_us();
+    c->served++;
     if (r->ipcFd != c->fd)
         conn_forget(c, true); /* libfcgi closed it, or it lingers */
     else if (closing)
@@ -691,16 +694,22 @@ conn_serve(conn *c, sy_arena *a, sy_buf *out, bool closing)
 
 /* Room for one more connection: the least recently used idle one is
  * closed (an idle kept connection must never keep a new one waiting; the
- * web server opens another when it needs one).  false: every connection
- * has a request arriving or waiting. */
+ * web server opens another when it needs one).  A web server retries a
+ * request that fails on a connection it had kept, but not one on a
+ * connection it has just opened: so a connection that has not carried a
+ * request yet is closed only after FRESH_US.  false: none may go. */
+#define FRESH_US 1000000
+
 static bool
 make_room(void)
 {
     conn *victim = NULL;
+    int64_t now = sy_mono_us();
     for (int i = 0; i < conn_cap; i++) {
         conn *c = &conns[i];
         int pending = 0;
         if (c->fd < 0 || c->check ||
+            (!c->served && now - c->used_us < FRESH_US) ||
             ioctl(c->fd, FIONREAD, &pending) < 0 || pending > 0)
             continue;
         if (!victim || c->used_us < victim->used_us)
@@ -912,11 +921,16 @@ sy_responder_run(int listen_fd, bool have_master)
                 break;
             continue;
         }
-        /* batched access lines go out when nothing else is waiting */
+        /* batched access lines go out when nothing else is waiting; a
+         * responder that stopped listening (every connection busy or
+         * new) looks again every 100 ms */
         int n = epoll_wait(epfd, evs, 64,
-                           sy_log_pending_age_us() >= 0 ? 0 : -1);
+                           sy_log_pending_age_us() >= 0 ? 0
+                           : listening                  ? -1
+                                                        : 100);
         if (n == 0) {
             sy_log_flush();
+            set_listening(true);
             continue;
         }
         if (n < 0) {
