@@ -513,8 +513,9 @@ warn_db_settings_once(void)
 /* A responder keeps up to server.responder_connections FastCGI
  * connections open (the web server's kept ones: fastcgi_keep_conn) and
  * serves whichever holds a whole request, one at a time.  One epoll set
- * watches the listening socket (EPOLLEXCLUSIVE: one idle responder wakes
- * per new connection), the connections (edge-triggered: a connection
+ * watches the listening socket (every idle responder wakes for a new
+ * connection; the one holding the most connections leaves it to a
+ * lighter one: see accept_one), the connections (edge-triggered: a connection
  * whose request is still arriving wakes us again only when more comes)
  * and an eventfd the stop signals write to.  Before libfcgi reads a
  * connection, its waiting bytes are peeked and scanned (fcgirec.h): so
@@ -566,8 +567,7 @@ set_listening(bool on)
 {
     if (on == listening || listen_fd_ep < 0)
         return;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
-                             .data.u32 = EV_LISTEN};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EV_LISTEN};
     if (on)
         epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd_ep, &ev);
     else
@@ -587,6 +587,7 @@ conn_forget(conn *c, bool gone)
     c->req.ipcFd = -1;
     c->check = false;
     conn_open--;
+    __atomic_store_n(&sy_self_slot->conns, conn_open, __ATOMIC_RELAXED);
     if (!draining)
         set_listening(true); /* room again */
 }
@@ -610,6 +611,7 @@ conn_add(int fd)
     c->served = 0;
     c->check = true; /* the request may already be there */
     conn_open++;
+    __atomic_store_n(&sy_self_slot->conns, conn_open, __ATOMIC_RELAXED);
     sy_counter_inc(&m_conns);
 }
 
@@ -722,9 +724,32 @@ make_room(void)
     return true;
 }
 
+/* Is another responder idle with fewer connections than this one (by
+ * more than one)?  A kept connection stays with the responder that
+ * accepted it, so connections spread unevenly would queue requests at
+ * one responder while another idles. */
+static bool
+lighter_peer_idle(void)
+{
+    if (!sy_pool || conn_open < 2)
+        return false;
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++) {
+        sy_slot *s = &sy_pool->slots[i];
+        int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+        if (s != sy_self_slot && st == SY_SLOT_IDLE &&
+            __atomic_load_n(&s->conns, __ATOMIC_RELAXED) < conn_open - 1)
+            return true;
+    }
+    return false;
+}
+
 static int
 accept_one(int listen_fd)
 {
+    if (lighter_peer_idle()) {
+        set_listening(false); /* it was woken too; look again shortly */
+        return 0;
+    }
     if (conn_open >= conn_cap && !make_room()) {
         set_listening(false); /* back once a request has been served */
         return 0;
@@ -782,9 +807,11 @@ serve_ready(sy_arena *a, sy_buf *out)
 }
 
 /* Stopping or recycled: finish what the web server already sent, closing
- * each connection after its answer; close idle connections at once (only
- * ever between requests); wait up to DRAIN_US for requests still
- * arriving. */
+ * each connection after its answer; close idle kept connections at once
+ * (only ever between requests); wait up to DRAIN_US for requests still
+ * arriving, and for the first request of a connection just accepted (the
+ * web server retries a request that fails on a connection it kept, not
+ * on a new one). */
 static void
 drain_connections(sy_arena *a, sy_buf *out)
 {
@@ -804,9 +831,10 @@ drain_connections(sy_arena *a, sy_buf *out)
             else if (sc.state == SY_FCGI_ABORTED ||
                      sc.state == SY_FCGI_MGMT)
                 conn_answer(c, &sc) ? i-- : conn_forget(c, false);
-            else if (sc.state == SY_FCGI_PARTIAL &&
+            else if ((sc.state == SY_FCGI_PARTIAL ||
+                      (sc.state == SY_FCGI_EMPTY && !c->served)) &&
                      sy_mono_us() < deadline)
-                arriving = true;
+                arriving = true; /* a new connection: its request comes */
             else
                 conn_forget(c, false);
         }
@@ -922,12 +950,12 @@ sy_responder_run(int listen_fd, bool have_master)
             continue;
         }
         /* batched access lines go out when nothing else is waiting; a
-         * responder that stopped listening (every connection busy or
-         * new) looks again every 100 ms */
+         * responder that stopped listening (every connection busy or new,
+         * or a lighter responder idle) looks again every 10 ms */
         int n = epoll_wait(epfd, evs, 64,
                            sy_log_pending_age_us() >= 0 ? 0
                            : listening                  ? -1
-                                                        : 100);
+                                                        : 10);
         if (n == 0) {
             sy_log_flush();
             set_listening(true);
