@@ -71,8 +71,11 @@ sy_fcgi_scan_records(const unsigned char *p, size_t n, bool full,
         }
         off = end;
     }
-    if (id >= 0 && params_done && full) {
-        out->state = SY_FCGI_READY; /* a large body: the rest follows */
+    if (id >= 0 && params_done && (body || full)) {
+        /* the body is arriving: the handler reads the rest as it comes
+         * (a web server may send a large body only as the application
+         * reads it) */
+        out->state = SY_FCGI_READY;
         out->has_body = true;
         return;
     }

@@ -380,15 +380,16 @@ static void
 finish(FCGX_Request *r, bool no_body)
 {
     /* A kept connection carries the next request after this one's
-     * STDIN: read what the handler left of the body (up to 1 MiB, else
-     * close the connection rather than wait for the rest). */
+     * STDIN.  Without a body, the end of STDIN has arrived (the request
+     * was served once it had): read it.  A body the handler left unread
+     * (a 413, a refusal before the body) is not read here: the web
+     * server may be sending it still, and waits for our answer only
+     * after; the connection is closed instead (libfcgi lingers on it). */
     if (r->keepConnection && r->in) {
-        char chunk[16384];
-        size_t left = 1 << 20;
-        int n;
-        while (left > 0 &&
-               (n = FCGX_GetStr(chunk, sizeof(chunk), r->in)) > 0)
-            left -= (size_t)n < left ? (size_t)n : left;
+        char chunk[64];
+        if (no_body)
+            while (FCGX_GetStr(chunk, sizeof(chunk), r->in) > 0)
+                ;
         if (!FCGX_HasSeenEOF(r->in))
             r->keepConnection = 0;
     }

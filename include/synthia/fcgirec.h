@@ -22,8 +22,8 @@
 typedef enum sy_fcgi_state {
     SY_FCGI_EMPTY = 0, /* nothing has arrived */
     SY_FCGI_PARTIAL,   /* a request head is still arriving */
-    SY_FCGI_READY,     /* BEGIN_REQUEST, every PARAMS record and the end
-                          of STDIN (or as much of a large body as fits) */
+    SY_FCGI_READY,     /* BEGIN_REQUEST, every PARAMS record, and the
+                          end of STDIN or the start of a body */
     SY_FCGI_MGMT,      /* a whole management record (request id 0) comes
                           first: `len` bytes, of `type` */
     SY_FCGI_ABORTED,   /* FCGI_ABORT_REQUEST for a request not yet
