@@ -375,21 +375,25 @@ log_request(const sy_req *req, const done_info *d)
  * responder goes back to accept() at once instead of waiting for the web
  * server to get round to closing. */
 static int lingering_fd = -1;
+#define KEEP_DRAIN_MAX (64u << 20) /* web servers cap bodies lower */
 
 static void
 finish(FCGX_Request *r, bool no_body)
 {
     /* A kept connection carries the next request after this one's
-     * STDIN.  Without a body, the end of STDIN has arrived (the request
-     * was served once it had): read it.  A body the handler left unread
-     * (a 413, a refusal before the body) is not read here: the web
-     * server may be sending it still, and waits for our answer only
-     * after; the connection is closed instead (libfcgi lingers on it). */
-    if (r->keepConnection && r->in) {
-        char chunk[64];
-        if (no_body)
-            while (FCGX_GetStr(chunk, sizeof(chunk), r->in) > 0)
-                ;
+     * STDIN: read what the handler left of it (a body refused before it
+     * was read: 403, 413), after sending the answer so far.  Closing the
+     * connection instead would race with the web server, which may send
+     * its next request on it at once, and a web server does not send a
+     * POST or PATCH again.  Past KEEP_DRAIN_MAX bytes it is closed. */
+    if (r->keepConnection && r->in && !FCGX_HasSeenEOF(r->in)) {
+        char chunk[16384];
+        size_t left = KEEP_DRAIN_MAX;
+        int n;
+        FCGX_FFlush(r->out);
+        while (left > 0 &&
+               (n = FCGX_GetStr(chunk, sizeof(chunk), r->in)) > 0)
+            left -= (size_t)n < left ? (size_t)n : left;
         if (!FCGX_HasSeenEOF(r->in))
             r->keepConnection = 0;
     }
