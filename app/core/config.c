@@ -73,6 +73,10 @@ static const key_def keys[] = {
     {"server", "workers", T_INT, O(workers), "4", 0, 64,
      "responder processes; 0 runs one responder without a master "
      "(for spawn-fcgi -F N)"},
+    {"server", "responder_connections", T_INT, O(responder_connections),
+     "32", 1, 1000, "FastCGI connections one responder keeps open at once "
+     "(the web server's kept connections); at the limit the least recently "
+     "used idle one is closed for a new one"},
     {"server", "max_requests", T_INT, O(max_requests), "10000", 0,
      1000000000, "recycle a responder after this many requests (0: never)"},
     {"server", "request_timeout", T_DURATION, O(request_timeout_ms), "30s",

@@ -13,10 +13,14 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -29,7 +33,9 @@
 #include "synthia/db.h"
 #include "synthia/dispatch.h"
 #include "synthia/error.h"
+#include "synthia/fcgirec.h"
 #include "synthia/log.h"
+#include "synthia/metrics.h"
 #include "synthia/pool.h"
 #include "synthia/problem.h"
 #include "synthia/redis.h"
@@ -66,14 +72,15 @@ sy_responder_saved_listen_fd(void)
     return listen_fd_saved;
 }
 
+static int wake_fd = -1; /* an eventfd in the responder's epoll set */
+
 /* SIGTERM/SIGINT/SIGQUIT/SIGHUP, installed with SA_RESTART so that the
  * reads and writes of a request in hand are restarted, never failed with
- * EINTR (libfcgi drops a request whose read fails).  To get out of a
- * blocked accept() anyway, the handler swaps the listening socket for an
- * unbound one (php-fpm's trick): the restarted accept() fails at once.
- * The master keeps the real socket open, so nothing is refused.  Without
- * a master, SIGHUP means: finish, then re-execute on the same socket, so
- * a copy of it is kept first.  Async-signal-safe calls only. */
+ * EINTR (libfcgi drops a request whose read fails).  The loop waits in
+ * epoll_wait(), which a signal interrupts, and the eventfd wakes it even
+ * when the signal lands just before the wait.  Without a master, SIGHUP
+ * means: finish, then re-execute on the same socket, so a copy of it is
+ * kept first.  Async-signal-safe calls only. */
 static void
 on_stop(int sig)
 {
@@ -84,10 +91,10 @@ on_stop(int sig)
     }
     stop_requested = 1;
     FCGX_ShutdownPending();
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s >= 0 && listen_fd_in_use >= 0) {
-        dup2(s, listen_fd_in_use);
-        close(s);
+    if (wake_fd >= 0) {
+        uint64_t one = 1;
+        ssize_t w = write(wake_fd, &one, sizeof(one));
+        (void)w;
     }
     errno = saved_errno;
 }
@@ -368,10 +375,28 @@ log_request(const sy_req *req, const done_info *d)
  * responder goes back to accept() at once instead of waiting for the web
  * server to get round to closing. */
 static int lingering_fd = -1;
+#define KEEP_DRAIN_MAX (64u << 20) /* web servers cap bodies lower */
 
 static void
 finish(FCGX_Request *r, bool no_body)
 {
+    /* A kept connection carries the next request after this one's
+     * STDIN: read what the handler left of it (a body refused before it
+     * was read: 403, 413), after sending the answer so far.  Closing the
+     * connection instead would race with the web server, which may send
+     * its next request on it at once, and a web server does not send a
+     * POST or PATCH again.  Past KEEP_DRAIN_MAX bytes it is closed. */
+    if (r->keepConnection && r->in && !FCGX_HasSeenEOF(r->in)) {
+        char chunk[16384];
+        size_t left = KEEP_DRAIN_MAX;
+        int n;
+        FCGX_FFlush(r->out);
+        while (left > 0 &&
+               (n = FCGX_GetStr(chunk, sizeof(chunk), r->in)) > 0)
+            left -= (size_t)n < left ? (size_t)n : left;
+        if (!FCGX_HasSeenEOF(r->in))
+            r->keepConnection = 0;
+    }
     bool fast = listen_unix && no_body && !r->keepConnection;
     if (fast)
         r->keepConnection = 1; /* so that FCGX_Finish_r leaves it open */
@@ -488,47 +513,341 @@ warn_db_settings_once(void)
     sy_log_end(l);
 }
 
-/* Batched access lines go out when nothing else is waiting (so an idle
- * responder never sits on them), or when the oldest is 100 ms old. */
+/* ------------------------------------------------ kept connections */
+
+/* A responder keeps up to server.responder_connections FastCGI
+ * connections open (the web server's kept ones: fastcgi_keep_conn) and
+ * serves whichever holds a whole request, one at a time.  One epoll set
+ * watches the listening socket (every idle responder wakes for a new
+ * connection; the one holding the most connections leaves it to a
+ * lighter one: see accept_one), the connections (edge-triggered: a connection
+ * whose request is still arriving wakes us again only when more comes)
+ * and an eventfd the stop signals write to.  Before libfcgi reads a
+ * connection, its waiting bytes are peeked and scanned (fcgirec.h): so
+ * a connection never blocks the responder while others are ready, and
+ * management records and aborted requests are answered here. */
+
+#define EV_LISTEN 0u
+#define EV_WAKE UINT32_MAX
+#define DRAIN_US 1000000 /* a stopping responder waits this long for the
+                            rest of a request that is arriving */
+
+typedef struct conn {
+    FCGX_Request req;
+    int fd;          /* -1: free */
+    int64_t used_us; /* accepted, or last request answered */
+    uint64_t served; /* requests answered on it */
+    bool check;      /* something happened: scan it */
+} conn;
+
+static conn *conns;
+static int conn_cap, conn_open;
+static int epfd = -1, listen_fd_ep = -1;
+static bool listening, draining;
+static unsigned char *peek_buf;
+static sy_fcgi_limits fcgi_limits;
+
+static sy_metric m_conns = {
+    .name = "synthia_fcgi_connections_total",
+    .help = "FastCGI connections accepted by responders",
+    .type = SY_METRIC_COUNTER};
+static sy_metric m_evicted = {
+    .name = "synthia_fcgi_idle_closed_total",
+    .help = "Idle kept FastCGI connections closed to make room for a new "
+            "one (server.responder_connections reached)",
+    .type = SY_METRIC_COUNTER};
+static sy_metric m_aborted = {
+    .name = "synthia_fcgi_aborted_total",
+    .help = "Requests the web server aborted (FCGI_ABORT_REQUEST) before "
+            "they were served",
+    .type = SY_METRIC_COUNTER};
+static sy_metric m_mgmt = {
+    .name = "synthia_fcgi_management_records_total",
+    .help = "FastCGI management records answered (FCGI_GET_VALUES)",
+    .type = SY_METRIC_COUNTER};
+SY_METRICS_REGISTER(&m_conns, &m_evicted, &m_aborted, &m_mgmt)
+
 static void
-maybe_flush_log(int listen_fd)
+set_listening(bool on)
 {
-    int64_t age = sy_log_pending_age_us();
-    if (age < 0)
+    if (on == listening || listen_fd_ep < 0)
         return;
-    struct pollfd p = {.fd = listen_fd, .events = POLLIN};
-    if (age >= 100000 || poll(&p, 1, 0) <= 0)
-        sy_log_flush();
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EV_LISTEN};
+    if (on)
+        epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd_ep, &ev);
+    else
+        epoll_ctl(epfd, EPOLL_CTL_DEL, listen_fd_ep, NULL);
+    listening = on;
 }
 
-/* Accept the next connection ourselves and hand it to libfcgi through
- * the request's (public) ipcFd field, with keepConnection set so that
- * FCGX_Accept_r's opening FCGX_Finish_r keeps it.  libfcgi's own accept
- * path polls each new unix connection for its first bytes, and poll() is
- * never restarted after a signal: a stop signal landing there made it
- * close the connection unanswered.  Our accept() is restarted (SA_RESTART)
- * and fails at once after on_stop swapped the socket.  A connection the
- * web server asked to keep (FCGI_KEEP_CONN) is still open: no accept then.
- * 0, -1 to retry or stop, SY_EIO when the socket is unusable. */
-static int
-accept_connection(FCGX_Request *r, int listen_fd)
+/* The connection went away (closed by libfcgi, or lingering): forget
+ * it; close it too unless `gone`. */
+static void
+conn_forget(conn *c, bool gone)
 {
-    if (r->ipcFd >= 0)
+    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    if (!gone)
+        close(c->fd);
+    c->fd = -1;
+    c->req.ipcFd = -1;
+    c->check = false;
+    conn_open--;
+    __atomic_store_n(&sy_self_slot->conns, conn_open, __ATOMIC_RELAXED);
+    if (!draining)
+        set_listening(true); /* room again */
+}
+
+static void
+conn_add(int fd)
+{
+    conn *c = NULL;
+    for (int i = 0; i < conn_cap && !c; i++)
+        if (conns[i].fd < 0)
+            c = &conns[i];
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
+                             .data.u32 = (uint32_t)(c - conns) + 1};
+    if (!c || epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        close(fd);
+        return;
+    }
+    c->fd = fd;
+    c->req.ipcFd = -1;
+    c->used_us = sy_mono_us();
+    c->served = 0;
+    c->check = true; /* the request may already be there */
+    conn_open++;
+    __atomic_store_n(&sy_self_slot->conns, conn_open, __ATOMIC_RELAXED);
+    sy_counter_inc(&m_conns);
+}
+
+/* Peek at what waits in c and scan it.  A connection the web server
+ * closed (or that failed) reads as SY_FCGI_BAD. */
+static void
+conn_scan(conn *c, sy_fcgi_scan *sc)
+{
+    ssize_t n = recv(c->fd, peek_buf, SY_FCGI_PEEK_MAX,
+                     MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        memset(sc, 0, sizeof(*sc));
+        sc->state = SY_FCGI_EMPTY;
+        return;
+    }
+    if (n <= 0) {
+        memset(sc, 0, sizeof(*sc));
+        sc->state = SY_FCGI_BAD;
+        return;
+    }
+    sy_fcgi_scan_records(peek_buf, (size_t)n, n == SY_FCGI_PEEK_MAX, sc);
+}
+
+/* Take len bytes (all of them have arrived) off the connection. */
+static bool
+conn_consume(conn *c, size_t len)
+{
+    return recv(c->fd, peek_buf, len, MSG_WAITALL) == (ssize_t)len;
+}
+
+/* A management record or an aborted request: answered here.  false:
+ * the connection is to be closed. */
+static bool
+conn_answer(conn *c, const sy_fcgi_scan *sc)
+{
+    unsigned char out[512];
+    if (!conn_consume(c, sc->len))
+        return false;
+    if (sc->state == SY_FCGI_MGMT) {
+        size_t n = sy_fcgi_mgmt_answer(peek_buf, sc->len, &fcgi_limits, out,
+                                       sizeof(out));
+        if (!n)
+            return false;
+        sy_counter_inc(&m_mgmt);
+        write_all(c->fd, (const char *)out, n);
+        return true;
+    }
+    /* FCGI_ABORT_REQUEST before we began: the request ends unanswered */
+    sy_counter_inc(&m_aborted);
+    sy_fcgi_end_request(sc->request_id, 0, out);
+    write_all(c->fd, (const char *)out, 16);
+    c->used_us = sy_mono_us();
+    return sc->keep_conn;
+}
+
+/* Serve the request waiting whole in c.  `closing`: close the
+ * connection right after the answer (a stopping responder: the web
+ * server sees the end of the connection with the end of the response,
+ * before it could send another request on it). */
+static void
+conn_serve(conn *c, sy_arena *a, sy_buf *out, bool closing)
+{
+    FCGX_Request *r = &c->req;
+    r->ipcFd = c->fd;
+    r->keepConnection = 1; /* so that FCGX_Accept_r's Finish keeps it */
+    int rc = FCGX_Accept_r(r);
+    if (rc < 0) {
+        if (!stop_requested)
+            sy_log(SY_LOG_WARN, "fcgi_read_failed",
+                   "FCGX_Accept_r: %d (connection dropped)", rc);
+        conn_forget(c, r->ipcFd < 0);
+        return;
+    }
+    serve_one(r, a, out);
+    c->used_us = sy_mono_us();
+    c->served++;
+    if (r->ipcFd != c->fd)
+        conn_forget(c, true); /* libfcgi closed it, or it lingers */
+    else if (closing)
+        conn_forget(c, false);
+}
+
+/* Room for one more connection: the least recently used idle one is
+ * closed (an idle kept connection must never keep a new one waiting; the
+ * web server opens another when it needs one).  A web server retries a
+ * request that fails on a connection it had kept, but not one on a
+ * connection it has just opened: so a connection that has not carried a
+ * request yet is closed only after FRESH_US.  false: none may go. */
+#define FRESH_US 1000000
+
+static bool
+make_room(void)
+{
+    conn *victim = NULL;
+    int64_t now = sy_mono_us();
+    for (int i = 0; i < conn_cap; i++) {
+        conn *c = &conns[i];
+        int pending = 0;
+        if (c->fd < 0 || c->check ||
+            (!c->served && now - c->used_us < FRESH_US) ||
+            ioctl(c->fd, FIONREAD, &pending) < 0 || pending > 0)
+            continue;
+        if (!victim || c->used_us < victim->used_us)
+            victim = c;
+    }
+    if (!victim)
+        return false;
+    sy_counter_inc(&m_evicted);
+    conn_forget(victim, false);
+    return true;
+}
+
+/* Is another responder idle with fewer connections than this one (by
+ * more than one)?  A kept connection stays with the responder that
+ * accepted it, so connections spread unevenly would queue requests at
+ * one responder while another idles. */
+static bool
+lighter_peer_idle(void)
+{
+    if (!sy_pool || conn_open < 2)
+        return false;
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++) {
+        sy_slot *s = &sy_pool->slots[i];
+        int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+        if (s != sy_self_slot && st == SY_SLOT_IDLE &&
+            __atomic_load_n(&s->conns, __ATOMIC_RELAXED) < conn_open - 1)
+            return true;
+    }
+    return false;
+}
+
+static int
+accept_one(int listen_fd)
+{
+    if (lighter_peer_idle()) {
+        set_listening(false); /* it was woken too; look again shortly */
         return 0;
+    }
+    if (conn_open >= conn_cap && !make_room()) {
+        set_listening(false); /* back once a request has been served */
+        return 0;
+    }
     int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd >= 0) {
-        r->ipcFd = fd;
-        r->keepConnection = 1;
+        conn_add(fd);
         return 0;
     }
     if (stop_requested || errno == EINTR || errno == ECONNABORTED ||
         errno == EAGAIN)
-        return -1;
+        return 0;
     sy_log(SY_LOG_ERROR, "accept_failed", "accept: %s", strerror(errno));
     if (errno == EBADF || errno == ENOTSOCK || errno == EINVAL)
         return SY_EIO;
     usleep(100000); /* EMFILE and friends: back off, retry */
-    return -1;
+    return 0;
+}
+
+/* Scan the connections that had events, from a rotating start (so no
+ * connection is always last); serve the first whole request found.
+ * Returns true when one was served. */
+static bool
+serve_ready(sy_arena *a, sy_buf *out)
+{
+    static int start;
+    for (int k = 0; k < conn_cap; k++) {
+        conn *c = &conns[(start + k) % conn_cap];
+        if (c->fd < 0 || !c->check)
+            continue;
+        sy_fcgi_scan sc;
+        conn_scan(c, &sc);
+        switch (sc.state) {
+        case SY_FCGI_READY:
+            start = (int)(c - conns) + 1;
+            /* it may hold more after this request: look again */
+            conn_serve(c, a, out, false);
+            return true;
+        case SY_FCGI_MGMT:
+        case SY_FCGI_ABORTED:
+            if (!conn_answer(c, &sc))
+                conn_forget(c, false);
+            k--; /* the same connection again: more may follow */
+            continue;
+        case SY_FCGI_BAD:
+            conn_forget(c, false);
+            continue;
+        case SY_FCGI_EMPTY:
+        case SY_FCGI_PARTIAL:
+            c->check = false; /* until more arrives (edge-triggered) */
+            continue;
+        }
+    }
+    return false;
+}
+
+/* Stopping or recycled: finish what the web server already sent, closing
+ * each connection after its answer; close idle kept connections at once
+ * (only ever between requests); wait up to DRAIN_US for requests still
+ * arriving, and for the first request of a connection just accepted (the
+ * web server retries a request that fails on a connection it kept, not
+ * on a new one). */
+static void
+drain_connections(sy_arena *a, sy_buf *out)
+{
+    draining = true;
+    set_listening(false);
+    int64_t deadline = sy_mono_us() + DRAIN_US;
+    for (;;) {
+        bool arriving = false;
+        for (int i = 0; i < conn_cap; i++) {
+            conn *c = &conns[i];
+            if (c->fd < 0)
+                continue;
+            sy_fcgi_scan sc;
+            conn_scan(c, &sc);
+            if (sc.state == SY_FCGI_READY)
+                conn_serve(c, a, out, true);
+            else if (sc.state == SY_FCGI_ABORTED ||
+                     sc.state == SY_FCGI_MGMT)
+                conn_answer(c, &sc) ? i-- : conn_forget(c, false);
+            else if ((sc.state == SY_FCGI_PARTIAL ||
+                      (sc.state == SY_FCGI_EMPTY && !c->served)) &&
+                     sy_mono_us() < deadline)
+                arriving = true; /* a new connection: its request comes */
+            else
+                conn_forget(c, false);
+        }
+        if (!arriving)
+            break;
+        struct epoll_event evs[16];
+        epoll_wait(epfd, evs, 16, 20);
+    }
 }
 
 /* Recycle after max_requests, with up to 10% jitter so that responders
@@ -544,10 +863,57 @@ recycle_after(void)
     return max + (max / 10 ? r % (max / 10 + 1) : 0);
 }
 
+static int
+setup_connections(int listen_fd)
+{
+    conn_cap = (int)sy_conf->responder_connections;
+    long procs = sy_conf->workers > 0 ? (long)sy_conf->workers : 1;
+    fcgi_limits.max_conns = procs * conn_cap;
+    fcgi_limits.max_reqs = procs * conn_cap;
+    conns = calloc((size_t)conn_cap, sizeof(*conns));
+    peek_buf = malloc(SY_FCGI_PEEK_MAX);
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!conns || !peek_buf || epfd < 0 || wake_fd < 0)
+        return SY_EIO;
+    for (int i = 0; i < conn_cap; i++) {
+        /* no listening socket: libfcgi never accepts by itself (after a
+         * protocol error it would otherwise block in accept()) */
+        if (FCGX_InitRequest(&conns[i].req, -1, FCGI_FAIL_ACCEPT_ON_INTR))
+            return SY_EIO;
+        conns[i].fd = -1;
+    }
+    /* accept() must not block: another responder may take the connection
+     * this one was woken for */
+    int fl = fcntl(listen_fd, F_GETFL);
+    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return SY_EIO;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EV_WAKE};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, wake_fd, &ev) < 0)
+        return SY_EIO;
+    listen_fd_ep = listen_fd;
+    set_listening(true);
+    return listening ? 0 : SY_EIO;
+}
+
+static void
+teardown_connections(void)
+{
+    for (int i = 0; i < conn_cap; i++)
+        if (conns[i].fd >= 0)
+            conn_forget(&conns[i], false);
+    if (lingering_fd >= 0)
+        close(lingering_fd);
+    lingering_fd = -1;
+    close(epfd);
+    close(wake_fd);
+    free(conns);
+    free(peek_buf);
+}
+
 int
 sy_responder_run(int listen_fd, bool have_master)
 {
-    FCGX_Request r;
     sy_arena arena;
     sy_buf out;
     int status = SY_EXIT_RECYCLE;
@@ -561,12 +927,12 @@ sy_responder_run(int listen_fd, bool have_master)
     sy_log_set_proc("responder");
     if (have_master)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-    install_signals();
-    if (FCGX_Init() != 0 ||
-        FCGX_InitRequest(&r, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-        sy_log(SY_LOG_ERROR, "fcgi_init", "cannot initialise libfcgi");
+    if (FCGX_Init() != 0 || setup_connections(listen_fd) < 0) {
+        sy_log(SY_LOG_ERROR, "fcgi_init", "cannot initialise libfcgi: %s",
+               strerror(errno));
         return SY_EXIT_FATAL;
     }
+    install_signals();
     sy_arena_init(&arena, ARENA_CHUNK, (size_t)sy_conf->request_memory);
     sy_log_set_access_batch(&sy_self_slot->access_log);
     sy_log_set_access_buffer((size_t)sy_conf->access_log_buffer);
@@ -575,33 +941,59 @@ sy_responder_run(int listen_fd, bool have_master)
     sy_self_slot->served = 0;
     __atomic_store_n(&sy_self_slot->state, SY_SLOT_IDLE, __ATOMIC_RELEASE);
     if (have_master && getppid() == 1)
-        return SY_EXIT_RECYCLE; /* master died before PDEATHSIG was set */
+        stop_requested = 1; /* master died before PDEATHSIG was set */
 
+    struct epoll_event evs[64];
     while (!stop_requested) {
-        int rc = accept_connection(&r, listen_fd);
-        if (rc == SY_EIO) {
+        if (serve_ready(&arena, &out)) {
+            warn_db_settings_once();
+            if (sy_log_pending_age_us() >= 100000)
+                sy_log_flush();
+            set_listening(true);
+            if (limit && sy_self_slot->served >= limit)
+                break;
+            continue;
+        }
+        /* batched access lines go out when nothing else is waiting; a
+         * responder that stopped listening (every connection busy or new,
+         * or a lighter responder idle) looks again every 10 ms */
+        int n = epoll_wait(epfd, evs, 64,
+                           sy_log_pending_age_us() >= 0 ? 0
+                           : listening                  ? -1
+                                                        : 10);
+        if (n == 0) {
+            sy_log_flush();
+            set_listening(true);
+            continue;
+        }
+        if (n < 0) {
+            if (errno != EINTR) {
+                sy_log(SY_LOG_ERROR, "epoll_failed", "epoll_wait: %s",
+                       strerror(errno));
+                status = SY_EXIT_FATAL;
+                break;
+            }
+            continue;
+        }
+        bool acceptable = false;
+        for (int i = 0; i < n; i++) {
+            uint32_t k = evs[i].data.u32;
+            if (k == EV_LISTEN)
+                acceptable = true;
+            else if (k != EV_WAKE && k <= (uint32_t)conn_cap &&
+                     conns[k - 1].fd >= 0)
+                conns[k - 1].check = true;
+        }
+        if (acceptable && !stop_requested && accept_one(listen_fd) < 0) {
             status = SY_EXIT_FATAL;
             break;
         }
-        if (rc < 0)
-            continue;
-        rc = FCGX_Accept_r(&r);
-        if (rc < 0) {
-            if (!stop_requested)
-                sy_log(SY_LOG_WARN, "fcgi_read_failed",
-                       "FCGX_Accept_r: %d (connection dropped)", rc);
-            continue;
-        }
-        serve_one(&r, &arena, &out);
-        warn_db_settings_once();
-        maybe_flush_log(listen_fd);
-        if (limit && sy_self_slot->served >= limit)
-            break;
     }
+    drain_connections(&arena, &out);
     sy_log_flush();
-    FCGX_Finish_r(&r);
     __atomic_store_n(&sy_self_slot->state, SY_SLOT_STOPPING,
                      __ATOMIC_RELEASE);
+    teardown_connections();
     sy_apikey_flush_used(&arena); /* last_used_at of keys served lately */
     sy_arena_reset(&arena);
     sy_db_close();

@@ -295,14 +295,24 @@ def test_key_hits_are_served_from_the_responders_copy(stack):
     w = world(stack)
     path = "/api/v1/products?limit=5&category=shirts"
     fetch(w, "A", path, "MISS")
-    for _ in range(8):  # every responder reads the entry once
+    # Which responder answers depends on which kept FastCGI connection
+    # nginx picks (issue 12), so warm up in rounds of 10 until one round
+    # was served by responders that all had the entry: then one EVALSHA
+    # per hit.  A responder that never answered from memory fails every
+    # round.
+    for _ in range(8):  # the responders read the entry
         fetch(w, "A", path, "HIT")
-    before_hits = by_type(w.stats("A"), "list")["hits"]
-    evalsha = commands(w, "evalsha")
+    per_round = []
     for _ in range(10):
-        fetch(w, "A", path, "HIT")
-    assert commands(w, "evalsha") - evalsha == 10, \
-        "more than the rate limit's script per hit"
+        before_hits = by_type(w.stats("A"), "list")["hits"]
+        evalsha = commands(w, "evalsha")
+        for _ in range(10):
+            fetch(w, "A", path, "HIT")
+        per_round.append(commands(w, "evalsha") - evalsha)
+        if per_round[-1] == 10:
+            break
+    assert per_round[-1] == 10, \
+        "more than the rate limit's script per hit: %r" % per_round
     assert by_type(w.stats("A"), "list")["hits"] == before_hits + 10
     sku = w.add_product("A", "Linen waistcoat", "Linen waistcoat, shirts")
     for _ in range(4):  # on every responder

@@ -173,8 +173,11 @@ def test_sigkill_every_second_never_empties_the_pool(stack):
                   len(live), reported))
     assert min(live) >= 2, "pool fell to %d responders" % min(live)
     assert all(isinstance(n, int) and n >= 2 for n in reported), reported
-    # only a request on the responder at the moment it was killed fails
-    assert len(failed) <= kills, failed[:20]
+    # only requests on the responder at the moment it was killed fail: the
+    # one in hand, and (nginx keeps its connections) one the web server
+    # had already sent on another of its connections; a request that
+    # fails on an idle kept connection nginx sends again
+    assert len(failed) <= 2 * kills, failed[:40]
     assert served >= 300, served
     assert client.p99() < 1.0, client.p99()
     # before: requests queued for 10 s behind an empty pool
