@@ -40,9 +40,10 @@ enum sy_analysis_xcache {
  * shopper's own, or one made with an API key), decoded to
  * SY_CHROMATIC_SIDE, through the local chromatic analyser (chromatic.h),
  * stored with the caller (analyses_db.h).  Answers come from the AI
- * result cache when it holds one (a new analysis is still recorded for
- * the caller, with cached true; *xcache says HIT); identical requests
- * in flight make one analysis.  0 and the analysis's JSON (with
+ * result cache when it holds one (*xcache says HIT: the analysis the
+ * miss stored, same id, cached true, no row written; for a caller
+ * other than the one it was stored for, recorded anew for them);
+ * identical requests in flight make one analysis.  0 and the analysis's JSON (with
  * upload_id); SY_EVALIDATION (a bad upload_id, or 422 no_skin_found,
  * cached as a refusal for ai.cache_negative_ttl); SY_ENOTFOUND (404
  * upload_not_found: unknown, expired, another tenant's or another
