@@ -47,8 +47,8 @@ enum sy_analysis_xcache {
  * analysis's JSON (with upload_id); SY_EVALIDATION (a bad upload_id,
  * or 422 no_skin_found, cached as a refusal for
  * ai.cache_negative_ttl); SY_ENOTFOUND (404 upload_not_found: unknown,
- * expired, another tenant's or another shopper's); SY_ETIMEOUT (an identical analysis outlasted the wait);
- * SY_EREDIS; SY_EDB. */
+ * expired, another tenant's or another shopper's); SY_ETIMEOUT (an
+ * identical analysis outlasted the wait); SY_EREDIS; SY_EDB. */
 int sy_analysis_chromatic(sy_arena *a, const char *tenant,
                           const sy_ai_caller *who, struct json_object *body,
                           sy_errs *e, sy_str *json, int *xcache);
