@@ -660,6 +660,15 @@ from_cache(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_str v,
 
 #define TAKEOVERS_MAX 3
 
+/* The single-flight token, made on first use (a hit needs none). */
+static const char *
+lock_token(char t[SY_UUID_LEN + 1])
+{
+    if (!t[0])
+        sy_uuid_v4(t);
+    return t;
+}
+
 /* Answer q for the caller: from the AI result cache (X-Cache: HIT),
  * else by run_analyser with single flight across responders (MISS),
  * else, when every provider failed, from the last good result (STALE).
@@ -678,15 +687,15 @@ analyse(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_errs *e,
                                         q->params, q->up.sha256, &what) == 0 &&
                  sy_airesult_key_make(&key, q->tenant, SY_CACHE_ANALYSIS,
                                       owner, what) == 0;
-    char token[SY_UUID_LEN + 1];
-    sy_uuid_v4(token);
+    char token[SY_UUID_LEN + 1] = ""; /* made only when a hit is not */
     *xcache = SY_ANALYSIS_MISS;
     for (int turn = 0; cache; turn++) {
         if (sy_airesult_get(a, &key, &found, &v) < 0)
             cache = false; /* Redis is down: no cache */
         else if (found != SY_AIRESULT_MISS)
             break;
-        else if ((rc = sy_airesult_lock(a, &key, token, q->budget_ms)) < 0)
+        else if ((rc = sy_airesult_lock(a, &key, lock_token(token),
+                                        q->budget_ms)) < 0)
             cache = false;
         else if (rc == 1)
             break; /* this request computes it */
