@@ -314,7 +314,7 @@ sy_analysis_cache_what(sy_arena *a, const char *capability,
         rc = params ? canon_json(&b, params, 0) : sy_buf_puts(&b, "{}");
     if (rc == 0)
         rc = sy_buf_printf(&b, "\nsha256=%s", hex);
-    if (rc < 0 || b.failed)
+    if (rc < 0 || !sy_buf_cstr(&b))
         return rc < 0 ? rc : SY_ENOMEM;
     *out = sy_buf_str(&b);
     return 0;
@@ -447,35 +447,50 @@ run_analyser(sy_arena *a, const ask *q, int64_t deadline_us, sy_errs *e,
                         d ? d : "no vision provider could answer");
 }
 
-/* The cached forms: {"provider", "model", "result"} for an answer,
- * {"refusal": {"code", "detail"}} for a refusal (always a 422). */
+/* The cached forms.  An answer is the analysis the miss stored, as its
+ * JSON text, after a line naming the user it was stored for ("-" for an
+ * API key): "analysis <user>\n<json>".  A hit answers that analysis as
+ * it is (same id, no row written), with cached and duration_ms spliced
+ * in.  A refusal (always a 422) is "refusal\n{"code", "detail"}". */
+#define ANSWER_TAG "analysis "
+#define REFUSAL_TAG "refusal\n"
+
 static int
-envelope(sy_arena *a, const answer *ans, const sy_errs *e, sy_str *out)
+refusal_value(sy_arena *a, const sy_errs *e, sy_str *out)
 {
     json_object *o = json_object_new_object();
     if (!o)
         return SY_ENOMEM;
-    if (ans->result) {
-        json_object_object_add(o, "provider",
-                               json_object_new_string(ans->provider));
-        json_object_object_add(o, "model", json_object_new_string(ans->model));
-        json_object_object_add(o, "result", json_object_get(ans->result));
-    } else {
-        json_object *r = json_object_new_object();
-        json_object_object_add(r, "code",
-                               json_object_new_string(e->code ? e->code : ""));
-        json_object_object_add(
-            r, "detail", json_object_new_string(e->detail ? e->detail : ""));
-        json_object_object_add(o, "refusal", r);
-    }
-    size_t len;
-    const char *t =
-        json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-    char *copy = t ? sy_arena_strndup(a, t, len) : NULL;
+    json_object_object_add(o, "code",
+                           json_object_new_string(e->code ? e->code : ""));
+    json_object_object_add(o, "detail",
+                           json_object_new_string(e->detail ? e->detail : ""));
+    sy_buf b;
+    sy_buf_init(&b, a, 4096);
+    const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    int rc = t ? sy_buf_puts(&b, REFUSAL_TAG) : SY_ENOMEM;
+    if (rc == 0)
+        rc = sy_buf_puts(&b, t);
     json_object_put(o);
-    if (!copy)
-        return SY_ENOMEM;
-    *out = (sy_str){copy, len};
+    if (rc < 0 || !sy_buf_cstr(&b))
+        return rc < 0 ? rc : SY_ENOMEM;
+    *out = sy_buf_str(&b);
+    return 0;
+}
+
+static int
+answer_value(sy_arena *a, const sy_ai_caller *who, sy_str analysis,
+             sy_str *out)
+{
+    sy_buf b;
+    sy_buf_init(&b, a, analysis.len + 64);
+    int rc = sy_buf_printf(&b, ANSWER_TAG "%s\n",
+                           who->user_id ? who->user_id : "-");
+    if (rc == 0)
+        rc = sy_buf_append(&b, analysis.p, analysis.len);
+    if (rc < 0 || !sy_buf_cstr(&b))
+        return rc < 0 ? rc : SY_ENOMEM;
+    *out = sy_buf_str(&b);
     return 0;
 }
 
@@ -505,21 +520,128 @@ record(sy_arena *a, const ask *q, const sy_ai_caller *who,
     return sy_analyses_db_insert(a, q->tenant, &n, json);
 }
 
-/* A cached envelope as the answer to this request: the analysis
- * recorded (cached), or the refusal it holds. */
+/* The span of the value of top-level member name in the JSON object
+ * text j (as PostgreSQL prints jsonb: "name": value): 0 with [*from,
+ * *to), or SY_ENOTFOUND.  Strings are skipped whole, so text inside
+ * them never matches. */
+static int
+member_span(sy_str j, const char *name, size_t *from, size_t *to)
+{
+    size_t nl = strlen(name);
+    int depth = 0;
+    for (size_t i = 0; i < j.len; i++) {
+        char c = j.p[i];
+        if (c == '"') {
+            size_t s = ++i;
+            while (i < j.len && j.p[i] != '"')
+                i += j.p[i] == '\\' ? 2 : 1;
+            if (i >= j.len)
+                return SY_ENOTFOUND;
+            if (depth != 1 || i - s != nl || memcmp(j.p + s, name, nl))
+                continue;
+            size_t v = i + 1;
+            while (v < j.len && (j.p[v] == ' ' || j.p[v] == ':'))
+                v++;
+            size_t e = v; /* a scalar: up to the next , or } */
+            while (e < j.len && j.p[e] != ',' && j.p[e] != '}')
+                e++;
+            if (e >= j.len || e == v)
+                return SY_ENOTFOUND;
+            *from = v;
+            *to = e;
+            return 0;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if (c == '}' || c == ']')
+            depth--;
+    }
+    return SY_ENOTFOUND;
+}
+
+/* The stored analysis j as this request's answer: cached true and this
+ * request's duration_ms, the rest byte for byte. */
+static int
+served(sy_arena *a, sy_str j, int64_t t0, sy_str *json)
+{
+    size_t cf, ct, df, dt;
+    if (member_span(j, "cached", &cf, &ct) < 0 ||
+        member_span(j, "duration_ms", &df, &dt) < 0)
+        return SY_EINTERNAL;
+    struct {
+        size_t from, to;
+        char text[24];
+    } edit[2] = {{cf, ct, "true"}, {df, dt, ""}};
+    snprintf(edit[1].text, sizeof(edit[1].text), "%lld",
+             (long long)((sy_mono_us() - t0) / 1000));
+    if (df < cf) { /* in the order they appear */
+        edit[0].from = df, edit[0].to = dt;
+        memcpy(edit[0].text, edit[1].text, sizeof(edit[0].text));
+        edit[1].from = cf, edit[1].to = ct;
+        memcpy(edit[1].text, "true", 5);
+    }
+    sy_buf b;
+    sy_buf_init(&b, a, j.len + 32);
+    size_t at = 0;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        rc = sy_buf_append(&b, j.p + at, edit[i].from - at);
+        if (rc == 0)
+            rc = sy_buf_puts(&b, edit[i].text);
+        at = edit[i].to;
+    }
+    if (rc == 0)
+        rc = sy_buf_append(&b, j.p + at, j.len - at);
+    if (rc < 0 || !sy_buf_cstr(&b))
+        return rc < 0 ? rc : SY_ENOMEM;
+    *json = sy_buf_str(&b);
+    return 0;
+}
+
+/* The stored analysis j for another caller than the one it was stored
+ * for (staff asking about a shopper's upload, or another API key's
+ * caller): its result recorded anew for this caller, cached. */
+static int
+recorded_for(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_str j,
+             int64_t t0, sy_str *json)
+{
+    json_object *o = json_tokener_parse(j.p), *p, *m;
+    if (!o || !json_object_is_type(o, json_type_object) ||
+        !json_object_object_get_ex(o, "provider", &p) ||
+        !json_object_object_get_ex(o, "model", &m)) {
+        json_object_put(o);
+        return SY_EINTERNAL;
+    }
+    const char *ps = json_object_get_string(p),
+               *ms = json_object_get_string(m);
+    char *provider = ps ? sy_arena_strndup(a, ps, strlen(ps)) : NULL;
+    char *model = ms ? sy_arena_strndup(a, ms, strlen(ms)) : NULL;
+    const char *meta[] = {"id",          "type",          "provider",
+                          "model",       "cached",        "duration_ms",
+                          "upload_sha256", "user_id",     "created_at",
+                          "upload_id"};
+    for (size_t i = 0; i < sizeof(meta) / sizeof(*meta); i++)
+        json_object_object_del(o, meta[i]);
+    int rc = provider && model ? record(a, q, who, o, provider, model, true,
+                                        t0, json)
+                               : SY_ENOMEM;
+    json_object_put(o);
+    return rc;
+}
+
+/* A cached value as the answer to this request: the stored analysis
+ * (the caller's own: no row written), or the refusal it holds. */
 static int
 from_cache(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_str v,
            int64_t t0, sy_errs *e, sy_str *json)
 {
-    json_object *o = json_tokener_parse(v.p), *r, *p, *m;
-    int rc;
-    if (!o)
-        return SY_EINTERNAL;
-    if (json_object_object_get_ex(o, "refusal", &r)) {
+    size_t rl = strlen(REFUSAL_TAG), al = strlen(ANSWER_TAG);
+    if (v.len > rl && !memcmp(v.p, REFUSAL_TAG, rl)) {
+        json_object *o = json_tokener_parse(v.p + rl);
         const char *c = json_object_get_string(
-                       json_object_object_get(r, "code")),
+                       json_object_object_get(o, "code")),
                    *d = json_object_get_string(
-                       json_object_object_get(r, "detail"));
+                       json_object_object_get(o, "detail"));
         char *code = c ? sy_arena_strndup(a, c, strlen(c)) : NULL;
         char *detail = d ? sy_arena_strndup(a, d, strlen(d)) : NULL;
         json_object_put(o);
@@ -527,20 +649,26 @@ from_cache(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_str v,
             return SY_EINTERNAL;
         return sy_errs_fail(e, SY_EVALIDATION, code, detail);
     }
-    if (!json_object_object_get_ex(o, "result", &r) ||
-        !json_object_is_type(r, json_type_object) ||
-        !json_object_object_get_ex(o, "provider", &p) ||
-        !json_object_object_get_ex(o, "model", &m)) {
-        json_object_put(o);
+    const char *nl = v.len > al ? memchr(v.p, '\n', v.len) : NULL;
+    if (!nl || memcmp(v.p, ANSWER_TAG, al))
         return SY_EINTERNAL;
-    }
-    rc = record(a, q, who, r, json_object_get_string(p),
-                json_object_get_string(m), true, t0, json);
-    json_object_put(o);
-    return rc;
+    sy_str user = {v.p + al, (size_t)(nl - v.p) - al};
+    sy_str j = {nl + 1, v.len - (size_t)(nl + 1 - v.p)};
+    bool own = who->user_id ? sy_str_eqc(user, who->user_id)
+                            : sy_str_eqc(user, "-");
+    return own ? served(a, j, t0, json) : recorded_for(a, q, who, j, t0, json);
 }
 
 #define TAKEOVERS_MAX 3
+
+/* The single-flight token, made on first use (a hit needs none). */
+static const char *
+lock_token(char t[SY_UUID_LEN + 1])
+{
+    if (!t[0])
+        sy_uuid_v4(t);
+    return t;
+}
 
 /* Answer q for the caller: from the AI result cache (X-Cache: HIT),
  * else by run_analyser with single flight across responders (MISS),
@@ -560,15 +688,15 @@ analyse(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_errs *e,
                                         q->params, q->up.sha256, &what) == 0 &&
                  sy_airesult_key_make(&key, q->tenant, SY_CACHE_ANALYSIS,
                                       owner, what) == 0;
-    char token[SY_UUID_LEN + 1];
-    sy_uuid_v4(token);
+    char token[SY_UUID_LEN + 1] = ""; /* made only when a hit is not */
     *xcache = SY_ANALYSIS_MISS;
     for (int turn = 0; cache; turn++) {
         if (sy_airesult_get(a, &key, &found, &v) < 0)
             cache = false; /* Redis is down: no cache */
         else if (found != SY_AIRESULT_MISS)
             break;
-        else if ((rc = sy_airesult_lock(a, &key, token, q->budget_ms)) < 0)
+        else if ((rc = sy_airesult_lock(a, &key, lock_token(token),
+                                        q->budget_ms)) < 0)
             cache = false;
         else if (rc == 1)
             break; /* this request computes it */
@@ -597,18 +725,20 @@ analyse(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_errs *e,
     }
     rc = run_analyser(a, q, t0 + q->budget_ms * 1000, e, &ans);
     if (rc == 0) {
-        if (cache && envelope(a, &ans, e, &v) == 0)
-            sy_airesult_put(a, &key, token, v, false,
-                            sy_conf->ai_cache_ttl_ms,
-                            sy_conf->ai_cache_stale_ttl_ms, 0);
         rc = record(a, q, who, ans.result, ans.provider, ans.model, false, t0,
                     json);
         json_object_put(ans.result);
+        if (cache && rc == 0 && answer_value(a, who, *json, &v) == 0)
+            sy_airesult_put(a, &key, token, v, false,
+                            sy_conf->ai_cache_ttl_ms,
+                            sy_conf->ai_cache_stale_ttl_ms, 0);
+        else if (cache)
+            sy_airesult_unlock(a, &key, token);
         return rc;
     }
     if (!cache)
         return rc;
-    if (ans.negative && envelope(a, &ans, e, &v) == 0) {
+    if (ans.negative && refusal_value(a, e, &v) == 0) {
         sy_airesult_put(a, &key, token, v, true, sy_conf->ai_cache_ttl_ms,
                         0, sy_conf->ai_cache_negative_ttl_ms);
         return rc;

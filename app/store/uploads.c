@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "synthia/clock.h"
 #include "synthia/error.h"
+#include "synthia/memcache.h"
 #include "synthia/redis.h"
 
 #define KEY_MAX 96
@@ -147,11 +149,65 @@ sy_uploads_db_get(sy_arena *a, const char *tenant_id, const char *id,
     return get_row(a, tenant_id, id, true, out);
 }
 
+/* Upload metadata per responder (uploads_db.h, sy_uploads_db_meta):
+ * an upload never changes, so an entry is good until the upload expires;
+ * UPLOAD_META_TTL_MS bounds how long one deleted before its expiry is
+ * still described here. */
+#define UPLOAD_META_TTL_MS 60000
+static sy_memcache meta_mem =
+    SY_MEMCACHE("upload_meta", 4096, 1024 * 1024, UPLOAD_META_TTL_MS);
+SY_MEMCACHE_REGISTER(meta_mem)
+
+typedef struct meta_rec {
+    int64_t width, height, expires_ms;
+    char sha256[65];
+    char user_id[37];
+    char content_type[128];
+} meta_rec;
+
 int
 sy_uploads_db_meta(sy_arena *a, const char *tenant_id, const char *id,
                    sy_upload_row *out)
 {
-    return get_row(a, tenant_id, id, false, out);
+    char k[KEY_MAX];
+    int kl = snprintf(k, sizeof(k), "%s/%s", tenant_id, id);
+    size_t n;
+    const meta_rec *m = kl > 0 && (size_t)kl < sizeof(k)
+                            ? sy_memcache_get(&meta_mem, k, (size_t)kl, &n)
+                            : NULL;
+    if (m && n == sizeof(*m) && m->expires_ms > sy_wall_ms()) {
+        sy_upload_row row;
+        memset(&row, 0, sizeof(row));
+        memcpy(row.id, id, strlen(id) + 1); /* as long as when stored */
+        memcpy(row.sha256, m->sha256, sizeof(row.sha256));
+        row.content_type = sy_arena_strndup(a, m->content_type,
+                                            strlen(m->content_type));
+        row.user_id = sy_arena_strndup(a, m->user_id, strlen(m->user_id));
+        if (!row.content_type || !row.user_id)
+            return SY_ENOMEM;
+        row.width = m->width;
+        row.height = m->height;
+        row.expires_ms = m->expires_ms;
+        row.data = SY_STR_NULL;
+        row.bytes = -1;
+        *out = row;
+        return 0;
+    }
+    int rc = get_row(a, tenant_id, id, false, out);
+    meta_rec r;
+    memset(&r, 0, sizeof(r));
+    if (rc == 0 && kl > 0 && (size_t)kl < sizeof(k) &&
+        strlen(out->user_id) < sizeof(r.user_id) &&
+        strlen(out->content_type) < sizeof(r.content_type)) {
+        r.width = out->width;
+        r.height = out->height;
+        r.expires_ms = out->expires_ms;
+        memcpy(r.sha256, out->sha256, sizeof(r.sha256));
+        memcpy(r.user_id, out->user_id, strlen(out->user_id));
+        memcpy(r.content_type, out->content_type, strlen(out->content_type));
+        sy_memcache_put(&meta_mem, k, (size_t)kl, &r, sizeof(r));
+    }
+    return rc;
 }
 
 /* KEYS[1] the tenant's set, KEYS[2..] upload hashes; ARGV[1] the user,

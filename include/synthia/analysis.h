@@ -47,16 +47,16 @@ enum sy_analysis_xcache {
  * shopper's own, or one made with an API key), decoded to
  * SY_CHROMATIC_SIDE, through the local chromatic analyser (chromatic.h;
  * charged to the ai class right before it runs: aicharge.h), stored
- * with the caller (analyses_db.h).  Answers come from the AI
- * result cache when it holds one (a new analysis is still recorded for
- * the caller, with cached true; *xcache says HIT); identical requests
- * in flight make one analysis.  0 and the analysis's JSON (with
- * upload_id); SY_EVALIDATION (a bad upload_id, or 422 no_skin_found,
- * cached as a refusal for ai.cache_negative_ttl); SY_ENOTFOUND (404
- * upload_not_found: unknown, expired, another tenant's or another
- * shopper's); SY_ETIMEOUT (an identical analysis outlasted the wait);
- * SY_ERATE (429: the ai class);
- * SY_EREDIS; SY_EDB. */
+ * with the caller (analyses_db.h).  Answers come from the AI result
+ * cache when it holds one (*xcache says HIT: the analysis the miss
+ * stored, same id, cached true, no row written; for a caller other than
+ * the one it was stored for, recorded anew for them); identical
+ * requests in flight make one analysis.  0 and the analysis's JSON
+ * (with upload_id); SY_EVALIDATION (a bad upload_id, or 422
+ * no_skin_found, cached as a refusal for ai.cache_negative_ttl);
+ * SY_ENOTFOUND (404 upload_not_found: unknown, expired, another
+ * tenant's or another shopper's); SY_ETIMEOUT (an identical analysis
+ * outlasted the wait); SY_ERATE (429: the ai class); SY_EREDIS; SY_EDB. */
 int sy_analysis_chromatic(sy_arena *a, const char *tenant,
                           const sy_ai_caller *who, struct json_object *body,
                           sy_errs *e, sy_str *json, int *xcache);

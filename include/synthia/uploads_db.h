@@ -48,7 +48,9 @@ int sy_uploads_db_get(sy_arena *a, const char *tenant_id, const char *id,
                       sy_upload_row *out);
 
 /* The same without the bytes (data SY_STR_NULL, bytes -1): what an
- * answer from the AI result cache needs (its sha256 and user). */
+ * answer from the AI result cache needs (its sha256 and user).  Kept
+ * per responder (memcache "upload_meta") until the upload expires, at
+ * most 60 s: an upload removed earlier may be described that long. */
 int sy_uploads_db_meta(sy_arena *a, const char *tenant_id, const char *id,
                        sy_upload_row *out);
 /* Erasure: delete every upload of user_id in the tenant (their hashes

@@ -6,8 +6,10 @@ stand-in provider server (tests/providers/standin.py) with a real Redis
 and PostgreSQL.
 
 Covers: X-Cache MISS then HIT (the same upload, or another upload of the
-same bytes), cached true, a new analysis recorded per hit (history), no
-analyser or provider call on a hit; other tenants never hit; DELETE
+same bytes), cached true, a hit answers the analysis the miss stored (same
+id, no row written: rows counted with psql), no analyser or provider call
+on a hit; another caller's hit on a shopper's upload is recorded for that
+caller; other tenants never hit; DELETE
 /cache?type=analysis&user_id= reaches the entries; single flight (10
 identical concurrent facial requests on 4 responders -> one provider
 call); the negative cache of a provider's 400; STALE when every vision
@@ -138,6 +140,11 @@ def reset(stack):
                  "redis.call('DEL', k) end return 0", "0")
 
 
+def analysis_rows(stack, tenant):
+    return int(keylib.psql(stack, "SELECT count(*) FROM analyses WHERE "
+                           "tenant_id = '%s'" % tenant))
+
+
 def created(r, kind, xcache):
     assert r.status == 201, r
     assert r.headers.get("X-Cache") == xcache, (xcache, r.headers, r)
@@ -167,17 +174,25 @@ def test_chromatic_hit_after_miss_and_same_bytes(stack):
     img = portrait()
     up = s.upload(img)
     first = created(s.analyse("chromatic", up["id"]), "chromatic", "MISS")
+    rows = analysis_rows(stack, s.id)
     second = created(s.analyse("chromatic", up["id"]), "chromatic", "HIT")
-    assert second["id"] != first["id"], (first, second)
+    # the hit answers the stored analysis and writes no row
+    assert second["id"] == first["id"], (first, second)
+    assert analysis_rows(stack, s.id) == rows
     for k in ("season", "undertone", "palette", "avoid", "provider",
-              "model"):
+              "model", "upload_id", "upload_sha256", "created_at"):
         assert second[k] == first[k], (k, first, second)
-    # another upload of the same bytes is the same request
+    assert first["cached"] is False and second["cached"] is True
+    assert isinstance(second["duration_ms"], int), second
+    # another upload of the same bytes is the same request: the same
+    # analysis (of the upload it was made from)
     up2 = s.upload(img)
     assert up2["id"] != up["id"]
     third = created(s.analyse("chromatic", up2["id"]), "chromatic", "HIT")
-    assert third["upload_id"] == up2["id"] and \
+    assert third["id"] == first["id"] and \
+        third["upload_id"] == up["id"] and \
         third["season"] == first["season"], third
+    assert analysis_rows(stack, s.id) == rows
     # other bytes are not
     created(s.analyse("chromatic", s.upload(portrait())["id"]), "chromatic",
             "MISS")
@@ -208,15 +223,22 @@ def test_facial_miss_hit_history_and_no_provider_call(stack):
     assert SI.count("openai.chat") == 1, "a hit called the provider"
     assert (h["face_shape"], h["features"]) == (j["face_shape"],
                                                 j["features"])
-    # both are in the caller's history and readable by id
-    for a in (j, h):
-        g = stack.get("/api/v1/analysis/" + a["id"],
-                      headers=s.auth(s.alice))
-        assert g.status == 200 and g.json()["type"] == "facial", g
-        assert g.json()["cached"] is a["cached"], g.json()
+    # the hit is the stored analysis: one row in the caller's history
+    assert h["id"] == j["id"], (j, h)
+    g = stack.get("/api/v1/analysis/" + h["id"], headers=s.auth(s.alice))
+    assert g.status == 200 and g.json()["type"] == "facial", g
+    assert g.json()["cached"] is False, g.json()
     mine = stack.get("/api/v1/analysis", headers=s.auth(s.alice)).json()
-    ids = {x["id"] for x in mine["items"]}
-    assert {j["id"], h["id"]} <= ids, mine
+    ids = [x["id"] for x in mine["items"]]
+    assert ids.count(j["id"]) == 1, mine
+    # the tenant's API key asking about alice's upload hits her entry,
+    # but gets an analysis of its own (alice's is hers)
+    rows = analysis_rows(stack, s.id)
+    st = created(s.analyse("facial", up["id"]), "facial", "HIT")
+    assert st["id"] != j["id"] and st["user_id"] != j["user_id"], (j, st)
+    assert st["face_shape"] == j["face_shape"], (j, st)
+    assert analysis_rows(stack, s.id) == rows + 1
+    assert SI.count("openai.chat") == 1
     # a shopper may not analyse another shopper's upload
     r = s.analyse("facial", up["id"], s.bob)
     sylib.assert_problem(r, 404, "upload_not_found")
