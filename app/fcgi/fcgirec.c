@@ -71,10 +71,13 @@ sy_fcgi_scan_records(const unsigned char *p, size_t n, bool full,
         }
         off = end;
     }
-    if (id >= 0 && params_done && (body || full)) {
+    if (id >= 0 && (full || (params_done && body))) {
         /* the body is arriving: the handler reads the rest as it comes
          * (a web server may send a large body only as the application
-         * reads it) */
+         * reads it).  A full peek window before the params end means
+         * params larger than it (a 200 KB URI through Caddy): the web
+         * server is sending them and may block until they are read, so
+         * libfcgi reads them as they come. */
         out->state = SY_FCGI_READY;
         out->has_body = true;
         return;

@@ -41,7 +41,9 @@ typedef struct sy_fcgi_scan {
 } sy_fcgi_scan;
 
 /* Scan the n bytes at p (the start of a connection's unread input).
- * full: the peek filled its buffer, so more may wait in the socket. */
+ * full: the peek filled its buffer, so more may wait in the socket: a
+ * request begun in a full window is READY (its params or body are being
+ * sent, and the sender may block until they are read). */
 void sy_fcgi_scan_records(const unsigned char *p, size_t n, bool full,
                           sy_fcgi_scan *out);
 

@@ -128,7 +128,7 @@ if [[ -n $systemdsystemunitdir ]]; then
         bad "synthia.service ExecStart: $(grep '^ExecStart=' "$D$systemdsystemunitdir/synthia.service")"
     fi
 fi
-if grep -q "fastcgi_pass unix:/run/synthia/fcgi.sock;" "$D$docdir/examples/nginx/synthia.conf" &&
+if grep -q "server unix:/run/synthia/fcgi.sock;" "$D$docdir/examples/nginx/synthia.conf" &&
     grep -q "root $pkgdatadir/www;" "$D$docdir/examples/nginx/synthia.conf"; then
     ok "nginx example points at /run/synthia/fcgi.sock and $pkgdatadir/www"
 else

@@ -67,7 +67,10 @@ START_TEST(test_request_complete_only_with_params_and_stdin_end)
     ck_assert(!sc.has_body);
     /* a full peek buffer with the params done: the body follows */
     ck_assert_int_eq(scan(after_params, true).state, SY_FCGI_READY);
-    ck_assert_int_eq(scan(after_begin, true).state, SY_FCGI_PARTIAL);
+    /* a full one before they end: params larger than the window, being
+     * sent (the web server may block until they are read) */
+    ck_assert_int_eq(scan(after_begin, true).state, SY_FCGI_READY);
+    ck_assert_int_eq(scan(after_begin - 1, true).state, SY_FCGI_PARTIAL);
 }
 END_TEST
 
