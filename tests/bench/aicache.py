@@ -53,7 +53,8 @@ ANALYSE = "/api/v1/analysis/chromatic"
 def portrait(i, size):
     return subprocess.run(
         [SYIMG, "jpeg", str(size), str(size), "portrait", "e0ac90",
-         "%02x%02x20" % (16 + i % 200, 20 + i // 200), "c8d0d8"],
+         "%02x%02x20" % (16 + i % 200, 20 + i // 200), "c8d0d8",
+         str(i + 1)],  # the noise seed: distinct bytes (JPEG merges colours)
         check=True, capture_output=True, timeout=60).stdout
 
 

@@ -74,10 +74,13 @@ def png(w=16, h=16):
 
 def portrait():
     skin = random.choice(("f1c27d", "e0ac90", "c68642", "8d5524"))
-    hair = "%02x1410" % random.randrange(16, 64)  # unique-ish bytes
+    hair = "%02x1410" % random.randrange(16, 64)
+    # bytes no other call makes: the noise seed (JPEG merges colours a few
+    # units apart, so the colours alone could repeat a photo)
+    seed = str(random.randrange(1, 1 << 31))
     return subprocess.run([SYIMG, "jpeg", "256", "256", "portrait", skin,
-                           hair, "c8d0d8"], check=True, capture_output=True,
-                          timeout=30).stdout
+                           hair, "c8d0d8", seed], check=True,
+                          capture_output=True, timeout=30).stdout
 
 
 class Shop:
