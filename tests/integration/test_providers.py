@@ -10,62 +10,24 @@ class, Retry-After honoured, the circuit breaker shared through Redis
 
 import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
-import atexit
 import hashlib
 import json
 import os
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.request
 
+import standinlib
 import sylib
 import syid
 
 TEST_TIMEOUT = 180
-STANDIN = os.path.join(sylib.SRCDIR, "tests", "providers", "standin.py")
-KEYS = {"openai": "sk-test-openai", "gemini": "gm-test-gemini",
-        "fal": "fal-test-key", "replicate": "r8-test-key"}
-
-
-def _start_standin():
-    tmp = tempfile.mkdtemp(prefix="sy-standin-")
-    port_file = os.path.join(tmp, "port")
-    p = subprocess.Popen([sys.executable, STANDIN, "--port-file", port_file],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-
-    def stop():
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        for f in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, f))
-        os.rmdir(tmp)
-    atexit.register(stop)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            break
-        time.sleep(0.05)
-    port = int(open(port_file).read().strip())
-    for kind, k in KEYS.items():
-        with open(os.path.join(tmp, kind + ".key"), "w") as f:
-            f.write(k + "\n")
-    return port, tmp
-
-
-PORT, KEYDIR = _start_standin()
-BASE = "http://127.0.0.1:%d" % PORT
-
-
-def _section(kind, timeout="1500ms"):
-    return ("[ai.%s]\nbase_url = %s\nkey_file = %s/%s.key\n"
-            "timeout = %s\nconnect_timeout = 500ms\n"
-            % (kind, BASE, KEYDIR, kind, timeout))
+SI = standinlib.start()
+KEYS = standinlib.KEYS
+KEYDIR = SI.keydir
+BASE = SI.base
+_section = SI.section
 
 
 SHARED_STACK = dict(workers=2, extra_config=(
@@ -87,17 +49,8 @@ SHARED_STACK = dict(workers=2, extra_config=(
 # ------------------------------------------------------------ helpers
 
 
-def admin(path, body=None):
-    req = urllib.request.Request(
-        BASE + path, method="POST" if body is not None else "GET",
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read() or b"null")
-
-
-def fault(route, mode, count=1, **kw):
-    admin("/_admin/fault", dict(route=route, mode=mode, count=count, **kw))
+admin = SI.admin
+fault = SI.fault
 
 
 def calls():
@@ -108,21 +61,10 @@ def count(route):
     return calls()["counts"].get(route, 0)
 
 
-def redis_cli(stack, *args):
-    p = subprocess.run(["redis-cli", "-p", stack.env["SY_REDIS_PORT"]] +
-                       list(args), stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True, timeout=10)
-    assert p.returncode == 0, p
-    return p.stdout.strip()
-
-
 def reset(stack):
     """Stand-in back to normal (keys expected), every breaker forgotten."""
-    admin("/_admin/reset", {})
-    admin("/_admin/keys", KEYS)
-    redis_cli(stack, "EVAL",
-              "for _, k in ipairs(redis.call('KEYS', 'sy:{ai}:cb:*')) do "
-              "redis.call('DEL', k) end return 0", "0")
+    SI.reset()
+    standinlib.forget_breakers(stack)
 
 
 def check(stack, *args, env=None):
