@@ -687,7 +687,9 @@ analyse(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_errs *e,
     bool cache = sy_analysis_cache_what(a, q->type, q->provider, q->model,
                                         q->params, q->up.sha256, &what) == 0 &&
                  sy_airesult_key_make(&key, q->tenant, SY_CACHE_ANALYSIS,
-                                      owner, what) == 0;
+                                      owner, what) == 0 &&
+                 sy_uploads_db_key(q->tenant, q->up.id, key.guard,
+                                   sizeof(key.guard)) == 0;
     char token[SY_UUID_LEN + 1] = ""; /* made only when a hit is not */
     *xcache = SY_ANALYSIS_MISS;
     for (int turn = 0; cache; turn++) {
@@ -710,6 +712,14 @@ analyse(sy_arena *a, const ask *q, const sy_ai_caller *who, sy_errs *e,
                                 "try again shortly");
         else if (rc != SY_ENOTFOUND || turn + 1 >= TAKEOVERS_MAX)
             cache = false; /* the holder died: take over */
+    }
+    if (cache && found == SY_AIRESULT_GONE) {
+        /* the upload expired or was erased since this responder read its
+         * metadata: checked in the lookup's round trip */
+        sy_uploads_db_forget(q->tenant, q->up.id);
+        return sy_errs_fail(e, SY_ENOTFOUND, "upload_not_found",
+                            "No upload of that id: uploads expire after "
+                            "uploads.ttl, and belong to one tenant.");
     }
     if (cache && found != SY_AIRESULT_MISS) {
         *xcache = SY_ANALYSIS_HIT;

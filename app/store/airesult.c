@@ -72,11 +72,16 @@ count(const sy_airesult_key *k, int result)
 
 /* ------------------------------------------------------------ scripts */
 
-/* KEYS: stats, entry, neg, lock.  ARGV: type.  A value found (fresh
+/* KEYS: stats, entry, neg, lock[, guard].  ARGV: type.  A guard key
+ * that does not exist answers {"gone", 0} (the input was deleted).  A
+ * value found (fresh
  * first, then negative) is counted as a hit and a call saved.  Returns
  * {"hit"|"neg", value} or {"miss", PTTL of the lock}. */
 static sy_redis_script get_script = {
     "airesult_get",
+    "if KEYS[5] and redis.call('EXISTS', KEYS[5]) == 0 then\n"
+    "  return {'gone', 0}\n"
+    "end\n"
     "local v = redis.call('GET', KEYS[2])\n"
     "local kind = 'hit'\n"
     "if not v then v = redis.call('GET', KEYS[3]); kind = 'neg' end\n"
@@ -159,6 +164,7 @@ sy_airesult_key_make(sy_airesult_key *k, const char *tenant, int type,
     snprintf(k->stale, sizeof(k->stale), "%s:stale", k->entry);
     snprintf(k->neg, sizeof(k->neg), "%s:neg", k->entry);
     snprintf(k->lock, sizeof(k->lock), "%s:lock", k->entry);
+    k->guard[0] = '\0';
     return 0;
 }
 
@@ -169,14 +175,17 @@ static int
 look(sy_arena *a, const sy_airesult_key *k, int *found, sy_str *value,
      long long *lock_pttl)
 {
+    bool guard = k->guard[0] != '\0';
     const char *argv[] = {k->k.stats, k->entry, k->neg, k->lock,
+                          guard ? k->guard : sy_cache_types[k->k.type].name,
                           sy_cache_types[k->k.type].name};
     redisReply *r;
     register_scripts();
     *found = SY_AIRESULT_MISS;
     if (sy_redis_down())
         return SY_EREDIS;
-    int rc = sy_redis_eval(a, &get_script, 4, 1, argv, NULL, &r);
+    int rc = guard ? sy_redis_eval(a, &get_script, 5, 1, argv, NULL, &r)
+                   : sy_redis_eval(a, &get_script, 4, 1, argv, NULL, &r);
     if (rc < 0)
         return rc == SY_ENOMEM ? rc : SY_EREDIS;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -186,6 +195,10 @@ look(sy_arena *a, const sy_airesult_key *k, int *found, sy_str *value,
         return SY_EREDIS;
     }
     redisReply *v = r->element[1];
+    if (!strcmp(r->element[0]->str, "gone")) {
+        *found = SY_AIRESULT_GONE;
+        return 0;
+    }
     if (!strcmp(r->element[0]->str, "miss")) {
         *lock_pttl = v->type == REDIS_REPLY_INTEGER ? v->integer : -2;
         return 0;

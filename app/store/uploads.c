@@ -166,6 +166,23 @@ typedef struct meta_rec {
 } meta_rec;
 
 int
+sy_uploads_db_key(const char *tenant_id, const char *id, char *out,
+                  size_t outlen)
+{
+    int n = snprintf(out, outlen, "sy:{t:%s}:up:%s", tenant_id, id);
+    return n > 0 && (size_t)n < outlen ? 0 : SY_EINVAL;
+}
+
+void
+sy_uploads_db_forget(const char *tenant_id, const char *id)
+{
+    char k[KEY_MAX];
+    int kl = snprintf(k, sizeof(k), "%s/%s", tenant_id, id);
+    if (kl > 0 && (size_t)kl < sizeof(k))
+        sy_memcache_drop(&meta_mem, k, (size_t)kl);
+}
+
+int
 sy_uploads_db_meta(sy_arena *a, const char *tenant_id, const char *id,
                    sy_upload_row *out)
 {

@@ -46,12 +46,14 @@ typedef struct sy_airesult_key {
     char stale[2 * SY_CACHEKEY_MAX + 8];
     char neg[2 * SY_CACHEKEY_MAX + 8];
     char lock[2 * SY_CACHEKEY_MAX + 8];
+    char guard[128]; /* "" or a key that must exist (the input upload) */
 } sy_airesult_key;
 
 enum sy_airesult_found {
     SY_AIRESULT_MISS = 0,
     SY_AIRESULT_HIT,      /* a fresh result */
     SY_AIRESULT_NEGATIVE, /* a refusal kept by the negative cache */
+    SY_AIRESULT_GONE,     /* the guard key does not exist (nothing counted) */
 };
 
 /* The keys of (tenant, cache type, user or NULL, canonical request):
@@ -60,7 +62,9 @@ int sy_airesult_key_make(sy_airesult_key *k, const char *tenant, int type,
                          const char *user, sy_str what);
 
 /* One look: *found is HIT or NEGATIVE with *value (arena memory; both
- * counted as a hit and an AI call saved), or MISS (nothing counted).
+ * counted as a hit and an AI call saved), or MISS (nothing counted), or
+ * GONE when k->guard is set and that key does not exist (the input was
+ * deleted: checked in the same round trip).
  * 0, or SY_EREDIS (Redis down: the caller goes without the cache). */
 int sy_airesult_get(sy_arena *a, const sy_airesult_key *k, int *found,
                     sy_str *value);

@@ -50,9 +50,20 @@ int sy_uploads_db_get(sy_arena *a, const char *tenant_id, const char *id,
 /* The same without the bytes (data SY_STR_NULL, bytes -1): what an
  * answer from the AI result cache needs (its sha256 and user).  Kept
  * per responder (memcache "upload_meta") until the upload expires, at
- * most 60 s: an upload removed earlier may be described that long. */
+ * most 60 s: an upload removed earlier may be described that long (the
+ * AI cache lookup checks its key, sy_uploads_db_key, in the same round
+ * trip). */
 int sy_uploads_db_meta(sy_arena *a, const char *tenant_id, const char *id,
                        sy_upload_row *out);
+/* The Redis key of the upload (its existence is what makes it live),
+ * for a script that must check it in the same round trip: 0, or
+ * SY_EINVAL when it does not fit outlen. */
+int sy_uploads_db_key(const char *tenant_id, const char *id, char *out,
+                      size_t outlen);
+
+/* Forget this responder's metadata of an upload found gone. */
+void sy_uploads_db_forget(const char *tenant_id, const char *id);
+
 /* Erasure: delete every upload of user_id in the tenant (their hashes
  * and their places in the tenant's set), in batches of one script call
  * each.  0 with *deleted; SY_EREDIS; SY_ENOMEM. */
