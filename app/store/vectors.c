@@ -349,32 +349,33 @@ static sy_db_stmt sql_upsert_many =
 
 #define MANY_BATCH 500
 
-/* One statement for ids[0..n) (n <= MANY_BATCH), its parameters built
- * in a scratch arena of its own: 10,000 products' hex vectors are
- * 20 MiB, which the request's budget need not hold all at once. */
+/* The parameters of the statement for ids[0..n) (n <= MANY_BATCH),
+ * built in a scratch arena of its own: 10,000 products' hex vectors are
+ * 20 MiB, which the request's budget need not hold all at once (and
+ * libpq has its own copy once sy_db_send returns). */
+typedef struct batch {
+    sy_arena scratch;
+    char dims[16];
+    const char *params[5];
+} batch;
+
 static int
-store_batch(sy_arena *a, const char *tenant, const char *const *ids,
+build_batch(batch *b, const char *tenant, const char *const *ids,
             const sy_str *texts, int n)
 {
     float v[SY_EMBED_DIMS];
-    char dims[16];
-    PGresult *r;
-    sy_arena scratch;
     size_t need = (size_t)n * (HEX_LEN + 2) + 64;
-    sy_arena_init(&scratch, 2 * need, 8 * need);
+    sy_arena_init(&b->scratch, 2 * need, 8 * need);
     sy_buf idb, vb;
-    sy_buf_init(&idb, &scratch, (size_t)n * (SY_UUID_LEN + 1) + 8);
-    sy_buf_init(&vb, &scratch, need);
+    sy_buf_init(&idb, &b->scratch, (size_t)n * (SY_UUID_LEN + 1) + 8);
+    sy_buf_init(&vb, &b->scratch, need);
     sy_buf_putc(&idb, '{');
     sy_buf_putc(&vb, '{');
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
+    for (int i = 0; i < n; i++) {
         sy_embed_local(texts[i], v);
-        const char *hex = encode_vec(&scratch, v);
-        if (!hex) {
-            rc = SY_ENOMEM;
-            break;
-        }
+        const char *hex = encode_vec(&b->scratch, v);
+        if (!hex)
+            return SY_ENOMEM;
         if (i) {
             sy_buf_putc(&idb, ',');
             sy_buf_putc(&vb, ',');
@@ -385,29 +386,48 @@ store_batch(sy_arena *a, const char *tenant, const char *const *ids,
     sy_buf_putc(&idb, '}');
     sy_buf_putc(&vb, '}');
     const char *idtext = sy_buf_cstr(&idb), *vtext = sy_buf_cstr(&vb);
-    if (rc == 0 && (!idtext || !vtext))
-        rc = SY_ENOMEM;
-    if (rc == 0) {
-        snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
-        const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL, dims, idtext,
-                                vtext};
-        rc = sy_db_exec(a, &sql_upsert_many, params, 5, &r);
-    }
-    sy_arena_cleanup(&scratch);
-    return rc;
+    if (!idtext || !vtext)
+        return SY_ENOMEM;
+    snprintf(b->dims, sizeof(b->dims), "%d", SY_EMBED_DIMS);
+    b->params[0] = tenant;
+    b->params[1] = SY_EMBED_LOCAL_MODEL;
+    b->params[2] = b->dims;
+    b->params[3] = idtext;
+    b->params[4] = vtext;
+    return 0;
 }
 
+/* Batches in a pipeline of two: the vectors of batch i+1 are computed
+ * while PostgreSQL runs batch i (sent, not waited for), so on two cores
+ * the responder's embedding work hides behind the server's inserts.
+ * Every batch sent is waited for, also after a failure. */
 int
 sy_vectors_store_many(sy_arena *a, const char *tenant,
                       const char *const *ids, const sy_str *texts, int n)
 {
-    for (int at = 0; at < n; at += MANY_BATCH) {
+    PGresult *r;
+    bool pending = false;
+    int rc = 0;
+    for (int at = 0; at < n && rc == 0; at += MANY_BATCH) {
         int k = n - at < MANY_BATCH ? n - at : MANY_BATCH;
-        int rc = store_batch(a, tenant, ids + at, texts + at, k);
-        if (rc < 0)
-            return rc;
+        batch b;
+        rc = build_batch(&b, tenant, ids + at, texts + at, k);
+        if (pending) {
+            int wrc = sy_db_wait(a, &r);
+            pending = false;
+            if (rc == 0)
+                rc = wrc;
+        }
+        if (rc == 0)
+            pending = (rc = sy_db_send(&sql_upsert_many, b.params, 5)) == 0;
+        sy_arena_cleanup(&b.scratch);
     }
-    return 0;
+    if (pending) {
+        int wrc = sy_db_wait(a, &r);
+        if (rc == 0)
+            rc = wrc;
+    }
+    return rc;
 }
 
 /* ------------------------------------------------ other embedders' */
