@@ -579,10 +579,13 @@ sy_db_exec_durable(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
 /* ------------------------------------------------ sent, then waited */
 
 int
-sy_db_send(sy_db_stmt *stmt, const char *const *params, int nparams)
+sy_db_send(sy_db_stmt *stmt, const char *const *params, const int *lengths,
+           int nparams)
 {
+    int formats[SY_DB_SEND_MAX];
     last_sqlstate[0] = '\0';
     if (pending || nparams != stmt->nparams ||
+        (lengths && nparams > SY_DB_SEND_MAX) ||
         (stmt->durable && !in_tx)) {
         sy_log(SY_LOG_ERROR, "db_error",
                "statement %s not sent (%d parameters, %s)", stmt->name,
@@ -598,12 +601,15 @@ sy_db_send(sy_db_stmt *stmt, const char *const *params, int nparams)
         return rc;
     /* libpq copies the parameters into its output buffer (and, the
      * connection being blocking, sends them) before this returns */
+    for (int i = 0; lengths && i < nparams; i++)
+        formats[i] = lengths[i] >= 0; /* 1: binary */
+    const int *fmt = lengths ? formats : NULL;
     int64_t t0 = sy_mono_us();
     int ok = sy_conf->db_prepared
                  ? PQsendQueryPrepared(conn, stmt->name, nparams, params,
-                                       NULL, NULL, 0)
+                                       lengths, fmt, 0)
                  : PQsendQueryParams(conn, stmt->sql, nparams, NULL, params,
-                                     NULL, NULL, 0);
+                                     lengths, fmt, 0);
     wait_us += sy_mono_us() - t0;
     if (!ok)
         return result_rc(NULL, stmt->name);
