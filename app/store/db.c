@@ -401,6 +401,7 @@ sy_db_commit(void)
 {
     if (!in_tx)
         return SY_EINVAL;
+    discard_pending(); /* a failed one leaves the transaction failed */
     /* COMMIT of a failed transaction "succeeds" as a ROLLBACK: ask. */
     if (!conn || PQtransactionStatus(conn) != PQTRANS_INTRANS) {
         sy_db_rollback();
@@ -588,8 +589,11 @@ sy_db_send(sy_db_stmt *stmt, const char *const *params, const int *lengths,
         (lengths && nparams > SY_DB_SEND_MAX) ||
         (stmt->durable && !in_tx)) {
         sy_log(SY_LOG_ERROR, "db_error",
-               "statement %s not sent (%d parameters, %s)", stmt->name,
-               nparams, pending ? "another is pending" : "not in a tx");
+               "statement %s not sent (%d parameters; %s)", stmt->name,
+               nparams,
+               pending                      ? "another one is pending"
+               : stmt->durable && !in_tx    ? "durable outside a transaction"
+                                            : "wrong count or too many");
         return SY_EINVAL;
     }
     int rc = ensure_conn();
@@ -617,7 +621,8 @@ sy_db_send(sy_db_stmt *stmt, const char *const *params, const int *lengths,
     return 0;
 }
 
-/* The pending statement's result, the caller's; NULL when none. */
+/* The pending statement's result, the caller's to clear: 0, result_rc's
+ * error, or SY_EINVAL when none is pending. */
 static int
 take_pending(PGresult **out)
 {
