@@ -40,6 +40,7 @@ static int64_t backoff_us;  /* last back-off; 0 after a success */
 static int64_t wait_us;     /* time in libpq since the last take */
 static char last_sqlstate[6];
 static bool in_tx; /* between sy_db_begin and sy_db_commit/rollback */
+static sy_db_stmt *pending; /* sent by sy_db_send, result not yet taken */
 static const char *last_reason = "not connected";
 
 static sy_metric errors_metric = {
@@ -288,6 +289,8 @@ exec_stmt(sy_db_stmt *s, const char *const *params, int nparams,
     return 0;
 }
 
+static void discard_pending(void);
+
 /* Run a statement; the caller owns the result. */
 static int
 run(sy_db_stmt *stmt, const char *const *params, int nparams, PGresult **out)
@@ -298,6 +301,7 @@ run(sy_db_stmt *stmt, const char *const *params, int nparams, PGresult **out)
                stmt->name, nparams);
         return SY_EINVAL;
     }
+    discard_pending();
     int rc = ensure_conn();
     if (rc < 0)
         return rc;
@@ -371,6 +375,7 @@ sy_db_conn(struct pg_conn **out)
 static int
 tx_command(const char *sql)
 {
+    discard_pending();
     int64_t t0 = sy_mono_us();
     PGresult *r = PQexec(conn, sql);
     wait_us += sy_mono_us() - t0;
@@ -396,6 +401,7 @@ sy_db_commit(void)
 {
     if (!in_tx)
         return SY_EINVAL;
+    discard_pending(); /* a failed one leaves the transaction failed */
     /* COMMIT of a failed transaction "succeeds" as a ROLLBACK: ask. */
     if (!conn || PQtransactionStatus(conn) != PQTRANS_INTRANS) {
         sy_db_rollback();
@@ -429,6 +435,7 @@ void
 sy_db_close(void)
 {
     in_tx = false;
+    pending = NULL;
     if (!conn)
         return;
     /* Inherited across fork: close our copy of the socket first, so that
@@ -568,6 +575,100 @@ sy_db_exec_durable(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
         return rc;
     *out = r;
     return 0;
+}
+
+/* ------------------------------------------------ sent, then waited */
+
+int
+sy_db_send(sy_db_stmt *stmt, const char *const *params, const int *lengths,
+           int nparams)
+{
+    int formats[SY_DB_SEND_MAX];
+    last_sqlstate[0] = '\0';
+    if (pending || nparams != stmt->nparams ||
+        (lengths && nparams > SY_DB_SEND_MAX) ||
+        (stmt->durable && !in_tx)) {
+        sy_log(SY_LOG_ERROR, "db_error",
+               "statement %s not sent (%d parameters; %s)", stmt->name,
+               nparams,
+               pending                      ? "another one is pending"
+               : stmt->durable && !in_tx    ? "durable outside a transaction"
+                                            : "wrong count or too many");
+        return SY_EINVAL;
+    }
+    int rc = ensure_conn();
+    if (rc == 0 && stmt->durable)
+        rc = tx_command(RAISE_SYNC_COMMIT);
+    if (rc == 0 && sy_conf->db_prepared && stmt->prepared_on != conn_serial)
+        rc = prepare(stmt);
+    if (rc < 0)
+        return rc;
+    /* libpq copies the parameters into its output buffer (and, the
+     * connection being blocking, sends them) before this returns */
+    for (int i = 0; lengths && i < nparams; i++)
+        formats[i] = lengths[i] >= 0; /* 1: binary */
+    const int *fmt = lengths ? formats : NULL;
+    int64_t t0 = sy_mono_us();
+    int ok = sy_conf->db_prepared
+                 ? PQsendQueryPrepared(conn, stmt->name, nparams, params,
+                                       lengths, fmt, 0)
+                 : PQsendQueryParams(conn, stmt->sql, nparams, NULL, params,
+                                     lengths, fmt, 0);
+    wait_us += sy_mono_us() - t0;
+    if (!ok)
+        return result_rc(NULL, stmt->name);
+    pending = stmt;
+    return 0;
+}
+
+/* The pending statement's result, the caller's to clear: 0, result_rc's
+ * error, or SY_EINVAL when none is pending. */
+static int
+take_pending(PGresult **out)
+{
+    sy_db_stmt *s = pending;
+    pending = NULL;
+    if (!s || !conn)
+        return SY_EINVAL;
+    int64_t t0 = sy_mono_us();
+    PGresult *r = PQgetResult(conn), *more;
+    /* one statement, one result; then NULL (or the error of a broken
+     * connection, which result_rc sees through PQstatus) */
+    while ((more = PQgetResult(conn)) != NULL)
+        PQclear(more);
+    wait_us += sy_mono_us() - t0;
+    int rc = result_rc(r, s->name);
+    if (rc < 0) {
+        PQclear(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int
+sy_db_wait(sy_arena *a, struct pg_result **out)
+{
+    PGresult *r;
+    int rc = take_pending(&r);
+    if (rc < 0)
+        return rc;
+    rc = sy_arena_defer(a, clear_result, r);
+    if (rc < 0)
+        return rc;
+    *out = r;
+    return 0;
+}
+
+/* A statement sent and never waited for: its result is read and dropped
+ * before the connection is used again (its failure, if any, logged and
+ * left to the transaction's commit to report). */
+static void
+discard_pending(void)
+{
+    PGresult *r;
+    if (pending && take_pending(&r) == 0)
+        PQclear(r);
 }
 
 int

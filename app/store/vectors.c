@@ -5,7 +5,8 @@
  *
  * product_embeddings.vec holds SY_EMBED_DIMS little-endian float32 values;
  * they travel as bytea hex text ("\x...") both ways, so the statements
- * stay ordinary text-parameter ones.  A responder keeps up to
+ * stay ordinary text-parameter ones, except the import commit's bulk
+ * upsert (sy_vectors_store_many), which sends them as one binary bytea.  A responder keeps up to
  * SY_VECTORS_TENANTS tenants as one contiguous float array each, laid out
  * dimension-major (column d of n products at cols[d * n .. d * n + n - 1])
  * so that a search reads only the columns of the query's non-zero
@@ -324,18 +325,20 @@ sy_vectors_delete(sy_arena *a, const char *tenant, const char *product_id)
     return sy_db_exec(a, &sql_delete, params, 2, &r);
 }
 
-/* $1 tenant, $2 model, $3 dims, $4 array of product ids, $5 array of
- * their vectors as hex text (no \\x): sql_upsert for many products in
- * one statement.  Arrays rather than JSON: hex needs no quoting in an
- * array literal, and PostgreSQL splits one far faster than it parses
- * 20 MiB of JSON. */
+/* $1 tenant, $2 model, $3 dims, $4 array of product ids, $5 their
+ * vectors one after the other, $3 * 4 bytes each, as one binary bytea:
+ * sql_upsert for many products in one statement.  Binary rather than an
+ * array of hex texts: half the bytes on the wire, and PostgreSQL neither
+ * splits 10 MiB of array text nor decodes hex (each vector is a
+ * substring of a parameter that is not toasted: a copy). */
 static sy_db_stmt sql_upsert_many =
     SY_DB_STMT("vectors_upsert_many",
      "WITH up AS (INSERT INTO product_embeddings "
      "(product_id, tenant_id, embedder, model, dims, vec) "
      "SELECT u.id, $1::uuid, 'local', $2, $3::smallint,"
-     " decode(u.h, 'hex') "
-     "FROM unnest($4::uuid[], $5::text[]) AS u(id, h) "
+     " substring($5::bytea FROM ((u.o - 1) * 4 * $3::int + 1)::int"
+     " FOR 4 * $3::int) "
+     "FROM unnest($4::uuid[]) WITH ORDINALITY AS u(id, o) "
      "ON CONFLICT (product_id, embedder, model) DO UPDATE SET"
      " dims = EXCLUDED.dims, vec = EXCLUDED.vec, updated_at = now() "
      "WHERE product_embeddings.tenant_id = EXCLUDED.tenant_id"
@@ -349,65 +352,89 @@ static sy_db_stmt sql_upsert_many =
 
 #define MANY_BATCH 500
 
-/* One statement for ids[0..n) (n <= MANY_BATCH), its parameters built
- * in a scratch arena of its own: 10,000 products' hex vectors are
- * 20 MiB, which the request's budget need not hold all at once. */
+/* The parameters of the statement for ids[0..n) (n <= MANY_BATCH),
+ * built in a scratch arena of its own (libpq has its own copy once
+ * sy_db_send returns). */
+typedef struct batch {
+    sy_arena scratch;
+    char dims[16];
+    const char *params[5];
+    int lengths[5];
+} batch;
+
 static int
-store_batch(sy_arena *a, const char *tenant, const char *const *ids,
+build_batch(batch *b, const char *tenant, const char *const *ids,
             const sy_str *texts, int n)
 {
     float v[SY_EMBED_DIMS];
-    char dims[16];
-    PGresult *r;
-    sy_arena scratch;
-    size_t need = (size_t)n * (HEX_LEN + 2) + 64;
-    sy_arena_init(&scratch, 2 * need, 8 * need);
-    sy_buf idb, vb;
-    sy_buf_init(&idb, &scratch, (size_t)n * (SY_UUID_LEN + 1) + 8);
-    sy_buf_init(&vb, &scratch, need);
+    size_t idlen = (size_t)n * (SY_UUID_LEN + 1) + 8;
+    sy_arena_init(&b->scratch, 2 * (idlen + (size_t)n * VEC_BYTES),
+                  4 * (idlen + (size_t)n * VEC_BYTES));
+    unsigned char *vecs = sy_arena_alloc(&b->scratch,
+                                         (size_t)(n ? n : 1) * VEC_BYTES);
+    sy_buf idb;
+    sy_buf_init(&idb, &b->scratch, idlen);
+    if (!vecs)
+        return SY_ENOMEM;
     sy_buf_putc(&idb, '{');
-    sy_buf_putc(&vb, '{');
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
+    for (int i = 0; i < n; i++) {
         sy_embed_local(texts[i], v);
-        const char *hex = encode_vec(&scratch, v);
-        if (!hex) {
-            rc = SY_ENOMEM;
-            break;
+        unsigned char *p = vecs + (size_t)i * VEC_BYTES;
+        for (int d = 0; d < SY_EMBED_DIMS; d++) {
+            uint32_t u; /* little-endian whatever the host */
+            memcpy(&u, &v[d], sizeof(u));
+            for (int k = 0; k < 4; k++, u >>= 8)
+                *p++ = (unsigned char)(u & 0xff);
         }
-        if (i) {
+        if (i)
             sy_buf_putc(&idb, ',');
-            sy_buf_putc(&vb, ',');
-        }
         sy_buf_puts(&idb, ids[i]);
-        sy_buf_puts(&vb, hex + 2); /* without its \x */
     }
     sy_buf_putc(&idb, '}');
-    sy_buf_putc(&vb, '}');
-    const char *idtext = sy_buf_cstr(&idb), *vtext = sy_buf_cstr(&vb);
-    if (rc == 0 && (!idtext || !vtext))
-        rc = SY_ENOMEM;
-    if (rc == 0) {
-        snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
-        const char *params[] = {tenant, SY_EMBED_LOCAL_MODEL, dims, idtext,
-                                vtext};
-        rc = sy_db_exec(a, &sql_upsert_many, params, 5, &r);
-    }
-    sy_arena_cleanup(&scratch);
-    return rc;
+    const char *idtext = sy_buf_cstr(&idb);
+    if (!idtext)
+        return SY_ENOMEM;
+    snprintf(b->dims, sizeof(b->dims), "%d", SY_EMBED_DIMS);
+    const char *params[5] = {tenant, SY_EMBED_LOCAL_MODEL, b->dims, idtext,
+                             (const char *)vecs};
+    const int lengths[5] = {-1, -1, -1, -1, n * VEC_BYTES};
+    memcpy(b->params, params, sizeof(params));
+    memcpy(b->lengths, lengths, sizeof(lengths));
+    return 0;
 }
 
+/* Batches in a pipeline of two: the vectors of batch i+1 are computed
+ * while PostgreSQL runs batch i (sent, not waited for), so on two cores
+ * the responder's embedding work hides behind the server's inserts.
+ * Every batch sent is waited for, also after a failure. */
 int
 sy_vectors_store_many(sy_arena *a, const char *tenant,
                       const char *const *ids, const sy_str *texts, int n)
 {
-    for (int at = 0; at < n; at += MANY_BATCH) {
+    PGresult *r;
+    bool pending = false;
+    int rc = 0;
+    for (int at = 0; at < n && rc == 0; at += MANY_BATCH) {
         int k = n - at < MANY_BATCH ? n - at : MANY_BATCH;
-        int rc = store_batch(a, tenant, ids + at, texts + at, k);
-        if (rc < 0)
-            return rc;
+        batch b;
+        rc = build_batch(&b, tenant, ids + at, texts + at, k);
+        if (pending) {
+            int wrc = sy_db_wait(a, &r);
+            pending = false;
+            if (rc == 0)
+                rc = wrc;
+        }
+        if (rc == 0)
+            pending = (rc = sy_db_send(&sql_upsert_many, b.params,
+                                       b.lengths, 5)) == 0;
+        sy_arena_cleanup(&b.scratch);
     }
-    return 0;
+    if (pending) {
+        int wrc = sy_db_wait(a, &r);
+        if (rc == 0)
+            rc = wrc;
+    }
+    return rc;
 }
 
 /* ------------------------------------------------ other embedders' */

@@ -67,6 +67,24 @@ typedef struct sy_keyset {
 int sy_db_exec(sy_arena *a, sy_db_stmt *stmt, const char *const *params,
                int nparams, struct pg_result **out);
 
+/* sy_db_exec in two halves, so the responder can work while the server
+ * runs the statement: sy_db_send sends it (preparing it first if need
+ * be; the parameters may be freed once it returns), sy_db_wait takes its
+ * result, with sy_db_exec's error mapping.  lengths (NULL: all text, as
+ * sy_db_exec's) marks binary parameters: lengths[i] >= 0 sends params[i]
+ * as that many bytes of the type's binary form (a bytea's raw bytes),
+ * -1 as text; at most SY_DB_SEND_MAX parameters then.  One statement pending at a
+ * time; any other call on the connection first reads and drops a pending
+ * result.  A durable statement is sent only inside a transaction (which
+ * it raises, as sy_db_exec_durable does).  sy_db_send: 0, SY_EDB, or
+ * SY_EINVAL (wrong parameter count, another pending, durable outside a
+ * transaction); sy_db_wait as sy_db_exec, SY_EINVAL when none is
+ * pending. */
+#define SY_DB_SEND_MAX 16
+int sy_db_send(sy_db_stmt *stmt, const char *const *params,
+               const int *lengths, int nparams);
+int sy_db_wait(sy_arena *a, struct pg_result **out);
+
 /* Column readers for the store modules (the only code that reads rows):
  * row count, a value as a view (empty for NULL), as a C string (NULL for
  * NULL), as a boolean ('t'), as an integer (0 for NULL or garbage).

@@ -404,6 +404,46 @@ def test_commit_inserts_updates_and_rejects(stack):
 
 
 
+def test_commit_embeds_every_batch_as_a_single_write_would(stack):
+    # 1,201 new products: three vector statements (500, 500, 201), each
+    # sent while the next batch is embedded, the vectors as one binary
+    # bytea; every product gets the very vector POST /products stores
+    s = shop(stack, "embed")
+    pre = syid.unique("E")
+    n = 1201
+    text = "sku,name,category,description,price\n" + "".join(
+        "%s-%04d,Item %d,shirts,cotton weave %d,EUR 1\n" % (pre, i, i, i)
+        for i in range(n))
+    sid = upload_ok(stack, s.staff, text)["id"]
+    ops_ok(stack, s.staff, sid, [
+        {"op": "map", "column": c, "field": c}
+        for c in ("sku", "name", "category", "description", "price")])
+    r = call(stack, "POST", "%s/%s/commit" % (IMPORTS, sid), s.staff)
+    assert r.status == 200 and r.json()["inserted"] == n, r
+    got = syid.psql(stack, """SELECT count(*), count(DISTINCT e.vec),
+                 min(octet_length(e.vec)), max(octet_length(e.vec))
+               FROM products p JOIN product_embeddings e
+                 ON e.product_id = p.id AND e.embedder = 'local'
+               WHERE p.tenant_id = :'tid' AND p.sku LIKE :'pre' || '-%'""",
+                    tid=s.id, pre=pre)
+    assert got == [[str(n), str(n), "1024", "1024"]], got
+    for i in (0, 499, 500, 1000, n - 1):
+        body = {"sku": syid.unique("single"), "name": "Item %d" % i,
+                "category": "shirts", "description": "cotton weave %d" % i,
+                "price_cents": 100, "currency": "EUR", "stock": 1}
+        r = call(stack, "POST", "/api/v1/products", s.staff, body)
+        assert r.status == 201, r
+        same = syid.psql(stack, """SELECT a.vec = b.vec
+                   FROM products pa JOIN product_embeddings a
+                     ON a.product_id = pa.id AND a.embedder = 'local',
+                   products pb JOIN product_embeddings b
+                     ON b.product_id = pb.id AND b.embedder = 'local'
+                   WHERE pa.tenant_id = :'tid' AND pa.sku = :'sa'
+                     AND pb.tenant_id = :'tid' AND pb.sku = :'sb'""",
+                         tid=s.id, sa="%s-%04d" % (pre, i), sb=body["sku"])
+        assert same == [["t"]], (i, same)
+
+
 def test_commit_feeds_full_text_and_vocabulary(stack):
     # the commit's INSERT computes the search vector itself, with the
     # tenant's configuration (010_bulk_insert), and its statement trigger
