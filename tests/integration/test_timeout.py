@@ -36,7 +36,10 @@ class Frozen:
 
     def __enter__(self):
         for pid in self.pids:
-            os.kill(pid, signal.SIGSTOP)
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass  # a backend that ended since it was listed
         return self
 
     def __exit__(self, *exc):
@@ -82,8 +85,9 @@ def test_hung_database_request_ends_with_503_and_a_new_responder(stack):
     assert took < 5, "took %.1f s with request_timeout = 1s" % took
 
     # the responder that served it was replaced, the pool is whole again
-    after = set(stack.wait_responders())
-    assert before - after, "no responder was replaced: %s" % after
+    # (it may take a moment to go: it closes its kept connections first)
+    sylib.wait_until(lambda: before - set(stack.wait_responders()),
+                     timeout=10, what="a responder replaced")
     for _ in range(20):
         assert stack.get("/health/ready").status == 200
 
