@@ -45,17 +45,19 @@ sy_events_type_ok(sy_str s)
     return true;
 }
 
-/* A field error on "events[i]<what>". */
+/* A field error on "events[i]<what>"; *bad counts them, recorded or
+ * not (recording may fail for memory: the batch must still be refused). */
 static void
-event_error(sy_errs *e, int i, const char *what, const char *msg)
+event_error(sy_errs *e, int *bad, int i, const char *what, const char *msg)
 {
     char f[48];
     snprintf(f, sizeof(f), "events[%d]%s", i, what);
+    (*bad)++;
     sy_errs_field(e, f, msg);
 }
 
 static void
-read_type(sy_errs *e, json_object *el, int i, sy_event_new *ev)
+read_type(sy_errs *e, int *bad, json_object *el, int i, sy_event_new *ev)
 {
     json_object *v;
     if (json_object_object_get_ex(el, "type", &v) &&
@@ -65,13 +67,14 @@ read_type(sy_errs *e, json_object *el, int i, sy_event_new *ev)
         if (sy_events_type_ok(ev->type))
             return;
     }
-    event_error(e, i, ".type",
+    event_error(e, bad, i, ".type",
                 "must be 1 to 64 of a-z, 0-9, '_' and '.' (page_view)");
 }
 
 /* ts: absent or null is now; else RFC 3339 within the accepted window. */
 static void
-read_ts(sy_errs *e, json_object *el, int i, int64_t now, sy_event_new *ev)
+read_ts(sy_errs *e, int *bad, json_object *el, int i, int64_t now,
+        sy_event_new *ev)
 {
     json_object *v;
     ev->occurred_ms = now;
@@ -81,12 +84,12 @@ read_ts(sy_errs *e, json_object *el, int i, int64_t now, sy_event_new *ev)
     if (!json_object_is_type(v, json_type_string) ||
         sy_rfc3339_parse(json_object_get_string(v),
                          (size_t)json_object_get_string_len(v), &ms) < 0) {
-        event_error(e, i, ".ts",
+        event_error(e, bad, i, ".ts",
                     "must be an RFC 3339 time (2026-12-03T10:00:00Z)");
         return;
     }
     if (ms < now - SY_EVENTS_PAST_MS || ms > now + SY_EVENTS_FUTURE_MS) {
-        event_error(e, i, ".ts",
+        event_error(e, bad, i, ".ts",
                     "must lie within the last 7 days (and at most 5 "
                     "minutes ahead of the server's clock)");
         return;
@@ -96,27 +99,30 @@ read_ts(sy_errs *e, json_object *el, int i, int64_t now, sy_event_new *ev)
 
 /* data: absent or null is none; else an object of bounded size. */
 static void
-read_data(sy_arena *a, sy_errs *e, json_object *el, int i, sy_event_new *ev)
+read_data(sy_arena *a, sy_errs *e, int *bad, json_object *el, int i,
+          sy_event_new *ev)
 {
     json_object *v;
     ev->data = (sy_str){NULL, 0};
     if (!json_object_object_get_ex(el, "data", &v) || !v)
         return;
     if (!json_object_is_type(v, json_type_object)) {
-        event_error(e, i, ".data", "must be an object");
+        event_error(e, bad, i, ".data", "must be an object");
         return;
     }
     if (json_object_object_length(v) > SY_EVENTS_DATA_KEYS) {
-        event_error(e, i, ".data", "must have at most 64 keys");
+        event_error(e, bad, i, ".data", "must have at most 64 keys");
         return;
     }
     size_t n = 0;
     const char *s = json_object_to_json_string_length(
         v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-    if (!s)
+    if (!s) {
+        (*bad)++; /* out of memory: refused, and said so below */
         return;
+    }
     if (n > SY_EVENTS_DATA_MAX) {
-        event_error(e, i, ".data",
+        event_error(e, bad, i, ".data",
                     "must be at most 4096 bytes as compact JSON");
         return;
     }
@@ -135,22 +141,23 @@ sy_events_read(sy_arena *a, json_object *body, int64_t now, sy_errs *e,
     if (len < 1 || len > SY_EVENTS_MAX_BATCH)
         return sy_errs_field(e, "events", "must have 1 to 100 events");
     sy_event_new *v = sy_arena_alloc(a, len * sizeof(*v));
+    int nbad = 0, *bad = &nbad;
     if (!v)
         return SY_ENOMEM;
     for (int i = 0; i < (int)len; i++) {
         json_object *el = json_object_array_get_idx(list, (size_t)i);
         if (!json_object_is_type(el, json_type_object)) {
-            event_error(e, i, "", "must be an object");
+            event_error(e, bad, i, "", "must be an object");
             continue;
         }
-        read_type(e, el, i, &v[i]);
-        read_ts(e, el, i, now, &v[i]);
-        read_data(a, e, el, i, &v[i]);
+        read_type(e, bad, el, i, &v[i]);
+        read_ts(e, bad, el, i, now, &v[i]);
+        read_data(a, e, bad, el, i, &v[i]);
         if (v[i].data.len && !v[i].data.p)
             return SY_ENOMEM;
     }
-    if (sy_errs_any(e))
-        return SY_EVALIDATION;
+    if (nbad) /* an error that could not be recorded: out of memory */
+        return sy_errs_any(e) ? SY_EVALIDATION : SY_ENOMEM;
     *ev = v;
     *n = (int)len;
     return 0;
