@@ -284,6 +284,14 @@ int
 sy_search_normalise(sy_arena *a, sy_str q, const sy_search_limits *lim,
                     sy_str *out, int *nterms, const char **why)
 {
+    /* control characters (NUL included) never reach here from
+     * sy_search_set_q; refused here too, so that no caller can break the
+     * bounds below (invalid UTF-8 bytes are separators) */
+    for (size_t i = 0; i < q.len; i++)
+        if ((unsigned char)q.p[i] < 0x20 || q.p[i] == 0x7f) {
+            *why = "q must be text without control characters";
+            return SY_EVALIDATION;
+        }
     /* a word is at least one byte and one separator: at most q.len / 2
      * + 1 words; lower-casing never lengthens a code point; the output
      * may close a phrase that q left open (one byte more) */
