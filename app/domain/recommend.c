@@ -172,9 +172,8 @@ typedef struct refs {
     char pal_hex[SY_RECO_REFS_MAX][8], avoid_hex[SY_RECO_REFS_MAX][8];
 } refs;
 
-/* A JSON array of "#rrggbb" into Lab rows; other entries are skipped. */
-static int
-read_refs(json_object *arr, double (*lab)[3], char (*hex)[8])
+int
+sy_reco_lab_refs(json_object *arr, double (*lab)[3], char (*hex)[8])
 {
     int n = 0;
     size_t len = json_object_is_type(arr, json_type_array)
@@ -189,7 +188,8 @@ read_refs(json_object *arr, double (*lab)[3], char (*hex)[8])
                                 rgb) < 0)
             continue;
         sy_colour_srgb_to_lab(rgb[0], rgb[1], rgb[2], lab[n]);
-        snprintf(hex[n], 8, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+        if (hex)
+            snprintf(hex[n], 8, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
         n++;
     }
     return n;
@@ -380,10 +380,10 @@ analysis_refs(sy_arena *a, sy_str json, refs *r, const char **season,
     if (!o)
         return SY_EINTERNAL;
     r->npal = json_object_object_get_ex(o, "palette", &v)
-                  ? read_refs(v, r->pal, r->pal_hex)
+                  ? sy_reco_lab_refs(v, r->pal, r->pal_hex)
                   : 0;
     r->navoid = json_object_object_get_ex(o, "avoid", &v)
-                    ? read_refs(v, r->avoid, r->avoid_hex)
+                    ? sy_reco_lab_refs(v, r->avoid, r->avoid_hex)
                     : 0;
     *season = json_object_object_get_ex(o, "season", &v) &&
                       json_object_is_type(v, json_type_string)

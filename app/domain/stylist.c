@@ -360,26 +360,6 @@ cand_add(sy_arena *a, cand *c, int *n, int cap, sy_str json, int rank)
     return 0;
 }
 
-/* A JSON array of "#rrggbb" into Lab rows; other entries are skipped. */
-static int
-lab_rows(json_object *arr, double (*lab)[3])
-{
-    int n = 0;
-    size_t len = json_object_is_type(arr, json_type_array)
-                     ? json_object_array_length(arr)
-                     : 0;
-    for (size_t i = 0; i < len && n < SY_RECO_REFS_MAX; i++) {
-        json_object *v = json_object_array_get_idx(arr, i);
-        unsigned char rgb[3];
-        if (json_object_is_type(v, json_type_string) &&
-            sy_colour_hex_parse(json_object_get_string(v),
-                                (size_t)json_object_get_string_len(v),
-                                rgb) == 0)
-            sy_colour_srgb_to_lab(rgb[0], rgb[1], rgb[2], lab[n++]);
-    }
-    return n;
-}
-
 /* The colour weight of a product for a palette: 0.5 (nothing suits, or
  * a colour to avoid) to 1 (a colour on the palette). */
 static double
@@ -389,7 +369,7 @@ colour_weight(json_object *product, const palette *p)
     double lab[SY_RECO_REFS_MAX][3], best = 0.0;
     if (!json_object_object_get_ex(product, "colors", &colors))
         return 0.5;
-    int n = lab_rows(colors, lab);
+    int n = sy_reco_lab_refs(colors, lab, NULL);
     for (int i = 0; i < n; i++) {
         double s = sy_reco_colour_score(lab[i], p->pal, p->npal, p->avoid,
                                         p->navoid);
@@ -494,10 +474,10 @@ analysis_facts(sy_arena *a, const char *tenant, const sy_ai_caller *who,
             json_object_object_add(*facts, analysis_keys[i],
                                    json_object_get(v));
     p->npal = json_object_object_get_ex(o, "palette", &v)
-                  ? lab_rows(v, p->pal)
+                  ? sy_reco_lab_refs(v, p->pal, NULL)
                   : 0;
     p->navoid = json_object_object_get_ex(o, "avoid", &v)
-                    ? lab_rows(v, p->avoid)
+                    ? sy_reco_lab_refs(v, p->avoid, NULL)
                     : 0;
     return 0;
 }

@@ -40,6 +40,13 @@
 #define SY_RECO_CANDIDATES(limit) (4 * (limit) + 40)
 #define SY_RECO_REFS_MAX 16 /* palette and avoid colours read */
 
+struct json_object;
+/* A JSON array of "#rrggbb" into at most SY_RECO_REFS_MAX CIELAB rows
+ * (and their canonical hex when hex is not NULL); other entries are
+ * skipped.  Returns how many were read. */
+int sy_reco_lab_refs(struct json_object *arr, double (*lab)[3],
+                     char (*hex)[8]);
+
 typedef struct sy_reco_item {
     const char *product_id;
     sy_str product; /* its JSON (the product cache's) */
