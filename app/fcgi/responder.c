@@ -607,6 +607,9 @@ static conn *conns;
 static int conn_cap, conn_open;
 static int epfd = -1, listen_fd_ep = -1;
 static bool listening, draining;
+static bool retiring; /* recycled with parked requests: no new connection
+                         and no new park; close each connection after
+                         its answer; go when the last parked one is */
 static unsigned char *peek_buf;
 static sy_fcgi_limits fcgi_limits;
 
@@ -652,7 +655,7 @@ SY_METRICS_REGISTER(&m_parked, &m_parked_total, &m_park_refused,
 static void
 set_listening(bool on)
 {
-    if (on == listening || listen_fd_ep < 0)
+    if (on == listening || listen_fd_ep < 0 || (on && draining))
         return;
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EV_LISTEN};
     if (on)
@@ -905,7 +908,8 @@ park_request(conn *c, FCGX_Request *r, const sy_req *req, sy_res *res,
              const sy_park *pp, sy_buf *out)
 {
     parked *pk = NULL;
-    for (int i = 0; i < park_cap && !pk && !stop_requested; i++)
+    for (int i = 0; i < park_cap && !pk && !stop_requested && !retiring;
+         i++)
         if (!parks[i].c)
             pk = &parks[i];
     if (!pk) {
@@ -1145,7 +1149,7 @@ serve_ready(sy_arena *a, sy_buf *out)
         case SY_FCGI_READY:
             start = (int)(c - conns) + 1;
             /* it may hold more after this request: look again */
-            conn_serve(c, a, out, false);
+            conn_serve(c, a, out, retiring);
             return true;
         case SY_FCGI_MGMT:
         case SY_FCGI_ABORTED:
@@ -1309,15 +1313,21 @@ sy_responder_run(int listen_fd, bool have_master)
     struct epoll_event evs[64];
     while (!stop_requested) {
         service_parked(&arena, &out);
-        if (stop_requested)
+        if (stop_requested || (retiring && !nparked))
             break;
         if (serve_ready(&arena, &out)) {
             warn_db_settings_once();
             if (sy_log_pending_age_us() >= 100000)
                 sy_log_flush();
             set_listening(true);
-            if (limit && sy_self_slot->served >= limit)
-                break;
+            if (limit && sy_self_slot->served >= limit && !retiring) {
+                if (!nparked)
+                    break;
+                /* parked requests are in flight: they finish first (at
+                 * most their wait), as requests in flight do */
+                retiring = draining = true;
+                set_listening(false);
+            }
             continue;
         }
         /* batched access lines go out when nothing else is waiting; a
