@@ -77,7 +77,7 @@ static const key_def keys[] = {
      "32", 1, 1000, "FastCGI connections one responder keeps open at once "
      "(the web server's kept connections); at the limit the least recently "
      "used idle one is closed for a new one"},
-    {"server", "parked_requests", T_INT, O(parked_requests), "100", 0,
+    {"server", "parked_requests", T_INT, O(parked_requests), "256", 0,
      10000, "requests one responder holds parked (GET /jobs/{id}?wait=) "
      "on top of responder_connections; beyond it a request that would "
      "wait is answered at once with its current state and Retry-After"},

@@ -607,9 +607,9 @@ static conn *conns;
 static int conn_cap, conn_open;
 static int epfd = -1, listen_fd_ep = -1;
 static bool listening, draining;
-static bool retiring; /* recycled with parked requests: no new connection
-                         and no new park; close each connection after
-                         its answer; go when the last parked one is */
+static bool retiring; /* recycled with parked requests: serve on, park
+                         no new request, go when the last parked one
+                         has its answer (at most its wait) */
 static unsigned char *peek_buf;
 static sy_fcgi_limits fcgi_limits;
 
@@ -1149,7 +1149,7 @@ serve_ready(sy_arena *a, sy_buf *out)
         case SY_FCGI_READY:
             start = (int)(c - conns) + 1;
             /* it may hold more after this request: look again */
-            conn_serve(c, a, out, retiring);
+            conn_serve(c, a, out, false);
             return true;
         case SY_FCGI_MGMT:
         case SY_FCGI_ABORTED:
@@ -1324,9 +1324,10 @@ sy_responder_run(int listen_fd, bool have_master)
                 if (!nparked)
                     break;
                 /* parked requests are in flight: they finish first (at
-                 * most their wait), as requests in flight do */
-                retiring = draining = true;
-                set_listening(false);
+                 * most their wait), as requests in flight do.  It goes
+                 * on serving meanwhile: every responder of the pool
+                 * may reach its limit within those seconds. */
+                retiring = true;
             }
             continue;
         }

@@ -292,6 +292,7 @@ sy_pubsub_subscribe(const char *channel, sy_pubsub_fn fn, void *arg)
             c = nchans++;
         }
         memcpy(chans[c].name, channel, len + 1);
+        chans[c].refs = 0; /* a new slot is realloc'ed memory */
         chans[c].pending = 0;
     }
     int h = -1;
