@@ -363,6 +363,44 @@ def test_a_change_published_before_the_subscription_is_not_missed(stack):
     assert r.status == 200 and r.headers.get("ETag"), r
 
 
+@sylib.own_stack(workers=1)
+def test_wait_survives_a_redis_restart(stack):
+    """The subscriber connection comes back (back-off) and subscribes
+    again; a change made while Redis was away (its message lost) is seen
+    when the subscription is confirmed."""
+    tid, _, key = tenant_with_key(stack)
+    jid = make_job(stack, tid)
+    w = Waiter(stack, "/api/v1/jobs/%s?wait=25" % jid, {"X-API-Key": key})
+    try:
+        wait_parked(stack, 1)
+        stack.kill_redis()
+        change_job(stack, jid, "running", publish=False)
+        assert none_done([w], settle=0.5), w.data
+        t0 = time.monotonic()
+        stack.start_redis()
+        pump([w], all_done, time.monotonic() + 15)
+        assert w.status == 200, w.data
+        assert w.json()["status"] == "running", w.data
+        assert w.done_at - t0 < 10, w.done_at - t0
+        # and it is subscribed again: a later wait gets its message
+        w2 = Waiter(stack, "/api/v1/jobs/%s?wait=25" % jid,
+                    {"X-API-Key": key})
+        try:
+            wait_parked(stack, 1)
+            sylib.wait_until(
+                lambda: keylib.redis(stack, "PUBSUB", "NUMSUB",
+                                     "sy:job:%s" % jid).split()[-1] == "1",
+                timeout=10, interval=0.05, what="the subscription")
+            change_job(stack, jid, "done")
+            pump([w2], all_done, time.monotonic() + 5)
+            assert w2.status == 200 and w2.json()["status"] == "done", w2.data
+        finally:
+            w2.close()
+        assert metric(stack, "synthia_pubsub_connects_total") >= 2
+    finally:
+        w.close()
+
+
 @sylib.own_stack(workers=1, extra_config="[server]\nparked_requests = 3\n")
 def test_bound_on_parked_requests_answers_with_retry_after(stack):
     tid, _, key = tenant_with_key(stack)
