@@ -77,6 +77,10 @@ static const key_def keys[] = {
      "32", 1, 1000, "FastCGI connections one responder keeps open at once "
      "(the web server's kept connections); at the limit the least recently "
      "used idle one is closed for a new one"},
+    {"server", "parked_requests", T_INT, O(parked_requests), "256", 0,
+     10000, "requests one responder holds parked (GET /jobs/{id}?wait=) "
+     "on top of responder_connections; beyond it a request that would "
+     "wait is answered at once with its current state and Retry-After"},
     {"server", "max_requests", T_INT, O(max_requests), "10000", 0,
      1000000000, "recycle a responder after this many requests (0: never)"},
     {"server", "request_timeout", T_DURATION, O(request_timeout_ms), "30s",

@@ -14,6 +14,7 @@ enum {
     T_END = 3,
     T_PARAMS = 4,
     T_STDIN = 5,
+    T_STDOUT = 6,
     T_GET_VALUES = 9,
     T_GET_VALUES_RESULT = 10,
     T_UNKNOWN = 11,
@@ -179,4 +180,53 @@ sy_fcgi_end_request(int id, int app_status, unsigned char out[16])
     out[10] = (unsigned char)((unsigned)app_status >> 8);
     out[11] = (unsigned char)app_status;
     out[12] = 0; /* FCGI_REQUEST_COMPLETE */
+}
+
+size_t
+sy_fcgi_find_abort(const unsigned char *p, size_t n, int request_id)
+{
+    size_t off = 0;
+    while (off + 8 <= n) {
+        const unsigned char *h = p + off;
+        if (h[0] != 1)
+            return 0;
+        size_t end = off + 8 + (size_t)(h[4] << 8 | h[5]) + h[6];
+        if (end > n)
+            return 0;
+        if (h[1] == T_ABORT && (h[2] << 8 | h[3]) == request_id)
+            return end;
+        off = end;
+    }
+    return 0;
+}
+
+size_t
+sy_fcgi_response_size(size_t len)
+{
+    return len + 8 * (len / 65535 + 1) + 8 + 16;
+}
+
+size_t
+sy_fcgi_response_records(int id, const void *p, size_t len,
+                         unsigned char *out)
+{
+    const unsigned char *s = p;
+    size_t o = 0;
+    for (;;) { /* data records, then the empty one that ends STDOUT */
+        size_t n = len > 65535 ? 65535 : len;
+        unsigned char h[8] = {1, T_STDOUT, (unsigned char)(id >> 8),
+                              (unsigned char)(id & 0xff),
+                              (unsigned char)(n >> 8),
+                              (unsigned char)(n & 0xff), 0, 0};
+        memcpy(out + o, h, 8);
+        if (n)
+            memcpy(out + o + 8, s, n);
+        o += 8 + n;
+        s += n;
+        len -= n;
+        if (n == 0)
+            break;
+    }
+    sy_fcgi_end_request(id, 0, out + o);
+    return o + 16;
 }

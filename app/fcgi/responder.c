@@ -36,8 +36,10 @@
 #include "synthia/fcgirec.h"
 #include "synthia/log.h"
 #include "synthia/metrics.h"
+#include "synthia/park.h"
 #include "synthia/pool.h"
 #include "synthia/problem.h"
+#include "synthia/pubsub.h"
 #include "synthia/redis.h"
 #include "synthia/request.h"
 #include "synthia/response.h"
@@ -54,6 +56,32 @@ static volatile sig_atomic_t phase;
 static int timeout_fd = -1;       /* connection of the current request */
 static int timeout_reqid;         /* its FastCGI request id */
 static bool self_timer;           /* no master: we arm our own timer */
+
+/* A parked request (park.h): its connection stays open without its
+ * arena; what it needs later is copied here.  `pre` is its answer as of
+ * park time, as whole FastCGI records: the request-timeout path (a
+ * signal handler) writes it to every armed entry before the process
+ * ends, so a timeout of one request never loses the parked ones. */
+struct conn;
+typedef struct parked {
+    struct conn *c;              /* NULL: free */
+    volatile sig_atomic_t armed; /* fd and pre may be written (signal) */
+    int fd;
+    unsigned char *pre;
+    size_t pre_len;
+    int sub;                     /* pubsub handle */
+    int due;                     /* SY_WAKE_EVENT or _READY pending, 0 */
+    int64_t start_us, deadline_us;
+    sy_park p;
+    sy_principal who;            /* origins: own copy; no key record */
+    char *origins;
+    char request_id[SY_REQUEST_ID_MAX + 1];
+    const sy_route *route;
+    int route_index;
+} parked;
+
+static parked *parks;
+static int park_cap, nparked;
 
 void
 sy_responder_stop(void)
@@ -226,6 +254,12 @@ on_timeout(int sig)
         timeout_response(&rec, rid);
         write_all(timeout_fd, rec.p, rec.len);
     }
+    /* parked requests get their answer as of park time; the kept
+     * connections close with the process, each between two requests */
+    for (int i = 0; i < park_cap; i++)
+        if (parks[i].armed && parks[i].fd != timeout_fd)
+            write_all(parks[i].fd, (const char *)parks[i].pre,
+                      parks[i].pre_len);
     _exit(SY_EXIT_TIMEOUT);
 }
 
@@ -311,13 +345,15 @@ mark_busy(const sy_req *req, int64_t t0)
         __atomic_add_fetch(&sy_pool->all_busy, 1, __ATOMIC_RELAXED);
 }
 
+/* served: the request was answered (a request parked, or woken and
+ * parked again, is not yet) */
 static void
-mark_idle(void)
+mark_idle_as(bool served)
 {
     sy_slot *s = sy_self_slot;
     s->busy_since_us = 0;
-    s->served++;
-    s->total_served++;
+    s->served += served;
+    s->total_served += served;
     __atomic_store_n(&s->state, SY_SLOT_IDLE, __ATOMIC_RELEASE);
     __atomic_sub_fetch(&sy_pool->busy, 1, __ATOMIC_RELAXED);
 }
@@ -411,9 +447,49 @@ finish(FCGX_Request *r, bool no_body)
     }
 }
 
-/* Parse and dispatch one accepted request, write its response. */
+/* Write res, end the request, log and count it, reset the arena. */
 static void
-serve_one(FCGX_Request *r, sy_arena *a, sy_buf *out)
+respond(FCGX_Request *r, sy_req *req, sy_res *res, sy_arena *a, sy_buf *out)
+{
+    int64_t t0 = req->start_us;
+    sy_buf_reset(out);
+    if (sy_res_serialize(res, out) < 0) {
+        sy_log(SY_LOG_ERROR, "response_too_large", "response dropped");
+        sy_buf_reset(out);
+        sy_buf_puts(out, "Status: 500 Internal Server Error\r\n\r\n");
+    }
+    FCGX_PutStr(out->p, (int)out->len, r->out);
+
+    /* the params die with FCGX_Finish_r: keep what the log needs */
+    done_info d = {
+        .status = res->status,
+        .bytes = res->body.len,
+        .route_index = req->route_index,
+        .route = sy_dispatch_route_name(req),
+        .method = {sy_str_dup(a, req->method), req->method.len},
+        .path = {sy_str_dup(a, req->path), req->path.len},
+        .client = {sy_str_dup(a, req->client_addr), req->client_addr.len},
+    };
+    finish(r, req->content_length <= 0);
+    phase = PHASE_IDLE;
+    timeout_fd = -1;
+    d.dur_us = sy_mono_us() - t0;
+    d.db_us = sy_db_take_time();
+    d.redis_us = sy_redis_take_time();
+    mark_idle_as(true);
+    sy_dispatch_count(d.route_index, d.status, d.dur_us);
+    log_request(req, &d);
+    sy_log_set_request_id(NULL);
+    sy_arena_reset(a);
+}
+
+static bool park_request(struct conn *c, FCGX_Request *r, const sy_req *req,
+                         sy_res *res, const sy_park *pp, sy_buf *out);
+
+/* Parse and dispatch one accepted request, write its response (or park
+ * it). */
+static void
+serve_one(struct conn *c, FCGX_Request *r, sy_arena *a, sy_buf *out)
 {
     int64_t t0 = sy_mono_us();
     sy_req req;
@@ -441,35 +517,19 @@ serve_one(FCGX_Request *r, sy_arena *a, sy_buf *out)
     if (self_timer)
         arm_timer(0);
 
-    sy_buf_reset(out);
-    if (sy_res_serialize(&res, out) < 0) {
-        sy_log(SY_LOG_ERROR, "response_too_large", "response dropped");
-        sy_buf_reset(out);
-        sy_buf_puts(out, "Status: 500 Internal Server Error\r\n\r\n");
+    const sy_park *pp = rc < 0 ? NULL : sy_res_parked(&res);
+    if (pp && park_request(c, r, &req, &res, pp, out)) {
+        /* parked time is nobody's handler time: the slot is idle */
+        phase = PHASE_IDLE;
+        timeout_fd = -1;
+        sy_db_take_time();
+        sy_redis_take_time();
+        mark_idle_as(false);
+        sy_log_set_request_id(NULL);
+        sy_arena_reset(a);
+        return;
     }
-    FCGX_PutStr(out->p, (int)out->len, r->out);
-
-    /* the params die with FCGX_Finish_r: keep what the log needs */
-    done_info d = {
-        .status = res.status,
-        .bytes = res.body.len,
-        .route_index = req.route_index,
-        .route = sy_dispatch_route_name(&req),
-        .method = {sy_str_dup(a, req.method), req.method.len},
-        .path = {sy_str_dup(a, req.path), req.path.len},
-        .client = {sy_str_dup(a, req.client_addr), req.client_addr.len},
-    };
-    finish(r, req.content_length <= 0);
-    phase = PHASE_IDLE;
-    timeout_fd = -1;
-    d.dur_us = sy_mono_us() - t0;
-    d.db_us = sy_db_take_time();
-    d.redis_us = sy_redis_take_time();
-    mark_idle();
-    sy_dispatch_count(d.route_index, d.status, d.dur_us);
-    log_request(&req, &d);
-    sy_log_set_request_id(NULL);
-    sy_arena_reset(a);
+    respond(r, &req, &res, a, out);
 }
 
 /* Once per pool (per process without a master), after the first
@@ -538,12 +598,18 @@ typedef struct conn {
     int64_t used_us; /* accepted, or last request answered */
     uint64_t served; /* requests answered on it */
     bool check;      /* something happened: scan it */
+    bool hup;        /* the peer closed (EPOLLRDHUP): a parked request's
+                        client is gone */
+    parked *pk;      /* its request is parked */
 } conn;
 
 static conn *conns;
 static int conn_cap, conn_open;
 static int epfd = -1, listen_fd_ep = -1;
 static bool listening, draining;
+static bool retiring; /* recycled with parked requests: serve on, park
+                         no new request, go when the last parked one
+                         has its answer (at most its wait) */
 static unsigned char *peek_buf;
 static sy_fcgi_limits fcgi_limits;
 
@@ -566,11 +632,30 @@ static sy_metric m_mgmt = {
     .help = "FastCGI management records answered (FCGI_GET_VALUES)",
     .type = SY_METRIC_COUNTER};
 SY_METRICS_REGISTER(&m_conns, &m_evicted, &m_aborted, &m_mgmt)
+static sy_metric m_parked = {
+    .name = "synthia_parked_requests",
+    .help = "Requests parked now (waiting for an event, no responder held)",
+    .type = SY_METRIC_GAUGE};
+static sy_metric m_parked_total = {
+    .name = "synthia_parked_requests_total",
+    .help = "Requests parked (GET /jobs/{id}?wait=)",
+    .type = SY_METRIC_COUNTER};
+static sy_metric m_park_refused = {
+    .name = "synthia_park_refused_total",
+    .help = "Requests answered at once because server.parked_requests "
+            "was reached",
+    .type = SY_METRIC_COUNTER};
+static sy_metric m_park_gone = {
+    .name = "synthia_parked_gone_total",
+    .help = "Parked requests whose client went away (abort or close)",
+    .type = SY_METRIC_COUNTER};
+SY_METRICS_REGISTER(&m_parked, &m_parked_total, &m_park_refused,
+                    &m_park_gone)
 
 static void
 set_listening(bool on)
 {
-    if (on == listening || listen_fd_ep < 0)
+    if (on == listening || listen_fd_ep < 0 || (on && draining))
         return;
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EV_LISTEN};
     if (on)
@@ -615,6 +700,8 @@ conn_add(int fd)
     c->used_us = sy_mono_us();
     c->served = 0;
     c->check = true; /* the request may already be there */
+    c->hup = false;
+    c->pk = NULL;
     conn_open++;
     __atomic_store_n(&sy_self_slot->conns, conn_open, __ATOMIC_RELAXED);
     sy_counter_inc(&m_conns);
@@ -690,7 +777,9 @@ conn_serve(conn *c, sy_arena *a, sy_buf *out, bool closing)
         conn_forget(c, r->ipcFd < 0);
         return;
     }
-    serve_one(r, a, out);
+    serve_one(c, r, a, out);
+    if (c->pk)
+        return; /* parked: the connection waits with its request */
     c->used_us = sy_mono_us();
     c->served++;
     if (r->ipcFd != c->fd)
@@ -715,7 +804,7 @@ make_room(void)
     for (int i = 0; i < conn_cap; i++) {
         conn *c = &conns[i];
         int pending = 0;
-        if (c->fd < 0 || c->check ||
+        if (c->fd < 0 || c->check || c->pk ||
             (!c->served && now - c->used_us < FRESH_US) ||
             ioctl(c->fd, FIONREAD, &pending) < 0 || pending > 0)
             continue;
@@ -755,7 +844,9 @@ accept_one(int listen_fd)
         set_listening(false); /* it was woken too; look again shortly */
         return 0;
     }
-    if (conn_open >= conn_cap && !make_room()) {
+    if ((conn_open >= conn_cap ||
+         conn_open - nparked >= (int)sy_conf->responder_connections) &&
+        !make_room()) {
         set_listening(false); /* back once a request has been served */
         return 0;
     }
@@ -774,6 +865,269 @@ accept_one(int listen_fd)
     return 0;
 }
 
+/* ------------------------------------------------ parked requests */
+
+#define EV_PUBSUB (UINT32_MAX - 1)
+
+static int pubsub_fd_ep = -1;      /* the subscriber descriptor watched */
+static uint64_t pubsub_gen_ep;     /* ... of this connection */
+static bool pubsub_readable;       /* epoll said so */
+static int pubsub_ms = -1;         /* pubsub wants a call within this */
+
+static void
+on_park_event(void *arg, int kind, const char *channel, sy_str msg)
+{
+    parked *pk = arg;
+    (void)channel;
+    (void)msg;
+    if (kind == SY_PUBSUB_MESSAGE || !pk->due)
+        pk->due = kind == SY_PUBSUB_MESSAGE ? SY_WAKE_EVENT : SY_WAKE_READY;
+}
+
+static void
+unpark(parked *pk)
+{
+    pk->armed = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* before pre is freed */
+    sy_pubsub_unsubscribe(pk->sub);
+    free(pk->pre);
+    free(pk->origins);
+    pk->pre = NULL;
+    pk->origins = NULL;
+    pk->c->pk = NULL;
+    pk->c = NULL;
+    nparked--;
+    sy_gauge_set(&m_parked, 0, nparked);
+}
+
+/* Park r (the handler asked: pp), keeping res as its answer of now.
+ * false: not parked, answer now (the bound is reached: res gets
+ * Retry-After; or no memory, or a stopping responder). */
+static bool
+park_request(conn *c, FCGX_Request *r, const sy_req *req, sy_res *res,
+             const sy_park *pp, sy_buf *out)
+{
+    parked *pk = NULL;
+    for (int i = 0; i < park_cap && !pk && !stop_requested && !retiring;
+         i++)
+        if (!parks[i].c)
+            pk = &parks[i];
+    if (!pk) {
+        sy_counter_inc(&m_park_refused);
+        sy_res_header_set(res, "Retry-After", SY_STR("1"));
+        return false;
+    }
+    sy_buf_reset(out);
+    if (sy_res_serialize(res, out) < 0)
+        return false;
+    unsigned char *pre = malloc(sy_fcgi_response_size(out->len));
+    char *origins = req->who.origins ? strdup(req->who.origins) : NULL;
+    int sub = -1;
+    if (!pre || (req->who.origins && !origins) ||
+        (sub = sy_pubsub_subscribe(pp->channel, on_park_event, pk)) < 0) {
+        free(pre);
+        free(origins);
+        return false;
+    }
+    pk->pre_len = sy_fcgi_response_records(r->requestId, out->p, out->len,
+                                           pre);
+    pk->pre = pre;
+    pk->origins = origins;
+    pk->sub = sub;
+    pk->due = 0;
+    pk->start_us = req->start_us;
+    pk->deadline_us = sy_mono_us() + pp->timeout_ms * 1000;
+    pk->p = *pp;
+    pk->who = req->who;
+    pk->who.origins = origins;
+    pk->who.key_record = NULL;
+    pk->who.key_record_len = 0;
+    memcpy(pk->request_id, req->request_id, sizeof(pk->request_id));
+    pk->route = req->route;
+    pk->route_index = req->route_index;
+    pk->fd = c->fd;
+    pk->c = c;
+    c->pk = pk;
+    nparked++;
+    sy_gauge_set(&m_parked, 0, nparked);
+    sy_counter_inc(&m_parked_total);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* all set before armed */
+    pk->armed = 1;
+    return true;
+}
+
+/* Run pk's wake function; answer (then the connection is free for the
+ * next request, or closed when stopping) unless it waits on. */
+static void
+wake_one(parked *pk, int why, sy_arena *a, sy_buf *out)
+{
+    conn *c = pk->c;
+    FCGX_Request *r = &c->req;
+    int64_t t0 = sy_mono_us();
+    sy_req req;
+    sy_res res;
+    if (sy_req_parse_env(&req, a, r->envp) < 0)
+        why = SY_WAKE_STOP; /* cannot happen: it parsed at park time */
+    memcpy(req.request_id, pk->request_id, sizeof(req.request_id));
+    req.who = pk->who;
+    req.route = pk->route;
+    req.route_index = pk->route_index;
+    req.start_us = pk->start_us;
+    req.read_body = fcgi_read_body;
+    req.read_ctx = r;
+    sy_log_set_request_id(req.request_id);
+    mark_busy(&req, t0);
+    timeout_fd = c->fd;
+    timeout_reqid = r->requestId;
+    sy_db_take_time();
+    sy_redis_take_time();
+    if (self_timer)
+        arm_timer(sy_conf->request_timeout_ms);
+    phase = PHASE_HANDLER;
+    pk->due = 0;
+    sy_res_init(&res, a, &req, RESPONSE_MAX);
+    int w = sy_dispatch_wake(&req, &res, pk->p.wake, pk->p.state, why);
+    phase = PHASE_WRITING;
+    if (self_timer)
+        arm_timer(0);
+    if (w == SY_PARK_AGAIN) {
+        phase = PHASE_IDLE;
+        timeout_fd = -1;
+        mark_idle_as(false);
+        sy_log_set_request_id(NULL);
+        sy_arena_reset(a);
+        return;
+    }
+    unpark(pk);
+    respond(r, &req, &res, a, out);
+    c->used_us = sy_mono_us();
+    c->served++;
+    c->check = true; /* a kept connection: the next request may be there */
+    if (r->ipcFd != c->fd)
+        conn_forget(c, true);
+    else if (stop_requested || draining)
+        conn_forget(c, false);
+}
+
+/* Something happened on a parked request's connection: the web server
+ * aborted the request (FCGI_ABORT_REQUEST: answered with END_REQUEST,
+ * the connection kept if the web server keeps it) or closed the
+ * connection.  Either way its slot is free. */
+static void
+parked_check(conn *c)
+{
+    parked *pk = c->pk;
+    FCGX_Request *r = &c->req;
+    c->check = false;
+    ssize_t n = recv(c->fd, peek_buf, SY_FCGI_PEEK_MAX,
+                     MSG_PEEK | MSG_DONTWAIT);
+    size_t end = n > 0 ? sy_fcgi_find_abort(peek_buf, (size_t)n,
+                                            r->requestId)
+                       : 0;
+    if (end) {
+        unsigned char rec[16];
+        bool keep = r->keepConnection && conn_consume(c, end);
+        unpark(pk);
+        sy_counter_inc(&m_park_gone);
+        sy_counter_inc(&m_aborted);
+        sy_fcgi_end_request(r->requestId, 0, rec);
+        write_all(c->fd, (const char *)rec, sizeof(rec));
+        FCGX_Free(r, 0);
+        if (keep && !c->hup) {
+            c->used_us = sy_mono_us();
+            c->check = true; /* more may follow */
+        } else {
+            conn_forget(c, false);
+        }
+        return;
+    }
+    if (n == 0 || c->hup ||
+        (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        unpark(pk);
+        sy_counter_inc(&m_park_gone);
+        FCGX_Free(r, 0);
+        conn_forget(c, false);
+    }
+}
+
+/* Keep the subscriber connection's descriptor in the epoll set. */
+static void
+watch_pubsub(void)
+{
+    int fd = sy_pubsub_fd();
+    uint64_t gen = sy_pubsub_generation();
+    if (fd == pubsub_fd_ep && gen == pubsub_gen_ep)
+        return;
+    if (pubsub_fd_ep >= 0)
+        epoll_ctl(epfd, EPOLL_CTL_DEL, pubsub_fd_ep, NULL); /* may be
+                                                              closed */
+    pubsub_fd_ep = -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EV_PUBSUB};
+    if (fd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
+        pubsub_fd_ep = fd;
+    pubsub_gen_ep = gen;
+}
+
+/* Read the subscriber connection, then wake every parked request that
+ * had an event or whose time is up. */
+static void
+service_parked(sy_arena *a, sy_buf *out)
+{
+    if (!park_cap)
+        return;
+    if (nparked || pubsub_readable || pubsub_fd_ep >= 0 ||
+        sy_pubsub_listeners()) {
+        pubsub_ms = sy_pubsub_service(pubsub_readable);
+        pubsub_readable = false;
+        watch_pubsub();
+    }
+    if (!nparked)
+        return;
+    int64_t now = sy_mono_us();
+    for (int i = 0; i < park_cap; i++) {
+        parked *pk = &parks[i];
+        if (!pk->c)
+            continue;
+        if (pk->due)
+            wake_one(pk, pk->due, a, out);
+        else if (now >= pk->deadline_us)
+            wake_one(pk, SY_WAKE_TIMEOUT, a, out);
+    }
+}
+
+/* Stopping: every parked request is answered now, with its current
+ * state. */
+static void
+answer_parked(sy_arena *a, sy_buf *out)
+{
+    for (int i = 0; i < park_cap && nparked; i++)
+        if (parks[i].c)
+            wake_one(&parks[i], SY_WAKE_STOP, a, out);
+}
+
+/* epoll_wait's timeout: base (ms, -1 forever) or sooner for the next
+ * parked deadline or the subscriber connection. */
+static int
+loop_timeout(int base)
+{
+    int64_t t = base;
+    if (pubsub_ms >= 0 && (t < 0 || pubsub_ms < t))
+        t = pubsub_ms;
+    if (nparked) {
+        int64_t now = sy_mono_us();
+        for (int i = 0; i < park_cap; i++) {
+            if (!parks[i].c)
+                continue;
+            int64_t ms = (parks[i].deadline_us - now + 999) / 1000;
+            if (ms < 0)
+                ms = 0;
+            if (t < 0 || ms < t)
+                t = ms;
+        }
+    }
+    return (int)t;
+}
+
 /* Scan the connections that had events, from a rotating start (so no
  * connection is always last); serve the first whole request found.
  * Returns true when one was served. */
@@ -785,6 +1139,10 @@ serve_ready(sy_arena *a, sy_buf *out)
         conn *c = &conns[(start + k) % conn_cap];
         if (c->fd < 0 || !c->check)
             continue;
+        if (c->pk) {
+            parked_check(c);
+            continue;
+        }
         sy_fcgi_scan sc;
         conn_scan(c, &sc);
         switch (sc.state) {
@@ -866,7 +1224,12 @@ recycle_after(void)
 static int
 setup_connections(int listen_fd)
 {
-    conn_cap = (int)sy_conf->responder_connections;
+    park_cap = (int)sy_conf->parked_requests;
+    /* a parked request holds its connection on top of the kept ones */
+    conn_cap = (int)sy_conf->responder_connections + park_cap;
+    parks = calloc((size_t)(park_cap ? park_cap : 1), sizeof(*parks));
+    if (!parks)
+        return SY_EIO;
     long procs = sy_conf->workers > 0 ? (long)sy_conf->workers : 1;
     fcgi_limits.max_conns = procs * conn_cap;
     fcgi_limits.max_reqs = procs * conn_cap;
@@ -907,8 +1270,12 @@ teardown_connections(void)
     lingering_fd = -1;
     close(epfd);
     close(wake_fd);
+    sy_pubsub_close();
     free(conns);
     free(peek_buf);
+    park_cap = 0;
+    free(parks);
+    parks = NULL;
 }
 
 int
@@ -945,22 +1312,32 @@ sy_responder_run(int listen_fd, bool have_master)
 
     struct epoll_event evs[64];
     while (!stop_requested) {
+        service_parked(&arena, &out);
+        if (stop_requested || (retiring && !nparked))
+            break;
         if (serve_ready(&arena, &out)) {
             warn_db_settings_once();
             if (sy_log_pending_age_us() >= 100000)
                 sy_log_flush();
             set_listening(true);
-            if (limit && sy_self_slot->served >= limit)
-                break;
+            if (limit && sy_self_slot->served >= limit && !retiring) {
+                if (!nparked)
+                    break;
+                /* parked requests are in flight: they finish first (at
+                 * most their wait), as requests in flight do.  It goes
+                 * on serving meanwhile: every responder of the pool
+                 * may reach its limit within those seconds. */
+                retiring = true;
+            }
             continue;
         }
         /* batched access lines go out when nothing else is waiting; a
          * responder that stopped listening (every connection busy or new,
          * or a lighter responder idle) looks again every 10 ms */
         int n = epoll_wait(epfd, evs, 64,
-                           sy_log_pending_age_us() >= 0 ? 0
-                           : listening                  ? -1
-                                                        : 10);
+                           loop_timeout(sy_log_pending_age_us() >= 0 ? 0
+                                        : listening                  ? -1
+                                                                     : 10));
         if (n == 0) {
             sy_log_flush();
             set_listening(true);
@@ -980,15 +1357,21 @@ sy_responder_run(int listen_fd, bool have_master)
             uint32_t k = evs[i].data.u32;
             if (k == EV_LISTEN)
                 acceptable = true;
+            else if (k == EV_PUBSUB)
+                pubsub_readable = true;
             else if (k != EV_WAKE && k <= (uint32_t)conn_cap &&
-                     conns[k - 1].fd >= 0)
+                     conns[k - 1].fd >= 0) {
                 conns[k - 1].check = true;
+                if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                    conns[k - 1].hup = true;
+            }
         }
         if (acceptable && !stop_requested && accept_one(listen_fd) < 0) {
             status = SY_EXIT_FATAL;
             break;
         }
     }
+    answer_parked(&arena, &out);
     drain_connections(&arena, &out);
     sy_log_flush();
     __atomic_store_n(&sy_self_slot->state, SY_SLOT_STOPPING,

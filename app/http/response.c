@@ -21,6 +21,7 @@ sy_res_init(sy_res *res, sy_arena *a, const sy_req *req, size_t max)
     res->content_type = SY_STR_NULL;
     res->head_only = false;
     res->problem_code = NULL;
+    res->park = NULL;
     sy_errs_init(&res->errs, a);
     res->arena = a;
     res->req = req;

@@ -189,6 +189,10 @@ const sy_route sy_routes[] = {
      .handler = sy_route_uploads_create, .auth = SY_AUTH_KEY_OR_USER,
      .scope = SY_SCOPE_UPLOADS_WRITE, .rate = SY_RATE_WRITE,
      .max_body = SY_CONFIG_UPLOAD_MAX_BYTES + SY_UPLOADS_FORM_SLACK},
+    /* Try-on jobs: the status (?wait= parks the request, park.h) */
+    {.method = "GET", .path = "/api/v1/jobs/{id}",
+     .handler = sy_route_jobs_get, .auth = SY_AUTH_KEY_OR_USER,
+     .scope = SY_SCOPE_TRYON_WRITE, .rate = SY_RATE_READ},
 
 
     /* Result cache */

@@ -87,6 +87,7 @@ typedef struct sy_config {
     int64_t backlog;
     int64_t workers;            /* 0: single responder, no master */
     int64_t responder_connections; /* FastCGI connections per responder */
+    int64_t parked_requests;    /* requests one responder holds parked */
     int64_t max_requests;       /* recycle a responder after this many */
     int64_t request_timeout_ms; /* end a request that runs longer */
     int64_t slow_request_ms;    /* log requests slower than this (0: off) */

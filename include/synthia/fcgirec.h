@@ -62,6 +62,19 @@ size_t sy_fcgi_mgmt_answer(const unsigned char *rec, size_t len,
                            const sy_fcgi_limits *lim, unsigned char *out,
                            size_t cap);
 
+/* The end of the FCGI_ABORT_REQUEST record for request_id among the
+ * whole records at p (n bytes), or 0 when there is none (a parked
+ * request's connection: the client went away). */
+size_t sy_fcgi_find_abort(const unsigned char *p, size_t n, int request_id);
+
+/* A whole response of request id as records: STDOUT records carrying
+ * the len bytes at p, the empty STDOUT record and END_REQUEST, written
+ * to out (sy_fcgi_response_size(len) bytes); returns the length.  What
+ * a signal handler can write to a socket in one go. */
+size_t sy_fcgi_response_size(size_t len);
+size_t sy_fcgi_response_records(int id, const void *p, size_t len,
+                                unsigned char *out);
+
 /* FCGI_END_REQUEST for id with FCGI_REQUEST_COMPLETE: 16 bytes. */
 void sy_fcgi_end_request(int id, int app_status, unsigned char out[16]);
 

@@ -32,6 +32,7 @@ typedef struct sy_res {
     const char *problem_code; /* set when the body is a problem */
     sy_errs errs;         /* field errors and refusal details of the
                              problem to come (errs.h) */
+    struct sy_park *park; /* the handler asked to park (park.h) */
 } sy_res;
 
 void sy_res_init(sy_res *res, sy_arena *a, const sy_req *req, size_t max);

@@ -106,6 +106,9 @@ int sy_route_events_create(sy_req *req, sy_res *res);
 int sy_route_metrics_timeseries(sy_req *req, sy_res *res);
 int sy_route_metrics_summary(sy_req *req, sy_res *res);
 
+/* jobs.c (routes): a try-on job's status, ?wait= parks */
+int sy_route_jobs_get(sy_req *req, sy_res *res);
+
 /* docs.c */
 int sy_route_docs_openapi(sy_req *req, sy_res *res);
 

@@ -121,8 +121,9 @@ def test_get_values_tells_the_real_limits(stack):
         rtype, rid, content = read_record(s)
         assert (rtype, rid) == (GET_VALUES_RESULT, 0), (rtype, rid)
         vals = parse_pairs(content)
-        # 2 responders of 32 connections each (the default)
-        assert vals == {"FCGI_MAX_CONNS": "64", "FCGI_MAX_REQS": "64",
+        # 2 responders of 32 kept connections each plus the connections
+        # of up to 256 parked requests each (the defaults)
+        assert vals == {"FCGI_MAX_CONNS": "576", "FCGI_MAX_REQS": "576",
                         "FCGI_MPXS_CONNS": "0"}, vals
         # the same connection goes on to serve requests
         for rid in (1, 2):

@@ -174,12 +174,69 @@ START_TEST(test_end_request)
 }
 END_TEST
 
+/* A parked request's connection: its abort is found among the records
+ * that follow its head (an unread empty STDIN, say); another request's
+ * abort, a partial record or garbage is not an abort of it. */
+START_TEST(test_find_abort_of_a_parked_request)
+{
+    blen = 0;
+    rec(5, 3, NULL, 0, 0);
+    size_t stdin_end = blen;
+    ck_assert_uint_eq(sy_fcgi_find_abort(buf, blen, 3), 0);
+    rec(2, 4, NULL, 0, 0); /* another id */
+    ck_assert_uint_eq(sy_fcgi_find_abort(buf, blen, 3), 0);
+    rec(2, 3, NULL, 0, 0);
+    ck_assert_uint_eq(sy_fcgi_find_abort(buf, blen, 3), blen);
+    ck_assert_uint_eq(sy_fcgi_find_abort(buf, blen - 1, 3), 0);
+    ck_assert_uint_eq(sy_fcgi_find_abort(buf, stdin_end + 8, 3), 0);
+    buf[0] = 2; /* not FastCGI 1 */
+    ck_assert_uint_eq(sy_fcgi_find_abort(buf, blen, 3), 0);
+}
+END_TEST
+
+/* A whole response as records: STDOUT of at most 65535 bytes each, the
+ * empty STDOUT, END_REQUEST; within the size it announces. */
+START_TEST(test_response_records)
+{
+    static unsigned char body[70000], out[70100];
+    for (size_t i = 0; i < sizeof(body); i++)
+        body[i] = (unsigned char)i;
+    size_t sizes[] = {0, 1, 65535, 65536, sizeof(body)};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(*sizes); k++) {
+        size_t len = sizes[k];
+        size_t n = sy_fcgi_response_records(0x102, body, len, out);
+        ck_assert_uint_le(n, sy_fcgi_response_size(len));
+        size_t off = 0, got = 0;
+        for (;;) {
+            unsigned char *h = out + off;
+            ck_assert_int_eq(h[0], 1);
+            ck_assert_int_eq(h[2] << 8 | h[3], 0x102);
+            size_t clen = (size_t)(h[4] << 8 | h[5]);
+            if (h[1] == 3) {
+                ck_assert_uint_eq(clen, 8);
+                off += 16;
+                break;
+            }
+            ck_assert_int_eq(h[1], 6);
+            ck_assert_int_eq(memcmp(h + 8, body + got, clen), 0);
+            got += clen;
+            off += 8 + clen;
+            if (clen == 0)
+                ck_assert_uint_eq(got, len);
+        }
+        ck_assert_uint_eq(off, n);
+        ck_assert_uint_eq(got, len);
+    }
+}
+END_TEST
+
 int
 main(void)
 {
     const TTest *const tests[] = {
         test_request_complete_only_with_params_and_stdin_end,
         test_body_and_other_ids, test_abort_management_and_garbage,
-        test_get_values_answer, test_end_request, NULL};
+        test_get_values_answer, test_end_request,
+        test_find_abort_of_a_parked_request, test_response_records, NULL};
     return sy_check_suite("fcgirec", NULL, NULL, tests);
 }

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * jobs.h - try-on jobs as clients see them (app/domain/jobs.c): who may
+ * see which job, its view, its validator, and what a wait for its next
+ * change listens to.
+ *
+ * A user sees only the jobs they submitted; an API key sees every job of
+ * its tenant (the storefront's server polls for its shoppers); a
+ * sysadmin acts on the tenant it names.  Another tenant's job, or
+ * another user's, is not found (404, never 403).
+ */
+#ifndef SYNTHIA_JOBS_H
+#define SYNTHIA_JOBS_H
+
+#include <stdbool.h>
+
+#include "synthia/arena.h"
+#include "synthia/errs.h"
+#include "synthia/jobs_db.h"
+#include "synthia/principal.h"
+#include "synthia/pubsub.h"
+#include "synthia/str.h"
+
+struct json_object;
+
+#define SY_JOBS_WAIT_MAX 30 /* seconds a GET /jobs/{id}?wait= may hold */
+#define SY_JOBS_ETAG_MAX 64
+
+/* The owner filter of a caller: its user id for a tenant's user, NULL
+ * for API keys and sysadmins (every job of the tenant). */
+const char *sy_jobs_owner(const sy_principal *who);
+
+/* The job id of tenant that owner (NULL: anyone) may see.  0 and *out;
+ * SY_ENOTFOUND recorded in e (also for an id that is not a UUID); SY_EDB. */
+int sy_jobs_get(sy_arena *a, const char *tenant, const char *id,
+                const char *owner, sy_errs *e, sy_job *out);
+
+/* done, error or canceled: it will not change again. */
+bool sy_jobs_finished(const sy_job *j);
+
+/* {id, status, attempts, provider, result_url, error, duration_ms,
+ * provider_duration_ms, cold_start, created_at, completed_at}; NULL on
+ * no memory.  The caller owns the object. */
+struct json_object *sy_jobs_view(const sy_job *j);
+
+/* The job's strong validator, "\"<id>.<version>\"", into out. */
+void sy_jobs_etag(const sy_job *j, char out[SY_JOBS_ETAG_MAX]);
+
+/* ?wait=N: 0..SY_JOBS_WAIT_MAX seconds; else a field error in e
+ * (SY_EVALIDATION). */
+int sy_jobs_wait_parse(sy_str v, sy_errs *e, int *secs);
+
+/* The channel a job's changes are published on: "sy:job:<id>" (id as
+ * stored, lower case). */
+void sy_jobs_channel(const char *id, char out[SY_PUBSUB_CHANNEL_MAX]);
+
+#endif
