@@ -77,8 +77,11 @@ static const key_def keys[] = {
      "32", 1, 1000, "FastCGI connections one responder keeps open at once "
      "(the web server's kept connections); at the limit the least recently "
      "used idle one is closed for a new one"},
-    {"server", "max_requests", T_INT, O(max_requests), "10000", 0,
-     1000000000, "recycle a responder after this many requests (0: never)"},
+    {"server", "max_requests", T_INT, O(max_requests), "0", 0,
+     1000000000, "recycle a responder after this many requests (0: never, "
+     "the default, as php-fpm's pm.max_requests: a responder keeps its "
+     "connections and caches; set it only to bound a slow leak); its "
+     "successor is started before it leaves"},
     {"server", "request_timeout", T_DURATION, O(request_timeout_ms), "30s",
      100, DAY, "end a request that runs longer with 503 and replace its "
      "responder"},

@@ -863,6 +863,20 @@ recycle_after(void)
     return max + (max / 10 ? r % (max / 10 + 1) : 0);
 }
 
+/* max_requests reached under a master: say so and keep serving.  The
+ * master forks the successor at once and asks this responder to stop
+ * (SIGTERM, the ordinary drain) only when the successor is ready, so the
+ * pool never runs one short and no request waits for a fresh process's
+ * connections (the "recycling tax").  Without a master the caller just
+ * exits. */
+static void
+announce_retiring(uint64_t *limit)
+{
+    *limit = 0; /* once */
+    __atomic_store_n(&sy_self_slot->retiring, 1, __ATOMIC_RELEASE);
+    kill(getppid(), SIGUSR1);
+}
+
 static int
 setup_connections(int listen_fd)
 {
@@ -950,8 +964,11 @@ sy_responder_run(int listen_fd, bool have_master)
             if (sy_log_pending_age_us() >= 100000)
                 sy_log_flush();
             set_listening(true);
-            if (limit && sy_self_slot->served >= limit)
-                break;
+            if (limit && sy_self_slot->served >= limit) {
+                if (!have_master)
+                    break;
+                announce_retiring(&limit);
+            }
             continue;
         }
         /* batched access lines go out when nothing else is waiting; a
