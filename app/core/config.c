@@ -115,6 +115,10 @@ static const key_def keys[] = {
     {"server", "metrics_dir", T_STR, O(metrics_dir), "/run/synthia", 0, 0,
      "directory of the metric segments of processes outside the pool "
      "(worker.seg, cli.seg), which /metrics adds up; empty: none"},
+    {"server", "runtime_dir", T_STR, O(runtime_dir), "/run/synthia", 0, 0,
+     "directory of the files the responders of this host share (product "
+     "vectors, mapped read-only by each); empty or not writable: each "
+     "responder loads its own copy"},
 
     {"database", "url", T_STR, O(db_url), "", 0, 0,
      "libpq connection URI, e.g. postgresql://synthia@/synthia?host="
