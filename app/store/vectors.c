@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -172,6 +173,7 @@ typedef struct tenant_vecs {
 
 static tenant_vecs slots[SY_VECTORS_TENANTS];
 static uint64_t ticks;
+static bool trim_pending; /* a load's result was freed: see current() */
 
 /* ---------------------------------------------------------------- scan */
 
@@ -983,6 +985,7 @@ load_block(sy_arena *a, const char *tenant, const char *embedder,
     }
     *bytes = h.bytes;
     log_load(tenant, embedder, model, n, bad, fd >= 0, t0);
+    trim_pending = true;
     return rc;
 }
 
@@ -1274,6 +1277,12 @@ current(sy_arena *a, const sy_catver *cv, const char *tenant,
         strlen(embedder) >= sizeof(t->embedder) ||
         strlen(model) >= sizeof(t->model))
         return SY_EINVAL;
+    if (trim_pending) {
+        /* the last load's result (10 MiB per 10,000 products, freed with
+         * its arena since) back to the system, not kept in the heap */
+        malloc_trim(0);
+        trim_pending = false;
+    }
     t = slot_find(tenant, embedder, model);
     int64_t version = 0;
     bool has_version = sy_cache_catalog_version(a, cv, tenant, &version) == 0;
