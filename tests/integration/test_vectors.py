@@ -347,4 +347,18 @@ def test_broken_or_truncated_file_is_rejected_and_rebuilt(stack):
         ino = rebuilt
 
 
+@sylib.own_stack(workers=2,
+                 extra_config="[server]\nruntime_dir = /nonexistent/synthia\n")
+def test_unwritable_runtime_dir_falls_back_to_a_copy_each(stack):
+    t = shop(stack)
+    for i, name in enumerate(NAMES):
+        assert top_everywhere(stack, t, name) == t["products"][i]["id"]
+    for pid in stack.responder_pids():
+        assert not vec_maps(t, pid), pid
+    log = stack.read_log("synthia.log")
+    # once per responder that searched, not once per search
+    assert 1 <= log.count('"vectors_unshared"') <= 2, log[-3000:]
+    assert '"store":"heap"' in log
+
+
 sylib.main(globals())
