@@ -9,6 +9,9 @@
 #           file per catalog version, mapped read-only by every responder
 #   heap    runtime_dir empty (SIGHUP: a new generation of responders),
 #           each responder loads its own copy, as before issue 13
+# and, between the two, /health/live (the machine's own tail at that
+# moment) and the shared phase again with server.max_requests = 1000
+# (recycling with the successor forked before the old responder leaves).
 # In each: wrk on the semantic search, uncached (Cache-Control:
 # no-cache: ranked afresh each time) to warm every responder, then each
 # responder's PSS and RSS from /proc/PID/smaps_rollup (PSS splits shared
@@ -94,12 +97,10 @@ done = function(summary, latency, requests)
 end
 EOF
 
-semantic_wrk() { # SECONDS [wrk options]: prints the LAT line
-    local secs=$1
-    shift
-    wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" -s "$LUA" "$@" \
-        -H "X-API-Key: $CAT_KEY" -H "Cache-Control: no-cache" "$SEM_URL" |
-        awk '/^LAT / { print }'
+semantic_wrk() { # SECONDS [URL]: prints the LAT line
+    wrk -t"$THREADS" -c"$CONNS" -d"${1}s" -s "$LUA" \
+        -H "X-API-Key: $CAT_KEY" -H "Cache-Control: no-cache" \
+        "${2:-$SEM_URL}" | awk '/^LAT / { print }'
 }
 
 responders() {
@@ -124,8 +125,8 @@ wait_new_responders() {
 
 ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
 
-phase() { # NAME
-    local name=$1 line pss rss sum_pss=0 sum_rss=0 n=0 p
+phase() { # NAME [URL]
+    local name=$1 url=${2:-$SEM_URL} line pss rss sum_pss=0 sum_rss=0 n=0 p
     semantic_wrk 3 >/dev/null # every responder has searched
     for p in $(responders); do
         pss=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup")
@@ -139,13 +140,13 @@ phase() { # NAME
     done
     local mark
     mark=$(wc -c <"$STATEDIR/log/synthia.log")
-    line=$(semantic_wrk "$DURATION")
+    line=$(semantic_wrk "$DURATION" "$url")
     tail -c +"$((mark + 1))" "$STATEDIR/log/synthia.log" |
-        grep -o '"route":"/api/v1/products/search".*"status":[0-9]*' |
+        grep -o '"route":"[^"]*".*"status":[0-9]*' |
         sed 's/.*"status"://' | sort | uniq -c |
         awk -v n="$name" '{ printf "  %-6s status %s: %s\n", n, $2, $1 }' || true
     read -r _ p50 p99 p999 max rps errs <<<"$line"
-    printf '%-6s PSS mean %5.1f MiB  RSS mean %5.1f MiB | semantic %6s req/s  p50 %s ms  p99 %s ms  p99.9 %s ms  max %s ms  errors %s\n' \
+    printf '%-7s PSS mean %5.1f MiB  RSS mean %5.1f MiB | semantic %6s req/s  p50 %s ms  p99 %s ms  p99.9 %s ms  max %s ms  errors %s\n' \
         "$name" "$(awk -v k="$sum_pss" -v n="$n" 'BEGIN { print k / n / 1024 }')" \
         "$(awk -v k="$sum_rss" -v n="$n" 'BEGIN { print k / n / 1024 }')" \
         "$rps" "$(ms "$p50")" "$(ms "$p99")" "$(ms "$p999")" "$(ms "$max")" \
@@ -159,10 +160,25 @@ phase shared
 ls "$STATEDIR"/vec-*.bin >/dev/null 2>&1 ||
     die "no vector file in $STATEDIR: the shared phase did not share"
 
-old=$(responders | tr '\n' ' ')
-printf '\n[server]\nruntime_dir =\n' >>"$SY_CONFIG"
-"$STACK" reload-synthia "$STATEDIR" >/dev/null
-wait_new_responders "$old"
+# the machine's own tail at this moment: the cheapest route, same wrk
+phase live "$SY_BASE_URL/health/live"
+
+reload_with() { # CONFIG-LINES: appended under [server], then SIGHUP
+    local old
+    old=$(responders | tr '\n' ' ')
+    printf '\n[server]\n%s\n' "$1" >>"$SY_CONFIG"
+    "$STACK" reload-synthia "$STATEDIR" >/dev/null
+    wait_new_responders "$old"
+}
+# responders recycled every ~1,000 requests (successor forked first)
+reload_with "max_requests = 1000"
+phase recycle
+reload_with "max_requests = 0"
+before=$(curl -s "$SY_BASE_URL/metrics" |
+    awk '/^synthia_responder_recycled_total / { print $2 }')
+echo "recycle: $before responders recycled in that phase" >>"$STATEDIR/summary"
+
+reload_with "runtime_dir ="
 phase heap
 
 echo
