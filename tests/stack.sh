@@ -486,6 +486,7 @@ listen = unix:$SY_FCGI_SOCKET
 listen_mode = 0666
 workers = $workers
 metrics_dir = $STATEDIR
+runtime_dir = $STATEDIR
 
 [database]
 url = $SY_DATABASE_URL

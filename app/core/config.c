@@ -81,8 +81,11 @@ static const key_def keys[] = {
      10000, "requests one responder holds parked (GET /jobs/{id}?wait=) "
      "on top of responder_connections; beyond it a request that would "
      "wait is answered at once with its current state and Retry-After"},
-    {"server", "max_requests", T_INT, O(max_requests), "10000", 0,
-     1000000000, "recycle a responder after this many requests (0: never)"},
+    {"server", "max_requests", T_INT, O(max_requests), "0", 0,
+     1000000000, "recycle a responder after this many requests (0: never, "
+     "the default, as php-fpm's pm.max_requests: a responder keeps its "
+     "connections and caches; set it only to bound a slow leak); its "
+     "successor is started before it leaves"},
     {"server", "request_timeout", T_DURATION, O(request_timeout_ms), "30s",
      100, DAY, "end a request that runs longer with 503 and replace its "
      "responder"},
@@ -116,6 +119,10 @@ static const key_def keys[] = {
     {"server", "metrics_dir", T_STR, O(metrics_dir), "/run/synthia", 0, 0,
      "directory of the metric segments of processes outside the pool "
      "(worker.seg, cli.seg), which /metrics adds up; empty: none"},
+    {"server", "runtime_dir", T_STR, O(runtime_dir), "/run/synthia", 0, 0,
+     "directory of the files the responders of this host share (product "
+     "vectors, mapped read-only by each); empty or not writable: each "
+     "responder loads its own copy"},
 
     {"database", "url", T_STR, O(db_url), "", 0, 0,
      "libpq connection URI, e.g. postgresql://synthia@/synthia?host="

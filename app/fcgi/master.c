@@ -5,7 +5,9 @@
  * Signals are blocked and taken synchronously with sigtimedwait(), so the
  * master is a plain loop with no handler races: every 100 ms it reaps
  * children, respawns missing responders (with back-off), enforces request
- * timeouts, and moves draining responders along.
+ * timeouts, and moves draining responders along.  A responder that
+ * reaches server.max_requests announces it (move_retiring) and is stopped
+ * only once its successor is ready.
  *
  * A responder that dies is told apart by how (classify): a crash (a
  * crash signal or a failing exit) means the code or its environment is
@@ -45,6 +47,7 @@
 #include "synthia/responder.h"
 
 #define TICK_MS 100
+#define RETIRE_TICK_MS 5
 #define RESEND_STOP_US 200000     /* repeat SIGTERM to beat accept() races */
 #define KILL_GRACE_US 5000000     /* after SIGALRM, SIGKILL if still alive */
 #define BACKOFF_MAX_US 5000000
@@ -59,6 +62,7 @@ typedef struct child {
     pid_t pid;
     unsigned generation;
     bool stopping;
+    bool retiring; /* at max_requests: stopped once its successor is up */
     int64_t stop_sent_us;
     int64_t stop_deadline_us;
     int64_t alarm_sent_us;
@@ -135,6 +139,7 @@ spawn(master *m)
     s->started_us = sy_mono_us();
     s->busy_since_us = 0;
     s->kill_seq = 0;
+    s->retiring = 0;
     pid_t pid = fork();
     if (pid < 0) {
         s->state = SY_SLOT_FREE;
@@ -155,6 +160,7 @@ count_current(const master *m)
     int n = 0;
     for (int i = 0; i < SY_POOL_MAX_SLOTS; i++)
         if (m->kids[i].pid && !m->kids[i].stopping &&
+            !m->kids[i].retiring &&
             m->kids[i].generation == sy_pool->generation)
             n++;
     return n;
@@ -407,6 +413,62 @@ watch_timeouts(master *m, int64_t now)
     }
 }
 
+/* ---------------------------------------------------------- recycling */
+
+/* Responders of the current generation that serve (idle or busy) and
+ * are not on their way out. */
+static int
+count_ready(const master *m)
+{
+    int n = 0;
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++) {
+        const child *k = &m->kids[i];
+        int st = __atomic_load_n(&sy_pool->slots[i].state, __ATOMIC_ACQUIRE);
+        if (k->pid && !k->stopping && !k->retiring &&
+            k->generation == sy_pool->generation &&
+            (st == SY_SLOT_IDLE || st == SY_SLOT_BUSY))
+            n++;
+    }
+    return n;
+}
+
+/* A responder that reached server.max_requests says so (its slot's
+ * retiring flag, and SIGUSR1 to wake us) and keeps serving: it no
+ * longer counts toward the pool, so top_up forks its successor now, and
+ * once the pool is whole and ready again it is asked to stop (SIGTERM:
+ * it finishes what it holds).  So recycling never leaves the pool a
+ * responder short, and no request waits for a fork.  True while one
+ * still waits for its successor. */
+static bool
+move_retiring(master *m, int64_t now)
+{
+    bool waiting = false;
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++) {
+        child *k = &m->kids[i];
+        if (!k->pid || k->stopping || k->retiring ||
+            !__atomic_load_n(&sy_pool->slots[i].retiring, __ATOMIC_ACQUIRE))
+            continue;
+        k->retiring = true;
+        sy_pool->recycled++;
+        sy_logline *l = sy_log_begin(SY_LOG_DEBUG, "responder_retiring");
+        sy_log_int(l, "responder_pid", k->pid);
+        sy_log_int(l, "served", (int64_t)sy_pool->slots[i].served);
+        sy_log_end(l);
+    }
+    top_up(m);
+    bool whole = count_ready(m) >= target_workers(m);
+    for (int i = 0; i < SY_POOL_MAX_SLOTS; i++) {
+        child *k = &m->kids[i];
+        if (!k->pid || k->stopping || !k->retiring)
+            continue;
+        if (whole)
+            ask_stop(k, now + sy_conf->drain_timeout_ms * 1000);
+        else
+            waiting = true;
+    }
+    return waiting;
+}
+
 /* ------------------------------------------------------ reload, drain */
 
 static void
@@ -514,6 +576,7 @@ run_master(master *m)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGUSR1); /* a responder is retiring: move_retiring */
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -528,8 +591,11 @@ run_master(master *m)
            sy_pool->target);
 
     struct timespec tick = {0, TICK_MS * 1000000L};
+    /* while a retiring responder waits for its successor to be ready */
+    struct timespec short_tick = {0, RETIRE_TICK_MS * 1000000L};
+    bool retiring = false;
     while (!m->draining || live_children(m) > 0) {
-        int sig = sigtimedwait(&set, NULL, &tick);
+        int sig = sigtimedwait(&set, NULL, retiring ? &short_tick : &tick);
         if (sig > 0)
             handle_signal(m, sig);
         reap(m);
@@ -538,6 +604,7 @@ run_master(master *m)
         watch_timeouts(m, now);
         clear_crash_loop(m);
         top_up(m);
+        retiring = !m->draining && move_retiring(m, now);
     }
     sy_log(SY_LOG_INFO, "stopped", "all responders finished");
     return 0;

@@ -1221,6 +1221,20 @@ recycle_after(void)
     return max + (max / 10 ? r % (max / 10 + 1) : 0);
 }
 
+/* max_requests reached under a master: say so and keep serving.  The
+ * master forks the successor at once and asks this responder to stop
+ * (SIGTERM, the ordinary drain) only when the successor is ready, so the
+ * pool never runs one short and no request waits for a fresh process's
+ * connections (the "recycling tax").  Without a master the caller just
+ * exits. */
+static void
+announce_retiring(uint64_t *limit)
+{
+    *limit = 0; /* once */
+    __atomic_store_n(&sy_self_slot->retiring, 1, __ATOMIC_RELEASE);
+    kill(getppid(), SIGUSR1);
+}
+
 static int
 setup_connections(int listen_fd)
 {
@@ -1321,13 +1335,18 @@ sy_responder_run(int listen_fd, bool have_master)
                 sy_log_flush();
             set_listening(true);
             if (limit && sy_self_slot->served >= limit && !retiring) {
-                if (!nparked)
+                if (have_master) {
+                    /* the master starts the successor, then drains this
+                     * one (SIGTERM: parked requests get their current
+                     * state, as on any drain) */
+                    announce_retiring(&limit);
+                } else if (!nparked) {
                     break;
-                /* parked requests are in flight: they finish first (at
-                 * most their wait), as requests in flight do.  It goes
-                 * on serving meanwhile: every responder of the pool
-                 * may reach its limit within those seconds. */
-                retiring = true;
+                } else {
+                    /* parked requests are in flight: they finish first
+                     * (at most their wait), as requests in flight do. */
+                    retiring = true;
+                }
             }
             continue;
         }

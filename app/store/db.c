@@ -276,9 +276,11 @@ exec_stmt(sy_db_stmt *s, const char *const *params, int nparams,
         int rc = s->prepared_on == conn_serial ? 0 : prepare(s);
         if (rc < 0)
             return rc;
-        r = PQexecPrepared(conn, s->name, nparams, params, NULL, NULL, 0);
+        r = PQexecPrepared(conn, s->name, nparams, params, NULL, NULL,
+                           s->binary);
     } else {
-        r = PQexecParams(conn, s->sql, nparams, NULL, params, NULL, NULL, 0);
+        r = PQexecParams(conn, s->sql, nparams, NULL, params, NULL, NULL,
+                         s->binary);
     }
     int rc = result_rc(r, s->name);
     if (rc < 0) {
@@ -611,9 +613,9 @@ sy_db_send(sy_db_stmt *stmt, const char *const *params, const int *lengths,
     int64_t t0 = sy_mono_us();
     int ok = sy_conf->db_prepared
                  ? PQsendQueryPrepared(conn, stmt->name, nparams, params,
-                                       lengths, fmt, 0)
+                                       lengths, fmt, stmt->binary)
                  : PQsendQueryParams(conn, stmt->sql, nparams, NULL, params,
-                                     lengths, fmt, 0);
+                                     lengths, fmt, stmt->binary);
     wait_us += sy_mono_us() - t0;
     if (!ok)
         return result_rc(NULL, stmt->name);

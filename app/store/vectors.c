@@ -1,35 +1,66 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * vectors.c - product vectors in PostgreSQL and each responder's
- * in-memory copy of them (vectors.h).
+ * vectors.c - product vectors in PostgreSQL and the responders' read-only
+ * copy of them (vectors.h).
  *
  * product_embeddings.vec holds SY_EMBED_DIMS little-endian float32 values;
- * they travel as bytea hex text ("\x...") both ways, so the statements
- * stay ordinary text-parameter ones, except the import commit's bulk
- * upsert (sy_vectors_store_many), which sends them as one binary bytea.  A responder keeps up to
- * SY_VECTORS_TENANTS tenants as one contiguous float array each, laid out
- * dimension-major (column d of n products at cols[d * n .. d * n + n - 1])
- * so that a search reads only the columns of the query's non-zero
- * dimensions (20-60 of 256 for the local embedder).  Before a
- * search it asks Redis for the tenant's catalog version (one round trip);
- * only when that moved, or every RECHECK_US anyway (a lost bump must not
- * leave a copy stale for ever), does it read a fingerprint of the stored
- * vectors (count and a sum of per-row hashes of id and write time; about
- * 15 ms for 10,000 products), and only when the fingerprint moved does it
- * reload.  So after a stock-only write the copy stays, and the reload is
- * paid by the first search after a change that matters, not by every
- * search.  With Redis down every search reads the fingerprint: slower,
+ * writes send them as bytea hex text (the import commit's bulk upsert,
+ * sy_vectors_store_many, as one binary bytea), loads read them in binary
+ * result format (raw bytes: half the transfer of hex, no decoding).
+ *
+ * The copy: one block per tenant+embedder+model (at most
+ * SY_VECTORS_TENANTS of them, SY_VECTORS_MAX_BYTES in all), laid out as a
+ * header, the product ids in id order, then the vectors dimension-major
+ * (column d of n products at cols[d * n .. d * n + n - 1]) so that a
+ * search reads only the columns of the query's non-zero dimensions
+ * (20-60 of 256 for the local embedder).
+ *
+ * Shared per host: the block is a file under server.runtime_dir,
+ * vec-<key>-v<catalog version>.bin (key: a hash of tenant, embedder,
+ * model and dims), mapped read-only (MAP_SHARED) by every responder, so
+ * its pages are in memory once per host.  The first responder that needs
+ * a version builds it, holding vec-<key>.lock (flock: the others wait,
+ * then map what it built; a builder that dies releases it), into a
+ * temporary name that it renames into place (no fsync: a tmpfs, and a
+ * lost file is only rebuilt); files of older versions of the key are
+ * unlinked then (a responder that still maps one keeps a valid mapping
+ * until it moves on).  A file is checked before it is mapped: its size,
+ * its header (magic, dims, key) and a checksum of the rest; a broken or
+ * truncated file is rebuilt.  A fresh responder maps the current
+ * version's file without a query.  Without Redis (no catalog version)
+ * the name carries a hash of the fingerprint below instead.  When
+ * runtime_dir is empty or not writable, each responder keeps its own
+ * block in its heap, as before (logged once).
+ *
+ * Freshness: before a search the responder asks Redis for the tenant's
+ * catalog version (one round trip); only when that moved, or every
+ * RECHECK_US anyway (a lost bump must not leave a copy stale for ever),
+ * does it look further: first for the version's file (another responder
+ * built it: no query), else it reads a fingerprint of the stored vectors
+ * (count and a sum of per-row hashes of id and write time; about 15 ms
+ * for 10,000 products) and loads only when the fingerprint moved (after a
+ * stock-only write the file of the new version is written from the copy
+ * held).  With Redis down every search reads the fingerprint: slower,
  * but never behind a write (a stale ranking would also be kept by the
  * result cache's memory fallback).
  */
 #include "synthia/vectors.h"
 
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "synthia/cache.h"
 #include "synthia/clock.h"
@@ -42,6 +73,7 @@
 #define VEC_BYTES (SY_EMBED_DIMS * 4)
 #define HEX_LEN (2 + 2 * VEC_BYTES) /* "\x" and two digits a byte */
 #define FP_LEN 64
+#define ID_BYTES (SY_UUID_LEN + 1)
 
 /* The statements of product_embeddings.  $1 tenant, $2 product, $3
  * model, $4 dims, $5 vec (bytea hex): the local embedder's vector.  An
@@ -86,16 +118,36 @@ static sy_db_stmt sql_fingerprint =
      "WHERE e.tenant_id = $1::uuid AND e.embedder = $2 AND e.model = $3"
      " AND p.active",
      3);
-/* $1 tenant, $2 embedder, $3 model, $4 dims: product id and vec of
- * every active product (sorted by id here, not by the server). */
+/* $1 tenant, $2 embedder, $3 model, $4 dims: product id (as text) and
+ * vec of every active product (sorted by id here, not by the server),
+ * in binary result format. */
 static sy_db_stmt sql_load =
-    SY_DB_STMT("vectors_load",
-     "SELECT e.product_id, e.vec "
+    SY_DB_STMT_BINARY("vectors_load",
+     "SELECT e.product_id::text, e.vec "
      "FROM product_embeddings e JOIN products p"
      " ON p.tenant_id = e.tenant_id AND p.id = e.product_id "
      "WHERE e.tenant_id = $1::uuid AND e.embedder = $2 AND e.model = $3"
      " AND e.dims = $4::smallint AND p.active",
      4);
+
+/* The block of one tenant+embedder+model, in a file or in the heap:
+ * this header (a page, so the columns are aligned), n ids of ID_BYTES
+ * at ids_off, n * dims floats at cols_off. */
+#define BLOCK_MAGIC "SYVEC01"
+#define HDR_BYTES 4096
+typedef struct block_hdr {
+    char magic[8];
+    uint32_t dims;
+    uint32_t n;
+    uint64_t ids_off, cols_off, bytes; /* bytes: the whole block */
+    uint64_t sum;                      /* checksum of what follows */
+    uint32_t complete;                 /* at the fingerprint fp */
+    char tenant[SY_UUID_LEN + 1];
+    char embedder[16];
+    char model[SY_AI_MODEL_MAX];
+    char fp[FP_LEN];
+} block_hdr;
+_Static_assert(sizeof(block_hdr) <= HDR_BYTES, "block header too large");
 
 typedef struct tenant_vecs {
     char tenant[SY_UUID_LEN + 1]; /* "" when the slot is free */
@@ -103,8 +155,13 @@ typedef struct tenant_vecs {
     char model[SY_AI_MODEL_MAX];
     bool complete; /* a vector for every active product (at the last
                       fingerprint) */
-    float *cols;                  /* SY_EMBED_DIMS columns of n */
-    char (*ids)[SY_UUID_LEN + 1];
+    void *base;    /* the block: mapped file or heap */
+    bool mapped;   /* base is a read-only mapping of file */
+    dev_t dev;
+    ino_t ino;
+    char file[64]; /* its name in runtime_dir ("" in the heap) */
+    const float *cols;            /* SY_EMBED_DIMS columns of n */
+    const char (*ids)[ID_BYTES];
     int n;
     size_t bytes;
     bool has_version; /* version is the catalog version loaded under */
@@ -116,6 +173,7 @@ typedef struct tenant_vecs {
 
 static tenant_vecs slots[SY_VECTORS_TENANTS];
 static uint64_t ticks;
+static bool trim_pending; /* a load's result was freed: see current() */
 
 /* ---------------------------------------------------------------- scan */
 
@@ -262,39 +320,6 @@ encode_vec(sy_arena *a, const float *v)
     }
     *p = '\0';
     return out;
-}
-
-/* Digit values of hex characters, -1 for the rest: a load decodes 2
- * million characters per 1,000 products, so no branches per digit. */
-static signed char hex_values[256];
-
-static void
-hex_init(void)
-{
-    memset(hex_values, -1, sizeof(hex_values));
-    for (int i = 0; i < 10; i++)
-        hex_values['0' + i] = (signed char)i;
-    for (int i = 0; i < 6; i++)
-        hex_values['a' + i] = hex_values['A' + i] = (signed char)(10 + i);
-}
-
-static bool
-decode_vec(const char *hex, int len, float *out)
-{
-    const unsigned char *h = (const unsigned char *)hex + 2;
-    int bad = 0;
-    if (len != HEX_LEN || hex[0] != '\\' || hex[1] != 'x')
-        return false;
-    for (int i = 0; i < SY_EMBED_DIMS; i++, h += 8) {
-        uint32_t u = 0;
-        for (int b = 0; b < 4; b++) {
-            int hi = hex_values[h[2 * b]], lo = hex_values[h[2 * b + 1]];
-            bad |= hi | lo;
-            u |= (uint32_t)((hi << 4 | lo) & 0xff) << (8 * b);
-        }
-        memcpy(&out[i], &u, sizeof(u));
-    }
-    return bad >= 0;
 }
 
 /* ----------------------------------------------------------------- store */
@@ -616,8 +641,10 @@ sy_vectors_prune(sy_arena *a, const char *tenant, const char *const *keep,
 static void
 slot_clear(tenant_vecs *t)
 {
-    free(t->cols);
-    free(t->ids);
+    if (t->base && t->mapped)
+        munmap(t->base, t->bytes);
+    else
+        free(t->base);
     memset(t, 0, sizeof(*t));
 }
 
@@ -668,6 +695,119 @@ make_room(const tenant_vecs *keep)
     }
 }
 
+/* -------------------------------------------------------------- blocks */
+
+/* Where the columns start in a block made for rows products. */
+static size_t
+cols_off_for(int rows)
+{
+    size_t o = HDR_BYTES + (size_t)rows * ID_BYTES;
+    return (o + 63) & ~(size_t)63;
+}
+
+/* A checksum of len bytes (Fletcher-like over 64-bit words: about a
+ * millisecond per 10,000 products). */
+static uint64_t
+block_sum(const unsigned char *p, size_t len)
+{
+    uint64_t s1 = 1, s2 = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, p + i, sizeof(w));
+        s1 += w;
+        s2 += s1;
+    }
+    for (; i < len; i++) {
+        s1 += p[i];
+        s2 += s1;
+    }
+    return s1 ^ (s2 << 1 | s2 >> 63);
+}
+
+static bool
+has_nul(const char *s, size_t len)
+{
+    return memchr(s, '\0', len) != NULL;
+}
+
+/* Is the block of size bytes at base whole, of this key (and, fp not
+ * NULL, of that fingerprint)? */
+static bool
+block_valid(const unsigned char *base, size_t size, const char *tenant,
+            const char *embedder, const char *model, const char *fp)
+{
+    block_hdr h;
+    if (size < HDR_BYTES)
+        return false;
+    memcpy(&h, base, sizeof(h));
+    if (memcmp(h.magic, BLOCK_MAGIC, sizeof(h.magic)) != 0 ||
+        h.dims != SY_EMBED_DIMS || h.bytes != size ||
+        h.ids_off != HDR_BYTES || h.n > (size - HDR_BYTES) / ID_BYTES ||
+        h.cols_off % 64 != 0 ||
+        h.cols_off < HDR_BYTES + (uint64_t)h.n * ID_BYTES ||
+        h.cols_off > size ||
+        (size - h.cols_off) != (uint64_t)h.n * VEC_BYTES ||
+        !has_nul(h.tenant, sizeof(h.tenant)) ||
+        !has_nul(h.embedder, sizeof(h.embedder)) ||
+        !has_nul(h.model, sizeof(h.model)) || !has_nul(h.fp, sizeof(h.fp)))
+        return false;
+    if (strcmp(h.tenant, tenant) != 0 || strcmp(h.embedder, embedder) != 0 ||
+        strcmp(h.model, model) != 0 || (fp && strcmp(h.fp, fp) != 0))
+        return false;
+    const char(*ids)[ID_BYTES] = (const void *)(base + h.ids_off);
+    for (uint32_t i = 0; i < h.n; i++)
+        if (ids[i][SY_UUID_LEN] != '\0')
+            return false;
+    return block_sum(base + HDR_BYTES, size - HDR_BYTES) == h.sum;
+}
+
+/* A block to install in a slot. */
+typedef struct block {
+    void *base;
+    size_t bytes;
+    bool mapped;
+    dev_t dev;
+    ino_t ino;
+    char file[64];
+} block;
+
+/* Put b (valid) into t (NULL: a slot is taken) as the tenant's block;
+ * when t already maps that very file, b is dropped instead. */
+static tenant_vecs *
+install(tenant_vecs *t, block *b, const char *tenant, const char *embedder,
+        const char *model)
+{
+    if (t && t->mapped && b->mapped && t->dev == b->dev && t->ino == b->ino) {
+        munmap(b->base, b->bytes);
+        snprintf(t->file, sizeof(t->file), "%s", b->file);
+        return t;
+    }
+    if (!t)
+        t = slot_take();
+    else if (t->base && t->mapped)
+        munmap(t->base, t->bytes);
+    else
+        free(t->base);
+    block_hdr h;
+    memcpy(&h, b->base, sizeof(h));
+    memcpy(t->tenant, tenant, SY_UUID_LEN + 1);
+    snprintf(t->embedder, sizeof(t->embedder), "%s", embedder);
+    snprintf(t->model, sizeof(t->model), "%s", model);
+    t->base = b->base;
+    t->bytes = b->bytes;
+    t->mapped = b->mapped;
+    t->dev = b->dev;
+    t->ino = b->ino;
+    snprintf(t->file, sizeof(t->file), "%s", b->file);
+    t->cols = (const float *)((const unsigned char *)b->base + h.cols_off);
+    t->ids = (const void *)((const unsigned char *)b->base + h.ids_off);
+    t->n = (int)h.n;
+    t->complete = h.complete != 0;
+    memcpy(t->fp, h.fp, FP_LEN);
+    make_room(t);
+    return t;
+}
+
 /* -------------------------------------------------------------- loading */
 
 /* The fingerprint of the tenant's vectors of one embedder+model, and
@@ -701,11 +841,12 @@ by_id(const void *a, const void *b)
 
 /* Rows of r in product id order, so that equal scores rank the same on
  * every responder (the server may return them in any order, e.g. from
- * parallel workers; sorting here spares it a sort that spills to disk). */
+ * parallel workers; sorting here spares it a sort that spills to disk).
+ * Binary text values still end with a NUL (libpq adds one). */
 static row_ref *
 sorted_rows(PGresult *r, int rows)
 {
-    row_ref *refs = malloc((size_t)rows * sizeof(*refs));
+    row_ref *refs = malloc((size_t)(rows ? rows : 1) * sizeof(*refs));
     if (!refs)
         return NULL;
     for (int i = 0; i < rows; i++)
@@ -725,63 +866,45 @@ compact_cols(float *cols, int rows, int n)
                 (size_t)n * sizeof(*cols));
 }
 
-/* Decode the rows of r into t's new arrays (heap; rows that do not
- * decode are skipped and counted in *bad). */
+/* Decode the rows of r (binary: 36 bytes of id text, VEC_BYTES of
+ * little-endian floats) in id order into the block at base, made for
+ * rows products; rows that do not decode are skipped and counted in
+ * *bad.  Returns how many did. */
 static int
-fill(PGresult *r, tenant_vecs *t, int *bad)
+fill(PGresult *r, const row_ref *refs, int rows, unsigned char *base,
+     int *bad)
 {
-    static bool hex_ready;
-    int rows = PQntuples(r), n = 0, rc = SY_ENOMEM;
-    float *cols = NULL, v[SY_EMBED_DIMS];
-    char(*ids)[SY_UUID_LEN + 1] = NULL;
-    row_ref *refs = NULL;
+    char(*ids)[ID_BYTES] = (void *)(base + HDR_BYTES);
+    float *cols = (float *)(void *)(base + cols_off_for(rows));
+    int n = 0;
 
-    if (!hex_ready) {
-        hex_init();
-        hex_ready = true;
-    }
     *bad = 0;
-    if (rows > 0) {
-        cols = malloc((size_t)rows * VEC_BYTES);
-        ids = malloc((size_t)rows * sizeof(*ids));
-        refs = sorted_rows(r, rows);
-        if (!cols || !ids || !refs)
-            goto out;
-    }
     /* Columns with a stride of rows while decoding; consecutive rows
      * write neighbouring floats of the same 256 columns. */
     for (int i = 0; i < rows; i++) {
         int row = refs[i].row;
         if (PQgetlength(r, row, 0) != SY_UUID_LEN ||
-            !decode_vec(PQgetvalue(r, row, 1), PQgetlength(r, row, 1), v)) {
+            PQgetlength(r, row, 1) != VEC_BYTES) {
             (*bad)++;
             continue;
         }
-        for (int d = 0; d < SY_EMBED_DIMS; d++)
-            cols[(size_t)d * rows + n] = v[d];
-        memcpy(ids[n++], refs[i].id, SY_UUID_LEN + 1);
+        const unsigned char *v = (const unsigned char *)PQgetvalue(r, row, 1);
+        for (int d = 0; d < SY_EMBED_DIMS; d++) {
+            uint32_t u;
+            memcpy(&u, v + 4 * d, sizeof(u));
+            u = le32toh(u);
+            memcpy(&cols[(size_t)d * rows + n], &u, sizeof(u));
+        }
+        memcpy(ids[n++], refs[i].id, ID_BYTES);
     }
     if (n < rows)
         compact_cols(cols, rows, n);
-    free(t->cols);
-    free(t->ids);
-    t->cols = cols;
-    t->ids = ids;
-    t->n = n;
-    t->bytes = (size_t)rows * (VEC_BYTES + sizeof(*ids));
-    cols = NULL;
-    ids = NULL;
-    rc = 0;
-out:
-    free(cols);
-    free(ids);
-    free(refs);
-    return rc;
+    return n;
 }
 
 static void
 log_load(const char *tenant, const char *embedder, const char *model, int n,
-         int bad, int64_t t0)
+         int bad, bool shared, int64_t t0)
 {
     sy_logline *l =
         sy_log_begin(bad ? SY_LOG_WARN : SY_LOG_INFO, "vectors_load");
@@ -789,64 +912,353 @@ log_load(const char *tenant, const char *embedder, const char *model, int n,
     sy_log_cstr(l, "embedder", embedder);
     sy_log_cstr(l, "model", model);
     sy_log_int(l, "products", n);
+    sy_log_cstr(l, "store", shared ? "file" : "heap");
     if (bad)
         sy_log_int(l, "undecodable", bad);
     sy_log_int(l, "ms", (sy_mono_us() - t0) / 1000);
     sy_log_end(l);
 }
 
-/* Load tenant's vectors of embedder+model into t (held or newly
- * taken). */
+/* Load the tenant's vectors of embedder+model from PostgreSQL into a new
+ * block labelled fp and complete: into the file fd (sized here; *out
+ * gets no memory) or, fd < 0, into the heap (*out).  *bytes: its size. */
 static int
-load(sy_arena *a, const char *tenant, const char *embedder,
-     const char *model, tenant_vecs **tp)
+load_block(sy_arena *a, const char *tenant, const char *embedder,
+           const char *model, const char *fp, bool complete, int fd,
+           void **out, size_t *bytes)
 {
     char dims[16];
     PGresult *r;
     int64_t t0 = sy_mono_us();
-    int bad;
+    int bad, rc;
 
     snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
     const char *params[] = {tenant, embedder, model, dims};
-    int rc = sy_db_exec(a, &sql_load, params, 4, &r);
-    if (rc < 0)
+    if ((rc = sy_db_exec(a, &sql_load, params, 4, &r)) < 0)
         return rc;
-    tenant_vecs *t = *tp ? *tp : slot_take();
-    if ((rc = fill(r, t, &bad)) < 0) {
-        if (!*tp)
-            slot_clear(t);
-        return rc;
+    int rows = PQntuples(r);
+    row_ref *refs = sorted_rows(r, rows);
+    if (!refs)
+        return SY_ENOMEM;
+    size_t cap = cols_off_for(rows) + (size_t)rows * VEC_BYTES;
+    unsigned char *base;
+    if (fd >= 0) {
+        base = ftruncate(fd, (off_t)cap) == 0
+                   ? mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                          0)
+                   : MAP_FAILED;
+        if (base == MAP_FAILED) {
+            free(refs);
+            return SY_EIO;
+        }
+    } else if (!(base = malloc(cap))) {
+        free(refs);
+        return SY_ENOMEM;
     }
-    memcpy(t->tenant, tenant, SY_UUID_LEN + 1);
-    snprintf(t->embedder, sizeof(t->embedder), "%s", embedder);
-    snprintf(t->model, sizeof(t->model), "%s", model);
-    make_room(t);
-    log_load(tenant, embedder, model, t->n, bad, t0);
-    *tp = t;
+    int n = fill(r, refs, rows, base, &bad);
+    free(refs);
+    block_hdr h = {.dims = SY_EMBED_DIMS,
+                   .n = (uint32_t)n,
+                   .ids_off = HDR_BYTES,
+                   .cols_off = cols_off_for(rows),
+                   .complete = complete};
+    memcpy(h.magic, BLOCK_MAGIC, sizeof(h.magic));
+    h.bytes = h.cols_off + (uint64_t)n * VEC_BYTES;
+    /* the id slots of rows that did not decode, and the padding */
+    memset(base + HDR_BYTES + (size_t)n * ID_BYTES, 0,
+           h.cols_off - HDR_BYTES - (size_t)n * ID_BYTES);
+    h.sum = block_sum(base + HDR_BYTES, h.bytes - HDR_BYTES);
+    memcpy(h.tenant, tenant, SY_UUID_LEN + 1);
+    snprintf(h.embedder, sizeof(h.embedder), "%s", embedder);
+    snprintf(h.model, sizeof(h.model), "%s", model);
+    snprintf(h.fp, sizeof(h.fp), "%s", fp);
+    memset(base, 0, HDR_BYTES);
+    memcpy(base, &h, sizeof(h));
+    rc = 0;
+    if (fd >= 0) {
+        munmap(base, cap);
+        if (h.bytes < cap && ftruncate(fd, (off_t)h.bytes) < 0)
+            rc = SY_EIO;
+        *out = NULL;
+    } else {
+        *out = base;
+    }
+    *bytes = h.bytes;
+    log_load(tenant, embedder, model, n, bad, fd >= 0, t0);
+    trim_pending = true;
+    return rc;
+}
+
+/* ------------------------------------------------------ the shared files */
+
+/* server.runtime_dir, or NULL: blocks in the heap. */
+static const char *
+shared_dir(void)
+{
+    const char *d = sy_conf ? sy_conf->runtime_dir : NULL;
+    return d && *d ? d : NULL;
+}
+
+static void
+log_unshared(const char *dir, const char *what, int err)
+{
+    static bool logged;
+    if (logged)
+        return;
+    logged = true;
+    sy_log(SY_LOG_WARN, "vectors_unshared",
+           "server.runtime_dir %s: %s: %s; each responder loads its own "
+           "copy of the product vectors", dir, what, strerror(err));
+}
+
+static uint64_t
+fnv1a(uint64_t h, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The key of a tenant's embedder+model+dims in file names: 16 hex
+ * digits (model names may hold any character). */
+static void
+key_of(const char *tenant, const char *embedder, const char *model,
+       char key[17])
+{
+    char dims[16];
+    uint64_t h = 0xcbf29ce484222325ULL;
+    int len = snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
+    h = fnv1a(h, tenant, strlen(tenant) + 1);
+    h = fnv1a(h, embedder, strlen(embedder) + 1);
+    h = fnv1a(h, model, strlen(model) + 1);
+    h = fnv1a(h, dims, (size_t)len);
+    snprintf(key, 17, "%016llx", (unsigned long long)h);
+}
+
+static void
+path_of(char *buf, size_t len, const char *dir, const char *name)
+{
+    snprintf(buf, len, "%s/%s", dir, name);
+}
+
+/* Map the file name of dir read-only when it holds a valid block of this
+ * key (and fp, unless NULL).  0; SY_ENOTFOUND when there is none;
+ * SY_EINVAL when it is broken (logged: it will be rebuilt). */
+static int
+map_file(const char *dir, const char *name, const char *tenant,
+         const char *embedder, const char *model, const char *fp, block *b)
+{
+    char path[4096];
+    struct stat st;
+    path_of(path, sizeof(path), dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return SY_ENOTFOUND;
+    if (fstat(fd, &st) < 0 || st.st_size < HDR_BYTES) {
+        close(fd);
+        goto broken;
+    }
+    void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (base == MAP_FAILED)
+        goto broken;
+    if (!block_valid(base, (size_t)st.st_size, tenant, embedder, model,
+                     fp)) {
+        block_hdr h;
+        memcpy(&h, base, sizeof(h));
+        munmap(base, (size_t)st.st_size);
+        /* another fingerprint is not broken, only another state */
+        if (fp && memcmp(h.magic, BLOCK_MAGIC, sizeof(h.magic)) == 0 &&
+            has_nul(h.fp, sizeof(h.fp)) && strcmp(h.fp, fp) != 0)
+            return SY_ENOTFOUND;
+        goto broken;
+    }
+    *b = (block){.base = base, .bytes = (size_t)st.st_size, .mapped = true,
+                 .dev = st.st_dev, .ino = st.st_ino};
+    snprintf(b->file, sizeof(b->file), "%s", name);
+    return 0;
+broken:
+    sy_log(SY_LOG_WARN, "vectors_file_rejected",
+           "%s is truncated or damaged; rebuilding it", path);
+    return SY_EINVAL;
+}
+
+static int
+write_all(int fd, const void *p, size_t len)
+{
+    const char *c = p;
+    while (len) {
+        ssize_t w = write(fd, c, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        len -= (size_t)w;
+    }
     return 0;
 }
 
-/* Check t (NULL: none held) against the stored vectors and reload it
- * when they changed. */
+/* Unlink the other files of key in dir: older versions (a responder that
+ * maps one keeps it until it moves on) and temporary files of builders
+ * that died (the caller holds the key's lock, so no builder is live). */
+static void
+unlink_others(const char *dir, const char *key, const char *keep)
+{
+    char prefix[32];
+    int plen = snprintf(prefix, sizeof(prefix), "vec-%s-", key);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, prefix, (size_t)plen) == 0 &&
+            strcmp(e->d_name, keep) != 0)
+            unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+}
+
+/* Make dir/name hold the tenant's block of fingerprint fp, unless it
+ * already does, under the key's lock; then map it into *b.  The block
+ * is written from held (when it has that fingerprint: no query) or
+ * loaded from PostgreSQL.  0, SY_EIO (the directory cannot be written:
+ * the caller falls back to the heap), SY_EDB, SY_ENOMEM. */
+static int
+build_file(sy_arena *a, const char *dir, const char *key, const char *name,
+           const char *tenant, const char *embedder, const char *model,
+           const char *fp, bool complete, const tenant_vecs *held, block *b)
+{
+    char path[4096], tmp[4096], lockname[64], tmpname[64];
+    int rc;
+    snprintf(lockname, sizeof(lockname), "vec-%s.lock", key);
+    path_of(path, sizeof(path), dir, lockname);
+    int lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0) {
+        log_unshared(dir, "cannot create a lock file", errno);
+        return SY_EIO;
+    }
+    while (flock(lockfd, LOCK_EX) < 0)
+        if (errno != EINTR) {
+            close(lockfd);
+            return SY_EIO;
+        }
+    /* built while we waited? */
+    if ((rc = map_file(dir, name, tenant, embedder, model, fp, b)) == 0)
+        goto out;
+    snprintf(tmpname, sizeof(tmpname), "vec-%s-%d.tmp", key, (int)getpid());
+    path_of(tmp, sizeof(tmp), dir, tmpname);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        log_unshared(dir, "cannot create a file", errno);
+        rc = SY_EIO;
+        goto out;
+    }
+    if (held && held->base && strcmp(held->fp, fp) == 0) {
+        block_hdr h;
+        int64_t t0 = sy_mono_us();
+        memcpy(&h, held->base, sizeof(h));
+        h.complete = complete;
+        const unsigned char *p = held->base;
+        rc = write_all(fd, &h, sizeof(h)) < 0 ||
+                     write_all(fd, p + sizeof(h), held->bytes - sizeof(h)) < 0
+                 ? SY_EIO
+                 : 0;
+        if (rc == 0)
+            log_load(tenant, embedder, model, held->n, 0, true, t0);
+    } else {
+        void *unused;
+        size_t bytes;
+        rc = load_block(a, tenant, embedder, model, fp, complete, fd,
+                        &unused, &bytes);
+    }
+    close(fd);
+    path_of(path, sizeof(path), dir, name);
+    if (rc == 0 && rename(tmp, path) < 0) {
+        log_unshared(dir, "cannot rename a file", errno);
+        rc = SY_EIO;
+    }
+    if (rc < 0) {
+        unlink(tmp);
+        goto out;
+    }
+    unlink_others(dir, key, name);
+    rc = map_file(dir, name, tenant, embedder, model, fp, b);
+    if (rc < 0)
+        rc = SY_EIO;
+out:
+    close(lockfd); /* releases the lock */
+    return rc;
+}
+
+/* ----------------------------------------------------------- freshness */
+
+/* Make *tp (NULL: none held) the tenant's current block of
+ * embedder+model, as described atop this file. */
 static int
 refresh(sy_arena *a, const char *tenant, const char *embedder,
         const char *model, tenant_vecs **tp, bool has_version,
         int64_t version)
 {
-    char fp[FP_LEN];
+    char fp[FP_LEN], key[17], name[64];
     bool complete;
+    block b;
     tenant_vecs *t = *tp;
+    const char *dir = shared_dir();
+    bool moved = !t || !has_version || !t->has_version ||
+                 t->version != version;
+    int rc;
+
+    if (dir) {
+        key_of(tenant, embedder, model, key);
+        snprintf(name, sizeof(name), "vec-%s-v%lld.bin", key,
+                 (long long)version);
+        /* the version's file, built by whoever saw the version first */
+        if (has_version && moved &&
+            map_file(dir, name, tenant, embedder, model, NULL, &b) == 0) {
+            t = install(t, &b, tenant, embedder, model);
+            goto label;
+        }
+    }
     /* Read before loading: a write in between makes the copy newer than
      * its labels, which costs one more reload, never a stale copy. */
-    int rc = fingerprint(a, tenant, embedder, model, fp, &complete);
-    if (rc < 0)
-        return t ? 0 : rc; /* PostgreSQL is away: serve the copy held */
-    if (!t || strcmp(t->fp, fp) != 0) {
-        if ((rc = load(a, tenant, embedder, model, &t)) < 0)
+    rc = fingerprint(a, tenant, embedder, model, fp, &complete);
+    if (rc < 0) {
+        if (!t)
             return rc;
-        memcpy(t->fp, fp, FP_LEN);
+        goto label; /* PostgreSQL is away: serve the copy held */
     }
+    if (dir) {
+        if (!has_version)
+            snprintf(name, sizeof(name), "vec-%s-f%016llx.bin", key,
+                     (unsigned long long)fnv1a(0xcbf29ce484222325ULL, fp,
+                                               strlen(fp)));
+        if (t && t->mapped && strcmp(t->file, name) == 0 &&
+            strcmp(t->fp, fp) == 0)
+            goto done;
+        rc = build_file(a, dir, key, name, tenant, embedder, model, fp,
+                        complete, t, &b);
+        if (rc == 0) {
+            t = install(t, &b, tenant, embedder, model);
+            goto done;
+        }
+        if (rc != SY_EIO)
+            return t ? 0 : rc;
+        /* runtime_dir not writable: in the heap, as below */
+    }
+    if (!t || strcmp(t->fp, fp) != 0) {
+        void *base;
+        size_t bytes;
+        if ((rc = load_block(a, tenant, embedder, model, fp, complete, -1,
+                             &base, &bytes)) < 0)
+            return rc;
+        b = (block){.base = base, .bytes = bytes};
+        t = install(t, &b, tenant, embedder, model);
+    }
+done:
     t->complete = complete;
+label:
     t->has_version = has_version;
     t->version = version;
     t->checked_us = sy_mono_us();
@@ -865,6 +1277,12 @@ current(sy_arena *a, const sy_catver *cv, const char *tenant,
         strlen(embedder) >= sizeof(t->embedder) ||
         strlen(model) >= sizeof(t->model))
         return SY_EINVAL;
+    if (trim_pending) {
+        /* the last load's result (10 MiB per 10,000 products, freed with
+         * its arena since) back to the system, not kept in the heap */
+        malloc_trim(0);
+        trim_pending = false;
+    }
     t = slot_find(tenant, embedder, model);
     int64_t version = 0;
     bool has_version = sy_cache_catalog_version(a, cv, tenant, &version) == 0;

@@ -101,6 +101,7 @@ typedef struct sy_config {
     int64_t access_log_buffer;  /* bytes of access lines batched */
     char *trusted_networks;
     char *metrics_dir;          /* segments of the worker and the CLI */
+    char *runtime_dir;          /* files shared by the host's responders */
     sy_cidr trusted[SY_CONFIG_MAX_NETS];
     int ntrusted;
 

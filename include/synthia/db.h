@@ -33,13 +33,22 @@ typedef struct sy_db_stmt {
     int nparams;
     bool durable; /* its success is promised to a client: committed with
                      synchronous_commit on (see "durable commits") */
+    bool binary;  /* results in binary format (see SY_DB_STMT_BINARY) */
     uint64_t prepared_on;
 } sy_db_stmt;
-#define SY_DB_STMT(name, sql, nparams) {(name), (sql), (nparams), false, 0}
+#define SY_DB_STMT(name, sql, nparams)                                      \
+    {(name), (sql), (nparams), false, false, 0}
 /* A write whose success a response promises: sy_db_exec runs it as
  * sy_db_exec_durable does. */
 #define SY_DB_STMT_DURABLE(name, sql, nparams)                              \
-    {(name), (sql), (nparams), true, 0}
+    {(name), (sql), (nparams), true, false, 0}
+/* A read whose every column comes back in the type's binary form (a
+ * bytea's raw bytes, a text's bytes; PQgetvalue still ends each value
+ * with a NUL): for bulk reads of bytea, half the bytes of hex text and
+ * no decoding.  The column readers below expect text: its store module
+ * reads the values itself (PQgetvalue, PQgetlength). */
+#define SY_DB_STMT_BINARY(name, sql, nparams)                               \
+    {(name), (sql), (nparams), false, true, 0}
 
 /* SQL fragments the store modules share: a timestamptz as RFC 3339 UTC
  * with microseconds (the API's times, and exact page cursors), and the

@@ -34,6 +34,9 @@ enum sy_slot_state {
 typedef struct sy_slot {
     pid_t pid;
     int state;              /* enum sy_slot_state */
+    int retiring;           /* set by the responder at max_requests: the
+                             * master forks its successor, then stops it
+                             * once the successor is ready (atomic) */
     unsigned generation;    /* config generation it was started with */
     int64_t started_us;     /* monotonic */
     int64_t busy_since_us;  /* monotonic, 0 when idle */

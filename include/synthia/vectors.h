@@ -1,20 +1,28 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * vectors.h - the per-responder store of a tenant's product vectors and
- * its cosine top-k search.
+ * vectors.h - the responders' read-only store of a tenant's product
+ * vectors and its cosine top-k search.
  *
- * A responder loads a tenant's vectors of one embedder+model (see below)
- * from product_embeddings once and keeps them in memory (float32, SY_EMBED_DIMS each: 1 KiB per product,
- * about 100 MiB per 100,000 products per responder, plus one 4-byte
- * scratch score per product of the largest tenant searched), reloading
- * when the tenant's catalog version (cache.h) moves and the stored vectors
- * really changed.  At most SY_VECTORS_TENANTS tenant+embedder sets (and
- * SY_VECTORS_MAX_BYTES) are held, least recently used first out.  The
- * copy is dimension-major, so search reads only the columns of the
- * query's non-zero dimensions (20-60 of SY_EMBED_DIMS for the local
- * embedder: 4 bytes per product each), then keeps the best with a bounded
- * heap: some 30-90 us per 10,000 products, linear in products.  When that
- * is not enough, an ANN index (pgvector's HNSW) is the next step.
+ * A tenant's vectors of one embedder+model (see below) are read from
+ * product_embeddings (binary transfer) into one block: float32,
+ * SY_EMBED_DIMS each (1 KiB per product) and the product ids.  The block
+ * is a file under server.runtime_dir, built once per catalog version by
+ * the first responder that needs it and mapped read-only by every
+ * responder of the host, so it costs its memory once per host, and a
+ * fresh responder searches without reloading from PostgreSQL (vectors.c
+ * says how versions, builders and broken files are handled).  When
+ * runtime_dir is empty or not writable each responder keeps its own
+ * block in its heap.  A responder checks the tenant's catalog version
+ * (cache.h) before a search and moves to a new block only when the stored
+ * vectors really changed.  At most SY_VECTORS_TENANTS tenant+embedder
+ * sets (and SY_VECTORS_MAX_BYTES) are held, least recently used first
+ * out, plus one 4-byte scratch score per product of the largest tenant
+ * searched.  The block is dimension-major, so search reads only the
+ * columns of the query's non-zero dimensions (20-60 of SY_EMBED_DIMS for
+ * the local embedder: 4 bytes per product each), then keeps the best with
+ * a bounded heap: some 30-90 us per 10,000 products, linear in products.
+ * When that is not enough, an ANN index (pgvector's HNSW) is the next
+ * step.
  */
 #ifndef SYNTHIA_VECTORS_H
 #define SYNTHIA_VECTORS_H

@@ -326,4 +326,68 @@ def test_min_responders_key(stack):
     assert metric(stack, "synthia_responders_min") == 3
 
 
+def live_children_fast(master):
+    """The master's live children from /proc/PID/task/PID/children (one
+    read, fast enough to sample every millisecond), minus zombies."""
+    try:
+        with open("/proc/%d/task/%d/children" % (master, master)) as f:
+            pids = [int(p) for p in f.read().split()]
+    except FileNotFoundError:  # kernel without CONFIG_PROC_CHILDREN
+        return frozenset(sylib.children(master))
+    return frozenset(p for p in pids if sylib.proc_alive(p))
+
+
+@sylib.own_stack(workers=1, extra_config="[server]\nmax_requests = 40\n")
+def test_recycled_responder_leaves_after_its_successor_is_up(stack):
+    """server.max_requests: the master forks the successor when the
+    responder announces it is retiring, and stops the old one only once
+    the successor is ready, so even a pool of one never has no responder
+    (before, the old one exited first and the master forked after
+    reaping it: samples went from {old} straight to {new})."""
+    master = stack.master_pid()
+    first = stack.wait_responders(1)
+    samples = []  # frozensets of live responder pids, in order
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            samples.append(live_children_fast(master))
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        with Client(lambda i: stack.get("/health/live"), n=2) as c:
+            deadline = time.monotonic() + 30
+            seen = set(first)
+            while len(seen) < 4 and time.monotonic() < deadline:
+                for s in samples[-50:]:
+                    seen |= s
+                time.sleep(0.05)
+    finally:
+        stop.set()
+        sampler.join(5)
+    assert not c.failed(ok=(200,)), c.failed(ok=(200,))[:5]
+    # successions: every pid that left was replaced while it was alive
+    order = []
+    for s in samples:
+        for p in sorted(s):
+            if p not in order:
+                order.append(p)
+    assert len(order) >= 3, "no recycling seen: %r" % order
+    assert all(len(s) >= 1 for s in samples), "the pool was empty"
+    overlaps = 0
+    for old, new in zip(order, order[1:]):
+        both = [s for s in samples if old in s and new in s]
+        last_old = max(i for i, s in enumerate(samples) if old in s)
+        first_new = min(i for i, s in enumerate(samples) if new in s)
+        if last_old == len(samples) - 1:
+            continue  # still alive at the end
+        assert first_new <= last_old and both, (
+            "responder %d left before its successor %d was up" % (old, new))
+        overlaps += 1
+    assert overlaps >= 2, order
+    assert metric(stack, "synthia_responder_recycled_total") >= overlaps
+
+
 sylib.main(globals())

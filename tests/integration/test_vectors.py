@@ -5,17 +5,23 @@ stores in product_embeddings, and that semantic search on every
 responder follows product writes at once (each responder holds its own
 copy of the tenant's vectors and reloads it when the catalog moves),
 also with Redis down (then a PostgreSQL fingerprint tells a responder
-that the vectors changed).  test_search.py covers the search modes and
-their scores; this file covers the store behind them."""
+that the vectors changed), and that the responders share one read-only
+mapping of each version's file under server.runtime_dir (the stack's
+state directory).  test_search.py covers the search modes and their
+scores; this file covers the store behind them."""
 
 import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
+import os
+import re
+import signal
 import struct
 
 import sylib
 import syid
 
 SHARED_STACK = dict(workers=2)
+TEST_TIMEOUT = 120
 # enough requests in a row that each of the two responders serves some
 SPREAD = 8
 DIMS = 256
@@ -189,6 +195,170 @@ def test_redis_down_writes_still_reach_every_responder(stack):
         assert top_everywhere(stack, t, new) == p["id"]
     finally:
         stack.start_redis()
+
+
+# ------------------------------------------------ the shared mapping
+
+MODEL = b"local-ngram-v1"  # SY_EMBED_LOCAL_MODEL
+
+
+def key(t):
+    """vectors.c's key_of: FNV-1a of tenant, embedder, model and dims."""
+    h = 0xcbf29ce484222325
+    for b in (t["id"].encode() + b"\0" + b"local\0" + MODEL + b"\0" +
+              str(DIMS).encode()):
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
+
+
+def file_re(t):
+    return re.compile(r"vec-%s-[vf][0-9a-f]+\.bin" % key(t))
+
+
+def vec_maps(t, pid):
+    """{inode: (perms, path)} of the tenant's vector files pid maps."""
+    out = {}
+    pat = file_re(t)
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and \
+                        pat.search(os.path.basename(parts[5].strip())):
+                    out[int(parts[4])] = (parts[1], parts[5].strip())
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def vec_files(stack, t):
+    """{name: inode} of the tenant's vector files in the runtime dir."""
+    pat = file_re(t)
+    return {n: os.stat(os.path.join(stack.statedir, n)).st_ino
+            for n in os.listdir(stack.statedir) if pat.fullmatch(n)}
+
+
+def all_map(stack, t, q, want=None):
+    """Search until every responder maps exactly one of the tenant's
+    vector files, the same, and (want) that one; its inode."""
+    def same():
+        # a query of its own each time: the result cache must not answer
+        semantic(stack, t, "%s %s" % (q, syid.unique("q")))
+        pids = stack.responder_pids()
+        inodes = [set(vec_maps(t, p)) for p in pids]
+        if len(pids) == 2 and all(len(i) == 1 for i in inodes) and \
+                len(set.union(*inodes)) == 1:
+            ino = inodes[0].pop()
+            if want is None or want(ino):
+                return ino
+        raise AssertionError({p: vec_maps(t, p) for p in pids})
+    return sylib.wait_until(same, timeout=20, interval=0.02,
+                            what="every responder mapping one file")
+
+
+def loads(stack):
+    return stack.read_log("synthia.log").count('"vectors_load"')
+
+
+def test_responders_share_one_read_only_mapping(stack):
+    t = shop(stack)
+    ino = all_map(stack, t, NAMES[0])
+    for pid in stack.responder_pids():
+        perms, path = vec_maps(t, pid)[ino]
+        assert perms == "r--s", (pid, perms, path)  # read-only, shared
+        assert path.startswith(stack.statedir + "/"), path
+    assert ino in vec_files(stack, t).values(), vec_files(stack, t)
+
+
+def test_catalog_change_makes_a_new_version_used_by_all(stack):
+    t = shop(stack)
+    p = t["products"][5]  # 2 was deactivated, 4 renamed above
+    old = all_map(stack, t, NAMES[5])
+    before = vec_files(stack, t)
+    new_name = "Saffron corduroy overshirt"
+    patch(stack, t, p["id"], {"name": new_name})
+    new = all_map(stack, t, new_name, want=lambda i: i != old)
+    hits = [semantic(stack, t, new_name)[:2] for _ in range(SPREAD)]
+    assert top_everywhere(stack, t, new_name) == p["id"], hits
+    after = vec_files(stack, t)
+    # one file per tenant+embedder+model: the old version was unlinked
+    assert old not in after.values() and new in after.values(), \
+        (before, after)
+    assert len(after) == len(before), (before, after)
+
+
+def replace_with(stack, path, data):
+    """Put data at path by rename, as a builder would (never in place: a
+    file truncated under a mapping would fault its readers)."""
+    tmp = os.path.join(stack.statedir, "broken.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.rename(tmp, path)
+    return os.stat(path).st_ino
+
+
+def fresh_responder(stack, t):
+    """Kill one responder; the pids that map none of t's files yet."""
+    victim = stack.oldest_responder()
+    os.kill(victim, signal.SIGKILL)
+    pids = stack.wait_responders(2, exclude=(victim,))
+    return [p for p in pids if not vec_maps(t, p)]
+
+
+def test_fresh_responder_maps_the_file_without_a_reload(stack):
+    t = shop(stack)
+    ino = all_map(stack, t, NAMES[3])
+    n = loads(stack)
+    fresh = fresh_responder(stack, t)
+    assert len(fresh) >= 1, fresh
+    assert all_map(stack, t, NAMES[3]) == ino
+    assert top_everywhere(stack, t, NAMES[3]) == t["products"][3]["id"]
+    assert loads(stack) == n, "a fresh responder reloaded the vectors"
+
+
+def test_broken_or_truncated_file_is_rejected_and_rebuilt(stack):
+    t = shop(stack)
+    ino = all_map(stack, t, NAMES[0])
+    (name,) = [n for n, i in vec_files(stack, t).items() if i == ino]
+    path = os.path.join(stack.statedir, name)
+    with open(path, "rb") as f:
+        good = f.read()
+    flipped = bytearray(good)
+    flipped[-5] ^= 0x40  # one bit of the last vector column
+    for broken in (good[:len(good) - 1000], bytes(flipped)):
+        mark = len(stack.read_log("synthia.log"))
+        bad = replace_with(stack, path, broken)
+        (fresh,) = fresh_responder(stack, t)
+        # the fresh responder rejects the file and builds it again (the
+        # other one keeps its valid mapping of the unlinked good file)
+        def remapped():
+            semantic(stack, t, "%s %s" % (NAMES[0], syid.unique("q")))
+            got = set(vec_maps(t, fresh))
+            assert len(got) == 1 and not got & {ino, bad}, got
+            return got.pop()
+        rebuilt = sylib.wait_until(remapped, timeout=20, interval=0.02,
+                                   what="the fresh responder's own file")
+        log = stack.read_log("synthia.log")[mark:]
+        assert '"vectors_file_rejected"' in log, log[-2000:]
+        with open(path, "rb") as f:
+            assert f.read() == good
+        assert os.stat(path).st_ino == rebuilt
+        assert top_everywhere(stack, t, NAMES[0]) == t["products"][0]["id"]
+        ino = rebuilt
+
+
+@sylib.own_stack(workers=2,
+                 extra_config="[server]\nruntime_dir = /nonexistent/synthia\n")
+def test_unwritable_runtime_dir_falls_back_to_a_copy_each(stack):
+    t = shop(stack)
+    for i, name in enumerate(NAMES):
+        assert top_everywhere(stack, t, name) == t["products"][i]["id"]
+    for pid in stack.responder_pids():
+        assert not vec_maps(t, pid), pid
+    log = stack.read_log("synthia.log")
+    # once per responder that searched, not once per search
+    assert 1 <= log.count('"vectors_unshared"') <= 2, log[-3000:]
+    assert '"store":"heap"' in log
 
 
 sylib.main(globals())

@@ -124,7 +124,7 @@ START_TEST(test_defaults_fill_every_unset_key)
     ck_assert_int_eq(C.listen_mode, 0660);
     ck_assert_int_eq(C.backlog, 1024);
     ck_assert_int_eq(C.workers, 4);
-    ck_assert_int_eq(C.max_requests, 10000);
+    ck_assert_int_eq(C.max_requests, 0);
     ck_assert_int_eq(C.request_timeout_ms, 30000);
     ck_assert_int_eq(C.slow_request_ms, 1000);
     ck_assert_int_eq(C.max_body, 1024 * 1024);
