@@ -252,6 +252,18 @@ SY_MEMCACHE_REGISTER(leases)
 
 static int64_t sweep_at_us; /* 0: nothing on lease */
 
+static sy_metric leases_metric = {
+    .name = "synthia_ratelimit_leases_total",
+    .help = "Rate-limit decisions that took tokens from Redis (one round "
+            "trip's part each); the rest were spent from a lease.",
+};
+static sy_metric returned_metric = {
+    .name = "synthia_ratelimit_tokens_returned_total",
+    .help = "Leased rate-limit tokens given back unspent (idle, lapsed, "
+            "re-leased or at exit).",
+};
+SY_METRICS_REGISTER(&leases_metric, &returned_metric)
+
 static int64_t
 lease_max(void)
 {
@@ -360,6 +372,9 @@ sy_ratelimit_lease_reply(const struct redisReply *r, const char *subject,
     rl_lease *l = lease_find(subject, cls, true);
     if (!int_array(r, 6))
         return unexpected(r);
+    sy_counter_inc(&leases_metric);
+    if (l && l->back_n > 0)
+        sy_counter_add(&returned_metric, 0, (uint64_t)l->back_n);
     int64_t granted = r->element[3]->integer;
     *d = (sy_rl_decision){.allowed = r->element[0]->integer == 1,
                           .limit = limit,
@@ -409,6 +424,7 @@ typedef struct give_back {
     bool all;
     int64_t now;
     int n, cap;
+    int64_t *tokens; /* given back by each call */
     sy_redis_cmdv *cmds;
     bool held; /* an entry keeps tokens */
 } give_back;
@@ -443,8 +459,9 @@ give_back_due(const void *key, size_t klen, const void *val, size_t vlen,
     argv[1] = s + 96;
     argv[2] = s + 120;
     if (sy_redis_evalsha_cmd(g->a, &return_script, 1, 2, argv, NULL,
-                             &g->cmds[g->n]) == 0)
-        g->n++;
+                             &g->cmds[g->n]) == 0) {
+        g->tokens[g->n++] = l->tokens;
+    }
     return true;
 }
 
@@ -454,7 +471,10 @@ give_back_run(sy_arena *a, bool all)
     give_back g = {.a = a, .all = all, .now = sy_mono_us(),
                    .cap = LEASE_ENTRIES};
     g.cmds = sy_arena_alloc(a, (size_t)g.cap * sizeof(*g.cmds));
-    if (!g.cmds || sy_redis_down()) {
+    g.tokens = sy_arena_alloc(a, (size_t)g.cap * sizeof(*g.tokens));
+    if (!g.cmds || !g.tokens || sy_redis_down()) {
+        /* kept until Redis is back (or lost on exit): look again later */
+        sweep_at_us = all ? 0 : g.now + LEASE_IDLE_US / 2;
         if (all)
             sy_memcache_clear(&leases);
         return;
@@ -463,10 +483,17 @@ give_back_run(sy_arena *a, bool all)
     sweep_at_us = g.held ? g.now + LEASE_IDLE_US / 2 : 0;
     redisReply **rep = sy_arena_alloc(a, (size_t)(g.n ? g.n : 1) *
                                              sizeof(*rep));
-    if (g.n > 0 && rep && sy_redis_pipeline(a, g.n, g.cmds, rep) < 0)
+    if (g.n == 0 || !rep)
+        return;
+    if (sy_redis_pipeline(a, g.n, g.cmds, rep) < 0) {
         sy_log(SY_LOG_WARN, "ratelimit_return",
                "unspent rate-limit tokens not given back (Redis): they "
                "count until their minute ends");
+        return;
+    }
+    for (int i = 0; i < g.n; i++) /* NOSCRIPT: lost until the minute ends */
+        if (rep[i]->type == REDIS_REPLY_INTEGER)
+            sy_counter_add(&returned_metric, 0, (uint64_t)g.tokens[i]);
 }
 
 int64_t

@@ -3,6 +3,9 @@
 """Rate limits through nginx (API.md "Rate limits and CORS"): per key and
 cost class by the tenant's plan, exact under concurrency, the RateLimit
 headers and 429 with Retry-After, plan changes taking effect at once,
+token leasing (exact over every responder for limits 1, 2, 7 and 100,
+never over across a minute boundary, unspent tokens given back by
+responders that exit so a restarted pool is not starved),
 ratelimit.on_redis_down = local | open | closed with RateLimit-Degraded,
 and failed-login throttling (per account and address pair with a
 doubling delay, per address, reset by a success).
@@ -12,7 +15,10 @@ Plans, tenants and keys are made with psql (keylib.py); users with
 
 import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
+import os
 import re
+import signal
+import threading
 import time
 
 import sylib
@@ -156,6 +162,129 @@ def test_counters_live_in_redis_under_the_key_tag(stack):
     key, kid = make_key(stack, tid)
     assert keyed(stack, key).status == 200
     assert redis(stack, "HGET", "sy:{k:%s}:rl:read" % kid, "c") == "1"
+
+
+# ----------------------------------------------------------- token leases
+
+
+def metric(stack, name):
+    """The pool's total of an unlabelled counter."""
+    r = stack.get("/metrics")
+    assert r.status == 200, r
+    m = re.search(r"^%s (\d+)$" % re.escape(name), r.text(), re.M)
+    assert m, "%s missing" % name
+    return int(m.group(1))
+
+
+def window(stack, kid):
+    """The key's read window in Redis: (minute, count, previous)."""
+    v = redis(stack, "HMGET", "sy:{k:%s}:rl:read" % kid, "w", "c",
+              "p").split("\n")
+    return tuple(int(x) if x else 0 for x in v)
+
+
+@sylib.own_stack(workers=4)
+def test_leases_exact_over_every_responder(stack):
+    """Limit N, 3N requests at once spread over all four responders:
+    exactly N succeed, for small limits (tokens one at a time) and a
+    larger one (batches); remaining never above what is left."""
+    for n in (1, 2, 7, 100):
+        away_from_minute_end(margin=10)
+        tid, _ = make_tenant(stack, make_plan(stack, read=n))
+        key, kid = make_key(stack, tid)
+        before = metric(stack, "synthia_ratelimit_leases_total")
+        rs = burst(3 * n, lambda: keyed(stack, key))
+        errors = [r for r in rs if not isinstance(r, sylib.Response)]
+        assert not errors, errors[:3]
+        ok = [r for r in rs if r.status == 200]
+        refused = [r for r in rs if r.status == 429]
+        assert len(ok) == n and len(refused) == 2 * n, \
+            "limit %d: statuses %r" % (n, sorted(r.status for r in rs))
+        for r in ok:
+            info = limit_headers(r)
+            assert info["limit"] == n and info["remaining"] < n, r
+        for r in refused:
+            assert_refused(r, n)
+        assert window(stack, kid)[1] == n  # nothing left on lease
+        leases = metric(stack, "synthia_ratelimit_leases_total") - before
+        if n == 100:  # batches: fewer Redis decisions than successes
+            assert leases < n, "%d leases for %d successes" % (leases, n)
+        else:  # small limits: one token at a time
+            assert leases == 3 * n, (n, leases)
+
+
+def test_never_over_across_a_minute_boundary(stack):
+    """Load across a minute boundary with tokens on lease: every success
+    counts in the minute it was served (a token leased in one minute is
+    never spent in the next), Redis's counts equal the successes once
+    the unspent are given back, and every success fits the sliding
+    window."""
+    n = 400
+    tid, _ = make_tenant(stack, make_plan(stack, read=n))
+    key, kid = make_key(stack, tid)
+    now = time.time()
+    start = now - now % 60 + 56
+    if start < now + 1:
+        start += 60
+    boundary = start + 4
+    time.sleep(start - time.time())
+    seen, lock = [], threading.Lock()
+
+    def load():
+        while time.time() < boundary + 4:
+            t0 = time.time()
+            r = keyed(stack, key)
+            t1 = time.time()
+            assert r.status in (200, 429), r
+            with lock:
+                seen.append((t0, t1, r.status))
+    threads = [threading.Thread(target=load) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(2.5)  # idle: unspent tokens given back
+    ok = [(t0, t1) for t0, t1, s in seen if s == 200]
+    assert len(ok) > 40 and len(ok) < len(seen) + 1, len(seen)
+    before = [x for x in ok if x[1] < boundary]   # served before it
+    after = [x for x in ok if x[0] >= boundary]   # served after it
+    w, c, p = window(stack, kid)
+    assert w == int(boundary) // 60, (w, boundary)
+    # exact accounting: nothing of the old minute spent in the new one
+    assert len(before) <= p and len(after) <= c, (len(before), p,
+                                                  len(after), c)
+    assert c + p == len(ok), (c, p, len(ok))
+    assert c <= n and p <= n
+    # the sliding window: the new minute's successes up to each one, plus
+    # the old minute's weighted by what of it is still inside, fit n
+    for i, (t0, t1) in enumerate(sorted(after, key=lambda x: x[1])):
+        e = t1 - boundary
+        assert i + 1 + len(before) * (60 - e) / 60 <= n + 1e-9, \
+            (i, e, len(before))
+
+
+@sylib.own_stack(workers=2)
+def test_leases_given_back_by_exiting_responders(stack):
+    """Responders hold unspent tokens after a few requests; SIGTERM to
+    every responder gives them back (the count in Redis falls to the
+    successes), and the new responders get the rest of the window."""
+    away_from_minute_end(margin=20)
+    n = 100
+    tid, _ = make_tenant(stack, make_plan(stack, read=n))
+    key, kid = make_key(stack, tid)
+    for _ in range(20):
+        assert keyed(stack, key).status == 200
+    held = window(stack, kid)[1]
+    assert held > 20, "no tokens on lease: %d counted" % held
+    old = stack.responder_pids()
+    for pid in old:
+        os.kill(pid, signal.SIGTERM)
+    stack.wait_responders(exclude=old)
+    assert window(stack, kid)[1] == 20
+    rest = n - 20
+    rs = burst(3 * rest, lambda: keyed(stack, key))
+    got = sorted(getattr(r, "status", r) for r in rs)
+    assert got == [200] * rest + [429] * (2 * rest), got
 
 
 # ------------------------------------------------------------- Redis down
