@@ -244,6 +244,9 @@ static const key_def keys[] = {
      "tokens of a key's (or user's) window a responder takes from Redis "
      "at once and spends without a round trip (fewer near the limit); 1: "
      "one Redis decision per request"},
+    {"ratelimit", "lease_ttl", T_DURATION, O(lease_ttl_ms), "200ms", 10,
+     60000, "leased tokens not spent within this long are given back; a "
+     "request refused meanwhile waits up to this long for them"},
 
     {"uploads", "max_bytes", T_SIZE, O(upload_max_bytes), "10M", 1024,
      SY_CONFIG_UPLOAD_MAX_BYTES,

@@ -15,9 +15,11 @@
  */
 #include "synthia/admission.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "synthia/apikey.h"
 #include "synthia/authn.h"
@@ -252,7 +254,12 @@ build(sy_req *req, pipeline *p)
         p->catver = p->n++;
 }
 
-/* The lease's answer, reloading the script once if Redis lost it. */
+/* The lease's answer, reloading the script once if Redis lost it.  A
+ * refusal while other responders may hold unspent tokens waits until
+ * they have lapsed and been given back (at most ratelimit.lease_ttl,
+ * and only near the limit: batches are leased only while a window has
+ * room for many), then asks once more, so that tokens on lease
+ * elsewhere do not turn a request away. */
 static int
 window_result(sy_req *req, const pipeline *p, int cls, sy_rl_decision *d)
 {
@@ -263,6 +270,15 @@ window_result(sy_req *req, const pipeline *p, int cls, sy_rl_decision *d)
                                       w->limits[cls], d);
     if (rc == SY_ENOTFOUND)
         rc = sy_ratelimit_lease(req->arena, subject, cls, w->limits[cls], d);
+    if (rc == 0 && !d->allowed && d->held_ms > 0 &&
+        d->held_ms <= (sy_conf ? sy_conf->lease_ttl_ms : 0)) {
+        /* their lapse, their responders' next look, a margin */
+        int64_t us = (d->held_ms + 20) * 1000;
+        struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        rc = sy_ratelimit_lease(req->arena, subject, cls, w->limits[cls], d);
+    }
     return rc;
 }
 

@@ -192,26 +192,36 @@ unexpected(const redisReply *r)
 
 /* KEYS[1] the subject's counter hash; ARGV[1] the limit, ARGV[2] the
  * batch wanted, ARGV[3] responders per host, ARGV[4] and ARGV[5] the
- * minute and count of stale tokens given back first.  Takes one token
- * for this request and up to ARGV[2] - 1 more, never more than a
- * (4 x responders)th of what is left, all counted in the current minute
- * at once, so they fit the window whenever they are spent within it.
- * Returns {allowed, left after, reset seconds, tokens taken, ms to the
- * minute's end, minute}. */
+ * minute and count of stale tokens given back first, ARGV[6] the
+ * lease's lifetime in ms.  Takes one token for this request and up to
+ * ARGV[2] - 1 more, never more than a (4 x responders)th of what is
+ * left, all counted in the current minute at once, so they fit the
+ * window whenever they are spent within it.  Field x: until when
+ * (Redis time, ms) some responder may hold unspent tokens.  Returns
+ * {allowed, left after, reset seconds, tokens taken, ms to the minute's
+ * end, minute, ms until no tokens are held elsewhere (refused only)}. */
 static sy_redis_script lease_script = {
     "ratelimit_lease",
     WINDOW_LUA GIVE_BACK_LUA
     "local lim = tonumber(ARGV[1])\n"
     "give_back(KEYS[1], tonumber(ARGV[4]), tonumber(ARGV[5]))\n"
     "local s = look(KEYS[1], lim)\n"
-    "if s[1] == 0 then return {0, s[4], s[5], 0, 60000 - e, minute} end\n"
+    "local x = tonumber(redis.call('HGET', KEYS[1], 'x') or '0')\n"
+    "if s[1] == 0 then\n"
+    "  local h = x - now\n"
+    "  if h < 0 then h = 0 end\n"
+    "  return {0, s[4], s[5], 0, 60000 - e, minute, h}\n"
+    "end\n"
     "local b = math.floor(s[4] / (4 * tonumber(ARGV[3])))\n"
     "local want = tonumber(ARGV[2])\n"
     "if b > want then b = want end\n"
     "if b < 1 then b = 1 end\n"
     "redis.call('HSET', KEYS[1], 'w', minute, 'c', s[2] + b, 'p', s[3])\n"
+    "if b > 1 and now + tonumber(ARGV[6]) > x then\n"
+    "  redis.call('HSET', KEYS[1], 'x', now + tonumber(ARGV[6]))\n"
+    "end\n"
     "redis.call('PEXPIRE', KEYS[1], 120000)\n"
-    "return {1, s[4] - b, s[5], b, 60000 - e, minute}\n",
+    "return {1, s[4] - b, s[5], b, 60000 - e, minute, 0}\n",
     ""};
 
 /* KEYS[1] the counter hash; ARGV[1] minute, ARGV[2] count of unspent
@@ -230,7 +240,7 @@ typedef struct rl_lease {
     int64_t tokens;   /* unspent */
     int64_t left;     /* what Redis had left after the lease */
     int64_t end_us;   /* monotonic: the minute ends (no later than this) */
-    int64_t used_us;  /* last lease or spend */
+    int64_t lapse_us; /* the tokens may be spent until then */
     int64_t want;     /* the next batch asked for (doubles per lease) */
     int64_t sent_us;  /* the lease call was made */
     int64_t back_minute, back_n; /* stale tokens being given back */
@@ -238,8 +248,7 @@ typedef struct rl_lease {
 
 #define LEASE_ENTRIES 1024
 #define LEASE_KEY_MAX (SY_RL_SUBJECT_MAX + 1)
-#define LEASE_MARGIN_US 20000      /* tokens lapse this long before */
-#define LEASE_IDLE_US (SY_RL_LEASE_IDLE_MS * 1000LL)
+#define LEASE_MARGIN_US 20000 /* tokens lapse this long before the minute */
 
 /* Evicting an entry loses its tokens until the minute ends: under-
  * admission only, never over. */
@@ -250,12 +259,27 @@ static sy_memcache leases = SY_MEMCACHE("ratelimit_leases", LEASE_ENTRIES,
                                         120000);
 SY_MEMCACHE_REGISTER(leases)
 
-static int64_t sweep_at_us; /* 0: nothing on lease */
+static int64_t sweep_at_us; /* the next lapse; 0: nothing on lease */
+
+static int64_t
+lease_ttl_ms(void)
+{
+    return sy_conf && sy_conf->lease_ttl_ms > 0 ? sy_conf->lease_ttl_ms
+                                                : 200;
+}
+
+static void
+lease_labels(sy_buf *b, int series)
+{
+    sy_buf_printf(b, "result=\"%s\"", series ? "refused" : "allowed");
+}
 
 static sy_metric leases_metric = {
     .name = "synthia_ratelimit_leases_total",
-    .help = "Rate-limit decisions that took tokens from Redis (one round "
-            "trip's part each); the rest were spent from a lease.",
+    .help = "Rate-limit decisions Redis made (a lease of tokens, or a "
+            "refusal); the other allowed requests spent leased tokens.",
+    .nseries = 2,
+    .labeller = lease_labels,
 };
 static sy_metric returned_metric = {
     .name = "synthia_ratelimit_tokens_returned_total",
@@ -305,11 +329,9 @@ sy_ratelimit_spend(const char *subject, int cls, int64_t limit,
 {
     rl_lease *l = lease_find(subject, cls, false);
     int64_t now = sy_mono_us();
-    if (!l || l->tokens <= 0 || l->limit != limit ||
-        now >= l->end_us - LEASE_MARGIN_US)
+    if (!l || l->tokens <= 0 || l->limit != limit || now >= l->lapse_us)
         return false;
     l->tokens--;
-    l->used_us = now;
     *d = (sy_rl_decision){.allowed = true,
                           .limit = limit,
                           .remaining = l->left + l->tokens,
@@ -325,8 +347,8 @@ static const char **
 lease_args(sy_arena *a, const char *subject, int cls, int64_t limit,
            rl_lease *l, bool retry)
 {
-    const char **argv = sy_arena_alloc(a, 6 * sizeof(*argv));
-    char *s = sy_arena_alloc(a, 96 + 5 * 24);
+    const char **argv = sy_arena_alloc(a, 7 * sizeof(*argv));
+    char *s = sy_arena_alloc(a, 96 + 6 * 24);
     if (!argv || !s)
         return NULL;
     if (!retry) {
@@ -338,10 +360,11 @@ lease_args(sy_arena *a, const char *subject, int cls, int64_t limit,
         l->want = 1;
     int64_t want = l->want < lease_max() ? l->want : lease_max();
     int64_t workers = sy_conf && sy_conf->workers > 0 ? sy_conf->workers : 1;
-    int64_t v[5] = {limit, want, workers, l->back_minute, l->back_n};
+    int64_t v[6] = {limit,         want,     workers,
+                    l->back_minute, l->back_n, lease_ttl_ms()};
     window_key(s, subject, cls);
     argv[0] = s;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         char *p = s + 96 + 24 * i;
         snprintf(p, 24, "%lld", (long long)v[i]);
         argv[i + 1] = p;
@@ -360,7 +383,7 @@ sy_ratelimit_lease_cmd(sy_arena *a, const char *subject, int cls,
     const char **argv = lease_args(a, subject, cls, limit, l, false);
     if (!argv)
         return SY_ENOMEM;
-    return sy_redis_evalsha_cmd(a, &lease_script, 1, 5, argv, NULL, out);
+    return sy_redis_evalsha_cmd(a, &lease_script, 1, 6, argv, NULL, out);
 }
 
 int
@@ -370,23 +393,27 @@ sy_ratelimit_lease_reply(const struct redisReply *r, const char *subject,
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
         return SY_ENOTFOUND; /* nothing ran: the give-back is still due */
     rl_lease *l = lease_find(subject, cls, true);
-    if (!int_array(r, 6))
+    if (!int_array(r, 7))
         return unexpected(r);
-    sy_counter_inc(&leases_metric);
-    if (l && l->back_n > 0)
-        sy_counter_add(&returned_metric, 0, (uint64_t)l->back_n);
     int64_t granted = r->element[3]->integer;
     *d = (sy_rl_decision){.allowed = r->element[0]->integer == 1,
                           .limit = limit,
                           .remaining = r->element[1]->integer,
-                          .reset_s = r->element[2]->integer};
+                          .reset_s = r->element[2]->integer,
+                          .held_ms = r->element[6]->integer};
+    sy_counter_add(&leases_metric, !d->allowed, 1);
     if (!l)
         return 0; /* an entry is ~150 bytes: cannot happen */
+    if (l->back_n > 0)
+        sy_counter_add(&returned_metric, 0, (uint64_t)l->back_n);
+    l->back_n = 0;
     l->limit = limit;
     l->minute = r->element[5]->integer;
     l->left = d->remaining;
     l->end_us = l->sent_us + r->element[4]->integer * 1000;
-    l->used_us = sy_mono_us();
+    l->lapse_us = l->sent_us + lease_ttl_ms() * 1000;
+    if (l->lapse_us > l->end_us - LEASE_MARGIN_US)
+        l->lapse_us = l->end_us - LEASE_MARGIN_US;
     if (!d->allowed) {
         l->tokens = 0;
         l->want = 1;
@@ -395,8 +422,8 @@ sy_ratelimit_lease_reply(const struct redisReply *r, const char *subject,
     l->tokens = granted > 1 ? granted - 1 : 0;
     l->want = l->want * 2 < lease_max() ? l->want * 2 : lease_max();
     d->remaining += l->tokens;
-    if (l->tokens && !sweep_at_us)
-        sweep_at_us = l->used_us + LEASE_IDLE_US;
+    if (l->tokens && (!sweep_at_us || l->lapse_us < sweep_at_us))
+        sweep_at_us = l->lapse_us;
     return 0;
 }
 
@@ -411,7 +438,7 @@ sy_ratelimit_lease(sy_arena *a, const char *subject, int cls, int64_t limit,
     const char **argv = lease_args(a, subject, cls, limit, l, true);
     if (!argv)
         return SY_ENOMEM;
-    int rc = sy_redis_eval(a, &lease_script, 1, 5, argv, NULL, &r);
+    int rc = sy_redis_eval(a, &lease_script, 1, 6, argv, NULL, &r);
     if (rc < 0)
         return rc;
     rc = sy_ratelimit_lease_reply(r, subject, cls, limit, d);
@@ -426,7 +453,7 @@ typedef struct give_back {
     int n, cap;
     int64_t *tokens; /* given back by each call */
     sy_redis_cmdv *cmds;
-    bool held; /* an entry keeps tokens */
+    int64_t next; /* the earliest lapse of the entries kept, 0: none */
 } give_back;
 
 static bool
@@ -438,9 +465,9 @@ give_back_due(const void *key, size_t klen, const void *val, size_t vlen,
     (void)vlen;
     if (l->tokens <= 0)
         return g->all;
-    if (!g->all && g->now - l->used_us < LEASE_IDLE_US &&
-        g->now < l->end_us) {
-        g->held = true;
+    if (!g->all && g->now < l->lapse_us) {
+        if (!g->next || l->lapse_us < g->next)
+            g->next = l->lapse_us;
         return false;
     }
     if (g->n == g->cap || klen < 2 || klen > LEASE_KEY_MAX)
@@ -474,13 +501,13 @@ give_back_run(sy_arena *a, bool all)
     g.tokens = sy_arena_alloc(a, (size_t)g.cap * sizeof(*g.tokens));
     if (!g.cmds || !g.tokens || sy_redis_down()) {
         /* kept until Redis is back (or lost on exit): look again later */
-        sweep_at_us = all ? 0 : g.now + LEASE_IDLE_US / 2;
+        sweep_at_us = all ? 0 : g.now + 100000;
         if (all)
             sy_memcache_clear(&leases);
         return;
     }
     sy_memcache_drop_if(&leases, give_back_due, &g);
-    sweep_at_us = g.held ? g.now + LEASE_IDLE_US / 2 : 0;
+    sweep_at_us = g.next;
     redisReply **rep = sy_arena_alloc(a, (size_t)(g.n ? g.n : 1) *
                                              sizeof(*rep));
     if (g.n == 0 || !rep)

@@ -34,6 +34,8 @@ typedef struct sy_rl_decision {
     int64_t limit;     /* what this decision enforced */
     int64_t remaining;
     int64_t reset_s;   /* allowed: window rolls; refused: retry after */
+    int64_t held_ms;   /* refused: other responders may hold unspent
+                        * leased tokens for this long (0: none) */
 } sy_rl_decision;
 
 /* "read", "write", "ai" of an enum sy_rate_class. */
@@ -48,17 +50,18 @@ void sy_ratelimit_subject(const char *key_id, const char *user_id,
 
 /* Token leases.  A responder takes a batch of a subject's tokens of a
  * class from the window in Redis in one atomic call (counted there at
- * once, so all of them fit the window), spends them from its memory
- * without a round trip until its minute ends, and gives back what it
- * did not spend: when it leases again (stale tokens), after
- * SY_RL_LEASE_IDLE_MS unused (sy_ratelimit_leases_tick) and when it
- * exits (sy_ratelimit_leases_return).  The batch doubles per lease from
- * 1 up to ratelimit.lease_max, and is never more than a
- * (4 x server.workers)th of what the window has left: 1 at a time near
- * the limit or on small limits.  So the limiter never admits more than
- * the limit; it under-admits by at most what other responders hold
- * unspent, and RateLimit-Remaining lags by at most that much. */
-#define SY_RL_LEASE_IDLE_MS 1000
+ * once, so all of them fit the window) and spends them from its memory
+ * without a round trip for ratelimit.lease_ttl (never past the minute
+ * they count in); it gives back what it did not spend when they lapse
+ * (sy_ratelimit_leases_tick), when it leases again and when it exits
+ * (sy_ratelimit_leases_return).  The batch doubles per lease from 1 up
+ * to ratelimit.lease_max, and is never more than a (4 x
+ * server.workers)th of what the window has left: 1 at a time near the
+ * limit or on small limits.  So the limiter never admits more than the
+ * limit.  A refusal says how long other responders may still hold
+ * tokens (held_ms, at most lease_ttl): asked again after that, once
+ * they have given back, it does not under-admit either.
+ * RateLimit-Remaining lags by at most the tokens others hold. */
 
 /* One token of subject's class from this responder's lease: true with
  * the decision in d, false when a lease is due (none, spent, lapsed or
@@ -80,10 +83,9 @@ int sy_ratelimit_lease_reply(const struct redisReply *r, const char *subject,
 int sy_ratelimit_lease(sy_arena *a, const char *subject, int cls,
                        int64_t limit, sy_rl_decision *d);
 
-/* For the responder's loop: milliseconds until unspent tokens may be
- * due back (-1: none on lease); give back those unused for
- * SY_RL_LEASE_IDLE_MS or lapsed (true when it ran: reset the arena);
- * give back everything (on exit). */
+/* For the responder's loop: milliseconds until leased tokens lapse (-1:
+ * none on lease); give back the lapsed ones (true when it ran: reset
+ * the arena); give back everything (on exit). */
 int64_t sy_ratelimit_leases_due_ms(void);
 bool sy_ratelimit_leases_tick(sy_arena *a);
 void sy_ratelimit_leases_return(sy_arena *a);
