@@ -251,6 +251,13 @@ static const key_def keys[] = {
     {"ratelimit", "on_redis_down", T_RLDOWN, O(on_redis_down), "local", 0, 0,
      "when Redis is unreachable: local (each responder enforces its "
      "share), open (no limit) or closed (refuse)"},
+    {"ratelimit", "lease_max", T_INT, O(lease_max), "64", 1, 10000,
+     "tokens of a key's (or user's) window a responder takes from Redis "
+     "at once and spends without a round trip (fewer near the limit); 1: "
+     "one Redis decision per request"},
+    {"ratelimit", "lease_ttl", T_DURATION, O(lease_ttl_ms), "200ms", 10,
+     60000, "leased tokens not spent within this long are given back; a "
+     "request refused meanwhile waits up to this long for them"},
 
     {"uploads", "max_bytes", T_SIZE, O(upload_max_bytes), "10M", 1024,
      SY_CONFIG_UPLOAD_MAX_BYTES,

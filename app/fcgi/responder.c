@@ -40,6 +40,7 @@
 #include "synthia/pool.h"
 #include "synthia/problem.h"
 #include "synthia/pubsub.h"
+#include "synthia/ratelimit.h"
 #include "synthia/redis.h"
 #include "synthia/request.h"
 #include "synthia/response.h"
@@ -1348,16 +1349,22 @@ sy_responder_run(int listen_fd, bool have_master)
                     retiring = true;
                 }
             }
+            if (sy_ratelimit_leases_tick(&arena))
+                sy_arena_reset(&arena);
             continue;
         }
         /* batched access lines go out when nothing else is waiting; a
          * responder that stopped listening (every connection busy or new,
-         * or a lighter responder idle) looks again every 10 ms */
+         * or a lighter responder idle) looks again every 10 ms; one
+         * holding rate-limit tokens wakes to give back the unused */
         int n = epoll_wait(epfd, evs, 64,
                            loop_timeout(sy_log_pending_age_us() >= 0 ? 0
-                                        : listening                  ? -1
-                                                                     : 10));
+                                        : listening
+                                            ? (int)sy_ratelimit_leases_due_ms()
+                                            : 10));
         if (n == 0) {
+            if (sy_ratelimit_leases_tick(&arena))
+                sy_arena_reset(&arena);
             sy_log_flush();
             set_listening(true);
             continue;
@@ -1397,6 +1404,7 @@ sy_responder_run(int listen_fd, bool have_master)
                      __ATOMIC_RELEASE);
     teardown_connections();
     sy_apikey_flush_used(&arena); /* last_used_at of keys served lately */
+    sy_ratelimit_leases_return(&arena); /* unspent tokens, for the others */
     sy_arena_reset(&arena);
     sy_db_close();
     sy_redis_close();

@@ -6,16 +6,20 @@
  * A key served from the responder's memory is confirmed against Redis on
  * the way (in the pipeline, or alone when the route has no limit, or
  * before refusing it); if its record changed, the request is admitted
- * once more, from the shared cache or PostgreSQL.  The rate-limit
+ * once more, from the shared cache or PostgreSQL.  The rate limit is
+ * spent from the responder's lease of tokens (ratelimit.h) when it has
+ * one, with no Redis command; a new lease joins the pipeline.  The rate-limit
  * headers are the draft-03 trio plus the draft-08+ RateLimit-Policy and
  * RateLimit fields; a limiter deciding without Redis sets
  * RateLimit-Degraded: 1.
  */
 #include "synthia/admission.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "synthia/apikey.h"
 #include "synthia/authn.h"
@@ -203,11 +207,14 @@ degraded(sy_req *req, sy_res *res, int cls, int64_t limit)
 
 /* ------------------------------------------------------------ pipeline */
 
-/* Where each piece sits in the pipeline (-1: not in it). */
+/* Where each piece sits in the pipeline (-1: not in it); spent: the
+ * rate limit was decided from the lease, into d. */
 typedef struct pipeline {
     sy_redis_cmdv cmds[PIECES];
     redisReply *rep[PIECES];
     int n, confirm, window, catver;
+    bool spent;
+    sy_rl_decision d;
 } pipeline;
 
 /* The route's window class in the pipeline (the ai class is charged
@@ -227,14 +234,19 @@ build(sy_req *req, pipeline *p)
     char *subject = sy_arena_alloc(req->arena, SY_RL_SUBJECT_MAX);
     p->n = 0;
     p->confirm = p->window = p->catver = -1;
+    p->spent = false;
     if (w->key_record)
         sy_apikey_confirm_cmd(w, &p->cmds[p->confirm = p->n++]);
     if (subject)
         sy_ratelimit_subject(principal_key(w), w->user_id, subject);
-    if (cls != SY_RATE_NONE && subject &&
-        sy_ratelimit_window_cmd(req->arena, subject, cls, w->limits[cls],
-                                &p->cmds[p->n]) == 0)
-        p->window = p->n++;
+    /* Redis down: no lease, today's on_redis_down policy decides */
+    if (cls != SY_RATE_NONE && subject && !sy_redis_down()) {
+        if (sy_ratelimit_spend(subject, cls, w->limits[cls], &p->d))
+            p->spent = true;
+        else if (sy_ratelimit_lease_cmd(req->arena, subject, cls,
+                                        w->limits[cls], &p->cmds[p->n]) == 0)
+            p->window = p->n++;
+    }
     /* API keys only: a user's cached reads read the version with the
      * entry (cache.h), as they did before users had a window here */
     if (w->kind == SY_WHO_KEY && (req->route->flags & SY_ROUTE_CATVER) &&
@@ -242,16 +254,30 @@ build(sy_req *req, pipeline *p)
         p->catver = p->n++;
 }
 
-/* The window's answer, reloading the script once if Redis lost it. */
+/* The lease's answer, reloading the script once if Redis lost it.  A
+ * refusal while other responders may hold unspent tokens waits until
+ * they have lapsed and been given back (at most ratelimit.lease_ttl,
+ * and only near the limit: batches are leased only while a window has
+ * room for many), then asks once more, so that tokens on lease
+ * elsewhere do not turn a request away. */
 static int
 window_result(sy_req *req, const pipeline *p, int cls, sy_rl_decision *d)
 {
     const sy_principal *w = &req->who;
     char subject[SY_RL_SUBJECT_MAX];
-    int rc = sy_ratelimit_window_reply(p->rep[p->window], w->limits[cls], d);
-    if (rc == SY_ENOTFOUND) {
-        sy_ratelimit_subject(principal_key(w), w->user_id, subject);
-        rc = sy_ratelimit_window(req->arena, subject, cls, w->limits[cls], d);
+    sy_ratelimit_subject(principal_key(w), w->user_id, subject);
+    int rc = sy_ratelimit_lease_reply(p->rep[p->window], subject, cls,
+                                      w->limits[cls], d);
+    if (rc == SY_ENOTFOUND)
+        rc = sy_ratelimit_lease(req->arena, subject, cls, w->limits[cls], d);
+    if (rc == 0 && !d->allowed && d->held_ms > 0 &&
+        d->held_ms <= (sy_conf ? sy_conf->lease_ttl_ms : 0)) {
+        /* their lapse, their responders' next look, a margin */
+        int64_t us = (d->held_ms + 20) * 1000;
+        struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+        rc = sy_ratelimit_lease(req->arena, subject, cls, w->limits[cls], d);
     }
     return rc;
 }
@@ -291,7 +317,7 @@ sy_admission_pipeline(sy_req *req, sy_res *res)
         return 0;
     build(req, &p);
     int rc = 0;
-    if (sy_redis_down() || (cls != SY_RATE_NONE && p.window < 0))
+    if (sy_redis_down() || (cls != SY_RATE_NONE && !p.spent && p.window < 0))
         rc = SY_EREDIS;
     else if (p.n > 0)
         rc = sy_redis_pipeline(req->arena, p.n, p.cmds, p.rep);
@@ -306,7 +332,9 @@ sy_admission_pipeline(sy_req *req, sy_res *res)
         return rc;
     if (cls == SY_RATE_NONE)
         return req->route->rate == SY_RATE_AI ? charge_ai(req, res) : 0;
-    if (rc == 0)
+    if (rc == 0 && p.spent)
+        d = p.d;
+    else if (rc == 0)
         rc = window_result(req, &p, cls, &d);
     if (rc == SY_EREDIS)
         return degraded(req, res, cls, req->who.limits[cls]);

@@ -116,16 +116,6 @@ sy_ratelimit_class_name(int cls)
     "  st[4] = st[4] - 1\n"                                                 \
     "end\n"
 
-/* KEYS[1] the subject's counter hash; ARGV[1] the limit.  Returns
- * {allowed, remaining, reset seconds}. */
-static sy_redis_script window_script = {
-    "ratelimit_window",
-    WINDOW_LUA
-    "local s = look(KEYS[1], tonumber(ARGV[1]))\n"
-    "if s[1] == 1 then take(KEYS[1], s) end\n"
-    "return {s[1], s[4], s[5]}\n",
-    ""};
-
 /* KEYS[1] the caller's ai counter, KEYS[2] the tenant's; ARGV[1] the
  * caller's limit (-1: none), ARGV[2] the tenant's.  Counts in both only
  * when both allow.  Returns {allowed, caller allowed, caller remaining,
@@ -162,20 +152,6 @@ window_key(char out[96], const char *subject, int cls)
     snprintf(out, 96, "sy:{%s}:rl:%s", subject, sy_ratelimit_class_name(cls));
 }
 
-int
-sy_ratelimit_window_cmd(sy_arena *a, const char *subject, int cls,
-                        int64_t limit, sy_redis_cmdv *out)
-{
-    /* the command points at its arguments until the pipeline is sent */
-    char *key = sy_arena_alloc(a, 96), *lim = sy_arena_alloc(a, 24);
-    if (!key || !lim)
-        return SY_ENOMEM;
-    window_key(key, subject, cls);
-    snprintf(lim, 24, "%lld", (long long)limit);
-    const char *argv[2] = {key, lim};
-    return sy_redis_evalsha_cmd(a, &window_script, 1, 1, argv, NULL, out);
-}
-
 static bool
 int_array(const redisReply *r, size_t n)
 {
@@ -195,35 +171,380 @@ unexpected(const redisReply *r)
     return SY_EREDIS;
 }
 
+/* --------------------------------------------------------- token leases */
+
+/* Tokens given back: n of minute m no longer count where they were
+ * taken (the current minute's count, or the previous one's once the
+ * window has rolled; older ones no longer matter). */
+#define GIVE_BACK_LUA                                                       \
+    "local function give_back(key, m, n)\n"                                 \
+    "  if n <= 0 then return end\n"                                         \
+    "  local v = redis.call('HMGET', key, 'w', 'c', 'p')\n"                 \
+    "  local w = tonumber(v[1])\n"                                          \
+    "  local f, x\n"                                                        \
+    "  if w == m then f, x = 'c', tonumber(v[2]) or 0\n"                    \
+    "  elseif w == m + 1 then f, x = 'p', tonumber(v[3]) or 0\n"            \
+    "  else return end\n"                                                   \
+    "  x = x - n\n"                                                         \
+    "  if x < 0 then x = 0 end\n"                                           \
+    "  redis.call('HSET', key, f, x)\n"                                     \
+    "end\n"
+
+/* KEYS[1] the subject's counter hash; ARGV[1] the limit, ARGV[2] the
+ * batch wanted, ARGV[3] responders per host, ARGV[4] and ARGV[5] the
+ * minute and count of stale tokens given back first, ARGV[6] the
+ * lease's lifetime in ms.  Takes one token for this request and up to
+ * ARGV[2] - 1 more, never more than a (4 x responders)th of what is
+ * left, all counted in the current minute at once, so they fit the
+ * window whenever they are spent within it.  Field x: until when
+ * (Redis time, ms) some responder may hold unspent tokens.  Returns
+ * {allowed, left after, reset seconds, tokens taken, ms to the minute's
+ * end, minute, ms until no tokens are held elsewhere (refused only)}. */
+static sy_redis_script lease_script = {
+    "ratelimit_lease",
+    WINDOW_LUA GIVE_BACK_LUA
+    "local lim = tonumber(ARGV[1])\n"
+    "give_back(KEYS[1], tonumber(ARGV[4]), tonumber(ARGV[5]))\n"
+    "local s = look(KEYS[1], lim)\n"
+    "local x = tonumber(redis.call('HGET', KEYS[1], 'x') or '0')\n"
+    "if s[1] == 0 then\n"
+    "  local h = x - now\n"
+    "  if h < 0 then h = 0 end\n"
+    "  return {0, s[4], s[5], 0, 60000 - e, minute, h}\n"
+    "end\n"
+    "local b = math.floor(s[4] / (4 * tonumber(ARGV[3])))\n"
+    "local want = tonumber(ARGV[2])\n"
+    "if b > want then b = want end\n"
+    "if b < 1 then b = 1 end\n"
+    "redis.call('HSET', KEYS[1], 'w', minute, 'c', s[2] + b, 'p', s[3])\n"
+    "if b > 1 and now + tonumber(ARGV[6]) > x then\n"
+    "  redis.call('HSET', KEYS[1], 'x', now + tonumber(ARGV[6]))\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[1], 120000)\n"
+    "return {1, s[4] - b, s[5], b, 60000 - e, minute, 0}\n",
+    ""};
+
+/* KEYS[1] the counter hash; ARGV[1] minute, ARGV[2] count of unspent
+ * tokens given back. */
+static sy_redis_script return_script = {
+    "ratelimit_return",
+    GIVE_BACK_LUA
+    "give_back(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))\n"
+    "return 1\n",
+    ""};
+
+/* This responder's lease of one subject's class. */
+typedef struct rl_lease {
+    int64_t limit;    /* the limit the tokens were taken under */
+    int64_t minute;   /* Redis's minute they count in */
+    int64_t tokens;   /* unspent */
+    int64_t left;     /* what Redis had left after the lease */
+    int64_t end_us;   /* monotonic: the minute ends (no later than this) */
+    int64_t lapse_us; /* the tokens may be spent until then */
+    int64_t want;     /* the next batch asked for (doubles per lease) */
+    int64_t sent_us;  /* the lease call was made */
+    int64_t back_minute, back_n; /* stale tokens being given back */
+} rl_lease;
+
+#define LEASE_ENTRIES 1024
+#define LEASE_KEY_MAX (SY_RL_SUBJECT_MAX + 1)
+#define LEASE_MARGIN_US 20000 /* tokens lapse this long before the minute */
+
+/* Evicting an entry loses its tokens until the minute ends: under-
+ * admission only, never over. */
+static sy_memcache leases = SY_MEMCACHE("ratelimit_leases", LEASE_ENTRIES,
+                                        LEASE_ENTRIES *
+                                            (LEASE_KEY_MAX + 16 +
+                                             sizeof(rl_lease)),
+                                        120000);
+SY_MEMCACHE_REGISTER(leases)
+
+static int64_t sweep_at_us; /* the next lapse; 0: nothing on lease */
+
+static int64_t
+lease_ttl_ms(void)
+{
+    return sy_conf && sy_conf->lease_ttl_ms > 0 ? sy_conf->lease_ttl_ms
+                                                : 200;
+}
+
+static void
+lease_labels(sy_buf *b, int series)
+{
+    sy_buf_printf(b, "result=\"%s\"", series ? "refused" : "allowed");
+}
+
+static sy_metric leases_metric = {
+    .name = "synthia_ratelimit_leases_total",
+    .help = "Rate-limit decisions Redis made (a lease of tokens, or a "
+            "refusal); the other allowed requests spent leased tokens.",
+    .nseries = 2,
+    .labeller = lease_labels,
+};
+static sy_metric returned_metric = {
+    .name = "synthia_ratelimit_tokens_returned_total",
+    .help = "Leased rate-limit tokens given back unspent (idle, lapsed, "
+            "re-leased or at exit).",
+};
+SY_METRICS_REGISTER(&leases_metric, &returned_metric)
+
+static int64_t
+lease_max(void)
+{
+    return sy_conf && sy_conf->lease_max > 1 ? sy_conf->lease_max : 1;
+}
+
+static size_t
+lease_key(char k[LEASE_KEY_MAX], const char *subject, int cls)
+{
+    size_t n = strnlen(subject, SY_RL_SUBJECT_MAX - 1);
+    memcpy(k, subject, n);
+    k[n] = (char)('0' + cls);
+    return n + 1;
+}
+
+static rl_lease *
+lease_find(const char *subject, int cls, bool make)
+{
+    char k[LEASE_KEY_MAX];
+    size_t n = lease_key(k, subject, cls);
+    rl_lease *l = sy_memcache_get(&leases, k, n, NULL);
+    if (!l && make) {
+        rl_lease fresh = {.want = 1};
+        l = sy_memcache_put(&leases, k, n, &fresh, sizeof(fresh));
+    }
+    return l;
+}
+
+static int64_t
+reset_s(const rl_lease *l, int64_t now)
+{
+    int64_t s = (l->end_us - now + 999999) / 1000000;
+    return s < 1 ? 1 : s;
+}
+
+bool
+sy_ratelimit_spend(const char *subject, int cls, int64_t limit,
+                   sy_rl_decision *d)
+{
+    rl_lease *l = lease_find(subject, cls, false);
+    int64_t now = sy_mono_us();
+    if (!l || l->tokens <= 0 || l->limit != limit || now >= l->lapse_us)
+        return false;
+    l->tokens--;
+    *d = (sy_rl_decision){.allowed = true,
+                          .limit = limit,
+                          .remaining = l->left + l->tokens,
+                          .reset_s = reset_s(l, now)};
+    return true;
+}
+
+/* The lease call's arguments for l: stale tokens it still holds are
+ * given back by it, once (they are off the lease from now on; a
+ * give-back whose call may have run is never sent again), or, retrying
+ * a call Redis did not run (NOSCRIPT), the same give-back again. */
+static const char **
+lease_args(sy_arena *a, const char *subject, int cls, int64_t limit,
+           rl_lease *l, bool retry)
+{
+    const char **argv = sy_arena_alloc(a, 7 * sizeof(*argv));
+    char *s = sy_arena_alloc(a, 96 + 6 * 24);
+    if (!argv || !s)
+        return NULL;
+    if (!retry) {
+        l->back_minute = l->minute;
+        l->back_n = l->tokens > 0 ? l->tokens : 0;
+        l->tokens = 0;
+    }
+    if (l->limit != limit)
+        l->want = 1;
+    int64_t want = l->want < lease_max() ? l->want : lease_max();
+    int64_t workers = sy_conf && sy_conf->workers > 0 ? sy_conf->workers : 1;
+    int64_t v[6] = {limit,         want,     workers,
+                    l->back_minute, l->back_n, lease_ttl_ms()};
+    window_key(s, subject, cls);
+    argv[0] = s;
+    for (int i = 0; i < 6; i++) {
+        char *p = s + 96 + 24 * i;
+        snprintf(p, 24, "%lld", (long long)v[i]);
+        argv[i + 1] = p;
+    }
+    l->sent_us = sy_mono_us();
+    return argv;
+}
+
 int
-sy_ratelimit_window_reply(const struct redisReply *r, int64_t limit,
-                          sy_rl_decision *d)
+sy_ratelimit_lease_cmd(sy_arena *a, const char *subject, int cls,
+                       int64_t limit, sy_redis_cmdv *out)
+{
+    rl_lease *l = lease_find(subject, cls, true);
+    if (!l)
+        return SY_ENOMEM;
+    const char **argv = lease_args(a, subject, cls, limit, l, false);
+    if (!argv)
+        return SY_ENOMEM;
+    return sy_redis_evalsha_cmd(a, &lease_script, 1, 6, argv, NULL, out);
+}
+
+int
+sy_ratelimit_lease_reply(const struct redisReply *r, const char *subject,
+                         int cls, int64_t limit, sy_rl_decision *d)
 {
     if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0)
-        return SY_ENOTFOUND;
-    if (!int_array(r, 3))
+        return SY_ENOTFOUND; /* nothing ran: the give-back is still due */
+    rl_lease *l = lease_find(subject, cls, true);
+    if (!int_array(r, 7))
         return unexpected(r);
-    d->allowed = r->element[0]->integer == 1;
-    d->limit = limit;
-    d->remaining = r->element[1]->integer;
-    d->reset_s = r->element[2]->integer;
+    int64_t granted = r->element[3]->integer;
+    *d = (sy_rl_decision){.allowed = r->element[0]->integer == 1,
+                          .limit = limit,
+                          .remaining = r->element[1]->integer,
+                          .reset_s = r->element[2]->integer,
+                          .held_ms = r->element[6]->integer};
+    sy_counter_add(&leases_metric, !d->allowed, 1);
+    if (!l)
+        return 0; /* an entry is ~150 bytes: cannot happen */
+    if (l->back_n > 0)
+        sy_counter_add(&returned_metric, 0, (uint64_t)l->back_n);
+    l->back_n = 0;
+    l->limit = limit;
+    l->minute = r->element[5]->integer;
+    l->left = d->remaining;
+    l->end_us = l->sent_us + r->element[4]->integer * 1000;
+    l->lapse_us = l->sent_us + lease_ttl_ms() * 1000;
+    if (l->lapse_us > l->end_us - LEASE_MARGIN_US)
+        l->lapse_us = l->end_us - LEASE_MARGIN_US;
+    if (!d->allowed) {
+        l->tokens = 0;
+        l->want = 1;
+        return 0;
+    }
+    l->tokens = granted > 1 ? granted - 1 : 0;
+    l->want = l->want * 2 < lease_max() ? l->want * 2 : lease_max();
+    d->remaining += l->tokens;
+    if (l->tokens && (!sweep_at_us || l->lapse_us < sweep_at_us))
+        sweep_at_us = l->lapse_us;
     return 0;
 }
 
 int
-sy_ratelimit_window(sy_arena *a, const char *subject, int cls, int64_t limit,
-                    sy_rl_decision *d)
+sy_ratelimit_lease(sy_arena *a, const char *subject, int cls, int64_t limit,
+                   sy_rl_decision *d)
 {
-    char key[96], lim[24];
+    rl_lease *l = lease_find(subject, cls, true);
     redisReply *r;
-    window_key(key, subject, cls);
-    snprintf(lim, sizeof(lim), "%lld", (long long)limit);
-    const char *argv[2] = {key, lim};
-    int rc = sy_redis_eval(a, &window_script, 1, 1, argv, NULL, &r);
+    if (!l)
+        return SY_ENOMEM;
+    const char **argv = lease_args(a, subject, cls, limit, l, true);
+    if (!argv)
+        return SY_ENOMEM;
+    int rc = sy_redis_eval(a, &lease_script, 1, 6, argv, NULL, &r);
     if (rc < 0)
         return rc;
-    rc = sy_ratelimit_window_reply(r, limit, d);
+    rc = sy_ratelimit_lease_reply(r, subject, cls, limit, d);
     return rc == SY_ENOTFOUND ? SY_EREDIS : rc;
+}
+
+/* Giving back: the return calls of the entries due, then one pipeline. */
+typedef struct give_back {
+    sy_arena *a;
+    bool all;
+    int64_t now;
+    int n, cap;
+    int64_t *tokens; /* given back by each call */
+    sy_redis_cmdv *cmds;
+    int64_t next; /* the earliest lapse of the entries kept, 0: none */
+} give_back;
+
+static bool
+give_back_due(const void *key, size_t klen, const void *val, size_t vlen,
+              void *ud)
+{
+    give_back *g = ud;
+    const rl_lease *l = val;
+    (void)vlen;
+    if (l->tokens <= 0)
+        return g->all;
+    if (!g->all && g->now < l->lapse_us) {
+        if (!g->next || l->lapse_us < g->next)
+            g->next = l->lapse_us;
+        return false;
+    }
+    if (g->n == g->cap || klen < 2 || klen > LEASE_KEY_MAX)
+        return true; /* cannot say: lost until the minute ends */
+    const char **argv = sy_arena_alloc(g->a, 3 * sizeof(*argv));
+    char *s = sy_arena_alloc(g->a, 96 + 2 * 24);
+    if (!argv || !s)
+        return true;
+    char subject[SY_RL_SUBJECT_MAX];
+    memcpy(subject, key, klen - 1);
+    subject[klen - 1] = '\0';
+    window_key(s, subject, ((const char *)key)[klen - 1] - '0');
+    snprintf(s + 96, 24, "%lld", (long long)l->minute);
+    snprintf(s + 120, 24, "%lld", (long long)l->tokens);
+    argv[0] = s;
+    argv[1] = s + 96;
+    argv[2] = s + 120;
+    if (sy_redis_evalsha_cmd(g->a, &return_script, 1, 2, argv, NULL,
+                             &g->cmds[g->n]) == 0) {
+        g->tokens[g->n++] = l->tokens;
+    }
+    return true;
+}
+
+static void
+give_back_run(sy_arena *a, bool all)
+{
+    give_back g = {.a = a, .all = all, .now = sy_mono_us(),
+                   .cap = LEASE_ENTRIES};
+    g.cmds = sy_arena_alloc(a, (size_t)g.cap * sizeof(*g.cmds));
+    g.tokens = sy_arena_alloc(a, (size_t)g.cap * sizeof(*g.tokens));
+    if (!g.cmds || !g.tokens || sy_redis_down()) {
+        /* kept until Redis is back (or lost on exit): look again later */
+        sweep_at_us = all ? 0 : g.now + 100000;
+        if (all)
+            sy_memcache_clear(&leases);
+        return;
+    }
+    sy_memcache_drop_if(&leases, give_back_due, &g);
+    sweep_at_us = g.next;
+    redisReply **rep = sy_arena_alloc(a, (size_t)(g.n ? g.n : 1) *
+                                             sizeof(*rep));
+    if (g.n == 0 || !rep)
+        return;
+    if (sy_redis_pipeline(a, g.n, g.cmds, rep) < 0) {
+        sy_log(SY_LOG_WARN, "ratelimit_return",
+               "unspent rate-limit tokens not given back (Redis): they "
+               "count until their minute ends");
+        return;
+    }
+    for (int i = 0; i < g.n; i++) /* NOSCRIPT: lost until the minute ends */
+        if (rep[i]->type == REDIS_REPLY_INTEGER)
+            sy_counter_add(&returned_metric, 0, (uint64_t)g.tokens[i]);
+}
+
+int64_t
+sy_ratelimit_leases_due_ms(void)
+{
+    if (!sweep_at_us)
+        return -1;
+    int64_t ms = (sweep_at_us - sy_mono_us() + 999) / 1000;
+    return ms < 0 ? 0 : ms;
+}
+
+bool
+sy_ratelimit_leases_tick(sy_arena *a)
+{
+    if (!sweep_at_us || sy_mono_us() < sweep_at_us)
+        return false;
+    give_back_run(a, false);
+    return true;
+}
+
+void
+sy_ratelimit_leases_return(sy_arena *a)
+{
+    give_back_run(a, true);
 }
 
 /* ------------------------------------------------------ local fallback */

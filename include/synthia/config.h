@@ -170,6 +170,8 @@ typedef struct sy_config {
 
     /* [ratelimit] */
     int on_redis_down; /* enum sy_redis_down_policy */
+    int64_t lease_max; /* tokens a responder leases at once, at most */
+    int64_t lease_ttl_ms; /* leased tokens lapse (given back) after this */
 
     /* [uploads] */
     int64_t upload_max_bytes;  /* largest image accepted */

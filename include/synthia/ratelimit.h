@@ -6,9 +6,10 @@
  * renders the RateLimit headers and the 429.
  *
  * API-key requests are limited per key, signed-in users of a tenant per
- * user, by cost class (read, write, ai) and the tenant's plan: one
- * atomic Lua call (a sliding window over two fixed minutes, exact under
- * concurrency).  The ai class is charged when an analyser or provider
+ * user, by cost class (read, write, ai) and the tenant's plan: a
+ * sliding window over two fixed minutes in Redis, from which each
+ * responder leases tokens in atomic Lua calls (exact under concurrency:
+ * never more than the limit).  The ai class is charged when an analyser or provider
  * is about to run (sy_ratelimit_ai: the caller's window and the
  * tenant's ai budget together, counted in both or in neither).  When
  * Redis is unreachable, ratelimit.on_redis_down decides: local (each
@@ -33,6 +34,8 @@ typedef struct sy_rl_decision {
     int64_t limit;     /* what this decision enforced */
     int64_t remaining;
     int64_t reset_s;   /* allowed: window rolls; refused: retry after */
+    int64_t held_ms;   /* refused: other responders may hold unspent
+                        * leased tokens for this long (0: none) */
 } sy_rl_decision;
 
 /* "read", "write", "ai" of an enum sy_rate_class. */
@@ -45,19 +48,47 @@ const char *sy_ratelimit_class_name(int cls);
 void sy_ratelimit_subject(const char *key_id, const char *user_id,
                           char out[SY_RL_SUBJECT_MAX]);
 
-/* The window script's call for subject's class with this limit, for a
- * pipeline; its reply into d with sy_ratelimit_window_reply: 0,
- * SY_ENOTFOUND when Redis had not loaded the script (then call
- * sy_ratelimit_window), SY_EREDIS for anything else. */
-int sy_ratelimit_window_cmd(sy_arena *a, const char *subject, int cls,
-                            int64_t limit, struct sy_redis_cmdv *out);
-int sy_ratelimit_window_reply(const struct redisReply *r, int64_t limit,
-                              sy_rl_decision *d);
+/* Token leases.  A responder takes a batch of a subject's tokens of a
+ * class from the window in Redis in one atomic call (counted there at
+ * once, so all of them fit the window) and spends them from its memory
+ * without a round trip for ratelimit.lease_ttl (never past the minute
+ * they count in); it gives back what it did not spend when they lapse
+ * (sy_ratelimit_leases_tick), when it leases again and when it exits
+ * (sy_ratelimit_leases_return).  The batch doubles per lease from 1 up
+ * to ratelimit.lease_max, and is never more than a (4 x
+ * server.workers)th of what the window has left: 1 at a time near the
+ * limit or on small limits.  So the limiter never admits more than the
+ * limit.  A refusal says how long other responders may still hold
+ * tokens (held_ms, at most lease_ttl): asked again after that, once
+ * they have given back, it does not under-admit either.
+ * RateLimit-Remaining lags by at most the tokens others hold. */
 
-/* The same as one call of its own (loading the script): 0 or
- * SY_EREDIS. */
-int sy_ratelimit_window(sy_arena *a, const char *subject, int cls,
-                        int64_t limit, sy_rl_decision *d);
+/* One token of subject's class from this responder's lease: true with
+ * the decision in d, false when a lease is due (none, spent, lapsed or
+ * taken under another limit). */
+bool sy_ratelimit_spend(const char *subject, int cls, int64_t limit,
+                        sy_rl_decision *d);
+
+/* The lease call for a pipeline (stale tokens given back in it); its
+ * reply into d with sy_ratelimit_lease_reply (the tokens beyond this
+ * request's kept): 0, SY_ENOTFOUND when Redis had not loaded the script
+ * (then call sy_ratelimit_lease), SY_EREDIS for anything else. */
+int sy_ratelimit_lease_cmd(sy_arena *a, const char *subject, int cls,
+                           int64_t limit, struct sy_redis_cmdv *out);
+int sy_ratelimit_lease_reply(const struct redisReply *r, const char *subject,
+                             int cls, int64_t limit, sy_rl_decision *d);
+
+/* After SY_ENOTFOUND, the same call again on its own (loading the
+ * script): 0 or SY_EREDIS. */
+int sy_ratelimit_lease(sy_arena *a, const char *subject, int cls,
+                       int64_t limit, sy_rl_decision *d);
+
+/* For the responder's loop: milliseconds until leased tokens lapse (-1:
+ * none on lease); give back the lapsed ones (true when it ran: reset
+ * the arena); give back everything (on exit). */
+int64_t sy_ratelimit_leases_due_ms(void);
+bool sy_ratelimit_leases_tick(sy_arena *a);
+void sy_ratelimit_leases_return(sy_arena *a);
 
 /* Decide from this responder's memory (Redis down, policy local). */
 void sy_ratelimit_local(const char *subject, int cls, int64_t limit,

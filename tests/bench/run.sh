@@ -17,7 +17,9 @@
 # "byid"); the text search as a client repeating
 # it gets it (a result-cache hit: "texthit"); and text, typo and semantic
 # searches run uncached (Cache-Control: no-cache: ranked afresh every
-# time), twice each.
+# time), twice each.  Then the cached list and the product by id with
+# rate-limit token leasing off (ratelimit.lease_max = 1) and on (the
+# default), interleaved.
 #
 #   make bench                    (from the build directory)
 #   tests/bench/run.sh            (SY_BUILDDIR: where synthia and
@@ -208,7 +210,8 @@ to_ms() {
 }
 
 ROWS=()
-NAMES=(hello synthia noreuse apikey catalog byid texthit text typo semantic)
+NAMES=(hello synthia noreuse apikey catalog byid texthit text typo semantic
+       catalog1 catalogL byid1 byidL)
 declare -A SUM_RPS SUM_P50 SUM_P99 RUNS
 for n in "${NAMES[@]}"; do
     SUM_RPS[$n]=0 SUM_P50[$n]=0 SUM_P99[$n]=0 RUNS[$n]=0
@@ -268,6 +271,38 @@ for _ in 1 2; do
     run_wrk text "$TEXT_URL" "X-API-Key: $CAT_KEY" "Cache-Control: no-cache"
     run_wrk semantic "$SEM_URL" "X-API-Key: $CAT_KEY" "Cache-Control: no-cache"
 done
+# Rate-limit token leasing (ratelimit.lease_max): the keyed cached list
+# and product by id with one Redis decision per request (lease_max = 1,
+# "catalog1"/"byid1") against the default lease ("catalogL"/"byidL"),
+# interleaved; the pool
+# is reloaded (SIGHUP) for each setting and warmed up again.
+cp "$SY_CONFIG" "$STATEDIR/synthia.conf.lease"
+set_lease() {
+    local old
+    old=$(pgrep -P "$SY_SYNTHIA_PID" | sort)
+    cp "$STATEDIR/synthia.conf.lease" "$SY_CONFIG"
+    [[ $1 == default ]] || printf '\n[ratelimit]\nlease_max = %s\n' "$1" \
+        >>"$SY_CONFIG"
+    "$STACK" reload-synthia "$STATEDIR" >/dev/null
+    for _ in $(seq 150); do
+        [[ $(pgrep -P "$SY_SYNTHIA_PID" | sort | comm -12 - <(echo "$old") |
+            wc -l) == 0 && $(pgrep -P "$SY_SYNTHIA_PID" | wc -l) -ge $WORKERS ]] &&
+            break
+        sleep 0.1
+    done
+    wrk -t"$THREADS" -c"$CONNS" -d2s -H "X-API-Key: $CAT_KEY" "$LIST_URL" \
+        >/dev/null
+    wrk -t"$THREADS" -c"$CONNS" -d2s -H "X-API-Key: $CAT_KEY" "$BYID_URL" \
+        >/dev/null
+}
+for _ in 1 2; do
+    set_lease 1
+    run_wrk catalog1 "$LIST_URL" "X-API-Key: $CAT_KEY"
+    run_wrk byid1 "$BYID_URL" "X-API-Key: $CAT_KEY"
+    set_lease default
+    run_wrk catalogL "$LIST_URL" "X-API-Key: $CAT_KEY"
+    run_wrk byidL "$BYID_URL" "X-API-Key: $CAT_KEY"
+done
 # The typo path is far slower: last, with one connection per responder,
 # so that its queue does not spill into another measurement.
 CONNS=$WORKERS run_wrk typo "$TYPO_URL" "X-API-Key: $CAT_KEY" \
@@ -314,6 +349,9 @@ echo "catalog: cached GET /products?limit=20 (X-API-Key, target p99 < 5 ms);" \
     "10,000 products, uncached: text 'linen dress' (target p50 < 5 ms)," \
     "typo 'jackrt' (trigram path), semantic 'navy wool blazer' (target" \
     "p50 < 10 ms)"
+echo "catalog1/byid1: catalog and byid with ratelimit.lease_max = 1 (one" \
+    "Redis decision per request), catalogL/byidL with the default lease" \
+    "(tokens spent from memory), interleaved after a reload each"
 if [[ $ERRORS -gt 0 ]]; then
     echo "bench: $ERRORS run(s) had errors; the numbers are not valid" >&2
     exit 1

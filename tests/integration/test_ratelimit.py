@@ -3,6 +3,9 @@
 """Rate limits through nginx (API.md "Rate limits and CORS"): per key and
 cost class by the tenant's plan, exact under concurrency, the RateLimit
 headers and 429 with Retry-After, plan changes taking effect at once,
+token leasing (exact over every responder for limits 1, 2, 7 and 100,
+never over across a minute boundary, unspent tokens given back by
+responders that exit so a restarted pool is not starved),
 ratelimit.on_redis_down = local | open | closed with RateLimit-Degraded,
 and failed-login throttling (per account and address pair with a
 doubling delay, per address, reset by a success).
@@ -12,7 +15,10 @@ Plans, tenants and keys are made with psql (keylib.py); users with
 
 import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
+import os
 import re
+import signal
+import threading
 import time
 
 import sylib
@@ -158,6 +164,147 @@ def test_counters_live_in_redis_under_the_key_tag(stack):
     assert redis(stack, "HGET", "sy:{k:%s}:rl:read" % kid, "c") == "1"
 
 
+# ----------------------------------------------------------- token leases
+
+
+def metric(stack, series):
+    """The pool's total of one series of a counter."""
+    r = stack.get("/metrics")
+    assert r.status == 200, r
+    m = re.search(r"^%s (\d+)$" % re.escape(series), r.text(), re.M)
+    assert m, "%s missing" % series
+    return int(m.group(1))
+
+
+LEASED = 'synthia_ratelimit_leases_total{result="allowed"}'
+
+
+
+def window(stack, kid):
+    """The key's read window in Redis: (minute, count, previous)."""
+    v = redis(stack, "HMGET", "sy:{k:%s}:rl:read" % kid, "w", "c",
+              "p").split("\n")
+    return tuple(int(x) if x else 0 for x in v)
+
+
+@sylib.own_stack(workers=4)
+def test_leases_exact_over_every_responder(stack):
+    """Limit N, 3N requests at once spread over all four responders:
+    exactly N succeed, for small limits (tokens one at a time) and a
+    larger one (batches); remaining never above what is left."""
+    for n in (1, 2, 7, 100):
+        away_from_minute_end(margin=10)
+        tid, _ = make_tenant(stack, make_plan(stack, read=n))
+        key, kid = make_key(stack, tid)
+        before = metric(stack, LEASED)
+        rs = burst(3 * n, lambda: keyed(stack, key))
+        errors = [r for r in rs if not isinstance(r, sylib.Response)]
+        assert not errors, errors[:3]
+        ok = [r for r in rs if r.status == 200]
+        refused = [r for r in rs if r.status == 429]
+        assert len(ok) == n and len(refused) == 2 * n, \
+            "limit %d: statuses %r" % (n, sorted(r.status for r in rs))
+        for r in ok:
+            info = limit_headers(r)
+            assert info["limit"] == n and info["remaining"] < n, r
+        for r in refused:
+            assert_refused(r, n)
+        assert window(stack, kid)[1] == n  # nothing left on lease
+        leases = metric(stack, LEASED) - before
+        if n == 100:  # batches: fewer Redis decisions than successes
+            assert leases < n, "%d leases for %d successes" % (leases, n)
+        else:  # small limits: one token at a time
+            assert leases == n, (n, leases)
+
+
+def test_never_over_across_a_minute_boundary(stack):
+    """Load across a minute boundary on two keys, one whose window fills
+    (the old minute weighs in after the boundary) and one whose window
+    does not (tokens are on lease at the boundary): every success counts
+    in the minute it was served (a token leased in one minute is never
+    spent in the next), Redis's counts equal the successes once the
+    unspent are given back, and every success fits the sliding
+    window."""
+    tid, _ = make_tenant(stack, make_plan(stack, read=300))
+    small = (300,) + make_key(stack, tid)
+    tid, _ = make_tenant(stack, make_plan(stack, read=20000))
+    large = (20000,) + make_key(stack, tid)
+    now = time.time()
+    start = now - now % 60 + 56
+    if start < now + 1:
+        start += 60
+    boundary = start + 4
+    time.sleep(start - time.time())
+    seen = {small: [], large: []}
+    lock = threading.Lock()
+
+    def load(k):
+        while time.time() < boundary + 4:
+            t0 = time.time()
+            r = keyed(stack, k[1])
+            t1 = time.time()
+            assert r.status in (200, 429), r
+            with lock:
+                seen[k].append((t0, t1, r.status))
+    threads = [threading.Thread(target=load, args=(k,))
+               for k in (small, large) * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(2.5)  # idle: unspent tokens given back
+    for (n, _, kid), got in seen.items():
+        ok = [(t0, t1) for t0, t1, s in got if s == 200]
+        before = [x for x in ok if x[1] < boundary]   # served before it
+        after = [x for x in ok if x[0] >= boundary]   # served after it
+        w, c, p = window(stack, kid)
+        print("# limit %d: %d requests, %d successes: %d before the "
+              "boundary, %d after; Redis: c=%d p=%d"
+              % (n, len(got), len(ok), len(before), len(after), c, p))
+        assert len(ok) > 40 and len(after) > 0, (n, len(ok), len(after))
+        assert w == int(boundary) // 60, (w, boundary)
+        # exact accounting: nothing of the old minute spent in the new one
+        assert len(before) <= p and len(after) <= c, \
+            (n, len(before), p, len(after), c)
+        assert c + p == len(ok), (n, c, p, len(ok))
+        assert c <= n and p <= n
+        # the sliding window: the new minute's successes up to each one,
+        # plus the old minute's weighted by what of it is still inside
+        for i, (t0, t1) in enumerate(sorted(after, key=lambda x: x[1])):
+            e = t1 - boundary
+            assert i + 1 + len(before) * (60 - e) / 60 <= n + 1e-9, \
+                (n, i, e, len(before))
+    assert len(seen[small]) > 300 + 40  # its window did fill
+
+
+# leases live 3 s here: long enough to see them held between requests
+LONG_LEASES = "[ratelimit]\nlease_ttl = 3s\n"
+
+
+@sylib.own_stack(workers=2, extra_config=LONG_LEASES)
+def test_leases_given_back_by_exiting_responders(stack):
+    """Responders hold unspent tokens after a few requests; SIGTERM to
+    every responder gives them back (the count in Redis falls to the
+    successes), and the new responders get the rest of the window."""
+    away_from_minute_end(margin=20)
+    n = 100
+    tid, _ = make_tenant(stack, make_plan(stack, read=n))
+    key, kid = make_key(stack, tid)
+    for _ in range(20):
+        assert keyed(stack, key).status == 200
+    held = window(stack, kid)[1]
+    assert held > 20, "no tokens on lease: %d counted" % held
+    old = stack.responder_pids()
+    for pid in old:
+        os.kill(pid, signal.SIGTERM)
+    stack.wait_responders(exclude=old)
+    assert window(stack, kid)[1] == 20
+    rest = n - 20
+    rs = burst(3 * rest, lambda: keyed(stack, key))
+    got = sorted(getattr(r, "status", r) for r in rs)
+    assert got == [200] * rest + [429] * (2 * rest), got
+
+
 # ------------------------------------------------------------- Redis down
 
 
@@ -212,6 +359,29 @@ def test_redis_down_local_enforces_each_responders_share(stack):
                 sylib.assert_problem(r, 429, "rate_limited")
                 assert int(r.headers["Retry-After"]) >= 1, r
         assert degraded_metric(stack) >= 30
+    finally:
+        back_to_redis(stack, key)
+
+
+@sylib.own_stack(workers=2, extra_config=LONG_LEASES)
+def test_redis_down_with_tokens_on_lease_is_degraded(stack):
+    """Responders holding leased tokens when Redis stops still answer as
+    documented (on_redis_down = local, the default): every response
+    degraded, limited to each responder's share."""
+    away_from_minute_end(margin=12)
+    tid, _ = make_tenant(stack, make_plan(stack, read=1000))
+    key, kid = make_key(stack, tid)
+    for _ in range(30):
+        assert keyed(stack, key).status == 200
+    assert window(stack, kid)[1] > 30  # tokens on lease
+    stack.stop_redis()
+    try:
+        share = -(-1000 // stack.workers)
+        for _ in range(10):
+            r = keyed(stack, key)
+            assert r.status == 200, r
+            assert r.headers.get("RateLimit-Degraded") == "1", r
+            assert limit_headers(r)["limit"] == share, r
     finally:
         back_to_redis(stack, key)
 

@@ -139,6 +139,8 @@ START_TEST(test_defaults_fill_every_unset_key)
     ck_assert(C.cookie_secure);
     ck_assert(C.db_prepared);
     ck_assert_int_eq(C.on_redis_down, SY_RL_DOWN_LOCAL);
+    ck_assert_int_eq(C.lease_max, 64);
+    ck_assert_int_eq(C.lease_ttl_ms, 200);
     ck_assert_int_eq(C.log_level, SY_LOG_INFO);
     ck_assert_ptr_null(C.cors_origins);
 }
