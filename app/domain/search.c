@@ -48,6 +48,7 @@
 #define TYPO_MIN_CHARS 3   /* shorter words get no typo correction */
 #define TYPO_MAX_CHARS 32  /* as product_words keeps (004_search_cost) */
 #define TYPO_CANDIDATES 200 /* products the typo arm may look at */
+#define TEXT_CANDIDATES 1000 /* full-text matches ranked, at most */
 #define STATEMENT_TIMEOUT_MS 500
 #define BUSY_RETRY_S 1
 #define RRF_K 60
@@ -482,7 +483,8 @@ rank_text(sy_arena *a, const char *tid, const sy_search_query *s,
     const char *words = typo_words(a, s);
     if (!words)
         return SY_ENOMEM;
-    int rc = sy_products_db_search_text(a, tid, s->q, s->limit, ms, &r, &nr);
+    int rc = sy_products_db_search_text(a, tid, s->q, s->limit,
+                                        TEXT_CANDIDATES, ms, &r, &nr);
     if (rc == 0) {
         *n = 0;
         add_rows(r, nr, s, out, n);

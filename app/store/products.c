@@ -117,12 +117,17 @@ static sy_db_stmt sql_categories =
      "WHERE tenant_id = $1::uuid AND active AND category <> '' "
      "GROUP BY category) c",
      1);
-/* $2 query, $3 limit.  Full-text matches with the tenant's
- * configuration, scored 0.5 + 0.5 x ts_rank (normalisation 32:
+/* $2 query, $3 limit, $4 candidates.  Full-text matches with the
+ * tenant's configuration, scored 0.5 + 0.5 x ts_rank (normalisation 32:
  * rank / (rank + 1)), so that they rank above every typo match.
  * ts_rank weighs the name (A) over category (B) and description (C)
  * by lexeme frequency; ts_rank_cd's cover density cost three times as
  * much for ~250 matches of 10,000 products.
+ * Two stages: c takes at most $4 matches straight from the GIN bitmap,
+ * in storage order, before any ranking (LIMIT keeps it a subquery), and
+ * only those are read whole and ranked; the cost of a broad query is
+ * then one index scan plus $4 rows, whatever the catalog's size.  A
+ * query with at most $4 matches ranks them all, as before.
  * OFFSET 0 keeps the query a subquery evaluated once: flattened,
  * websearch_to_tsquery ran again for every matching row (half the
  * statement's time).  The index is per tenant (004_search_cost), so the
@@ -132,13 +137,15 @@ static sy_db_stmt sql_categories =
  * (the JSON comes from the product cache or sql_by_ids). */
 static sy_db_stmt sql_search_text =
     SY_DB_STMT("products_search_text",
-     "SELECT p.id, 0.5 + 0.5 * ts_rank(p.search, q.tq, 32) AS s "
+     "SELECT c.id, 0.5 + 0.5 * ts_rank(c.search, c.tq, 32) AS s "
+     "FROM (SELECT p.id, p.search, q.tq "
      "FROM products p, (SELECT websearch_to_tsquery(t.search_config, "
      "sy_unaccent($2)) AS tq FROM tenants t WHERE t.id = $1::uuid "
      "OFFSET 0) q "
      "WHERE p.tenant_id = $1::uuid AND p.active AND p.search @@ q.tq "
-     "ORDER BY s DESC, p.id LIMIT $3::integer",
-     3);
+     "LIMIT $4::integer) c "
+     "ORDER BY s DESC, c.id LIMIT $3::integer",
+     4);
 /* $2 words (space-separated), $3 limit, $4 candidates: typo tolerance
  * through the tenant's vocabulary (product_words, 004_search_cost).
  * w: the first three words that are not in the vocabulary (a known word
@@ -381,13 +388,14 @@ rank_timed(sy_arena *a, int64_t timeout_ms, sy_db_stmt *stmt,
 
 int
 sy_products_db_search_text(sy_arena *a, const char *tenant, const char *q,
-                           int limit, int64_t timeout_ms,
+                           int limit, int candidates, int64_t timeout_ms,
                            sy_product_score **rows, int *n)
 {
-    char lim[16];
+    char lim[16], cand[16];
     snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[3] = {tenant, q, lim};
-    return rank_timed(a, timeout_ms, &sql_search_text, params, 3, rows, n);
+    snprintf(cand, sizeof(cand), "%d", candidates);
+    const char *params[4] = {tenant, q, lim, cand};
+    return rank_timed(a, timeout_ms, &sql_search_text, params, 4, rows, n);
 }
 
 int

@@ -91,14 +91,17 @@ int sy_products_db_categories(sy_arena *a, const char *tenant,
 
 /* Full-text ranking of active products for q (the tenant's text-search
  * configuration; q normalised as search.h makes it), best first, at
- * most limit: scores 0.5 + 0.5 x rank, so above every typo match.
+ * most limit: scores 0.5 + 0.5 x rank, so above every typo match.  At
+ * most `candidates` matches are ranked (the first ones the index gives,
+ * in storage order): all of them when there are no more.
  * The ranking runs with statement_timeout timeout_ms (SET LOCAL, in one
  * round trip with it; nothing of it outlives the ranking).  *rows in
  * arena memory.  0, SY_ETIMEOUT (the statement timeout), SY_EDB,
  * SY_ENOMEM. */
 int sy_products_db_search_text(sy_arena *a, const char *tenant,
-                               const char *q, int limit, int64_t timeout_ms,
-                               sy_product_score **rows, int *n);
+                               const char *q, int limit, int candidates,
+                               int64_t timeout_ms, sy_product_score **rows,
+                               int *n);
 
 /* Typo-tolerant ranking of active products for words (space-separated,
  * each 3 to 32 characters, without hyphens): for the first three that
