@@ -84,14 +84,11 @@ trap 'exit 130' INT TERM
 # too_many_searches, and the bench would time refusals.  One lease per
 # responder: none is refused, and each search still takes and gives back
 # its lease.  BENCH_CONFIG_EXTRA's lines come after (and win).
-BENCH_CONF=$STATEDIR/bench.conf
-printf '[search]\nmax_concurrent = %d\n' "$WORKERS" >"$BENCH_CONF"
-if [[ -n ${BENCH_CONFIG_EXTRA:-} ]]; then
-    cat "$BENCH_CONFIG_EXTRA" >>"$BENCH_CONF"
-fi
 echo "bench: starting the stack (synthia, $WORKERS workers, nginx)"
-"$STACK" up "$STATEDIR" --workers "$WORKERS" --config-extra "$BENCH_CONF" \
-    >/dev/null
+SY_STACK_CONFIG="${SY_STACK_CONFIG:-}
+[search]
+max_concurrent = $WORKERS" "$STACK" up "$STATEDIR" --workers "$WORKERS" \
+    ${BENCH_CONFIG_EXTRA:+--config-extra "$BENCH_CONFIG_EXTRA"} >/dev/null
 # shellcheck disable=SC1091
 source "$STATEDIR/env"
 
