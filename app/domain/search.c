@@ -18,8 +18,9 @@
  * Cost bound (issue 10): q is normalised (search.h) so that hostile
  * variants of one query share a cache entry and reach PostgreSQL as a
  * few plain words; each ranking statement of text runs under a
- * statement timeout (SET LOCAL pipelined with it: one round trip); a tenant runs at most search.max_concurrent
- * uncached searches at once across the pool (a Redis lease, lease.h).
+ * statement timeout (SET LOCAL pipelined with it: one round trip); a
+ * tenant runs at most search.max_concurrent uncached searches at once
+ * across the pool (a Redis lease, lease.h).
  *
  * Choices where API.md is silent: q is 1 to 200 characters after
  * trimming; limit is 1 to 50 (default 10); mode defaults to text.

@@ -210,10 +210,11 @@ static sy_db_stmt sql_colours =
  * transaction only (SET LOCAL): sent pipelined with the ranking, whose
  * implicit transaction it shares (rank_timed), so nothing outlives the
  * ranking; safe behind PgBouncer in transaction mode and with
- * database.prepared off.  Sequential scans off too: the planner underrates the cost of
- * comparing a long word with every word of the vocabulary (45 ms for a
- * 32-letter word over 10,000 words, 0.6 ms through the trigram index),
- * and every search statement has an index to use. */
+ * database.prepared off.  Sequential scans off too: the planner
+ * underrates the cost of comparing a long word with every word of the
+ * vocabulary (45 ms for a 32-letter word over 10,000 words, 0.6 ms
+ * through the trigram index), and every search statement has an index
+ * to use. */
 static sy_db_stmt sql_search_timeout =
     SY_DB_STMT("search_timeout",
      "SELECT set_config('statement_timeout', $1::text, true), "
