@@ -17,9 +17,10 @@
  *
  * Cost bound (issue 10): q is normalised (search.h) so that hostile
  * variants of one query share a cache entry and reach PostgreSQL as a
- * few plain words; the rankings of text run in a transaction with a
- * statement timeout; a tenant runs at most search.max_concurrent
- * uncached searches at once across the pool (a Redis lease, lease.h).
+ * few plain words; each ranking statement of text runs under a
+ * statement timeout (SET LOCAL pipelined with it: one round trip); a
+ * tenant runs at most search.max_concurrent uncached searches at once
+ * across the pool (a Redis lease, lease.h).
  *
  * Choices where API.md is silent: q is 1 to 200 characters after
  * trimming; limit is 1 to 50 (default 10); mode defaults to text.
@@ -48,6 +49,7 @@
 #define TYPO_MIN_CHARS 3   /* shorter words get no typo correction */
 #define TYPO_MAX_CHARS 32  /* as product_words keeps (004_search_cost) */
 #define TYPO_CANDIDATES 200 /* products the typo arm may look at */
+#define TEXT_CANDIDATES 1000 /* full-text matches ranked, at most */
 #define STATEMENT_TIMEOUT_MS 500
 #define BUSY_RETRY_S 1
 #define RRF_K 60
@@ -469,35 +471,29 @@ typo_words(sy_arena *a, const sy_search_query *s)
 
 /* The full-text ranking, topped up with typo matches (which score below
  * every full-text hit) when it finds fewer than limit: *n products.
- * Both statements run in one read-only transaction under the search's
- * statement timeout. */
+ * Each statement runs under the search's statement timeout (one round
+ * trip each, products_db.h). */
 static int
 rank_text(sy_arena *a, const char *tid, const sy_search_query *s,
           ranked *out, int *n)
 {
     sy_product_score *r;
     int nr;
+    int64_t ms = sy_conf ? sy_conf->search_statement_timeout_ms
+                         : STATEMENT_TIMEOUT_MS;
     const char *words = typo_words(a, s);
     if (!words)
         return SY_ENOMEM;
-    int rc = sy_products_db_search_begin(
-        a, sy_conf ? sy_conf->search_statement_timeout_ms
-                   : STATEMENT_TIMEOUT_MS);
-    if (rc < 0)
-        return rc;
-    rc = sy_products_db_search_text(a, tid, s->q, s->limit, &r, &nr);
-    if (rc < 0)
-        goto out;
-    *n = 0;
-    add_rows(r, nr, s, out, n);
-    if (*n == s->limit || !words[0])
-        goto out;
-    rc = sy_products_db_search_typo(a, tid, words, s->limit,
-                                    TYPO_CANDIDATES, &r, &nr);
-    if (rc == 0)
+    int rc = sy_products_db_search_text(a, tid, s->q, s->limit,
+                                        TEXT_CANDIDATES, ms, &r, &nr);
+    if (rc == 0) {
+        *n = 0;
         add_rows(r, nr, s, out, n);
-out:
-    sy_products_db_search_end();
+    }
+    if (rc == 0 && *n < s->limit && words[0] &&
+        (rc = sy_products_db_search_typo(a, tid, words, s->limit,
+                                         TYPO_CANDIDATES, ms, &r, &nr)) == 0)
+        add_rows(r, nr, s, out, n);
     if (rc == SY_ETIMEOUT)
         sy_counter_inc(&timeouts_metric);
     return rc;

@@ -673,6 +673,119 @@ discard_pending(void)
         PQclear(r);
 }
 
+/* ------------------------------------------------ batches (pipelined) */
+
+/* After a pipeline's statements: read up to its Sync.  false when the
+ * Sync never came (the connection broke). */
+static bool
+read_sync(void)
+{
+    for (int nulls = 0; nulls < 3;) {
+        PGresult *r = PQgetResult(conn);
+        if (!r) {
+            nulls++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st == PGRES_PIPELINE_SYNC)
+            return true;
+    }
+    return false;
+}
+
+/* Send the n calls and a Sync, read every result: res[i] (NULL when it
+ * failed or did not run), the first failure's code. */
+static int
+run_pipeline(sy_db_call *calls, int n, PGresult **res)
+{
+    int rc = 0;
+    if (!PQenterPipelineMode(conn))
+        return result_rc(NULL, calls[0].stmt->name);
+    for (int i = 0; i < n; i++) {
+        sy_db_stmt *s = calls[i].stmt;
+        int ok = sy_conf->db_prepared
+                     ? PQsendQueryPrepared(conn, s->name, calls[i].nparams,
+                                           calls[i].params, NULL, NULL, 0)
+                     : PQsendQueryParams(conn, s->sql, calls[i].nparams,
+                                         NULL, calls[i].params, NULL, NULL,
+                                         0);
+        if (!ok || (i == n - 1 && !PQpipelineSync(conn))) {
+            drop_failed(s->name, "connection lost");
+            return SY_EDB;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        PGresult *r = PQgetResult(conn), *more;
+        ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+        /* each statement's results end with a NULL */
+        while (r && (more = PQgetResult(conn)) != NULL)
+            PQclear(more);
+        if (st == PGRES_PIPELINE_ABORTED) { /* after an earlier failure */
+            PQclear(r);
+            continue;
+        }
+        int src = result_rc(r, calls[i].stmt->name);
+        if (src < 0) {
+            PQclear(r);
+            if (!conn)
+                return src; /* dropped: nothing more to read */
+            rc = rc ? rc : src;
+            continue;
+        }
+        res[i] = r;
+    }
+    if (!read_sync() || !PQexitPipelineMode(conn)) {
+        drop_failed(calls[0].stmt->name, "connection lost");
+        return SY_EDB;
+    }
+    return rc;
+}
+
+int
+sy_db_exec_batch(sy_arena *a, sy_db_call *calls, int n)
+{
+    PGresult *res[SY_DB_BATCH_MAX] = {0};
+    last_sqlstate[0] = '\0';
+    for (int i = 0; i < n && n <= SY_DB_BATCH_MAX; i++) {
+        calls[i].result = NULL;
+        if (calls[i].nparams != calls[i].stmt->nparams ||
+            calls[i].stmt->durable) {
+            sy_log(SY_LOG_ERROR, "db_error",
+                   "statement %s not batched (%d parameters%s)",
+                   calls[i].stmt->name, calls[i].nparams,
+                   calls[i].stmt->durable ? "; durable" : "");
+            return SY_EINVAL;
+        }
+    }
+    if (n <= 0 || n > SY_DB_BATCH_MAX)
+        return SY_EINVAL;
+    discard_pending();
+    int rc = ensure_conn();
+    for (int i = 0; rc == 0 && sy_conf->db_prepared && i < n; i++)
+        if (calls[i].stmt->prepared_on != conn_serial)
+            rc = prepare(calls[i].stmt);
+    if (rc < 0)
+        return rc;
+    int64_t t0 = sy_mono_us();
+    rc = run_pipeline(calls, n, res);
+    wait_us += sy_mono_us() - t0;
+    for (int i = 0; i < n; i++) {
+        if (!res[i])
+            continue;
+        if (rc == 0 && sy_arena_defer(a, clear_result, res[i]) == 0) {
+            calls[i].result = res[i];
+            continue;
+        }
+        PQclear(res[i]);
+        rc = rc ? rc : SY_ENOMEM;
+    }
+    if (rc < 0)
+        for (int i = 0; i < n; i++)
+            calls[i].result = NULL; /* registered ones are the arena's */
+    return rc;
+}
+
 int
 sy_db_read_rows(sy_arena *a, const struct pg_result *r, size_t size,
                 void (*read)(const struct pg_result *r, int row, void *elem),

@@ -3,7 +3,7 @@
  * products.c (store) - the catalog's statements and the rows they fill
  * (products_db.h): product writes and reads, the filtered keyset list,
  * categories with counts, and the text and typo rankings of search
- * (in a transaction of their own with a statement timeout).
+ * (each pipelined with its statement timeout: one round trip).
  *
  * Every statement takes the tenant as $1 and filters by it.  A product
  * is read as the JSON text PostgreSQL builds (CAT_JSON), so a list is
@@ -117,12 +117,17 @@ static sy_db_stmt sql_categories =
      "WHERE tenant_id = $1::uuid AND active AND category <> '' "
      "GROUP BY category) c",
      1);
-/* $2 query, $3 limit.  Full-text matches with the tenant's
- * configuration, scored 0.5 + 0.5 x ts_rank (normalisation 32:
+/* $2 query, $3 limit, $4 candidates.  Full-text matches with the
+ * tenant's configuration, scored 0.5 + 0.5 x ts_rank (normalisation 32:
  * rank / (rank + 1)), so that they rank above every typo match.
  * ts_rank weighs the name (A) over category (B) and description (C)
  * by lexeme frequency; ts_rank_cd's cover density cost three times as
  * much for ~250 matches of 10,000 products.
+ * Two stages: c takes at most $4 matches straight from the GIN bitmap,
+ * in storage order, before any ranking (LIMIT keeps it a subquery), and
+ * only those are read whole and ranked; the cost of a broad query is
+ * then one index scan plus $4 rows, whatever the catalog's size.  A
+ * query with at most $4 matches ranks them all, as before.
  * OFFSET 0 keeps the query a subquery evaluated once: flattened,
  * websearch_to_tsquery ran again for every matching row (half the
  * statement's time).  The index is per tenant (004_search_cost), so the
@@ -132,13 +137,15 @@ static sy_db_stmt sql_categories =
  * (the JSON comes from the product cache or sql_by_ids). */
 static sy_db_stmt sql_search_text =
     SY_DB_STMT("products_search_text",
-     "SELECT p.id, 0.5 + 0.5 * ts_rank(p.search, q.tq, 32) AS s "
+     "SELECT c.id, 0.5 + 0.5 * ts_rank(c.search, c.tq, 32) AS s "
+     "FROM (SELECT p.id, p.search, q.tq "
      "FROM products p, (SELECT websearch_to_tsquery(t.search_config, "
      "sy_unaccent($2)) AS tq FROM tenants t WHERE t.id = $1::uuid "
      "OFFSET 0) q "
      "WHERE p.tenant_id = $1::uuid AND p.active AND p.search @@ q.tq "
-     "ORDER BY s DESC, p.id LIMIT $3::integer",
-     3);
+     "LIMIT $4::integer) c "
+     "ORDER BY s DESC, c.id LIMIT $3::integer",
+     4);
 /* $2 words (space-separated), $3 limit, $4 candidates: typo tolerance
  * through the tenant's vocabulary (product_words, 004_search_cost).
  * w: the first three words that are not in the vocabulary (a known word
@@ -200,12 +207,14 @@ static sy_db_stmt sql_colours =
      "AND cardinality(p.colors) > 0 ORDER BY p.id",
      1);
 /* $1 statement_timeout in milliseconds, for the rest of the search's
- * transaction only (SET LOCAL): nothing outlives the transaction, so it
- * is safe behind PgBouncer in transaction mode and with database.prepared
- * off.  Sequential scans off too: the planner underrates the cost of
- * comparing a long word with every word of the vocabulary (45 ms for a
- * 32-letter word over 10,000 words, 0.6 ms through the trigram index),
- * and every search statement has an index to use. */
+ * transaction only (SET LOCAL): sent pipelined with the ranking, whose
+ * implicit transaction it shares (rank_timed), so nothing outlives the
+ * ranking; safe behind PgBouncer in transaction mode and with
+ * database.prepared off.  Sequential scans off too: the planner
+ * underrates the cost of comparing a long word with every word of the
+ * vocabulary (45 ms for a 32-letter word over 10,000 words, 0.6 ms
+ * through the trigram index), and every search statement has an index
+ * to use. */
 static sy_db_stmt sql_search_timeout =
     SY_DB_STMT("search_timeout",
      "SELECT set_config('statement_timeout', $1::text, true), "
@@ -361,55 +370,47 @@ timed_out(int rc)
     return rc;
 }
 
+/* A ranking under the search's statement timeout: sql_search_timeout
+ * and the ranking pipelined in one round trip, one implicit transaction
+ * (db.h, sy_db_exec_batch), so the timeout ends with the ranking. */
 static int
-rank(sy_arena *a, sy_db_stmt *stmt, const char *const *params, int n,
-     sy_product_score **rows, int *nrows)
-{
-    PGresult *r;
-    int rc = timed_out(sy_db_exec(a, stmt, params, n, &r));
-    return rc < 0 ? rc : scores_of(a, r, rows, nrows);
-}
-
-int
-sy_products_db_search_begin(sy_arena *a, int64_t timeout_ms)
+rank_timed(sy_arena *a, int64_t timeout_ms, sy_db_stmt *stmt,
+           const char *const *params, int n, sy_product_score **rows,
+           int *nrows)
 {
     char ms[24];
     snprintf(ms, sizeof(ms), "%lld", (long long)timeout_ms);
-    const char *params[1] = {ms};
-    PGresult *r;
-    int rc = sy_db_begin();
-    if (rc == 0 && (rc = sy_db_exec(a, &sql_search_timeout, params, 1,
-                                    &r)) < 0)
-        sy_db_rollback();
-    return rc;
-}
-
-void
-sy_products_db_search_end(void)
-{
-    sy_db_rollback(); /* it only read */
+    const char *limits[1] = {ms};
+    sy_db_call calls[2] = {{&sql_search_timeout, limits, 1, NULL},
+                           {stmt, params, n, NULL}};
+    int rc = timed_out(sy_db_exec_batch(a, calls, 2));
+    return rc < 0 ? rc : scores_of(a, calls[1].result, rows, nrows);
 }
 
 int
 sy_products_db_search_text(sy_arena *a, const char *tenant, const char *q,
-                           int limit, sy_product_score **rows, int *n)
-{
-    char lim[16];
-    snprintf(lim, sizeof(lim), "%d", limit);
-    const char *params[3] = {tenant, q, lim};
-    return rank(a, &sql_search_text, params, 3, rows, n);
-}
-
-int
-sy_products_db_search_typo(sy_arena *a, const char *tenant,
-                           const char *words, int limit, int candidates,
+                           int limit, int candidates, int64_t timeout_ms,
                            sy_product_score **rows, int *n)
 {
     char lim[16], cand[16];
     snprintf(lim, sizeof(lim), "%d", limit);
     snprintf(cand, sizeof(cand), "%d", candidates);
+    const char *params[4] = {tenant, q, lim, cand};
+    return rank_timed(a, timeout_ms, &sql_search_text, params, 4, rows, n);
+}
+
+int
+sy_products_db_search_typo(sy_arena *a, const char *tenant,
+                           const char *words, int limit, int candidates,
+                           int64_t timeout_ms, sy_product_score **rows,
+                           int *n)
+{
+    char lim[16], cand[16];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    snprintf(cand, sizeof(cand), "%d", candidates);
     const char *params[4] = {tenant, words, lim, cand};
-    return rank(a, &sql_search_typo, params, 4, rows, n);
+    return rank_timed(a, timeout_ms, &sql_search_typo, params, 4, rows,
+                      n);
 }
 
 int

@@ -94,6 +94,26 @@ int sy_db_send(sy_db_stmt *stmt, const char *const *params,
                const int *lengths, int nparams);
 int sy_db_wait(sy_arena *a, struct pg_result **out);
 
+/* Several statements in one round trip: libpq's pipeline mode, one Sync
+ * after the last.  Outside a transaction they run in one implicit
+ * transaction of their own (committed at the Sync when all succeed), so
+ * a set_config(.., true) of the first holds for the others and ends
+ * with them: SET LOCAL without BEGIN and COMMIT, safe behind PgBouncer in
+ * transaction mode.  Inside sy_db_begin's transaction they join it.
+ * Each statement's timeout starts at its own Execute.  Statements not yet
+ * prepared on this connection are prepared first (once per connection).
+ * calls[i].result gets each result (registered with a, as sy_db_exec's);
+ * 0, or the first failure's code as sy_db_exec maps it (the later
+ * statements then did not run; their results are NULL). */
+typedef struct sy_db_call {
+    sy_db_stmt *stmt;
+    const char *const *params;
+    int nparams;
+    struct pg_result *result;
+} sy_db_call;
+#define SY_DB_BATCH_MAX 8
+int sy_db_exec_batch(sy_arena *a, sy_db_call *calls, int n);
+
 /* Column readers for the store modules (the only code that reads rows):
  * row count, a value as a view (empty for NULL), as a C string (NULL for
  * NULL), as a boolean ('t'), as an integer (0 for NULL or garbage).

@@ -89,21 +89,19 @@ int sy_products_db_list(sy_arena *a, const char *tenant,
 int sy_products_db_categories(sy_arena *a, const char *tenant,
                               sy_str *json);
 
-/* The rankings below run inside a search transaction: begin opens one
- * whose statements end after timeout_ms (SET LOCAL statement_timeout),
- * end closes it (it only reads).  0 or SY_EDB from begin; between the
- * two, no other statement of this connection may run. */
-int sy_products_db_search_begin(sy_arena *a, int64_t timeout_ms);
-void sy_products_db_search_end(void);
-
 /* Full-text ranking of active products for q (the tenant's text-search
  * configuration; q normalised as search.h makes it), best first, at
- * most limit: scores 0.5 + 0.5 x rank, so above every typo match.
- * *rows in arena memory.  0, SY_ETIMEOUT (the statement timeout), SY_EDB,
+ * most limit: scores 0.5 + 0.5 x rank, so above every typo match.  At
+ * most `candidates` matches are ranked (the first ones the index gives,
+ * in storage order): all of them when there are no more.
+ * The ranking runs with statement_timeout timeout_ms (SET LOCAL, in one
+ * round trip with it; nothing of it outlives the ranking).  *rows in
+ * arena memory.  0, SY_ETIMEOUT (the statement timeout), SY_EDB,
  * SY_ENOMEM. */
 int sy_products_db_search_text(sy_arena *a, const char *tenant,
-                               const char *q, int limit,
-                               sy_product_score **rows, int *n);
+                               const char *q, int limit, int candidates,
+                               int64_t timeout_ms, sy_product_score **rows,
+                               int *n);
 
 /* Typo-tolerant ranking of active products for words (space-separated,
  * each 3 to 32 characters, without hyphens): for the first three that
@@ -113,7 +111,8 @@ int sy_products_db_search_text(sy_arena *a, const char *tenant,
  * Codes as sy_products_db_search_text. */
 int sy_products_db_search_typo(sy_arena *a, const char *tenant,
                                const char *words, int limit, int candidates,
-                               sy_product_score **rows, int *n);
+                               int64_t timeout_ms, sy_product_score **rows,
+                               int *n);
 
 /* Those of the n products ids that are active: id and json of each,
  * in no particular order. */

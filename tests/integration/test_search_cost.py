@@ -284,5 +284,22 @@ def test_statement_timeout_answers_503_timeout(stack):
     assert r.status == 200, r
 
 
+@sylib.own_stack(workers=1, extra_config="[database]\nprepared = off\n")
+def test_rankings_without_prepared_statements(stack):
+    # database.prepared off (PgBouncer in transaction mode): the SET LOCAL
+    # and the ranking go as unnamed statements of one pipeline
+    t = syid.new_tenant(stack)
+    seed(stack, t["id"], 300)
+    r = search(stack, t, "linen shirt")
+    assert r.status == 200, r
+    items = r.json()["items"]
+    assert items and all(i["score"] >= 0.5 for i in items), items
+    assert items[0]["product"]["name"] == "Linen Shirt 300", items[0]
+    r = search(stack, t, "lnen")  # the typo arm
+    assert r.status == 200, r
+    items = r.json()["items"]
+    assert items and all(i["score"] < 0.5 for i in items), items
+
+
 if __name__ == "__main__":
     sylib.main(globals())
