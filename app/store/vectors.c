@@ -39,7 +39,7 @@
 #include "synthia/log.h"
 
 #define RECHECK_US (10 * 1000000LL)
-#define VEC_BYTES (SY_EMBED_DIMS * 4)
+#define VEC_BYTES SY_VECTORS_LOCAL_BYTES
 #define HEX_LEN (2 + 2 * VEC_BYTES) /* "\x" and two digits a byte */
 #define FP_LEN 64
 
@@ -367,11 +367,25 @@ typedef struct batch {
     int lengths[5];
 } batch;
 
+void
+sy_vectors_local_bytes(const sy_str *texts, int n, unsigned char *out)
+{
+    float v[SY_EMBED_DIMS];
+    for (int i = 0; i < n; i++) {
+        sy_embed_local(texts[i], v);
+        for (int d = 0; d < SY_EMBED_DIMS; d++) {
+            uint32_t u; /* little-endian whatever the host */
+            memcpy(&u, &v[d], sizeof(u));
+            for (int k = 0; k < 4; k++, u >>= 8)
+                *out++ = (unsigned char)(u & 0xff);
+        }
+    }
+}
+
 static int
 build_batch(batch *b, const char *tenant, const char *const *ids,
             const sy_str *texts, int n)
 {
-    float v[SY_EMBED_DIMS];
     size_t idlen = (size_t)n * (SY_UUID_LEN + 1) + 8;
     sy_arena_init(&b->scratch, 2 * (idlen + (size_t)n * VEC_BYTES),
                   4 * (idlen + (size_t)n * VEC_BYTES));
@@ -382,15 +396,8 @@ build_batch(batch *b, const char *tenant, const char *const *ids,
     if (!vecs)
         return SY_ENOMEM;
     sy_buf_putc(&idb, '{');
+    sy_vectors_local_bytes(texts, n, vecs);
     for (int i = 0; i < n; i++) {
-        sy_embed_local(texts[i], v);
-        unsigned char *p = vecs + (size_t)i * VEC_BYTES;
-        for (int d = 0; d < SY_EMBED_DIMS; d++) {
-            uint32_t u; /* little-endian whatever the host */
-            memcpy(&u, &v[d], sizeof(u));
-            for (int k = 0; k < 4; k++, u >>= 8)
-                *p++ = (unsigned char)(u & 0xff);
-        }
         if (i)
             sy_buf_putc(&idb, ',');
         sy_buf_puts(&idb, ids[i]);
