@@ -577,7 +577,8 @@ add_json(sy_buf *b, const char *name, const char *v)
 /* The JSON array of rows[0..n) for IMP_RECORD, with ids[i] as the id of
  * rows[i] (ids NULL: none). */
 static const char *
-rows_json(sy_arena *a, const sy_product_fields *rows, char (*ids)[37], int n)
+rows_json(sy_arena *a, const sy_product_fields *rows,
+          char (*ids)[SY_UUID_LEN + 1], int n)
 {
     sy_buf b;
     sy_buf_init(&b, a, PARAM_MAX);
@@ -651,13 +652,15 @@ build_insert(insert_batch *b, const char *tenant,
              const sy_product_fields *rows, int n)
 {
     size_t vbytes = (size_t)(n ? n : 1) * SY_VECTORS_LOCAL_BYTES;
-    sy_arena_init(&b->scratch, vbytes + ((size_t)1 << 20), PARAM_MAX);
-    char(*ids)[37] = sy_arena_alloc(&b->scratch, (size_t)(n + 1) * 37);
+    /* the JSON (at most PARAM_MAX), the texts, the vectors and the ids */
+    sy_arena_init(&b->scratch, vbytes + ((size_t)1 << 20), 2 * PARAM_MAX);
+    char(*ids)[SY_UUID_LEN + 1] = sy_arena_alloc(
+        &b->scratch, (size_t)(n + 1) * (SY_UUID_LEN + 1));
     sy_str *texts = sy_arena_alloc(&b->scratch,
                                    (size_t)(n + 1) * sizeof(*texts));
     unsigned char *vecs = sy_arena_alloc(&b->scratch, vbytes);
     sy_buf idb;
-    sy_buf_init(&idb, &b->scratch, (size_t)n * 37 + 8);
+    sy_buf_init(&idb, &b->scratch, (size_t)n * (SY_UUID_LEN + 1) + 8);
     if (!ids || !texts || !vecs)
         return SY_ENOMEM;
     sy_buf_putc(&idb, '{');

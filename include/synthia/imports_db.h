@@ -125,8 +125,8 @@ int sy_imports_db_insert(sy_arena *a, const char *tenant,
  * their sku in one statement; attributes are merged into the product's
  * (a key given replaces the same key).  *out gets the products that
  * changed, in no particular order: one the row leaves as it was is not
- * written.
- * Their embeddings are the caller's to write (sy_vectors_store_many). */
+ * written.  Their embeddings are the caller's to write
+ * (sy_vectors_store_many). */
 int sy_imports_db_update(sy_arena *a, const char *tenant,
                          const sy_product_fields *rows, int n,
                          sy_imp_written **out, int *nout);
