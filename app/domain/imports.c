@@ -735,7 +735,7 @@ take_errors(sy_arena *a, crow *r, const sy_errs *e)
     }
 }
 
-/* Embeddings of the active products written. */
+/* Embeddings of the active products updated (inserts write their own). */
 static int
 embed_written(sy_arena *a, const char *tenant, const sy_imp_written *w,
               int n)
@@ -804,14 +804,13 @@ write_rows(sy_arena *a, const char *tenant, crow *rows, uint32_t n,
             upd[nu++] = f;
         }
     }
-    sy_imp_written *wi = NULL, *wu = NULL;
+    sy_imp_written *wu = NULL;
     int nwi = 0, nwu = 0;
-    if (ni && (rc = sy_imports_db_insert(a, tenant, ins, ni, &wi, &nwi)) < 0)
+    if (ni && (rc = sy_imports_db_insert(a, tenant, ins, ni, &nwi)) < 0)
         return rc;
     if (nu && (rc = sy_imports_db_update(a, tenant, upd, nu, &wu, &nwu)) < 0)
         return rc;
-    if ((rc = embed_written(a, tenant, wi, nwi)) < 0 ||
-        (rc = embed_written(a, tenant, wu, nwu)) < 0)
+    if ((rc = embed_written(a, tenant, wu, nwu)) < 0)
         return rc;
     *inserted = nwi;
     *updated = nwu;

@@ -11,9 +11,10 @@
  * (a request that ran past imports.lock_ttl) writes nothing.
  *
  * A commit's products travel as one JSON array per statement
- * (json_to_recordset), a thousand at a time, so 10,000 rows cost ten
- * round trips rather than ten thousand, and no statement runs long
- * enough to meet database.statement_timeout.
+ * (json_to_recordset), a thousand updates or 500 inserts (with their
+ * vectors) at a time, so 10,000 rows cost tens of round trips rather
+ * than ten thousand, and no statement runs long enough to meet
+ * database.statement_timeout.
  */
 #include "synthia/imports_db.h"
 
@@ -29,9 +30,11 @@
 #include "synthia/error.h"
 #include "synthia/log.h"
 #include "synthia/redis.h"
+#include "synthia/vectors.h"
 
 #define KEY_MAX 128
-#define BATCH 1000
+#define BATCH 1000       /* rows of an update statement */
+#define INSERT_BATCH 500 /* rows of an insert statement (and vectors) */
 #define PARAM_MAX ((size_t)64 << 20) /* bytes of one JSON parameter */
 #define LOCK_FIRST_US 2000
 #define LOCK_MAX_US 100000
@@ -428,7 +431,7 @@ static sy_db_stmt sql_skus =
      2);
 
 #define IMP_RECORD                                                        \
-    "json_to_recordset($2::json) AS r(sku text, name text, "              \
+    "json_to_recordset($2::json) AS r(id uuid, sku text, name text, "     \
     "description text, category text, price_cents bigint, currency text, " \
     "stock integer, colors json, attributes json, image_url text)"
 #define IMP_COLORS "ARRAY(SELECT json_array_elements_text(r.colors))"
@@ -437,24 +440,38 @@ static sy_db_stmt sql_skus =
     "p.name || ' ' || p.category || ' ' || p.description"
 
 /* $1 tenant, $2 JSON array of products (every field given but
- * image_url).  created_at in input order (clock_timestamp per row), as
- * single inserts give it.  The full-text vector is computed here with
- * the tenant's configuration read once (010_bulk_insert), which
- * spares the per-row trigger that would read it for every product (the
- * one-row join keeps the rows in input order). */
+ * image_url), each with the id it gets; $3 model, $4 dims, $5 the same
+ * ids as an array, $6 their local vectors one after the other, $4 * 4
+ * bytes each, as one binary bytea (sy_vectors_local_bytes).  The
+ * products and their vectors in one statement: the vectors of new
+ * products need neither vectors_upsert_many's conflict handling nor its
+ * deletion of other embedders' vectors, and the ids are the caller's, so
+ * the responder embeds a batch before sending it, while PostgreSQL runs
+ * the previous one, and nothing comes back.  created_at in input order
+ * (clock_timestamp per row), as single inserts give it.  The full-text
+ * vector is computed here with the tenant's configuration read once
+ * (010_bulk_insert), which spares the per-row trigger that would read it
+ * for every product (the one-row join keeps the rows in input order).
+ * The vectors' foreign key to their products is checked at the end of
+ * the statement, when the products are there. */
 static sy_db_stmt sql_insert =
     SY_DB_STMT("imports_insert",
-     "INSERT INTO products AS p (tenant_id, sku, name, description, "
-     "category, price_cents, currency, stock, colors, attributes, "
-     "image_url, search, created_at, updated_at) "
-     "SELECT $1::uuid, r.sku, r.name, r.description, r.category, "
+     "WITH p AS (INSERT INTO products (id, tenant_id, sku, name, "
+     "description, category, price_cents, currency, stock, colors, "
+     "attributes, image_url, search, created_at, updated_at) "
+     "SELECT r.id, $1::uuid, r.sku, r.name, r.description, r.category, "
      "r.price_cents, r.currency, r.stock, " IMP_COLORS ", "
      "r.attributes::jsonb, r.image_url, sy_product_search("
      "t.search_config, r.name, r.category, r.description), "
      "clock_timestamp(), clock_timestamp() "
-     "FROM " IMP_RECORD " JOIN tenants t ON t.id = $1::uuid "
-     "RETURNING " IMP_WRITTEN,
-     2);
+     "FROM " IMP_RECORD " JOIN tenants t ON t.id = $1::uuid) "
+     "INSERT INTO product_embeddings "
+     "(product_id, tenant_id, embedder, model, dims, vec) "
+     "SELECT u.id, $1::uuid, 'local', $3, $4::smallint,"
+     " substring($6::bytea FROM ((u.o - 1) * 4 * $4::int + 1)::int"
+     " FOR 4 * $4::int) "
+     "FROM unnest($5::uuid[]) WITH ORDINALITY AS u(id, o)",
+     6);
 
 /* The value an update gives each field: the row's, or (absent) the
  * product's own. */
@@ -557,8 +574,11 @@ add_json(sy_buf *b, const char *name, const char *v)
                   v);
 }
 
+/* The JSON array of rows[0..n) for IMP_RECORD, with ids[i] as the id of
+ * rows[i] (ids NULL: none). */
 static const char *
-rows_json(sy_arena *a, const sy_product_fields *rows, int n)
+rows_json(sy_arena *a, const sy_product_fields *rows,
+          char (*ids)[SY_UUID_LEN + 1], int n)
 {
     sy_buf b;
     sy_buf_init(&b, a, PARAM_MAX);
@@ -566,6 +586,7 @@ rows_json(sy_arena *a, const sy_product_fields *rows, int n)
     for (int i = 0; i < n; i++) {
         const sy_product_fields *f = &rows[i];
         sy_buf_puts(&b, i ? ",{" : "{");
+        add_text(&b, "id", ids ? ids[i] : NULL);
         add_text(&b, "sku", f->sku);
         add_text(&b, "name", f->name);
         add_text(&b, "description", f->description);
@@ -594,7 +615,8 @@ write_batches(sy_arena *a, sy_db_stmt *stmt, const char *tenant,
     int m = 0;
     for (int start = 0; start < n; start += BATCH) {
         int k = n - start < BATCH ? n - start : BATCH;
-        const char *params[2] = {tenant, rows_json(a, rows + start, k)};
+        const char *params[2] = {tenant,
+                                 rows_json(a, rows + start, NULL, k)};
         if (!params[1])
             return SY_ENOMEM;
         PGresult *r;
@@ -614,12 +636,100 @@ write_batches(sy_arena *a, sy_db_stmt *stmt, const char *tenant,
     return 0;
 }
 
+/* The parameters of sql_insert for rows[0..n) (n <= INSERT_BATCH), in a
+ * scratch arena of its own (libpq has its copy once sy_db_send
+ * returns): new ids, the rows, and their vectors, made of the text a
+ * product's vector is always made of (name, category, description). */
+typedef struct insert_batch {
+    sy_arena scratch;
+    char dims[16];
+    const char *params[6];
+    int lengths[6];
+} insert_batch;
+
+static int
+build_insert(insert_batch *b, const char *tenant,
+             const sy_product_fields *rows, int n)
+{
+    size_t vbytes = (size_t)(n ? n : 1) * SY_VECTORS_LOCAL_BYTES;
+    /* the JSON (at most PARAM_MAX), the texts, the vectors and the ids */
+    sy_arena_init(&b->scratch, vbytes + ((size_t)1 << 20), 2 * PARAM_MAX);
+    char(*ids)[SY_UUID_LEN + 1] = sy_arena_alloc(
+        &b->scratch, (size_t)(n + 1) * (SY_UUID_LEN + 1));
+    sy_str *texts = sy_arena_alloc(&b->scratch,
+                                   (size_t)(n + 1) * sizeof(*texts));
+    unsigned char *vecs = sy_arena_alloc(&b->scratch, vbytes);
+    sy_buf idb;
+    sy_buf_init(&idb, &b->scratch, (size_t)n * (SY_UUID_LEN + 1) + 8);
+    if (!ids || !texts || !vecs)
+        return SY_ENOMEM;
+    sy_buf_putc(&idb, '{');
+    for (int i = 0; i < n; i++) {
+        const sy_product_fields *f = &rows[i];
+        sy_uuid_v4(ids[i]);
+        sy_buf_puts(&idb, i ? "," : "");
+        sy_buf_puts(&idb, ids[i]);
+        size_t ln = strlen(f->name), lc = strlen(f->category),
+               ld = strlen(f->description);
+        char *t = sy_arena_alloc(&b->scratch, ln + lc + ld + 3);
+        if (!t)
+            return SY_ENOMEM;
+        memcpy(t, f->name, ln);
+        t[ln] = ' ';
+        memcpy(t + ln + 1, f->category, lc);
+        t[ln + 1 + lc] = ' ';
+        memcpy(t + ln + 2 + lc, f->description, ld + 1);
+        texts[i] = (sy_str){t, ln + lc + ld + 2};
+    }
+    sy_buf_putc(&idb, '}');
+    sy_vectors_local_bytes(texts, n, vecs);
+    const char *json = rows_json(&b->scratch, rows, ids, n);
+    const char *idtext = sy_buf_cstr(&idb);
+    if (!json || !idtext)
+        return SY_ENOMEM;
+    snprintf(b->dims, sizeof(b->dims), "%d", SY_EMBED_DIMS);
+    const char *params[6] = {tenant, json, SY_EMBED_LOCAL_MODEL, b->dims,
+                             idtext, (const char *)vecs};
+    const int lengths[6] = {-1, -1, -1, -1, -1,
+                            n * SY_VECTORS_LOCAL_BYTES};
+    memcpy(b->params, params, sizeof(params));
+    memcpy(b->lengths, lengths, sizeof(lengths));
+    return 0;
+}
+
+/* Batches in a pipeline of two: batch i+1 is built (ids, JSON, and the
+ * embedding of every product, most of the responder's share) while
+ * PostgreSQL runs batch i, sent and not yet waited for.  Every batch
+ * sent is waited for, also after a failure. */
 int
 sy_imports_db_insert(sy_arena *a, const char *tenant,
-                     const sy_product_fields *rows, int n,
-                     sy_imp_written **out, int *nout)
+                     const sy_product_fields *rows, int n, int *nout)
 {
-    return write_batches(a, &sql_insert, tenant, rows, n, out, nout);
+    PGresult *r;
+    bool pending = false;
+    int rc = 0;
+    for (int at = 0; at < n && rc == 0; at += INSERT_BATCH) {
+        int k = n - at < INSERT_BATCH ? n - at : INSERT_BATCH;
+        insert_batch b;
+        rc = build_insert(&b, tenant, rows + at, k);
+        if (pending) {
+            int wrc = sy_db_wait(a, &r);
+            pending = false;
+            if (rc == 0)
+                rc = wrc;
+        }
+        if (rc == 0)
+            pending = (rc = sy_db_send(&sql_insert, b.params, b.lengths,
+                                       6)) == 0;
+        sy_arena_cleanup(&b.scratch);
+    }
+    if (pending) {
+        int wrc = sy_db_wait(a, &r);
+        if (rc == 0)
+            rc = wrc;
+    }
+    *nout = rc == 0 ? n : 0;
+    return rc;
 }
 
 int

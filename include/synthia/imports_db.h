@@ -114,18 +114,19 @@ typedef struct sy_imp_written {
 } sy_imp_written;
 
 /* Insert n products (fields as sy_products_add writes them, every one
- * given but image_url) in one statement; *out gets the n written rows,
- * in no particular order.  Inside the caller's transaction.  0,
- * SY_ECONFLICT (an sku is taken: another writer got there first),
- * SY_EDB. */
+ * given but image_url) with new ids and their local embeddings (the
+ * vector sy_vectors_store would write), a few hundred per statement;
+ * *nout gets n.  Inside the caller's transaction.  0, SY_ECONFLICT (an
+ * sku is taken: another writer got there first), SY_EDB, SY_ENOMEM. */
 int sy_imports_db_insert(sy_arena *a, const char *tenant,
-                         const sy_product_fields *rows, int n,
-                         sy_imp_written **out, int *nout);
+                         const sy_product_fields *rows, int n, int *nout);
 
 /* Update the given fields (NULL: left alone) of the n products named by
  * their sku in one statement; attributes are merged into the product's
- * (a key given replaces the same key).  *out as for insert, but only the
- * products that changed: one the row leaves as it was is not written. */
+ * (a key given replaces the same key).  *out gets the products that
+ * changed, in no particular order: one the row leaves as it was is not
+ * written.  Their embeddings are the caller's to write
+ * (sy_vectors_store_many). */
 int sy_imports_db_update(sy_arena *a, const char *tenant,
                          const sy_product_fields *rows, int n,
                          sy_imp_written **out, int *nout);

@@ -85,6 +85,14 @@ int sy_vectors_store_many(sy_arena *a, const char *tenant,
                           const char *const *ids, const sy_str *texts,
                           int n);
 
+/* The local embeddings of texts[0..n) in the form product_embeddings
+ * stores them: SY_VECTORS_LOCAL_BYTES each (SY_EMBED_DIMS little-endian
+ * float32 values), one after the other from out, for a statement that
+ * writes them itself (an import commit's inserts, in the same statement
+ * as their products: model SY_EMBED_LOCAL_MODEL, embedder 'local'). */
+#define SY_VECTORS_LOCAL_BYTES (SY_EMBED_DIMS * 4)
+void sy_vectors_local_bytes(const sy_str *texts, int n, unsigned char *out);
+
 /* Remove a product's vectors, every embedder's (deactivated: searches
  * must not find it); on the current connection, like sy_vectors_store.
  * 0 or SY_EDB. */

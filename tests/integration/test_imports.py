@@ -491,6 +491,39 @@ def test_commit_feeds_full_text_and_vocabulary(stack):
                      "tenant_id = :'tid' AND word = 'vardeline'",
                      tid=s.id) == [["1"]]
 
+
+def test_commit_vocabulary_of_simple_tenant(stack):
+    # 014: a 'simple' tenant's words come from the search vector; they
+    # must be exactly sy_product_words' (accents, case, hyphens, short,
+    # long and numeric words, a text with no word at all)
+    s = shop(stack, "voc")
+    assert syid.psql(stack, "SELECT search_config FROM tenants "
+                     "WHERE id = :'tid'", tid=s.id) == [["simple"]]
+    skus = [syid.unique("VA"), syid.unique("VB"), syid.unique("VC")]
+    text = ("sku,name,price,category,description\n"
+            "%s,Crème Brûlée-Tüch 2025,EUR 3,Écharpes,"
+            "\"well-known x1 ab abc ÅNGSTRÖM co-op, 12345\"\n"
+            "%s,%s,EUR 4,Jackets,e-mail me at shop@example.com!\n"
+            "%s,---,EUR 5,,\n") % (skus[0], skus[1], "Z" * 40, skus[2])
+    sid = upload_ok(stack, s.staff, text)["id"]
+    ops_ok(stack, s.staff, sid, [
+        {"op": "map", "column": c, "field": c}
+        for c in ("sku", "name", "price", "category", "description")])
+    r = call(stack, "POST", "%s/%s/commit" % (IMPORTS, sid), s.staff)
+    assert r.status == 200 and r.json()["inserted"] == 3, r
+    got = syid.psql(stack, "SELECT word FROM product_words "
+                    "WHERE tenant_id = :'tid' ORDER BY word", tid=s.id)
+    want = syid.psql(stack, """SELECT DISTINCT w FROM products p,
+        sy_product_words(p.name, p.category, p.description) w
+        WHERE p.tenant_id = :'tid' ORDER BY w""", tid=s.id)
+    assert got == want, (got, want)
+    words = [w[0] for w in got]
+    for w in ("creme", "brulee", "tuch", "2025", "echarpes", "angstrom",
+              "12345", "abc", "known", "shop@example.com"):
+        assert w in words, (w, words)
+    assert not [w for w in words if "-" in w or len(w) < 3], words
+
+
 def test_delete(stack):
     s = shop(stack)
     sid = upload_ok(stack, s.staff, "a\n1\n")["id"]
