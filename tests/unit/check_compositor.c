@@ -13,6 +13,7 @@
 #include "../tools/imggen.h"
 #include "sycheck.h"
 #include "synthia/compositor.h"
+#include "synthia/demo.h"
 #include "synthia/error.h"
 #include "synthia/imageops.h"
 
@@ -312,6 +313,32 @@ START_TEST(test_no_face_still_composes)
 }
 END_TEST
 
+/* seed-demo's ivory shirt (product 40: white on white but for its
+ * outline) still shows over the torso: the outline stops the keying. */
+START_TEST(test_demo_ivory_shirt)
+{
+    sy_image g;
+    sy_str jpeg;
+    ck_assert_int_eq(sy_demo_garment_image(&A, 40, &g), 0);
+    ck_assert_int_eq(g.rgb[((size_t)200 * g.width + 160) * 3 + 2], 0xf0);
+    ck_assert_int_eq(sy_image_encode_jpeg(&A, &g, 90, &jpeg), 0);
+    sy_ai_image person = person_jpeg(), shirt = {jpeg.p, jpeg.len,
+                                                 "image/jpeg"},
+                out;
+    ck_assert_int_eq(sy_tryon_composite(&A, &person, &shirt, 1, &out), 0);
+    sy_image res = decoded(out), in = decoded(person);
+    sy_tryon_box b;
+    ck_assert_int_eq(sy_tryon_torso(&A, &in, &b, NULL), 0);
+    /* the middle of the torso box was the grey body; now ivory */
+    const unsigned char *mid =
+        res.rgb + ((size_t)((b.y0 + b.y1) / 2) * res.width +
+                   (b.x0 + b.x1) / 2) * 3;
+    ck_assert_int_gt(mid[0], 235);
+    ck_assert_int_gt(mid[1], 235);
+    ck_assert_int_gt(mid[2], 220);
+}
+END_TEST
+
 START_TEST(test_bad_inputs_refused)
 {
     sy_ai_image person = person_jpeg(), shirt = shirt_png(WHITE), out;
@@ -391,6 +418,7 @@ main(void)
         test_preview_mark,
         test_deterministic,
         test_no_face_still_composes,
+        test_demo_ivory_shirt,
         test_bad_inputs_refused,
         test_out_of_memory,
         NULL};
