@@ -465,10 +465,10 @@ decode(sy_arena *a, const sy_ai_image *in, uint32_t side, sy_image *out,
     return 0;
 }
 
-int
-sy_tryon_composite_why(sy_arena *a, const sy_ai_image *person,
-                       const sy_ai_image *garments, int ngarments,
-                       sy_ai_image *out, const char **why)
+static int
+composite(sy_arena *a, const sy_ai_image *person,
+          const sy_ai_image *garments, int ngarments, sy_ai_image *out,
+          const char **why)
 {
     if (!person || !garments || ngarments < 1 ||
         ngarments > SY_AI_TRYON_MAX_GARMENTS)
@@ -500,6 +500,20 @@ sy_tryon_composite_why(sy_arena *a, const sy_ai_image *person,
     *out = (sy_ai_image){
         .data = jpeg.p, .len = jpeg.len, .content_type = "image/jpeg"};
     return 0;
+}
+
+int
+sy_tryon_composite_why(sy_arena *a, const sy_ai_image *person,
+                       const sy_ai_image *garments, int ngarments,
+                       sy_ai_image *out, const char **why)
+{
+    const char *w = NULL;
+    int rc = composite(a, person, garments, ngarments, out, &w);
+    if (rc < 0 && why)
+        *why = w                ? w
+               : rc == SY_ENOMEM ? "Out of memory."
+                                 : "The images could not be composed.";
+    return rc;
 }
 
 int

@@ -71,8 +71,8 @@ int sy_tryon_composite(sy_arena *a, const sy_ai_image *person,
                        const sy_ai_image *garments, int ngarments,
                        sy_ai_image *out);
 
-/* The same, with a sentence for the job's error on failure in *why (a
- * static string; may be NULL). */
+/* The same, with a sentence for the job's error on every failure in
+ * *why (a static string; why may be NULL). */
 int sy_tryon_composite_why(sy_arena *a, const sy_ai_image *person,
                            const sy_ai_image *garments, int ngarments,
                            sy_ai_image *out, const char **why);
