@@ -71,8 +71,8 @@
 
 /* Chai and Ngan's skin box in full-range BT.601 YCbCr, with a luma
  * floor. */
-static bool
-skin_pixel(const unsigned char *p)
+bool
+sy_chromatic_skin_pixel(const unsigned char *p)
 {
     double r = p[0], g = p[1], b = p[2];
     double y = 0.299 * r + 0.587 * g + 0.114 * b;
@@ -341,7 +341,7 @@ sy_chromatic_analyse(sy_arena *a, const sy_image *img, sy_chromatic *out,
     uint64_t nskin = 0;
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < w; x++)
-            if (skin_pixel(img->rgb + ((size_t)y * w + x) * 3)) {
+            if (sy_chromatic_skin_pixel(img->rgb + ((size_t)y * w + x) * 3)) {
                 nskin++;
                 cols[x]++;
                 rows[y]++;
@@ -368,7 +368,7 @@ sy_chromatic_analyse(sy_arena *a, const sy_image *img, sy_chromatic *out,
     int m = 0;
     for (size_t i = 0; i < npx && m < nsk; i++) {
         const unsigned char *px = img->rgb + i * 3;
-        if (skin_pixel(px) && seen++ % step == 0)
+        if (sy_chromatic_skin_pixel(px) && seen++ % step == 0)
             to_lab3(px, &pts[m++]);
     }
     lab3 cent[REGION_K];

@@ -26,6 +26,7 @@
 #include "synthia/ai_driver.h"
 #include "synthia/breaker.h"
 #include "synthia/clock.h"
+#include "synthia/compositor.h"
 #include "synthia/embed.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
@@ -768,6 +769,15 @@ sy_ai_tryon_result(sy_arena *a, const sy_ai_job *job,
 
 /* ------------------------------------------------------------- status */
 
+/* The model name of a link: the local provider's is per capability. */
+static const char *
+link_model(int cap, const sy_ai_link *l)
+{
+    if (l->kind != SY_AI_LOCAL)
+        return l->model;
+    return cap == SY_AI_TRYON ? SY_COMPOSITOR_MODEL : SY_EMBED_LOCAL_MODEL;
+}
+
 bool
 sy_ai_primary(int cap, const char **provider, const char **model)
 {
@@ -775,7 +785,7 @@ sy_ai_primary(int cap, const char **provider, const char **model)
         return false;
     const sy_ai_link *l = &sy_conf->ai_chain[cap][0];
     *provider = sy_ai_kind_name(l->kind);
-    *model = l->kind == SY_AI_LOCAL ? SY_EMBED_LOCAL_MODEL : l->model;
+    *model = link_model(cap, l);
     return true;
 }
 
@@ -879,7 +889,7 @@ sy_ai_status_json(sy_arena *a, json_object **out)
                     bi = &ls.info[j];
             json_object *o = link_json(
                 sy_ai_kind_name(l->kind),
-                l->kind == SY_AI_LOCAL ? SY_EMBED_LOCAL_MODEL : l->model,
+                link_model(cap, l),
                 bi);
             if (!o)
                 goto nomem;

@@ -12,8 +12,10 @@
  * [{email, role, password}], keys: {publishable, secret}, products: n}.
  *
  * Options for scripts: --tenant SLUG (another tenant than "demo", e.g. a
- * benchmark's), --products N (default 120, at most 100000), --origin URL
- * (allowed origins of the publishable key; repeatable).  Writes go
+ * benchmark's), --products N (default 120, at most 100000), --images N
+ * (how many of the first products get a stored garment picture, default
+ * 240), --origin URL (allowed origins of the publishable key;
+ * repeatable).  Writes go
  * through this process's database connection (db.h) so that everything
  * joins one transaction; the tenant, its users and its keys pass the
  * same rules as the API's (tenancy.h, accounts.h).
@@ -45,12 +47,13 @@
 #define PASSWORD_BYTES 18
 
 static const char usage[] =
-    "usage: synthia seed-demo [--tenant SLUG] [--products N] "
+    "usage: synthia seed-demo [--tenant SLUG] [--products N] [--images N] "
     "[--origin URL]...\n";
 
 typedef struct seed_opts {
     const char *slug;
     int64_t products;
+    int64_t images;
     const char *origins[ORIGINS_MAX];
     int norigins;
 } seed_opts;
@@ -189,11 +192,11 @@ create_accounts(seed_ctx *c)
 
 /* The demo catalog and the tenant's search settings (demo.h). */
 static int
-create_catalog(seed_ctx *c, int64_t n)
+create_catalog(seed_ctx *c, int64_t n, int64_t nimages)
 {
     sy_errs e;
     sy_errs_init(&e, &c->arena);
-    int rc = sy_demo_catalog(&c->arena, c->tid, n, &e);
+    int rc = sy_demo_catalog(&c->arena, c->tid, n, nimages, &e);
     if (rc < 0)
         return fail("cannot add the demo products",
                     e.detail ? e.detail : sy_strerror(rc));
@@ -209,7 +212,7 @@ seed(seed_ctx *c, const seed_opts *o)
     if (rc == EXIT_OK)
         rc = create_accounts(c);
     if (rc == EXIT_OK)
-        rc = create_catalog(c, o->products);
+        rc = create_catalog(c, o->products, o->images);
     if (rc != EXIT_OK) {
         sy_db_rollback();
         return rc;
@@ -247,6 +250,10 @@ parse_opts(int argc, char **argv, seed_opts *o)
         } else if (strcmp(opt, "--products") == 0) {
             if (sy_parse_i64(sy_str_c(v), 0, SY_DEMO_PRODUCTS_MAX, &o->products) < 0)
                 return bad_usage("--products takes 0 to 100000");
+        } else if (strcmp(opt, "--images") == 0) {
+            if (sy_parse_i64(sy_str_c(v), 0, SY_DEMO_PRODUCTS_MAX,
+                             &o->images) < 0)
+                return bad_usage("--images takes 0 to 100000");
         } else if (strcmp(opt, "--origin") == 0) {
             if (o->norigins == ORIGINS_MAX)
                 return bad_usage("too many --origin");
@@ -261,7 +268,8 @@ parse_opts(int argc, char **argv, seed_opts *o)
 int
 sy_cli_seed_demo(int argc, char **argv)
 {
-    seed_opts o = {.slug = "demo", .products = PRODUCTS_DEFAULT};
+    seed_opts o = {.slug = "demo", .products = PRODUCTS_DEFAULT,
+                   .images = SY_DEMO_IMAGES_DEFAULT};
     int rc = parse_opts(argc, argv, &o);
     if (rc)
         return rc;

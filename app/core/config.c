@@ -291,7 +291,9 @@ static const key_def keys[] = {
      "queries once `synthia reembed` has made its vectors for every "
      "active product; run it after changing this list"},
     {"ai", "tryon", T_STR, O(ai_lists[SY_AI_TRYON]), "", 0, 0,
-     "try-on providers in the order tried (fal, replicate)"},
+     "try-on providers in the order tried (fal, replicate, local); "
+     "local, the built-in compositor (a marked preview, no network), "
+     "only last"},
     {"ai", "retries", T_INT, O(ai_retries), "1", 0, 5,
      "further attempts on one provider after a connection error, 429 or "
      "5xx, before the next provider (a timeout moves on at once)"},
@@ -707,7 +709,9 @@ static const unsigned ai_kind_caps[SY_AI_NKINDS] = {
                      CAP(SY_AI_EMBEDDINGS),
     [SY_AI_FAL] = CAP(SY_AI_TRYON),
     [SY_AI_REPLICATE] = CAP(SY_AI_TRYON),
-    [SY_AI_LOCAL] = CAP(SY_AI_EMBEDDINGS),
+    /* the local embedder; the local try-on compositor (compositor.h),
+     * which the worker runs itself */
+    [SY_AI_LOCAL] = CAP(SY_AI_EMBEDDINGS) | CAP(SY_AI_TRYON),
 };
 
 const char *
@@ -767,7 +771,7 @@ parse_link(int cap, sy_str tok, sy_ai_link *out, char *err, size_t errlen)
                     ai_kind_names[out->kind], cn);
     if (out->kind == SY_AI_LOCAL) {
         if (colon)
-            return fail(err, errlen, "ai.%s: write the local embedder as "
+            return fail(err, errlen, "ai.%s: write the local provider as "
                         "'local', without a model", cn);
         return 0;
     }

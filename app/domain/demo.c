@@ -9,15 +9,21 @@
  * and stock (every ninth product is sold out, for the in_stock filter).
  * Products go through the catalog's rules (sy_products_add), so each
  * gets its embedding in the caller's transaction, exactly as one made
- * through the API.
+ * through the API.  The first ones also get a stored image
+ * (prodimages.h): a flat garment silhouette of their category (a shirt,
+ * dress, skirt, trousers, shoe or bag shape) in their first colour with a
+ * darker outline, on white, drawn here, so that the storefront and the
+ * local try-on compositor have pictures without any network.
  */
 #include "synthia/demo.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "synthia/demo_db.h"
 #include "synthia/error.h"
+#include "synthia/prodimages.h"
 
 #define ARENA_ROWS 256 /* products per scratch arena reset */
 
@@ -187,23 +193,117 @@ sy_demo_product_make(int64_t i, sy_demo_product *p, sy_product_fields *f)
     fields_of(p, g->category, f);
 }
 
+/* ------------------------------------------------------------ images */
+
+/* The silhouette of a garment of the category: is (u, v), in 1/1000 of
+ * the picture's width and height from its top left, inside it? */
+static bool
+silhouette(const char *category, int u, int v)
+{
+    int du = u > 500 ? u - 500 : 500 - u; /* distance from the middle */
+    if (strcmp(category, "dresses") == 0) {
+        if (v >= 100 && v < 400) /* bodice with straps */
+            return du < 160 && !(v < 180 && du < 90);
+        if (v >= 400 && v < 950) /* the skirt widens */
+            return du < 160 + (v - 400) * 160 / 550;
+        return false;
+    }
+    if (strcmp(category, "skirts") == 0)
+        return v >= 150 && v < 850 && du < 200 + (v - 150) * 150 / 700;
+    if (strcmp(category, "trousers") == 0) {
+        if (v >= 80 && v < 220)
+            return du < 220;
+        return v >= 220 && v < 950 && du < 220 && du > 12;
+    }
+    if (strcmp(category, "shoes") == 0)
+        return (v >= 560 && v < 800 && du < 350) ||
+               (v >= 320 && v < 560 && u >= 150 && u < 500);
+    if (strcmp(category, "accessories") == 0)
+        return v >= 300 && v < 900 && du < 280;
+    /* shirts, knitwear, jackets: a body, sleeves, a round neck */
+    int neck_v = v - 100;
+    if (du * du + neck_v * neck_v < 90 * 90)
+        return false;
+    bool jacket = strcmp(category, "jackets") == 0;
+    if (v >= 100 && v < (jacket ? 950 : 920) && du < 220)
+        return true;
+    if (jacket) /* long sleeves */
+        return v >= 100 && v < 720 && du >= 220 && du < 390 - v / 20;
+    return v >= 100 && v < 380 && du >= 220 && du < 400 - (v - 100) / 4;
+}
+
 int
-sy_demo_catalog(sy_arena *a, const char *tenant, int64_t n, sy_errs *e)
+sy_demo_garment_image(sy_arena *a, int64_t i, sy_image *out)
+{
+    const garment *g = &garments[i % NGARMENTS];
+    int64_t round = i / NGARMENTS;
+    const colour *c = &colours[(round + 3 * (i % NGARMENTS)) % NCOLOURS];
+    unsigned char fill[3], edge[3];
+    for (int k = 0; k < 3; k++) {
+        unsigned v = 0;
+        for (int d = 0; d < 2; d++) {
+            char h = c->hex[1 + 2 * k + d];
+            v = v * 16 + (unsigned)(h <= '9' ? h - '0' : h - 'a' + 10);
+        }
+        fill[k] = (unsigned char)v;
+        edge[k] = (unsigned char)(v * 3 / 5); /* a darker outline, so that
+                                                  ivory shows on white */
+    }
+    uint32_t w = SY_DEMO_IMAGE_W, h = SY_DEMO_IMAGE_H;
+    unsigned char *rgb = sy_arena_alloc(a, (size_t)w * h * 3);
+    if (!rgb)
+        return SY_ENOMEM;
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            int u = (int)(x * 1000 / w), v = (int)(y * 1000 / h);
+            unsigned char *p = rgb + ((size_t)y * w + x) * 3;
+            if (!silhouette(g->category, u, v)) {
+                p[0] = p[1] = p[2] = 255;
+                continue;
+            }
+            /* the outline: a point 6 pixels away is outside */
+            int d = 6 * 1000 / (int)w, dv = 6 * 1000 / (int)h;
+            bool border = !silhouette(g->category, u - d, v) ||
+                          !silhouette(g->category, u + d, v) ||
+                          !silhouette(g->category, u, v - dv) ||
+                          !silhouette(g->category, u, v + dv);
+            memcpy(p, border ? edge : fill, 3);
+        }
+    *out = (sy_image){.type = SY_IMAGE_NONE, .src_width = w,
+                      .src_height = h, .width = w, .height = h, .rgb = rgb};
+    return 0;
+}
+
+int
+sy_demo_catalog(sy_arena *a, const char *tenant, int64_t n, int64_t nimages,
+                sy_errs *e)
 {
     int rc = sy_demo_db_search_config(a, tenant, "english");
     if (rc < 0)
         return rc;
     sy_arena scratch; /* the rows of each batch of products */
+    sy_arena pixels;  /* one product's pictures */
     sy_arena_init(&scratch, 1 << 16, 0);
+    sy_arena_init(&pixels, 1 << 20, 0);
     for (int64_t i = 0; rc == 0 && i < n && i < SY_DEMO_PRODUCTS_MAX; i++) {
         sy_demo_product buf;
         sy_product_fields f;
         sy_product_row row;
+        sy_image img;
+        sy_prodimage full;
         sy_demo_product_make(i, &buf, &f);
         rc = sy_products_add(&scratch, tenant, &f, e, &row);
+        if (rc == 0 && i < nimages) {
+            rc = sy_demo_garment_image(&pixels, i, &img);
+            if (rc == 0)
+                rc = sy_prodimages_put_pixels(&pixels, tenant, row.id, &img,
+                                              &full);
+            sy_arena_reset(&pixels);
+        }
         if (i % ARENA_ROWS == ARENA_ROWS - 1)
             sy_arena_reset(&scratch);
     }
+    sy_arena_cleanup(&pixels);
     sy_arena_cleanup(&scratch);
     return rc;
 }

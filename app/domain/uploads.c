@@ -64,8 +64,7 @@ too_large(sy_arena *a, sy_errs *e, const sy_image_info *info,
 }
 
 int
-sy_uploads_create(sy_arena *a, const char *tenant_id, const char *user_id,
-                  sy_str bytes, sy_errs *e, sy_upload_row *out)
+sy_uploads_check(sy_arena *a, sy_str bytes, sy_errs *e, sy_image_info *out)
 {
     sy_uploads_limits lim;
     sy_uploads_limits_get(&lim);
@@ -92,15 +91,40 @@ sy_uploads_create(sy_arena *a, const char *tenant_id, const char *user_id,
                             "The image header is corrupt or cut short.");
     if (sy_image_fits(&info, &lim.image) < 0)
         return too_large(a, e, &info, &lim.image);
-    sy_image img;
+    *out = info;
+    return 0;
+}
+
+int
+sy_uploads_decode_checked(sy_arena *a, sy_str bytes, uint32_t max_side,
+                          sy_errs *e, sy_image *img)
+{
+    sy_uploads_limits lim;
+    sy_uploads_limits_get(&lim);
     const char *why = NULL;
-    rc = sy_image_decode(a, bytes, &lim.image, SY_UPLOADS_CHECK_SIDE, &img,
-                         &why);
+    int rc = sy_image_decode(a, bytes, &lim.image, max_side, img, &why);
     if (rc == SY_ENOMEM || rc == SY_EINTERNAL)
         return rc;
     if (rc < 0)
         return sy_errs_fail(e, SY_EVALIDATION, "invalid_image",
                             why ? why : "The image cannot be decoded.");
+    return 0;
+}
+
+int
+sy_uploads_create(sy_arena *a, const char *tenant_id, const char *user_id,
+                  sy_str bytes, sy_errs *e, sy_upload_row *out)
+{
+    sy_uploads_limits lim;
+    sy_uploads_limits_get(&lim);
+    char buf[192];
+    sy_image_info info;
+    sy_image img;
+    int rc = sy_uploads_check(a, bytes, e, &info);
+    if (rc < 0 || (rc = sy_uploads_decode_checked(a, bytes,
+                                                  SY_UPLOADS_CHECK_SIDE, e,
+                                                  &img)) < 0)
+        return rc;
 
     sy_upload_row row;
     memset(&row, 0, sizeof(row));
@@ -151,15 +175,9 @@ sy_uploads_decode(sy_arena *a, const char *tenant_id, const char *id,
                             "uploads.ttl, and belong to one tenant.");
     if (rc < 0)
         return rc;
-    sy_uploads_limits lim;
-    sy_uploads_limits_get(&lim);
-    const char *why = NULL;
-    rc = sy_image_decode(a, u.data, &lim.image, max_side, img, &why);
-    if (rc == SY_ENOMEM || rc == SY_EINTERNAL)
+    /* invalid_image when the limits shrank since it was stored, say */
+    if ((rc = sy_uploads_decode_checked(a, u.data, max_side, e, img)) < 0)
         return rc;
-    if (rc < 0) /* the limits shrank since it was stored, say */
-        return sy_errs_fail(e, SY_EVALIDATION, "invalid_image",
-                            why ? why : "The image cannot be decoded.");
     if (row)
         *row = u;
     return 0;

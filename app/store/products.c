@@ -9,7 +9,8 @@
  * is read as the JSON text PostgreSQL builds (CAT_JSON), so a list is
  * joined from row texts and never re-serialised; times are RFC 3339 UTC
  * with microseconds (PostgreSQL's own precision), which also makes them
- * exact page cursors.
+ * exact page cursors.  A stored image (prodimages_db.h) shows as its
+ * path, versioned by its hash, in "image".
  */
 #include "synthia/products_db.h"
 
@@ -30,7 +31,9 @@
     "'description', p.description, 'category', p.category, "              \
     "'price_cents', p.price_cents, 'currency', p.currency, "              \
     "'stock', p.stock, 'colors', p.colors, 'attributes', p.attributes, "  \
-    "'image_url', p.image_url, 'active', p.active, "                      \
+    "'image_url', p.image_url, 'image', CASE WHEN p.image_sha256 IS "     \
+    "NOT NULL THEN '/api/v1/products/' || p.id || '/image?v=' || "         \
+    "left(p.image_sha256, 16) END, 'active', p.active, "                  \
     "'created_at', " CAT_TS("p.created_at") ", "                          \
     "'updated_at', " CAT_TS("p.updated_at") ")::text"
 /* Columns of a written product (W_*): id, JSON, updated_at (for the

@@ -16,6 +16,8 @@
 #ifndef SYNTHIA_CHROMATIC_H
 #define SYNTHIA_CHROMATIC_H
 
+#include <stdbool.h>
+
 #include "synthia/arena.h"
 #include "synthia/image.h"
 
@@ -62,6 +64,11 @@ typedef struct sy_chromatic {
  * written only on success. */
 int sy_chromatic_analyse(sy_arena *a, const sy_image *img, sy_chromatic *out,
                          const char **why);
+
+/* Is the RGB pixel p (3 bytes) skin?  The classifier the analysis uses
+ * (a box in YCbCr, Chai and Ngan, with a luma floor); the local try-on
+ * compositor finds the face with it too. */
+bool sy_chromatic_skin_pixel(const unsigned char *p);
 
 /* The 12 season names, in the table's order (for documentation, tests
  * and the later recommendation step); n gets 12. */

@@ -13,6 +13,7 @@
 
 #include "synthia/arena.h"
 #include "synthia/errs.h"
+#include "synthia/image.h"
 #include "synthia/products.h"
 #include "synthia/str.h"
 
@@ -35,10 +36,21 @@ void sy_demo_product_make(int64_t i, sy_demo_product *buf,
 
 /* With a transaction open: make the tenant a demo shop (English text
  * search) and add the first n (at most SY_DEMO_PRODUCTS_MAX) demo
- * products with their embeddings.  The caller commits, then bumps the
- * catalog version.  0, or the first product's failure (recorded in e:
- * SY_ECONFLICT for a sku taken), SY_EDB. */
-int sy_demo_catalog(sy_arena *a, const char *tenant, int64_t n, sy_errs *e);
+ * products with their embeddings, the first nimages of them with a
+ * stored image (sy_demo_garment_image).  The caller commits, then bumps
+ * the catalog version.  0, or the first product's failure (recorded in
+ * e: SY_ECONFLICT for a sku taken), SY_EDB, SY_ENOMEM. */
+int sy_demo_catalog(sy_arena *a, const char *tenant, int64_t n,
+                    int64_t nimages, sy_errs *e);
+
+/* The picture of demo product i, the same every time: its category's
+ * silhouette in its first colour, outlined darker, on white,
+ * SY_DEMO_IMAGE_W x SY_DEMO_IMAGE_H pixels (arena memory).  0 or
+ * SY_ENOMEM. */
+#define SY_DEMO_IMAGE_W 320
+#define SY_DEMO_IMAGE_H 400
+#define SY_DEMO_IMAGES_DEFAULT 240 /* seed-demo --images */
+int sy_demo_garment_image(sy_arena *a, int64_t i, sy_image *out);
 
 /* What a tenant holds: its number of products, and its users as the
  * JSON array text [{email, role}] (by role, then email). */

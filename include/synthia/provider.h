@@ -173,7 +173,11 @@ const char *sy_ai_job_status_name(int status);
 
 /* Try-on: submit a person image and 1 to SY_AI_TRYON_MAX_GARMENTS
  * garment images to the try-on chain (fallback as above); *job names
- * the accepted job. */
+ * the accepted job.  Remote providers only: the chain's "local" link
+ * (last when listed) is the compositor of compositor.h, which the
+ * worker calls itself (sy_tryon_composite) when the remote ones fail or
+ * when it is the only one; without a remote link this answers
+ * SY_EPROVIDER with SY_AI_ENOPROVIDER. */
 int sy_ai_tryon_submit(sy_arena *a, const sy_ai_image *person,
                        const sy_ai_image *garments, int ngarments,
                        const sy_ai_opts *o, sy_ai_job *job,
@@ -203,7 +207,8 @@ bool sy_ai_configured(int cap);
 
 /* GET /providers: {capability: [{name, kind, model, healthy, circuit,
  * last_error, latency_p50_ms, shared}]} for every link of every chain
- * (embeddings' local embedder included: local:local-ngram-v1, always
+ * (embeddings' local embedder included: local:local-ngram-v1, and the
+ * try-on chain's local compositor, local:local-compositor-v1; both always
  * closed).  circuit: closed | open | half_open; healthy: closed;
  * last_error: null or {class, status, at}; latency_p50_ms: of the last
  * 100 successful calls of every responder (Redis), or of this process's

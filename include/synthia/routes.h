@@ -59,6 +59,10 @@ int sy_route_products_create(sy_req *req, sy_res *res);
 int sy_route_products_patch(sy_req *req, sy_res *res);
 int sy_route_products_delete(sy_req *req, sy_res *res);
 int sy_route_categories_list(sy_req *req, sy_res *res);
+/* prodimages.c: a product's stored image */
+int sy_route_products_image_put(sy_req *req, sy_res *res);
+int sy_route_products_image_get(sy_req *req, sy_res *res);
+int sy_route_products_image_delete(sy_req *req, sy_res *res);
 
 /* Import sessions (app/routes/imports.c) */
 int sy_route_imports_create(sy_req *req, sy_res *res);

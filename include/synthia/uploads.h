@@ -43,6 +43,22 @@ typedef struct sy_uploads_limits {
 
 void sy_uploads_limits_get(sy_uploads_limits *out);
 
+/* The checks of an upload before any decoding, cheapest first: not
+ * empty, at most uploads.max_bytes, JPEG, PNG or WebP by its magic
+ * bytes, and the header's dimensions within the pixel limits (a bomb is
+ * refused here).  0 and *out (the header's type and size); SY_ETOOBIG,
+ * SY_EMEDIA, SY_EVALIDATION with the reason in e.  Product images
+ * (prodimages.h) go through the same. */
+int sy_uploads_check(sy_arena *a, sy_str bytes, sy_errs *e,
+                     sy_image_info *out);
+
+/* Decode checked bytes to at most max_side a side (0: full size) within
+ * the pixel limits.  0 and *img; SY_EVALIDATION (invalid_image: corrupt,
+ * cut short, an animation) with the reason in e; SY_ENOMEM;
+ * SY_EINTERNAL. */
+int sy_uploads_decode_checked(sy_arena *a, sy_str bytes, uint32_t max_side,
+                              sy_errs *e, sy_image *img);
+
 /* Check bytes and keep them for the tenant (user_id: the uploading user,
  * NULL or "" for an API key).  0 and *out (without data); SY_ETOOBIG,
  * SY_EMEDIA, SY_EVALIDATION, SY_ERATE with the reason in e; SY_EREDIS;

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """`synthia seed-demo` (API.md "Command line"): the demo shop it makes in
 one run (tenant, three accounts, two keys, the generated catalog with
-its embeddings, English search), the same products every time, a second
-run that changes nothing and says what the tenant holds, the catalog
-reachable through the API with the printed key, and usage errors."""
+its embeddings and garment pictures, English search), the same products
+every time, a second run that changes nothing and says what the tenant
+holds, the catalog reachable through the API with the printed key, and
+usage errors."""
 
 import sys
 sys.dont_write_bytecode = True  # the source tree may be read-only
@@ -105,6 +106,40 @@ def test_the_catalog_is_searchable_with_the_printed_key(stack):
     assert r.status == 200 and r.json()["items"], r  # the Spanish half
 
 
+def test_products_have_garment_pictures(stack):
+    """Each seeded product has a stored image (both sizes), its JSON
+    shows the path, and the printed publishable key reads it; --images
+    limits how many products get one."""
+    d = seeded(stack)
+    tid = d["tenant"]["id"]
+    assert one(stack, "SELECT count(*) FROM product_images WHERE "
+               "tenant_id = :'t' AND size = 'full'", t=tid) == str(N)
+    assert one(stack, "SELECT count(*) FROM product_images WHERE "
+               "tenant_id = :'t' AND size = 'thumb'", t=tid) == str(N)
+    h = syid.key(d["keys"]["publishable"])
+    r = stack.request("GET", V1 + "/products?limit=5", headers=h)
+    p = r.json()["items"][0]
+    assert p["image"] and p["image"].startswith(
+        V1 + "/products/%s/image?v=" % p["id"]), p
+    r = stack.request("GET", p["image"], headers=h)
+    assert r.status == 200 and r.content_type == "image/jpeg", r
+    assert r.body[:3] == b"\xff\xd8\xff" and len(r.body) > 1000, r
+    # the same pictures every time: the stored bytes of a second shop
+    slug = syid.unique("demo")
+    rc, out, err = seed_demo(stack, "--tenant", slug, "--products", "3",
+                             "--images", "2")
+    assert rc == 0, (out, err)
+    t2 = json.loads(out)["tenant"]["id"]
+    rows = syid.psql(stack, "SELECT p.sku, i.sha256 FROM product_images i "
+                     "JOIN products p ON p.id = i.product_id WHERE "
+                     "i.tenant_id IN (:'a', :'b') AND i.size = 'full' AND "
+                     "p.sku IN ('SY-00001', 'SY-00002', 'SY-00003') "
+                     "ORDER BY p.sku, p.tenant_id = :'b'", a=tid, b=t2)
+    assert [r[0] for r in rows] == ["SY-00001", "SY-00001", "SY-00002",
+                                    "SY-00002", "SY-00003"], rows
+    assert rows[0][1] == rows[1][1] and rows[2][1] == rows[3][1], rows
+
+
 def test_second_run_changes_nothing(stack):
     d = seeded(stack)
     rc, out, err = seed_demo(stack, "--tenant", d["slug"], "--products", "50")
@@ -121,6 +156,7 @@ def test_second_run_changes_nothing(stack):
 def test_usage_errors_exit_2(stack):
     for args in (["--products", "100001"], ["--products", "-1"],
                  ["--tenant", "Not A Slug"], ["--bogus", "1"],
+                 ["--images", "-1"],
                  ["--products"]):
         rc, out, err = seed_demo(stack, *args)
         assert rc == 2 and out == "" and "usage" in err, (args, rc, out, err)

@@ -571,6 +571,31 @@ START_TEST(test_ai_chains_refuse_what_cannot_work)
 }
 END_TEST
 
+/* The local try-on compositor is a try-on provider (last, no model),
+ * and nothing else's; unlike embeddings, it is never added unasked. */
+START_TEST(test_ai_tryon_local_compositor)
+{
+    load_ok("[ai]\ntryon = fal:fal-ai/idm-vton, local\n");
+    ck_assert_int_eq(C.ai_nchain[SY_AI_TRYON], 2);
+    ck_assert_int_eq(C.ai_chain[SY_AI_TRYON][0].kind, SY_AI_FAL);
+    ck_assert_int_eq(C.ai_chain[SY_AI_TRYON][1].kind, SY_AI_LOCAL);
+    ck_assert(sy_ai_kind_offers(SY_AI_LOCAL, SY_AI_TRYON));
+    sy_config_free(&C);
+    load_ok("[ai]\ntryon = local\n");
+    ck_assert_int_eq(C.ai_nchain[SY_AI_TRYON], 1);
+    sy_config_free(&C);
+    load_ok("");
+    ck_assert_int_eq(C.ai_nchain[SY_AI_TRYON], 0);
+    sy_config_free(&C);
+    load_fails_naming("[ai]\ntryon = local fal:fal-ai/x\n", "last");
+    sy_config_free(&C);
+    load_fails_naming("[ai]\ntryon = local:compositor\n",
+                      "without a model");
+    sy_config_free(&C);
+    load_fails_naming("[ai]\nvision = local\n", "does not offer");
+}
+END_TEST
+
 START_TEST(test_ai_key_file_is_read_and_checked)
 {
     char extra[512];
@@ -792,6 +817,7 @@ config_suite(void)
     const TTest *const ai_tests[] = {
         test_ai_chains_parse_in_order_and_embeddings_end_local,
         test_ai_chains_refuse_what_cannot_work,
+        test_ai_tryon_local_compositor,
         test_ai_key_file_is_read_and_checked, NULL};
     sy_check_tcase(s, "ai", setup, teardown, ai_tests);
     const TTest *const networks_tests[] = {

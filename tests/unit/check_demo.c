@@ -3,9 +3,11 @@
  * check_demo.c - unit tests of the demo catalog's generator (demo.h):
  * the same products every time, within the catalog's own rules (every
  * generated product passes sy_products_read), sold-out and numbered
- * products where the tables put them.  Seeding itself is covered by
+ * products where the tables put them, and their garment pictures.
+ * Seeding itself is covered by
  * tests/integration/test_seed.py.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "sycheck.h"
@@ -118,6 +120,47 @@ START_TEST(test_generated_products_pass_the_catalog_rules)
 }
 END_TEST
 
+/* Product i's picture: white around, its colour inside, a darker
+ * outline between; the same pixels every time. */
+START_TEST(test_garment_pictures)
+{
+    for (int64_t i = 0; i < 60; i++) {
+        sy_demo_product buf;
+        sy_product_fields f;
+        sy_demo_product_make(i, &buf, &f);
+        unsigned fill[3];
+        ck_assert_int_eq(sscanf(f.colors, "[\"#%2x%2x%2x", &fill[0],
+                                &fill[1], &fill[2]),
+                         3);
+        sy_image img, again;
+        ck_assert_int_eq(sy_demo_garment_image(&A, i, &img), 0);
+        ck_assert_int_eq(sy_demo_garment_image(&A, i, &again), 0);
+        ck_assert_uint_eq(img.width, SY_DEMO_IMAGE_W);
+        ck_assert_uint_eq(img.height, SY_DEMO_IMAGE_H);
+        size_t n = (size_t)img.width * img.height;
+        ck_assert_int_eq(memcmp(img.rgb, again.rgb, n * 3), 0);
+        size_t white = 0, inside = 0, outline = 0;
+        for (size_t k = 0; k < n; k++) {
+            const unsigned char *p = img.rgb + k * 3;
+            if (p[0] == 255 && p[1] == 255 && p[2] == 255)
+                white++;
+            else if (p[0] == fill[0] && p[1] == fill[1] && p[2] == fill[2])
+                inside++;
+            else if (p[0] == fill[0] * 3 / 5 && p[1] == fill[1] * 3 / 5 &&
+                     p[2] == fill[2] * 3 / 5)
+                outline++;
+        }
+        ck_assert_msg(inside > n / 10 && white > n / 5 && outline > 200 &&
+                          white + inside + outline == n,
+                      "product %lld (%s): %zu inside, %zu white, %zu outline",
+                      (long long)i, f.category, inside, white, outline);
+        ck_assert_int_eq(img.rgb[0], 255); /* the corners are background */
+        ck_assert_int_eq(img.rgb[n * 3 - 1], 255);
+        sy_arena_reset(&A);
+    }
+}
+END_TEST
+
 int
 main(void)
 {
@@ -126,5 +169,6 @@ main(void)
         (const TTest *[]){
             test_the_first_product, test_the_same_products_every_time,
             test_every_ninth_is_sold_out_and_late_ones_are_numbered,
-            test_generated_products_pass_the_catalog_rules, NULL});
+            test_generated_products_pass_the_catalog_rules,
+            test_garment_pictures, NULL});
 }
