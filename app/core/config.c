@@ -237,6 +237,14 @@ static const key_def keys[] = {
      "month's partition once all of it is older, so raw events stay up "
      "to a month longer"},
 
+    {"jobs", "max_attempts", T_INT, O(jobs_max_attempts), "5", 1, 100,
+     "attempts of a try-on job (a failure or a stalled worker counts as "
+     "one) before it is dead-lettered with status error"},
+    {"jobs", "result_retention", T_DURATION, O(jobs_result_retention_ms),
+     "7d", 60 * 1000LL, 3650 * DAY, "a finished try-on job's image is kept "
+     "this long in PostgreSQL (with the job), then GET "
+     "/jobs/{id}/result answers 404"},
+
     {"ratelimit", "on_redis_down", T_RLDOWN, O(on_redis_down), "local", 0, 0,
      "when Redis is unreachable: local (each responder enforces its "
      "share), open (no limit) or closed (refuse)"},

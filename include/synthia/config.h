@@ -182,6 +182,10 @@ typedef struct sy_config {
     /* [events] */
     int64_t events_retention_ms; /* events and their counts kept this long */
 
+    /* [jobs] (try-on jobs and the worker) */
+    int64_t jobs_max_attempts;    /* attempts before a job dead-letters */
+    int64_t jobs_result_retention_ms; /* a done job's image kept */
+
     /* [ai] */
     char *ai_lists[SY_AI_NCAPS]; /* the chains as written */
     sy_ai_link ai_chain[SY_AI_NCAPS][SY_AI_CHAIN_MAX];

@@ -29,7 +29,7 @@ ROUTES_C = os.path.join(sylib.SRCDIR, "app", "routes", "routes.c")
 ROUTER_C = os.path.join(sylib.SRCDIR, "app", "core", "principal.c")
 TAGS = {"health", "identity", "users", "tenants", "keys", "catalog",
         "orders", "uploads", "analysis", "imports", "cache", "providers",
-        "events",
+        "events", "jobs",
         "docs"}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
