@@ -333,3 +333,18 @@ sy_tryon_result(sy_arena *a, const char *tenant, const char *id,
                             "its result is past retention.");
     return rc;
 }
+
+/* --------------------------------------------------------- back-off */
+
+int64_t
+sy_tryon_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, double r)
+{
+    int64_t d = base_ms > 0 ? base_ms : 1;
+    for (int i = 1; i < attempts && d < max_ms; i++)
+        d *= 2;
+    if (d > max_ms)
+        d = max_ms;
+    if (r < 0 || r >= 1)
+        r = 0;
+    return d / 2 + (int64_t)((double)(d - d / 2) * r);
+}

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "synthia/arena.h"
+#include "synthia/crypto.h"
 #include "synthia/str.h"
 
 #define SY_JOBQ_TENANTS_KEY "sy:jobs:tenants"
@@ -92,4 +93,123 @@ typedef struct sy_jobq_result {
 int sy_jobq_result_get(sy_arena *a, const char *tenant, const char *id,
                        const sy_jobq_owner *owner, sy_jobq_result *out);
 
+
+
+/* ------------------------------------------------------------ worker */
+
+/* What a claim gives the worker. */
+typedef struct sy_jobq_claim {
+    char tenant[SY_UUID_LEN + 1];
+    int attempts;      /* this attempt's number (1..) */
+    int max_attempts;
+    const char *provider;        /* of an earlier attempt, or NULL */
+    const char *model;
+    const char *provider_job_id; /* a job at the provider to resume */
+} sy_jobq_claimed;
+
+/* Take job id for owner if it is queued and due and its tenant has
+ * fewer than cap jobs running: running, attempts + 1, a lease of
+ * lease_ms.  0 with *out; SY_ENOTFOUND when it is not claimable
+ * (*busy: it is queued and due, but the tenant is at its cap). */
+int sy_jobq_claim(sy_arena *a, const char *id, const char *owner,
+                  int64_t lease_ms, int cap, sy_jobq_claimed *out,
+                  bool *busy);
+
+/* Renew owner's leases of ids (n of them) to now + lease_ms; *kept gets
+ * the number still held. */
+int sy_jobq_heartbeat(sy_arena *a, const char *owner, const char *const *ids,
+                      int n, int64_t lease_ms, int *kept);
+
+/* Note the provider's job of a running attempt (so that a later attempt
+ * resumes it instead of submitting again). */
+int sy_jobq_set_provider(sy_arena *a, const char *id, const char *owner,
+                         const char *provider, const char *model,
+                         const char *provider_job_id);
+
+/* A finished attempt's outcome. */
+typedef struct sy_jobq_done {
+    const char *content_type;
+    sy_str data;
+    int64_t retention_ms;
+    int64_t duration_ms, provider_duration_ms;
+    bool cold_start;
+    const char *provider, *model;
+} sy_jobq_done;
+
+/* done, if owner still holds it running (exactly once: a job done is
+ * never done again): 0; SY_ENOTFOUND when the lease was lost. */
+int sy_jobq_complete(sy_arena *a, const char *id, const char *owner,
+                     const sy_jobq_done *d);
+
+/* A failed attempt of owner's running job: back to queued, due in
+ * delay_ms, or error (dead-lettered) when it was the last attempt or
+ * permanent.  forget_provider: the next attempt submits anew.  0 with
+ * *status ("queued" or "error"); SY_ENOTFOUND when the lease was lost. */
+int sy_jobq_fail(sy_arena *a, const char *id, const char *owner,
+                 const char *error, int64_t delay_ms, bool permanent,
+                 bool forget_provider, const char **status);
+
+/* Give owner's running job back (the worker stops): queued, due now,
+ * the attempt not counted, the provider's job kept to resume. */
+int sy_jobq_release(sy_arena *a, const char *id, const char *owner);
+
+/* A job's input images in order (ord 0 the person). */
+int sy_jobq_inputs(sy_arena *a, const char *id, sy_jobq_input **out,
+                   int *n);
+
+/* Stalled jobs: running with a lease that lapsed.  Up to max of them:
+ * ids[], attempts[] (arena). */
+typedef struct sy_jobq_stalled {
+    char id[SY_UUID_LEN + 1];
+    char tenant[SY_UUID_LEN + 1];
+    int attempts;
+} sy_jobq_stalled;
+int sy_jobq_stalled_list(sy_arena *a, int max, sy_jobq_stalled **out,
+                         int *n);
+
+/* Fail a stalled job (as sy_jobq_fail, if its lease still lapsed). */
+int sy_jobq_fail_stalled(sy_arena *a, const char *id, const char *error,
+                         int64_t delay_ms, const char **status);
+
+/* Queued jobs whose back-off is over: marked due (next_attempt_at
+ * cleared) and XADDed to their tenants' streams; *n of them. */
+int sy_jobq_enqueue_due(sy_arena *a, int max, int *n);
+
+/* The lost-stream check: for each tenant whose stream holds fewer
+ * entries than it has jobs queued (due) or running, XADD every one of
+ * its due queued jobs again (a duplicate entry is dropped by the claim).
+ * *n: jobs enqueued again. */
+int sy_jobq_repair_streams(sy_arena *a, int *n);
+
+/* ----- the worker's Redis side */
+
+/* The tenants with a stream (SY_JOBQ_TENANTS_KEY), their group made
+ * where missing.  *out: arena array of ids. */
+int sy_jobq_tenants(sy_arena *a, const char ***out, int *n);
+
+/* One entry for consumer from the tenant's stream: new ones first, else
+ * (reclaim_ms > 0) one that another consumer held idle for reclaim_ms
+ * (XAUTOCLAIM: its worker died).  0 with entry and job ids (arena),
+ * SY_ENOTFOUND when none, SY_EREDIS. */
+int sy_jobq_next(sy_arena *a, const char *tenant, const char *consumer,
+                 int64_t reclaim_ms, const char **entry, const char **job);
+
+/* Done with an entry: XACK and XDEL. */
+int sy_jobq_ack(sy_arena *a, const char *tenant, const char *entry);
+
+/* Per tenant: jobs queued (due) and running, for /metrics and
+ * /health/detailed. */
+typedef struct sy_jobq_depth {
+    const char *tenant;
+    int64_t queued, running, delayed;
+} sy_jobq_depth;
+int sy_jobq_depths(sy_arena *a, sy_jobq_depth **out, int *n);
+
+/* Dead-lettered jobs (status error), newest first: id, tenant, attempts,
+ * error, completed_at as one JSON object per row (arena). */
+int sy_jobq_dead(sy_arena *a, int limit, const char ***json, int *n);
+
+/* Requeue a dead-lettered job: queued, attempts 0, due now, enqueued.
+ * 0; SY_ENOTFOUND when it is not in status error. */
+int sy_jobq_requeue(sy_arena *a, const char *id);
 #endif

@@ -71,4 +71,11 @@ int sy_tryon_result(sy_arena *a, const char *tenant, const char *id,
                     const sy_jobq_owner *owner, sy_errs *e,
                     sy_jobq_result *out);
 
+/* The back-off before attempt attempts + 1 after attempts failed ones
+ * (1..): base doubled per failed attempt, at most max, with "equal
+ * jitter" (a uniform draw in its upper half, from r in [0, 1)), so
+ * workers that failed together do not retry together. */
+int64_t sy_tryon_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms,
+                            double r);
+
 #endif
