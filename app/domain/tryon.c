@@ -348,3 +348,33 @@ sy_tryon_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, double r)
         r = 0;
     return d / 2 + (int64_t)((double)(d - d / 2) * r);
 }
+
+int
+sy_tryon_queue_get(sy_arena *a, sy_tryon_queue *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = sy_jobq_totals_get(a, &out->t);
+    if (rc == 0)
+        rc = sy_jobq_depths(a, &out->tenants, &out->ntenants);
+    return rc;
+}
+
+int
+sy_tryon_queue_json(sy_arena *a, struct json_object **out)
+{
+    sy_tryon_queue q;
+    int rc = sy_tryon_queue_get(a, &q);
+    if (rc < 0)
+        return rc;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "depth", json_object_new_int64(q.t.queued));
+    json_object_object_add(o, "backoff", json_object_new_int64(q.t.delayed));
+    json_object_object_add(o, "in_flight",
+                           json_object_new_int64(q.t.running));
+    json_object_object_add(o, "retries", json_object_new_int64(q.t.retries));
+    json_object_object_add(o, "dead", json_object_new_int64(q.t.dead));
+    json_object_object_add(o, "tenants_waiting",
+                           json_object_new_int64(q.ntenants));
+    *out = o;
+    return 0;
+}

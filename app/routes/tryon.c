@@ -11,9 +11,61 @@
 #include "synthia/aicharge.h"
 #include "synthia/authn.h"
 #include "synthia/error.h"
+#include "synthia/config.h"
 #include "synthia/idemkey.h"
+#include "synthia/metrics.h"
 #include "synthia/routes.h"
 #include "synthia/tryon.h"
+
+static void render_queue(sy_buf *b);
+
+__attribute__((constructor)) static void
+register_collector(void)
+{
+    sy_metrics_collector(render_queue);
+}
+
+/* The queue's gauges at scrape time (one query over the jobs). */
+static void
+render_queue(sy_buf *b)
+{
+    sy_arena a;
+    sy_tryon_queue q;
+    if (!sy_conf)
+        return;
+    sy_arena_init(&a, 16384, 4 << 20);
+    if (sy_tryon_queue_get(&a, &q) == 0) {
+        sy_metrics_sample(b, "synthia_jobs_queue_depth", "gauge",
+                          "Try-on jobs queued and due to run",
+                          (uint64_t)q.t.queued);
+        sy_metrics_sample(b, "synthia_jobs_backoff", "gauge",
+                          "Try-on jobs queued, waiting for their back-off "
+                          "after a failed attempt",
+                          (uint64_t)q.t.delayed);
+        sy_metrics_sample(b, "synthia_jobs_in_flight", "gauge",
+                          "Try-on jobs running at a worker",
+                          (uint64_t)q.t.running);
+        sy_metrics_sample(b, "synthia_jobs_retries", "gauge",
+                          "Attempts beyond the first of the try-on jobs "
+                          "stored (failed and stalled attempts retried)",
+                          (uint64_t)q.t.retries);
+        sy_metrics_sample(b, "synthia_jobs_dead_lettered", "gauge",
+                          "Try-on jobs whose every attempt failed (status "
+                          "error; synthia jobs list-dead)",
+                          (uint64_t)q.t.dead);
+        sy_metrics_header(b, "synthia_jobs_waiting", "gauge",
+                          "Try-on jobs queued (due or backing off) per "
+                          "tenant with work");
+        for (int i = 0; i < q.ntenants; i++) {
+            sy_buf_puts(b, "synthia_jobs_waiting{tenant=");
+            sy_metrics_label(b, q.tenants[i].tenant);
+            sy_buf_printf(b, "} %lld\n",
+                          (long long)(q.tenants[i].queued +
+                                      q.tenants[i].delayed));
+        }
+    }
+    sy_arena_cleanup(&a);
+}
 
 static const char *
 path_id(const sy_req *req)

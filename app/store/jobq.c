@@ -730,3 +730,61 @@ sy_jobq_requeue(sy_arena *a, const char *id)
     (void)sy_jobq_enqueue(a, sy_db_cstr(r, 0, 0), id);
     return 0;
 }
+
+/* $1 tenant or NULL, $2 hours */
+static sy_db_stmt sql_generations =
+    SY_DB_STMT("jobq_generations",
+     "SELECT count(*) FILTER (WHERE status = 'queued'), "
+     "count(*) FILTER (WHERE status = 'running'), "
+     "count(*) FILTER (WHERE status = 'done'), "
+     "count(*) FILTER (WHERE status = 'error'), "
+     "count(*) FILTER (WHERE status = 'canceled'), "
+     "coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) "
+     "FILTER (WHERE status = 'done'), -1), "
+     "coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) "
+     "FILTER (WHERE status = 'done'), -1) FROM jobs "
+     "WHERE ($1::uuid IS NULL OR tenant_id = $1::uuid) "
+     "AND created_at >= clock_timestamp() - $2::integer * interval '1 hour'",
+     2);
+
+int
+sy_jobq_generations_get(sy_arena *a, const char *tenant, int hours,
+                        sy_jobq_generations *out)
+{
+    char h[16];
+    snprintf(h, sizeof(h), "%d", hours);
+    const char *p[] = {tenant, h};
+    struct pg_result *r;
+    int rc = sy_db_exec_row(a, &sql_generations, p, 2, &r);
+    if (rc < 0)
+        return rc;
+    *out = (sy_jobq_generations){
+        .queued = sy_db_i64(r, 0, 0), .running = sy_db_i64(r, 0, 1),
+        .done = sy_db_i64(r, 0, 2), .error = sy_db_i64(r, 0, 3),
+        .canceled = sy_db_i64(r, 0, 4), .p50_ms = sy_db_i64(r, 0, 5),
+        .p95_ms = sy_db_i64(r, 0, 6)};
+    return 0;
+}
+
+static sy_db_stmt sql_totals =
+    SY_DB_STMT("jobq_totals",
+     "SELECT count(*) FILTER (WHERE status = 'queued' AND next_attempt_at "
+     "IS NULL), count(*) FILTER (WHERE status = 'queued' AND "
+     "next_attempt_at IS NOT NULL), count(*) FILTER (WHERE status = "
+     "'running'), count(*) FILTER (WHERE status = 'error'), "
+     "coalesce(sum(greatest(attempts - 1, 0)), 0) FROM jobs",
+     0);
+
+int
+sy_jobq_totals_get(sy_arena *a, sy_jobq_totals *out)
+{
+    struct pg_result *r;
+    int rc = sy_db_exec_row(a, &sql_totals, NULL, 0, &r);
+    if (rc < 0)
+        return rc;
+    *out = (sy_jobq_totals){
+        .queued = sy_db_i64(r, 0, 0), .delayed = sy_db_i64(r, 0, 1),
+        .running = sy_db_i64(r, 0, 2), .dead = sy_db_i64(r, 0, 3),
+        .retries = sy_db_i64(r, 0, 4)};
+    return 0;
+}

@@ -205,6 +205,24 @@ typedef struct sy_jobq_depth {
 } sy_jobq_depth;
 int sy_jobq_depths(sy_arena *a, sy_jobq_depth **out, int *n);
 
+/* Over every tenant: jobs queued and due, waiting for their back-off,
+ * running, dead-lettered (status error), and attempts beyond the first
+ * of the jobs stored (retries). */
+typedef struct sy_jobq_totals {
+    int64_t queued, delayed, running, dead, retries;
+} sy_jobq_totals;
+int sy_jobq_totals_get(sy_arena *a, sy_jobq_totals *out);
+
+/* Try-on generations of the tenant (NULL: every tenant) created in the
+ * last hours: counts by status and the p50 and p95 of done jobs'
+ * duration_ms (-1: none done). */
+typedef struct sy_jobq_generations {
+    int64_t queued, running, done, error, canceled;
+    int64_t p50_ms, p95_ms;
+} sy_jobq_generations;
+int sy_jobq_generations_get(sy_arena *a, const char *tenant, int hours,
+                            sy_jobq_generations *out);
+
 /* Dead-lettered jobs (status error), newest first: id, tenant, attempts,
  * error, completed_at as one JSON object per row (arena). */
 int sy_jobq_dead(sy_arena *a, int limit, const char ***json, int *n);

@@ -71,6 +71,19 @@ int sy_tryon_result(sy_arena *a, const char *tenant, const char *id,
                     const sy_jobq_owner *owner, sy_errs *e,
                     sy_jobq_result *out);
 
+/* The queue as operators see it (/metrics, /health/detailed): totals
+ * and, per tenant with work, its jobs queued, waiting and running. */
+typedef struct sy_tryon_queue {
+    sy_jobq_totals t;
+    sy_jobq_depth *tenants;
+    int ntenants;
+} sy_tryon_queue;
+int sy_tryon_queue_get(sy_arena *a, sy_tryon_queue *out);
+
+/* The `queue` block of /health/detailed: {depth, backoff, in_flight,
+ * retries, dead, tenants_waiting} (a new object the caller owns). */
+int sy_tryon_queue_json(sy_arena *a, struct json_object **out);
+
 /* The back-off before attempt attempts + 1 after attempts failed ones
  * (1..): base doubled per failed attempt, at most max, with "equal
  * jitter" (a uniform draw in its upper half, from r in [0, 1)), so

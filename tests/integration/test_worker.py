@@ -224,6 +224,17 @@ def test_jobs_run_to_done(stack):
         ["false", "false", "true"], rows
     assert sum(provider_jobs().values()) - before == 3
     assert len(w.lines("job_done")) == 3
+    # the analytics summary reads the jobs
+    staff = syid.new_user(stack, t, "staff")
+    tok = syid.login_ok(stack, staff)["access_token"]
+    r = stack.request("GET", "/api/v1/metrics/summary?period=24h",
+                      headers=syid.bearer(tok))
+    assert r.status == 200, r
+    m = r.json()
+    assert m["generations"]["done"] == 3, m
+    p50, p95 = (m["generation_time_ms"][k] for k in ("p50", "p95"))
+    durations = sorted(r["duration_ms"] for r in rows.values())
+    assert p50 == durations[1] and p95 == durations[2], (m, durations)
 
 
 def test_fallback_to_the_next_provider(stack):
@@ -307,6 +318,36 @@ def test_a_providers_4xx_is_permanent(stack):
         reset(stack)
     r = job_rows(stack, ids)[ids[0]]
     assert r["attempts"] == 1 and "client_error" in r["error"], r
+
+
+def test_queue_in_metrics_and_health(stack):
+    reset(stack)
+    drain(stack)
+    t = shop(stack, "metrics")
+    ids = submit(stack, t, 3)
+    syid.psql(stack, "UPDATE jobs SET status = 'running', attempts = 2 "
+              "WHERE id = :'id'", id=ids[0])
+    syid.psql(stack, "UPDATE jobs SET status = 'error', attempts = 3 "
+              "WHERE id = :'id'", id=ids[1])
+    r = stack.get("/metrics")
+    assert r.status == 200, r
+    text = r.text()
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("synthia_jobs_"):
+            k, v = line.rsplit(" ", 1)
+            samples[k] = int(v)
+    assert samples['synthia_jobs_waiting{tenant="%s"}' % t["id"]] == 1, \
+        samples
+    assert samples["synthia_jobs_queue_depth"] == 1, samples
+    assert samples["synthia_jobs_in_flight"] == 1, samples
+    assert samples["synthia_jobs_dead_lettered"] >= 1, samples
+    assert samples["synthia_jobs_retries"] >= 3, samples
+    q = stack.get("/health/detailed").json()["queue"]
+    assert (q["depth"], q["in_flight"]) == (1, 1), q
+    assert q["dead"] == samples["synthia_jobs_dead_lettered"], q
+    assert q["tenants_waiting"] == 1, q
+    drain(stack)
 
 
 def test_fairness_between_tenants(stack):
