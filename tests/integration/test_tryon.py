@@ -423,6 +423,24 @@ def test_hostile_and_invalid_bodies(stack):
     assert r.status in (404, 400, 414), r
 
 
+def test_erasure_takes_the_users_jobs(stack):
+    t = shop(stack)
+    carol = syid.new_user(stack, t, "shopper")
+    carol["token"] = syid.login_ok(stack, carol)["access_token"]
+    job, _ = new_job(stack, carol)
+    finish(stack, job, image(8, 8, "0a0b0c"))
+    other, _ = new_job(stack, t["alice"])
+    r = stack.request("DELETE", "/api/v1/users/me", headers=auth(carol))
+    assert r.status == 204, r
+    left = syid.psql(stack, """
+        SELECT (SELECT count(*) FROM jobs WHERE id = :'j'),
+               (SELECT count(*) FROM job_inputs WHERE job_id = :'j'),
+               (SELECT count(*) FROM jobs WHERE id = :'o')""",
+                     j=job, o=other)
+    assert left == [["0", "0", "1"]], left
+    sylib.assert_problem(result(stack, t["owner"], job), 404, "not_found")
+
+
 def test_who_may_submit(stack):
     t = shop(stack)
     p = upload(stack, t["sk"], fresh_image())
