@@ -28,6 +28,8 @@ static const char usage[] =
     "  provider-check CHECK [ARGS]          one call through the AI providers\n"
     "  events prune                         events: partitions ahead, retention\n"
     "  reembed [--tenant T] [--batch N]     vectors of the external embedders\n"
+    "  worker                               run try-on jobs until SIGTERM\n"
+    "  jobs list-dead|requeue ID            dead-lettered try-on jobs\n"
     "  version                              print the version (-V, --version)\n"
     "  help                                 this text (-h, --help)\n"
     "\n"
@@ -142,6 +144,16 @@ main(int argc, char **argv)
         if (sy_cli_start(config, cmd) < 0)
             return 1;
         return sy_cli_events(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "worker") == 0) {
+        if (sy_cli_start(config, cmd) < 0)
+            return 1;
+        return sy_cli_worker(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "jobs") == 0) {
+        if (sy_cli_start(config, cmd) < 0)
+            return 1;
+        return sy_cli_jobs(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "migrate") == 0) {
         if (sy_cli_start(config, cmd) < 0)

@@ -248,6 +248,42 @@ static const key_def keys[] = {
      "month's partition once all of it is older, so raw events stay up "
      "to a month longer"},
 
+    {"jobs", "max_attempts", T_INT, O(jobs_max_attempts), "5", 1, 100,
+     "attempts of a try-on job (a failure or a stalled worker counts as "
+     "one) before it is dead-lettered with status error"},
+    {"jobs", "result_retention", T_DURATION, O(jobs_result_retention_ms),
+     "7d", 60 * 1000LL, 3650 * DAY, "a finished try-on job's image is kept "
+     "this long in PostgreSQL (with the job), then GET "
+     "/jobs/{id}/result answers 404"},
+    {"jobs", "concurrency", T_INT, O(jobs_concurrency), "8", 1, 256,
+     "try-on jobs one `synthia worker` process runs at a time"},
+    {"jobs", "tenant_concurrency", T_INT, O(jobs_tenant_concurrency), "4",
+     1, 256, "running jobs of one tenant over all workers: a tenant's "
+     "flood leaves room for the others"},
+    {"jobs", "lease", T_DURATION, O(jobs_lease_ms), "30s", 1000,
+     3600 * 1000LL, "a running job's lease, renewed by its worker every "
+     "third of it; a lapsed lease is a stalled attempt (its worker died): "
+     "a failed attempt, retried after the back-off"},
+    {"jobs", "backoff_base", T_DURATION, O(jobs_backoff_base_ms), "2s", 10,
+     3600 * 1000LL, "back-off after a job's first failed attempt, doubled "
+     "after each further one, with jitter"},
+    {"jobs", "backoff_max", T_DURATION, O(jobs_backoff_max_ms), "10m", 10,
+     DAY, "longest back-off between two attempts of a job"},
+    {"jobs", "poll_interval", T_DURATION, O(jobs_poll_interval_ms), "1s",
+     10, 60 * 1000LL, "how often a worker asks a provider about a job "
+     "it submitted"},
+    {"jobs", "attempt_timeout", T_DURATION, O(jobs_attempt_timeout_ms),
+     "10m", 1000, DAY, "an attempt whose provider has not finished by "
+     "then fails (and is retried after the back-off)"},
+    {"jobs", "sweep_interval", T_DURATION, O(jobs_sweep_interval_ms), "5s",
+     100, 600 * 1000LL, "how often a worker fails stalled jobs, enqueues "
+     "those whose back-off is over and those a stream lost (Redis "
+     "restarted empty)"},
+    {"jobs", "stop_grace", T_DURATION, O(jobs_stop_grace_ms), "25s", 0,
+     600 * 1000LL, "on SIGTERM a worker takes no new job and lets the "
+     "running ones finish this long; the rest go back to the queue "
+     "(their attempt not counted)"},
+
     {"ratelimit", "on_redis_down", T_RLDOWN, O(on_redis_down), "local", 0, 0,
      "when Redis is unreachable: local (each responder enforces its "
      "share), open (no limit) or closed (refuse)"},

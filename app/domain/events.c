@@ -15,6 +15,7 @@
 #include "synthia/clock.h"
 #include "synthia/error.h"
 #include "synthia/events_db.h"
+#include "synthia/jobq.h"
 #include "synthia/json.h"
 #include "synthia/metrics.h"
 
@@ -249,22 +250,34 @@ cache_figures(sy_arena *a, const char *tenant)
     return o;
 }
 
-/* Try-on generations by status and their time: every count is zero and
- * every percentile null until try-on jobs exist (issue 14's jobs part
- * adds the table these will be read from). */
-static void
-add_generations(json_object *o)
+/* Try-on generations (jobs created in the period) by status, and the
+ * p50 and p95 of the done ones' generation time (the successful
+ * attempt's duration_ms; null when none is done). */
+static int
+add_generations(sy_arena *a, json_object *o, const char *tenant, int hours)
 {
-    static const char *const statuses[] = {"queued", "running", "done", "error",
-                                           "canceled"};
-    json_object *g = json_object_new_object();
-    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
-        json_object_object_add(g, statuses[i], json_object_new_int64(0));
-    json_object_object_add(o, "generations", g);
+    sy_jobq_generations g;
+    int rc = sy_jobq_generations_get(a, tenant, hours, &g);
+    if (rc < 0)
+        return rc;
+    const struct {
+        const char *name;
+        int64_t n;
+    } st[] = {{"queued", g.queued}, {"running", g.running}, {"done", g.done},
+              {"error", g.error}, {"canceled", g.canceled}};
+    json_object *j = json_object_new_object();
+    for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++)
+        json_object_object_add(j, st[i].name, json_object_new_int64(st[i].n));
+    json_object_object_add(o, "generations", j);
     json_object *t = json_object_new_object();
-    json_object_object_add(t, "p50", NULL);
-    json_object_object_add(t, "p95", NULL);
+    json_object_object_add(t, "p50", g.p50_ms < 0
+                                         ? NULL
+                                         : json_object_new_int64(g.p50_ms));
+    json_object_object_add(t, "p95", g.p95_ms < 0
+                                         ? NULL
+                                         : json_object_new_int64(g.p95_ms));
     json_object_object_add(o, "generation_time_ms", t);
+    return 0;
 }
 
 int
@@ -291,7 +304,10 @@ sy_events_summary(sy_arena *a, const char *tenant, const char *period,
     json_object_object_add(o, "tenant_id",
                            tenant ? json_object_new_string(tenant) : NULL);
     json_object_object_add(o, "events", ev);
-    add_generations(o);
+    if ((rc = add_generations(a, o, tenant, hours)) < 0) {
+        json_object_put(o);
+        return rc;
+    }
     json_object_object_add(o, "cache", cache_figures(a, tenant));
     *out = o;
     return 0;

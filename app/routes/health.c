@@ -27,6 +27,7 @@
 #include "synthia/schema.h"
 #include "synthia/routes.h"
 #include "synthia/str.h"
+#include "synthia/tryon.h"
 
 #define CACHE_US 1000000
 
@@ -330,6 +331,12 @@ sy_route_health_detailed(sy_req *req, sy_res *res)
 
     add(body, "pool", pool_stats());
     add(body, "providers", sy_providers_health(req->arena));
+    json_object *queue = NULL;
+    if (!db_ok || sy_tryon_queue_json(req->arena, &queue) < 0) {
+        queue = json_object_new_object();
+        add(queue, "ok", json_object_new_boolean(false));
+    }
+    add(body, "queue", queue);
     add_str(body, "status", overall(db_ok, redis_ok));
     add_str(body, "version", PACKAGE_VERSION);
     return sy_res_json(res, 200, body);

@@ -217,6 +217,19 @@ const sy_route sy_routes[] = {
     {.method = "GET", .path = "/api/v1/providers",
      .handler = sy_route_providers_list, .auth = SY_AUTH_STAFF},
 
+    /* Try-on jobs (tryon.h): admitted as write; the ai class is charged
+     * when a job is accepted (not for a finished identical one) */
+    {.method = "POST", .path = "/api/v1/tryon",
+     .handler = sy_route_tryon_create, .auth = SY_AUTH_KEY_OR_USER,
+     .scope = SY_SCOPE_TRYON_WRITE, .rate = SY_RATE_WRITE,
+     .flags = SY_ROUTE_JSON},
+    {.method = "DELETE", .path = "/api/v1/jobs/{id}",
+     .handler = sy_route_jobs_cancel, .auth = SY_AUTH_KEY_OR_USER,
+     .scope = SY_SCOPE_TRYON_WRITE, .rate = SY_RATE_WRITE},
+    {.method = "GET", .path = "/api/v1/jobs/{id}/result",
+     .handler = sy_route_jobs_result, .auth = SY_AUTH_KEY_OR_USER,
+     .scope = SY_SCOPE_TRYON_WRITE, .rate = SY_RATE_READ},
+
     /* Events and analytics (events.h: a batch's own limit is
      * SY_EVENTS_MAX_BODY; one write unit per call) */
     {.method = "POST", .path = "/api/v1/events",

@@ -45,4 +45,10 @@ int sy_cli_events(int argc, char **argv);
  * status: 0, 1 failed (a provider: run it again), 2 usage. */
 int sy_cli_reembed(int argc, char **argv);
 
+/* `synthia worker`: the try-on job worker (worker.h) until SIGTERM.
+ * `synthia jobs list-dead [--limit N] | requeue ID`: the dead-letter
+ * list.  argv after the command; return the exit status. */
+int sy_cli_worker(int argc, char **argv);
+int sy_cli_jobs(int argc, char **argv);
+
 #endif

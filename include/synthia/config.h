@@ -186,6 +186,19 @@ typedef struct sy_config {
     /* [events] */
     int64_t events_retention_ms; /* events and their counts kept this long */
 
+    /* [jobs] (try-on jobs and the worker) */
+    int64_t jobs_max_attempts;    /* attempts before a job dead-letters */
+    int64_t jobs_result_retention_ms; /* a done job's image kept */
+    int64_t jobs_concurrency;        /* jobs in flight per worker */
+    int64_t jobs_tenant_concurrency; /* running jobs per tenant, in all */
+    int64_t jobs_lease_ms;           /* a running job's lease */
+    int64_t jobs_backoff_base_ms;    /* first retry's back-off */
+    int64_t jobs_backoff_max_ms;     /* longest back-off */
+    int64_t jobs_poll_interval_ms;   /* provider status polls */
+    int64_t jobs_attempt_timeout_ms; /* one attempt at most */
+    int64_t jobs_sweep_interval_ms;  /* stalled, due and lost jobs */
+    int64_t jobs_stop_grace_ms;      /* SIGTERM: in-flight jobs finish */
+
     /* [ai] */
     char *ai_lists[SY_AI_NCAPS]; /* the chains as written */
     sy_ai_link ai_chain[SY_AI_NCAPS][SY_AI_CHAIN_MAX];

@@ -83,6 +83,11 @@ int sy_route_orders_list(sy_req *req, sy_res *res);
 int sy_route_orders_get(sy_req *req, sy_res *res);
 int sy_route_orders_transition(sy_req *req, sy_res *res);
 
+/* tryon.c */
+int sy_route_tryon_create(sy_req *req, sy_res *res);
+int sy_route_jobs_cancel(sy_req *req, sy_res *res);
+int sy_route_jobs_result(sy_req *req, sy_res *res);
+
 /* analysis.c (routes) */
 int sy_route_analysis_get(sy_req *req, sy_res *res);
 int sy_route_analysis_list(sy_req *req, sy_res *res);

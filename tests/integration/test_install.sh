@@ -67,14 +67,14 @@ else
     bad "missing after install:$missing"
 fi
 
-# Not before `synthia worker` exists: a package would enable a unit that
-# fails and restarts forever (conf/systemd/synthia-worker.service.in waits
-# for the jobs work).
-worker=$(find "$D" -name 'synthia-worker*')
-if [[ -z $worker ]]; then
-    ok "no synthia-worker unit installed (the worker does not exist yet)"
-else
-    bad "installed a worker unit for a command that does not exist:" $worker
+# The worker's unit, running `synthia worker`.
+if [[ -n $systemdsystemunitdir ]]; then
+    if grep -qx "ExecStart=$sbindir/synthia worker --config $sysconfdir/synthia/synthia.conf" \
+        "$D$systemdsystemunitdir/synthia-worker.service" 2>/dev/null; then
+        ok "synthia-worker.service runs $sbindir/synthia worker"
+    else
+        bad "synthia-worker.service missing or its ExecStart is wrong"
+    fi
 fi
 
 sql=$(find "$D$pkgdatadir/sql" -name '[0-9][0-9][0-9]_*.sql' -type f 2>/dev/null | wc -l)

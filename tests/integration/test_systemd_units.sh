@@ -24,9 +24,7 @@ if ! command -v systemd-analyze >/dev/null; then
 fi
 [[ -x $B/synthia ]] || { echo "FAIL: $B/synthia not built"; exit 1; }
 
-# synthia-worker.service is not shipped until `synthia worker` exists
-# (test_install.sh checks that it is not installed).
-units=(synthia.socket synthia.service)
+units=(synthia.socket synthia.service synthia-worker.service)
 for f in "${units[@]/#/gen/systemd/}" synthia.8 synthia.conf.5 \
     gen/sysusers.d/synthia.conf gen/tmpfiles.d/synthia.conf; do
     [[ -f $B/$f ]] || make -s -C "$B" "$f" >/dev/null ||
@@ -68,7 +66,7 @@ fi
 
 # Hardening must not regress: the exposure score (0-100, lower is better;
 # `systemd-analyze security` prints it /10) stays at or below 2.0.
-for u in synthia.service; do
+for u in synthia.service synthia-worker.service; do
     out=$(cd "$tmp/units" && systemd-analyze security --offline=yes \
         --threshold=20 --no-pager "$u" 2>&1) && rc=0 || rc=$?
     level=$(grep -o 'Overall exposure level for [^:]*: [0-9.]*' <<<"$out" | awk '{print $NF}')

@@ -49,6 +49,9 @@ Admin endpoint (JSON bodies):
   POST /_admin/keys    {"openai": "sk-...", ...}: expected API key per
       shape (then a wrong or missing key gets 401)
   POST /_admin/reset   faults, keys and counts
+  GET  /_admin/jobs    {"jobs": [{id, kind, seed, seen}]}: every try-on
+      job submitted (seed: hex of the digest of its model and images, so
+      two submits of the same inputs share it; seen: status polls)
   GET  /_admin/calls   {"counts": {route: n},
                         "log": [{route, t, auth, has_key, ua}]}
       t is time.monotonic() of this server; auth says whether the
@@ -339,6 +342,12 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 body = {"counts": dict(STATE["counts"]),
                         "log": list(STATE["log"])}
+            return self.send(200, body)
+        if method == "GET" and path == "/_admin/jobs":
+            with LOCK:
+                body = {"jobs": [{"id": k, "kind": j["kind"],
+                                  "seed": j["seed"].hex(), "seen": j["seen"]}
+                                 for k, j in STATE["jobs"].items()]}
             return self.send(200, body)
         if method != "POST":
             raise Fail(404, "no such admin route")
