@@ -12,22 +12,14 @@
 #include "synthia/error.h"
 #include "synthia/text.h"
 
-const char *
-sy_jobs_owner(const sy_principal *who)
-{
-    if (who->kind == SY_WHO_USER && who->role != SY_ROLE_SYSADMIN &&
-        who->user_id[0])
-        return who->user_id;
-    return NULL;
-}
-
 int
 sy_jobs_get(sy_arena *a, const char *tenant, const char *id,
-            const char *owner, sy_errs *e, sy_job *out)
+            const sy_jobq_owner *owner, sy_errs *e, sy_job *out)
 {
     if (!id || !sy_text_uuid(id))
         return sy_errs_fail(e, SY_ENOTFOUND, "not_found", "no such job");
-    int rc = sy_jobs_db_get(a, tenant, id, owner, out);
+    int rc = sy_jobs_db_get(a, tenant, id, owner->user_id,
+                            owner->keys_only, out);
     if (rc == SY_ENOTFOUND)
         return sy_errs_fail(e, rc, "not_found", "no such job");
     return rc;

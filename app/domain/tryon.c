@@ -25,6 +25,7 @@
 #include "synthia/db.h"
 #include "synthia/error.h"
 #include "synthia/idemclaim.h"
+#include "synthia/prodimages.h"
 #include "synthia/uploads_db.h"
 
 /* --------------------------------------------------------- reading */
@@ -121,21 +122,30 @@ upload_input(sy_arena *a, const char *tenant, const char *id,
     return 0;
 }
 
-/* The stored image of a product garment.  The one place that knows
- * where product images live: until they are stored in Synthia (PUT
- * /products/{id}/image), a product has none, so it is refused with
- * product_image_missing, as a product without an image will be. */
+/* The stored image of a product garment (PUT /products/{id}/image, its
+ * full size): an active product of the tenant without one, or an id
+ * that is no such product, is refused with product_image_missing. */
 static int
 product_input(sy_arena *a, const char *tenant, const char *id, int i,
               sy_errs *e, sy_jobq_input *out)
 {
-    (void)tenant;
-    (void)out;
+    sy_prodimage img;
+    int rc = sy_prodimages_get(a, tenant, id, SY_PRODIMAGES_FULL, false, e,
+                               &img);
+    if (rc == 0) {
+        *out = (sy_jobq_input){.role = "garment",
+                               .content_type = img.content_type,
+                               .data = img.data};
+        memcpy(out->sha256, img.sha256, sizeof(out->sha256));
+        return 0;
+    }
+    if (rc != SY_ENOTFOUND)
+        return rc;
     sy_buf d;
     sy_buf_init(&d, a, 128);
     sy_buf_printf(&d,
-                  "garment_product_ids[%d] (%s) has no stored image to try "
-                  "on.", i, id);
+                  "garment_product_ids[%d] (%s) is not an active product "
+                  "with a stored image (PUT /products/{id}/image).", i, id);
     const char *detail = sy_buf_cstr(&d);
     return sy_errs_fail(e, SY_EVALIDATION, "product_image_missing",
                         detail ? detail : "A product garment has no stored "

@@ -15,13 +15,15 @@
 #include "synthia/jobs.h"
 #include "synthia/park.h"
 #include "synthia/routes.h"
+#include "synthia/tryon.h"
 
 /* What a parked wait needs when it wakes (plain values: the request's
  * arena is gone by then). */
 typedef struct job_wait {
     char tenant[SY_UUID_LEN + 1];
     char id[SY_UUID_LEN + 1];
-    char owner[SY_UUID_LEN + 1]; /* "" : anyone of the tenant */
+    char owner[SY_UUID_LEN + 1]; /* "" : no user filter */
+    bool keys_only;              /* made with API keys only */
     int64_t version;             /* as answered at park time */
 } job_wait;
 
@@ -46,8 +48,10 @@ job_wake(sy_req *req, sy_res *res, void *state, int why)
 {
     job_wait *w = state;
     sy_job j;
-    int rc = sy_jobs_get(req->arena, w->tenant, w->id,
-                         w->owner[0] ? w->owner : NULL, &res->errs, &j);
+    sy_jobq_owner owner = {.user_id = w->owner[0] ? w->owner : NULL,
+                           .keys_only = w->keys_only};
+    int rc = sy_jobs_get(req->arena, w->tenant, w->id, &owner, &res->errs,
+                         &j);
     bool may_wait = why == SY_WAKE_EVENT || why == SY_WAKE_READY;
     if (rc == SY_EDB && may_wait)
         return SY_PARK_AGAIN; /* the timeout answers, or a later event */
@@ -75,9 +79,9 @@ sy_route_jobs_get(sy_req *req, sy_res *res)
                           "must be an integer from 0 to 30 (seconds)");
         return SY_EVALIDATION;
     }
-    const char *owner = sy_jobs_owner(&req->who);
+    sy_jobq_owner owner = sy_tryon_owner(&req->who);
     sy_job j;
-    if ((rc = sy_jobs_get(req->arena, tid, req->params[0].p, owner,
+    if ((rc = sy_jobs_get(req->arena, tid, req->params[0].p, &owner,
                           &res->errs, &j)) < 0)
         return rc;
     rc = render(res, &j);
@@ -95,7 +99,9 @@ sy_route_jobs_get(sy_req *req, sy_res *res)
     if (w) {
         snprintf(w->tenant, sizeof(w->tenant), "%s", tid);
         snprintf(w->id, sizeof(w->id), "%s", j.id);
-        snprintf(w->owner, sizeof(w->owner), "%s", owner ? owner : "");
+        snprintf(w->owner, sizeof(w->owner), "%s",
+                 owner.user_id ? owner.user_id : "");
+        w->keys_only = owner.keys_only;
         w->version = j.version;
     }
     return rc;

@@ -9,7 +9,8 @@
 #include "synthia/db.h"
 #include "synthia/error.h"
 
-/* $1 tenant, $2 id, $3 owner or NULL.  A result past result_expires_at
+/* $1 tenant, $2 id, $3 owner or NULL, $4 non-NULL: jobs made with API
+ * keys only (no user).  A result past result_expires_at
  * is as good as gone (the retention sweep deletes it). */
 static sy_db_stmt sql_get = SY_DB_STMT(
     "job_get",
@@ -20,16 +21,17 @@ static sy_db_stmt sql_get = SY_DB_STMT(
     "CASE WHEN cold_start IS NULL THEN -1 WHEN cold_start THEN 1 ELSE 0 "
     "END, " SY_DB_RFC3339("created_at") ", "
     SY_DB_RFC3339("completed_at") " FROM jobs WHERE tenant_id = $1::uuid "
-    "AND id = $2::uuid AND ($3::uuid IS NULL OR user_id = $3::uuid)",
-    3);
+    "AND id = $2::uuid AND ($3::uuid IS NULL OR user_id = $3::uuid) "
+    "AND ($4::text IS NULL OR user_id IS NULL)",
+    4);
 
 int
 sy_jobs_db_get(sy_arena *a, const char *tenant, const char *id,
-               const char *owner, sy_job *out)
+               const char *owner, bool keys_only, sy_job *out)
 {
-    const char *p[3] = {tenant, id, owner};
+    const char *p[4] = {tenant, id, owner, keys_only ? "k" : NULL};
     PGresult *r;
-    int rc = sy_db_exec_row(a, &sql_get, p, 3, &r);
+    int rc = sy_db_exec_row(a, &sql_get, p, 4, &r);
     if (rc < 0)
         return rc;
     *out = (sy_job){

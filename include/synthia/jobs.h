@@ -16,6 +16,7 @@
 
 #include "synthia/arena.h"
 #include "synthia/errs.h"
+#include "synthia/jobq.h"
 #include "synthia/jobs_db.h"
 #include "synthia/principal.h"
 #include "synthia/pubsub.h"
@@ -26,14 +27,12 @@ struct json_object;
 #define SY_JOBS_WAIT_MAX 30 /* seconds a GET /jobs/{id}?wait= may hold */
 #define SY_JOBS_ETAG_MAX 64
 
-/* The owner filter of a caller: its user id for a tenant's user, NULL
- * for API keys and sysadmins (every job of the tenant). */
-const char *sy_jobs_owner(const sy_principal *who);
-
-/* The job id of tenant that owner (NULL: anyone) may see.  0 and *out;
- * SY_ENOTFOUND recorded in e (also for an id that is not a UUID); SY_EDB. */
+/* The job id of tenant if owner may see it (sy_tryon_owner: a shopper
+ * their own jobs, an API key the jobs made with keys, staff and above
+ * every job of the tenant).  0 and *out; SY_ENOTFOUND recorded in e
+ * (also for an id that is not a UUID); SY_EDB. */
 int sy_jobs_get(sy_arena *a, const char *tenant, const char *id,
-                const char *owner, sy_errs *e, sy_job *out);
+                const sy_jobq_owner *owner, sy_errs *e, sy_job *out);
 
 /* done, error or canceled: it will not change again. */
 bool sy_jobs_finished(const sy_job *j);

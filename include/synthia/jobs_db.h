@@ -28,9 +28,10 @@ typedef struct sy_job {
     const char *created_at, *completed_at;
 } sy_job;
 
-/* The job id of tenant, if owner (a user id) is NULL or owns it.
+/* The job id of tenant, if owner (a user id) is NULL or owns it, and,
+ * with keys_only, if it was made with an API key (no user).
  * 0 and *out; SY_ENOTFOUND; SY_EDB. */
 int sy_jobs_db_get(sy_arena *a, const char *tenant, const char *id,
-                   const char *owner, sy_job *out);
+                   const char *owner, bool keys_only, sy_job *out);
 
 #endif
