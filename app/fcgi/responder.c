@@ -1226,14 +1226,19 @@ recycle_after(void)
  * master forks the successor at once and asks this responder to stop
  * (SIGTERM, the ordinary drain) only when the successor is ready, so the
  * pool never runs one short and no request waits for a fresh process's
- * connections (the "recycling tax").  Without a master the caller just
- * exits. */
-static void
+ * connections (the "recycling tax").  Without a master, or when ours is
+ * gone (false), the caller just exits. */
+static pid_t master_pid; /* our parent when we started (have_master) */
+
+static bool
 announce_retiring(uint64_t *limit)
 {
     *limit = 0; /* once */
+    if (getppid() != master_pid)
+        return false; /* the master is gone: no SIGUSR1 for init */
     __atomic_store_n(&sy_self_slot->retiring, 1, __ATOMIC_RELEASE);
-    kill(getppid(), SIGUSR1);
+    kill(master_pid, SIGUSR1);
+    return true;
 }
 
 static int
@@ -1307,8 +1312,10 @@ sy_responder_run(int listen_fd, bool have_master)
     listen_unix = getsockname(listen_fd, (struct sockaddr *)&ss, &sslen) == 0 &&
                   ss.ss_family == AF_UNIX;
     sy_log_set_proc("responder");
-    if (have_master)
+    if (have_master) {
+        master_pid = getppid();
         prctl(PR_SET_PDEATHSIG, SIGTERM);
+    }
     if (FCGX_Init() != 0 || setup_connections(listen_fd) < 0) {
         sy_log(SY_LOG_ERROR, "fcgi_init", "cannot initialise libfcgi: %s",
                strerror(errno));
@@ -1336,11 +1343,10 @@ sy_responder_run(int listen_fd, bool have_master)
                 sy_log_flush();
             set_listening(true);
             if (limit && sy_self_slot->served >= limit && !retiring) {
-                if (have_master) {
+                if (have_master && announce_retiring(&limit)) {
                     /* the master starts the successor, then drains this
                      * one (SIGTERM: parked requests get their current
                      * state, as on any drain) */
-                    announce_retiring(&limit);
                 } else if (!nparked) {
                     break;
                 } else {
