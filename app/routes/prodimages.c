@@ -11,7 +11,7 @@
  *          If-None-Match); Cache-Control private, no-cache, or private
  *          and immutable for a year when ?v= names the current image (the
  *          product's JSON gives that path, and moves on when the image
- *          changes)
+ *          changes; another v that is not 16 hex digits is 422)
  *   DELETE /api/v1/products/{id}/image   staff+ -> 204
  *
  * Another tenant's product, an inactive one for all but staff, and a
@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "synthia/authn.h"
+#include "synthia/crypto.h"
 #include "synthia/error.h"
 #include "synthia/imagebody.h"
 #include "synthia/prodimages.h"
@@ -40,6 +41,21 @@ path_id(const sy_req *req)
     return req->nparams >= 1 ? req->params[0].p : "";
 }
 
+/* ?v= absent, or 16 lower-case hex digits */
+static bool
+version_ok(sy_str v)
+{
+    if (!v.p)
+        return true;
+    if (v.len != 16)
+        return false;
+    for (size_t i = 0; i < v.len; i++)
+        if (!((v.p[i] >= '0' && v.p[i] <= '9') ||
+              (v.p[i] >= 'a' && v.p[i] <= 'f')))
+            return false;
+    return true;
+}
+
 int
 sy_route_products_image_put(sy_req *req, sy_res *res)
 {
@@ -48,11 +64,15 @@ sy_route_products_image_put(sy_req *req, sy_res *res)
     sy_prodimage full;
     sy_str bytes;
     sy_uploads_limits_get(&lim);
-    int rc = sy_authn_tenant(req, res, &tid);
-    if (rc < 0 || (rc = sy_req_image_body(req, res, lim.max_bytes,
-                                          SY_UPLOADS_FORM_SLACK, &bytes)) < 0)
-        return rc;
     const char *id = path_id(req);
+    int rc = sy_authn_tenant(req, res, &tid);
+    if (rc < 0)
+        return rc;
+    if (!sy_uuid_valid(id, strlen(id))) /* no product: before the body */
+        return SY_ENOTFOUND;
+    if ((rc = sy_req_image_body(req, res, lim.max_bytes,
+                                SY_UPLOADS_FORM_SLACK, &bytes)) < 0)
+        return rc;
     rc = sy_prodimages_put(req->arena, tid, id, bytes, &res->errs, &full);
     if (rc < 0)
         return rc;
@@ -70,7 +90,10 @@ sy_route_products_image_get(sy_req *req, sy_res *res)
         return rc;
     if (sy_req_query(req, "size", &size) == SY_EBADREQ)
         return sy_problem_field(res, "size", "is not correctly URL-encoded");
-    sy_req_query(req, "v", &v); /* a malformed one matches nothing */
+    if ((rc = sy_req_query(req, "v", &v)) == SY_EBADREQ || !version_ok(v))
+        return sy_problem_field(res, "v",
+                                "must be 16 hexadecimal digits (the image "
+                                "version of the product's image path)");
     const char *sz = size.p ? sy_str_dup(req->arena, size) : NULL;
     if (size.p && !sz)
         return SY_ENOMEM;

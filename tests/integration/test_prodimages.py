@@ -179,9 +179,9 @@ def test_put_stores_both_sizes_and_the_product_shows_it(stack):
     r = get(stack, t["sk"], j["thumb"])
     assert r.status == 200 and jpeg_size(r.body) == (256, 192), r
     assert r.headers["ETag"] != etag
-    sylib.assert_problem(
-        get(stack, t["sk"], image_path(p["id"]) + "?size=huge"), 422,
-        "validation_failed")
+    for q in ("?size=huge", "?v=XYZ", "?v=0123456789ABCDEF", "?v=%FF"):
+        sylib.assert_problem(get(stack, t["sk"], image_path(p["id"]) + q),
+                             422, "validation_failed")
     # both sizes in PostgreSQL with the product
     rows = syid.psql(stack, "SELECT size, content_type, width, height, "
                      "length(data) FROM product_images WHERE product_id = "
@@ -277,6 +277,9 @@ def test_roles_scopes_and_tenant_isolation(stack):
                              "not_found")
         sylib.assert_problem(put(stack, a["staff"], pid, jpeg, "image/jpeg"),
                              404, "not_found")
+    # a malformed id is 404 before the body is looked at
+    sylib.assert_problem(put(stack, a["staff"], "not-a-uuid", b"", "text/plain"),
+                         404, "not_found")
 
 
 def test_inactive_product_and_delete(stack):
