@@ -363,7 +363,7 @@ def test_redis_down_local_enforces_each_responders_share(stack):
         back_to_redis(stack, key)
 
 
-@sylib.own_stack(workers=2, extra_config=LONG_LEASES)
+@sylib.own_stack(workers=2, extra_config="[ratelimit]\nlease_ttl = 60s\n")
 def test_redis_down_with_tokens_on_lease_is_degraded(stack):
     """Responders holding leased tokens when Redis stops still answer as
     documented (on_redis_down = local, the default): every response
