@@ -299,6 +299,10 @@ class World:
                     '{"season": "true autumn", "palette": ["#c8a165"],
                       "avoid": ["#1e3799"]}')
             RETURNING id""", tid=self.t["id"], sha="ab" * 32)[0][0]
+        self.job = syid.psql(stack, """
+            INSERT INTO jobs (tenant_id, max_attempts, input_hash)
+            VALUES (:'tid', 3, :'sha') RETURNING id""",
+                             tid=self.t["id"], sha="ab" * 32)[0][0]
 
     def sign_in_again(self):
         """New tokens for those a logout has ended."""
@@ -317,7 +321,8 @@ class World:
                               ("/api/v1/products/", self.product),
                               ("/api/v1/orders/", self.order),
                               ("/api/v1/imports/", self.import_id),
-                              ("/api/v1/analysis/", self.analysis)):
+                              ("/api/v1/analysis/", self.analysis),
+                              ("/api/v1/jobs/", self.job)):
             if path.startswith(prefix):
                 return value
         raise AssertionError("no id for " + path)
