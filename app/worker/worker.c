@@ -52,6 +52,7 @@
 #include "synthia/config.h"
 #include "synthia/crypto.h"
 #include "synthia/db.h"
+#include "synthia/compositor.h"
 #include "synthia/error.h"
 #include "synthia/jobq.h"
 #include "synthia/log.h"
@@ -59,12 +60,6 @@
 #include "synthia/redis.h"
 #include "synthia/tryon.h"
 
-#if defined(__has_include)
-#if __has_include("synthia/compositor.h")
-#include "synthia/compositor.h"
-#define HAVE_COMPOSITOR 1
-#endif
-#endif
 
 #define MAX_SLOTS 256
 #define MAX_TENANTS 4096
@@ -250,24 +245,25 @@ chain_ends_local(void)
     return n > 0 && conf()->ai_chain[SY_AI_TRYON][n - 1].kind == SY_AI_LOCAL;
 }
 
-/* The local compositor (another module; absent in builds without it). */
+/* The local compositor (compositor.h).  A refusal of the inputs (not
+ * images, over the limits, corrupt, a garment that is all background)
+ * will not change on a retry: permanent; running out of memory or the
+ * encoder failing may. */
 static void
 run_local(sy_arena *a, slot *s)
 {
-#ifdef HAVE_COMPOSITOR
     sy_ai_image out;
+    const char *why = NULL;
     int64_t t0 = sy_mono_us();
-    int rc = sy_tryon_composite(&s->arena, &s->person, s->garments,
-                                s->ngarments, &out);
+    int rc = sy_tryon_composite_why(&s->arena, &s->person, s->garments,
+                                    s->ngarments, &out, &why);
     if (rc == 0) {
         complete(a, s, &out, "local", "compositor", sy_mono_us() - t0);
         return;
     }
-    fail_attempt(a, s, "the local compositor failed", false, true);
-#else
-    fail_attempt(a, s, "the local compositor is not part of this build",
-                 true, true);
-#endif
+    bool permanent = rc != SY_ENOMEM && rc != SY_EINTERNAL;
+    fail_attempt(a, s, why ? why : "the local compositor failed", permanent,
+                 true);
 }
 
 static int

@@ -460,4 +460,55 @@ def test_kill_and_redis_restart_lose_no_job(stack):
     assert max(seeds.values()) == 1, seeds.most_common(3)
 
 
+
+def test_local_compositor_with_a_parked_wait(stack):
+    """The local compositor as the whole try-on chain (the offline demo's
+    path): a real JPEG unlike the photo, provider "local"; and a client
+    following the job with GET /jobs/{id}?wait= + If-None-Match is woken
+    by each change the worker publishes, not by its timeout."""
+    reset(stack)
+    t = shop(stack, "local")
+
+    def img(*args):
+        return subprocess.run([SYIMG] + list(args), check=True,
+                              capture_output=True, timeout=30).stdout
+    photo = img("jpeg", "240", "320", "portrait", "c68642", "2b1b0e",
+                "dfe6ee", "7")
+    garment = img("png", "120", "160", "portrait", "1f4fbf", "102a66",
+                  "ffffff", "3")
+    person, g = upload(stack, t["sk"], photo), upload(stack, t["sk"], garment)
+    r = stack.request("POST", "/api/v1/tryon", body=json.dumps(
+        {"person_upload_id": person, "garment_upload_ids": [g]}),
+        headers={"X-API-Key": t["sk"], "Content-Type": "application/json"})
+    assert r.status == 202, r
+    jid = r.json()["job_id"]
+    key = {"X-API-Key": t["sk"]}
+    r = stack.request("GET", "/api/v1/jobs/%s" % jid, headers=key)
+    assert r.status == 200 and r.json()["status"] == "queued", r
+    etag = r.headers.get("ETag")
+    w = Worker(stack, ai_tryon="local")
+    try:
+        seen = []
+        while not seen or seen[-1] not in ("done", "error"):
+            t0 = time.monotonic()
+            r = stack.request("GET", "/api/v1/jobs/%s?wait=20" % jid,
+                              headers=dict(key, **{"If-None-Match": etag}),
+                              timeout=30)
+            took = time.monotonic() - t0
+            assert r.status == 200, r
+            # answered by the change, well before the 20 s wait ends
+            assert took < 10, (took, seen)
+            etag = r.headers.get("ETag")
+            seen.append(r.json()["status"])
+            assert len(seen) <= 3, seen
+    finally:
+        assert w.stop() == 0
+    assert seen[-1] == "done", (seen, job_rows(stack, [jid]))
+    j = r.json()
+    assert j["provider"] == "local" and j["attempts"] == 1, j
+    assert j["result_url"] == "/api/v1/jobs/%s/result" % jid, j
+    res = stack.request("GET", j["result_url"], headers=key)
+    assert res.status == 200 and res.content_type == "image/jpeg", res
+    assert res.body[:3] == b"\xff\xd8\xff" and res.body != photo, res
+
 sylib.main(globals())
