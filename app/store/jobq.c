@@ -194,6 +194,17 @@ sy_jobq_result_get(sy_arena *a, const char *tenant, const char *id,
 
 /* ------------------------------------------------------------ worker */
 
+/* $1 job: the lock of its tenant's running count, held until the claim
+ * that follows it in the same batch commits.  Without it two workers
+ * claiming the tenant's jobs at the same moment would each count the
+ * running ones before the other's claim commits, and both pass the cap;
+ * with it the second waits, and its claim (a statement of its own, so a
+ * new snapshot under READ COMMITTED) counts the first one's. */
+static sy_db_stmt sql_claim_lock =
+    SY_DB_STMT("jobq_claim_lock",
+     "SELECT pg_advisory_xact_lock(hashtextextended('synthia.jobq.cap:' "
+     "|| tenant_id::text, 0)) FROM jobs WHERE id = $1::uuid",
+     1);
 /* $1 job, $2 owner, $3 lease ms, $4 the tenant's cap of running jobs */
 static sy_db_stmt sql_claim =
     SY_DB_STMT("jobq_claim",
@@ -221,8 +232,10 @@ static sy_db_stmt sql_heartbeat =
      3);
 static sy_db_stmt sql_set_provider =
     SY_DB_STMT("jobq_set_provider",
-     "UPDATE jobs SET provider = $3, model = $4, provider_job_id = $5 "
-     "WHERE id = $1::uuid AND status = 'running' AND lease_owner = $2",
+     "UPDATE jobs SET provider = $3, model = $4, provider_job_id = $5, "
+     "version = version + 1 "
+     "WHERE id = $1::uuid AND status = 'running' AND lease_owner = $2 "
+     "RETURNING 1",
      5);
 /* $1 job, $2 owner, $3 result (binary), $4 type, $5 retention ms,
  * $6 duration ms, $7 provider ms, $8 cold start, $9 provider, $10 model */
@@ -330,9 +343,12 @@ sy_jobq_claim(sy_arena *a, const char *id, const char *owner,
     const char *p[] = {id, owner, lease, c};
     struct pg_result *r;
     *busy = false;
-    int rc = sy_db_exec(a, &sql_claim, p, 4, &r);
+    sy_db_call calls[2] = {{&sql_claim_lock, p, 1, NULL},
+                           {&sql_claim, p, 4, NULL}};
+    int rc = sy_db_exec_batch(a, calls, 2);
     if (rc < 0)
         return rc;
+    r = calls[1].result;
     if (sy_db_rows(r) != 1) {
         const char *one;
         rc = sy_db_one_text(a, &sql_claimable, p, 1, &one);
@@ -386,7 +402,12 @@ sy_jobq_set_provider(sy_arena *a, const char *id, const char *owner,
 {
     const char *p[] = {id, owner, provider, model, provider_job_id};
     struct pg_result *r;
-    return sy_db_exec(a, &sql_set_provider, p, 5, &r);
+    int rc = sy_db_exec(a, &sql_set_provider, p, 5, &r);
+    /* GET /jobs/{id} shows the provider: a new version, and its
+     * waiters told (the status is unchanged) */
+    if (rc == 0 && sy_db_rows(r) > 0)
+        sy_jobq_publish(a, id, "running");
+    return rc;
 }
 
 int

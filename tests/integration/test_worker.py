@@ -211,8 +211,8 @@ def test_jobs_run_to_done(stack):
     for i in ids:
         r = rows[i]
         assert r["attempts"] == 1 and r["provider"] == "fal", r
-        # queued 1 -> running 2 -> done 3
-        assert r["version"] == 3, r
+        # queued 1 -> running 2 -> at the provider 3 -> done 4
+        assert r["version"] == 4, r
         assert r["duration_ms"] >= r["provider_duration_ms"] >= 0, r
         assert r["provider_job_id"], r
         res = stack.request("GET", "/api/v1/jobs/%s/result" % i,
