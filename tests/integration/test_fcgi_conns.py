@@ -314,30 +314,42 @@ http {
 
 @sylib.own_stack(workers=4, extra_config="[server]\nresponder_connections = 16\n")
 def test_idle_kept_connections_of_another_nginx_do_not_starve(stack):
+    """p99 with the idle connections within 2x the p99 without, in the
+    same round.  A p99 over 5 s on a shared machine moves with whatever
+    else runs (make -j2 check runs two test files at once), so a round
+    that misses is measured again, up to three rounds: starvation
+    misses every round (requests wait for a connection that never comes
+    free), a neighbour's burst only some."""
     url = stack.base_url + "/health/live"
-    base = wrk(url, 5)
-    assert base["failed"] == 0, base["out"]
-    other = SecondNginx(stack, keep=64)
-    try:
-        # 64 requests at once: the second nginx opens 64 connections and
-        # keeps them, idle, once its load stops; with 16 per responder
-        # they are every connection the pool keeps
-        sockets0 = other.connections()
-        load = wrk(other.url, 2, connections=64, threads=2)
-        assert load["failed"] == 0, load["out"]
-        held = other.connections() - sockets0
-        print("# the second nginx holds %d more sockets" % held)
-        # (nginx may close a few of its own at once, e.g. one of its
-        # workers' caches; 57 of 64 seen under load)
-        assert held >= 48, held
-        res = wrk(url, 5)
-    finally:
-        other.close()
-    print("# p99 %.2f ms without the idle connections, %.2f ms with "
-          "(%d and %d requests)" % (base["p99_ms"], res["p99_ms"],
-                                    base["requests"], res["requests"]))
-    assert res["failed"] == 0, res["out"]
-    assert res["p99_ms"] <= 2 * base["p99_ms"], (base["p99_ms"], res["p99_ms"])
+    rounds = []
+    for _ in range(3):
+        base = wrk(url, 5)
+        assert base["failed"] == 0, base["out"]
+        other = SecondNginx(stack, keep=64)
+        try:
+            # 64 requests at once: the second nginx opens 64 connections
+            # and keeps them, idle, once its load stops; with 16 per
+            # responder they are every connection the pool keeps
+            sockets0 = other.connections()
+            load = wrk(other.url, 2, connections=64, threads=2)
+            assert load["failed"] == 0, load["out"]
+            held = other.connections() - sockets0
+            print("# the second nginx holds %d more sockets" % held)
+            # (nginx may close a few of its own at once, e.g. one of its
+            # workers' caches; 57 of 64 seen under load)
+            assert held >= 48, held
+            res = wrk(url, 5)
+        finally:
+            other.close()
+        print("# p99 %.2f ms without the idle connections, %.2f ms with "
+              "(%d and %d requests)" % (base["p99_ms"], res["p99_ms"],
+                                        base["requests"], res["requests"]))
+        assert res["failed"] == 0, res["out"]
+        rounds.append((base["p99_ms"], res["p99_ms"]))
+        if res["p99_ms"] <= 2 * base["p99_ms"]:
+            return
+    raise AssertionError("p99 with idle connections over 2x without, in "
+                         "every round: %r" % rounds)
 
 
 def test_sighup_every_quarter_second_under_keepalive_load(stack):
