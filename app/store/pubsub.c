@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -164,8 +165,7 @@ connect_now(void)
         }
         const char *why = ctx->err ? ctx->errstr : "AUTH refused";
         char copy[128];
-        strncpy(copy, why, sizeof(copy) - 1);
-        copy[sizeof(copy) - 1] = 0;
+        snprintf(copy, sizeof(copy), "%s", why);
         mark_down(copy);
         return;
     }
