@@ -295,11 +295,14 @@ sy_search_normalise(sy_arena *a, sy_str q, const sy_search_limits *lim,
             return SY_EVALIDATION;
         }
     /* a word is at least one byte and one separator: at most q.len / 2
-     * + 1 words; lower-casing never lengthens a code point; the output
-     * may close a phrase that q left open (one byte more) */
+     * + 1 words; lower-casing never lengthens a code point.  The output
+     * may be longer than q: a quote that touches a word ('a"b c"')
+     * becomes a space and a quote, and a phrase that q left open is
+     * closed; no input byte makes more than two output bytes (make fuzz
+     * found the q.len + 2 this was sized by written past). */
     char *tmp = sy_arena_alloc(a, q.len + 1);
     word *w = sy_arena_alloc(a, (q.len / 2 + 1) * sizeof(*w));
-    char *res = sy_arena_alloc(a, q.len + 2);
+    char *res = sy_arena_alloc(a, 2 * q.len + 2);
     int nw, terms = 0, shorts = 0;
     bool positive = false;
     size_t o = 0;
