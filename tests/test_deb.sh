@@ -146,10 +146,14 @@ if [[ -z $missing ]]; then
 else
     bad "missing from the package:$missing"
 fi
-if find "$root" -name 'synthia-worker*' | grep -q .; then
-    bad "the package ships a worker unit for a command that does not exist"
+# the worker unit ships now that `synthia worker` exists: it must start
+# the packaged binary's worker command
+unit=$root/lib/systemd/system/synthia-worker.service
+if [[ -f $unit ]] &&
+    grep -Eq '^ExecStart=/usr/s?bin/synthia( .*)? worker( |$)' "$unit"; then
+    ok "the package ships synthia-worker.service running synthia worker"
 else
-    ok "no synthia-worker unit in the package"
+    bad "synthia-worker.service missing or not running synthia worker"
 fi
 if grep -rlq '@[A-Za-z_]*@' "$root/usr/share/doc/synthia/examples" "$root/lib/systemd"; then
     bad "placeholders left in: $(grep -rl '@[A-Za-z_]*@' "$root/usr/share/doc/synthia/examples" "$root/lib/systemd" | tr '\n' ' ')"
