@@ -68,6 +68,7 @@ export AM_COLOR_TESTS=no
 total_pass=0
 total_fail=0
 report=()
+cases=()
 
 banner() { printf '\n==== %s ====\n' "$*"; }
 
@@ -94,6 +95,17 @@ show_failures() {
     [[ -f $log ]] || return 0
     banner "$log"
     cat "$log" # automake puts each failing test's .log in here
+    # each failing case and its error, for the summary (a CI page shows
+    # the end of a long output)
+    local line
+    while IFS= read -r line; do
+        cases+=("$line")
+    done < <(awk '
+        /^FAIL: /        { file = $2 }
+        /^not ok - /     { name = $0; sub(/^not ok - /, "", name); err = 1; next }
+        err && /^# [A-Za-z.]*(Error|Exception)(:|$)/ {
+            sub(/^# /, ""); print "  " file ": " name ": " substr($0, 1, 240)
+            err = 0 }' "$log")
 }
 
 # build_and_check NAME DIR CONFIGURE-ARGS...
@@ -269,5 +281,9 @@ banner "summary"
 for line in "${report[@]}"; do
     echo "  $line"
 done
+if [[ ${#cases[@]} -gt 0 ]]; then
+    echo "failing cases:"
+    printf '%s\n' "${cases[@]}"
+fi
 echo "$total_pass passed, $total_fail failed"
 [[ $total_fail -eq 0 ]]

@@ -330,13 +330,18 @@ def test_idle_kept_connections_of_another_nginx_do_not_starve(stack):
             # 64 requests at once: the second nginx opens 64 connections
             # and keeps them, idle, once its load stops; with 16 per
             # responder they are every connection the pool keeps
+            # (how many it opens depends on how many of its requests
+            # overlap: 39 of 64 seen in one burst on a slow sanitizer
+            # build, so bursts of 64 then 128 until it holds 48)
             sockets0 = other.connections()
-            load = wrk(other.url, 2, connections=64, threads=2)
-            assert load["failed"] == 0, load["out"]
-            held = other.connections() - sockets0
-            print("# the second nginx holds %d more sockets" % held)
-            # (nginx may close a few of its own at once, e.g. one of its
-            # workers' caches; 57 of 64 seen under load)
+            for conns in (64, 128, 128):
+                load = wrk(other.url, 2, connections=conns, threads=2)
+                assert load["failed"] == 0, load["out"]
+                held = other.connections() - sockets0
+                print("# the second nginx holds %d more sockets after %d "
+                      "at once" % (held, conns))
+                if held >= 48:
+                    break
             assert held >= 48, held
             res = wrk(url, 5)
         finally:

