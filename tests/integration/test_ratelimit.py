@@ -61,6 +61,27 @@ def assert_refused(r, limit):
     assert retry == info["reset"], "Retry-After and reset differ: %r" % (r,)
 
 
+def within_one_minute(fn):
+    """A test of exact counts in one minute window: when it failed and its
+    run did cross a minute's end (a slow step on a loaded machine: the
+    previous minute's count weighs in, or the local count restarts), its
+    counts say nothing; it runs again, up to three times.  A failure
+    inside one minute is reported at once."""
+    def run(stack):
+        for attempt in range(3):
+            start = int(time.time() // 60)
+            try:
+                return fn(stack)
+            except AssertionError:
+                if int(time.time() // 60) == start or attempt == 2:
+                    raise
+                print("# %s crossed a minute's end: run again"
+                      % fn.__name__)
+    run.__name__ = fn.__name__
+    run.__doc__ = fn.__doc__
+    return run
+
+
 def away_from_minute_end(margin=8):
     """Start well inside a minute: across a boundary the previous minute's
     count weighs in (Redis) or the count restarts (local fallback), so
@@ -72,6 +93,7 @@ def away_from_minute_end(margin=8):
 # ------------------------------------------------------------ Redis path
 
 
+@within_one_minute
 def test_limit_is_exact_under_concurrency(stack):
     n = 10
     tid, _ = make_tenant(stack, make_plan(stack, read=n))
@@ -93,6 +115,7 @@ def test_limit_is_exact_under_concurrency(stack):
         assert_refused(r, n)
 
 
+@within_one_minute
 def test_headers_count_down_one_by_one(stack):
     tid, _ = make_tenant(stack, make_plan(stack, read=5))
     key, _ = make_key(stack, tid)
@@ -109,6 +132,7 @@ def test_headers_count_down_one_by_one(stack):
     assert_refused(keyed(stack, key), 5)
 
 
+@within_one_minute
 def test_keys_and_classes_have_their_own_budgets(stack):
     tid, _ = make_tenant(stack, make_plan(stack, read=2, write=50))
     key_a, _ = make_key(stack, tid)
@@ -135,6 +159,7 @@ def test_limit_zero_refuses_the_class(stack):
     assert_refused(r, 0)
 
 
+@within_one_minute
 def test_plan_change_takes_effect_at_once(stack):
     small, big = make_plan(stack, read=3), make_plan(stack, read=50)
     tid, _ = make_tenant(stack, small)
@@ -188,6 +213,7 @@ def window(stack, kid):
 
 
 @sylib.own_stack(workers=4)
+@within_one_minute
 def test_leases_exact_over_every_responder(stack):
     """Limit N, 3N requests at once spread over all four responders:
     exactly N succeed, for small limits (tokens one at a time) and a
@@ -282,6 +308,7 @@ LONG_LEASES = "[ratelimit]\nlease_ttl = 3s\n"
 
 
 @sylib.own_stack(workers=2, extra_config=LONG_LEASES)
+@within_one_minute
 def test_leases_given_back_by_exiting_responders(stack):
     """Responders hold unspent tokens after a few requests; SIGTERM to
     every responder gives them back (the count in Redis falls to the
@@ -341,9 +368,10 @@ def back_to_redis(stack, key):
 
 @sylib.own_stack(workers=2,
                  extra_config="[ratelimit]\non_redis_down = local\n")
+@within_one_minute
 def test_redis_down_local_enforces_each_responders_share(stack):
-    away_from_minute_end(margin=12)
     key = redis_down_setup(stack, 6)
+    away_from_minute_end(margin=12)  # after the (slow) setup
     try:
         rs = [keyed(stack, key) for _ in range(30)]
         ok = [r for r in rs if r.status == 200]
@@ -364,6 +392,7 @@ def test_redis_down_local_enforces_each_responders_share(stack):
 
 
 @sylib.own_stack(workers=2, extra_config="[ratelimit]\nlease_ttl = 60s\n")
+@within_one_minute
 def test_redis_down_with_tokens_on_lease_is_degraded(stack):
     """Responders holding leased tokens when Redis stops still answer as
     documented (on_redis_down = local, the default): every response
