@@ -23,12 +23,6 @@
 
 #define PAGE_DEFAULT 100
 
-static const char *
-path_id(const sy_req *req)
-{
-    return req->nparams >= 1 ? req->params[0].p : "";
-}
-
 /* Who acts, for versions and the audit log. */
 static const char *
 actor(const sy_req *req)
@@ -162,7 +156,7 @@ sy_route_imports_get(sy_req *req, sy_res *res)
               &limit);
     if (sy_errs_any(&res->errs))
         return SY_EVALIDATION;
-    rc = sy_imports_show(req->arena, tid, path_id(req), offset, limit,
+    rc = sy_imports_show(req->arena, tid, sy_req_path_id(req), offset, limit,
                          &res->errs, &json);
     return rc < 0 ? rc : send_json(res, 200, json);
 }
@@ -174,7 +168,7 @@ sy_route_imports_ops(sy_req *req, sy_res *res)
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_imports_apply(req->arena, tid, path_id(req), actor(req),
+        rc = sy_imports_apply(req->arena, tid, sy_req_path_id(req), actor(req),
                               req->json, &res->errs, &json);
     return rc < 0 ? rc : send_json(res, 200, json);
 }
@@ -186,7 +180,7 @@ sy_route_imports_undo(sy_req *req, sy_res *res)
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_imports_undo(req->arena, tid, path_id(req), actor(req),
+        rc = sy_imports_undo(req->arena, tid, sy_req_path_id(req), actor(req),
                              &res->errs, &json);
     return rc < 0 ? rc : send_json(res, 200, json);
 }
@@ -198,8 +192,8 @@ sy_route_imports_versions(sy_req *req, sy_res *res)
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_imports_versions(req->arena, tid, path_id(req), &res->errs,
-                                 &json);
+        rc = sy_imports_versions(req->arena, tid, sy_req_path_id(req),
+                                 &res->errs, &json);
     return rc < 0 ? rc : send_json(res, 200, json);
 }
 
@@ -210,7 +204,7 @@ sy_route_imports_audit(sy_req *req, sy_res *res)
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_imports_audit(req->arena, tid, path_id(req), &res->errs,
+        rc = sy_imports_audit(req->arena, tid, sy_req_path_id(req), &res->errs,
                               &json);
     return rc < 0 ? rc : send_json(res, 200, json);
 }
@@ -229,8 +223,8 @@ sy_route_imports_commit(sy_req *req, sy_res *res)
     if (rc == SY_ENOTFOUND)
         rc = 0; /* no Idempotency-Key */
     if (rc == 0)
-        rc = sy_imports_commit(req->arena, tid, path_id(req), actor(req), k,
-                               &res->errs, &out, &replayed);
+        rc = sy_imports_commit(req->arena, tid, sy_req_path_id(req), actor(req),
+                               k, &res->errs, &out, &replayed);
     return rc < 0 ? rc : sy_idem_respond(res, &out, replayed);
 }
 
@@ -240,7 +234,8 @@ sy_route_imports_delete(sy_req *req, sy_res *res)
     const char *tid;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_imports_remove(req->arena, tid, path_id(req), &res->errs);
+        rc =
+            sy_imports_remove(req->arena, tid, sy_req_path_id(req), &res->errs);
     if (rc < 0)
         return rc;
     res->status = 204;

@@ -29,13 +29,6 @@ actor(const sy_req *req)
         .sysadmin = req->who.role == SY_ROLE_SYSADMIN};
 }
 
-/* The id of the path ({id}, decoded and NUL-terminated). */
-static const char *
-path_id(const sy_req *req)
-{
-    return req->nparams >= 1 ? req->params[0].p : "";
-}
-
 /* The body's SHA-256, shortened, as a strong validator. */
 static int
 set_etag(sy_res *res)
@@ -127,8 +120,8 @@ sy_route_orders_get(sy_req *req, sy_res *res)
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_orders_get(req->arena, tid, path_id(req), &who, &res->errs,
-                           &json);
+        rc = sy_orders_get(req->arena, tid, sy_req_path_id(req), &who,
+                           &res->errs, &json);
     if (rc < 0 ||
         (rc = sy_res_bytes(res, 200, "application/json", json.p, json.len)) <
             0)
@@ -144,8 +137,8 @@ sy_route_orders_transition(sy_req *req, sy_res *res)
     sy_str json;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_orders_transition_json(req->arena, tid, path_id(req), &who,
-                                       req->json, &res->errs, &json);
+        rc = sy_orders_transition_json(req->arena, tid, sy_req_path_id(req),
+                                       &who, req->json, &res->errs, &json);
     return rc < 0 ? rc
                   : sy_res_bytes(res, 200, "application/json", json.p,
                                  json.len);

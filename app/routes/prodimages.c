@@ -29,18 +29,6 @@
 #include "synthia/routes.h"
 #include "synthia/uploads.h"
 
-static bool
-staff_caller(const sy_req *req)
-{
-    return req->who.kind == SY_WHO_USER && req->who.role >= SY_ROLE_STAFF;
-}
-
-static const char *
-path_id(const sy_req *req)
-{
-    return req->nparams >= 1 ? req->params[0].p : "";
-}
-
 /* ?v= absent, or 16 lower-case hex digits */
 static bool
 version_ok(sy_str v)
@@ -64,7 +52,7 @@ sy_route_products_image_put(sy_req *req, sy_res *res)
     sy_prodimage full;
     sy_str bytes;
     sy_uploads_limits_get(&lim);
-    const char *id = path_id(req);
+    const char *id = sy_req_path_id(req);
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc < 0)
         return rc;
@@ -97,8 +85,8 @@ sy_route_products_image_get(sy_req *req, sy_res *res)
     const char *sz = size.p ? sy_str_dup(req->arena, size) : NULL;
     if (size.p && !sz)
         return SY_ENOMEM;
-    rc = sy_prodimages_get(req->arena, tid, path_id(req), sz,
-                           staff_caller(req), &res->errs, &img);
+    rc = sy_prodimages_get(req->arena, tid, sy_req_path_id(req), sz,
+                           sy_req_staff_user(req), &res->errs, &img);
     if (rc < 0)
         return rc;
     bool current = img.version[0] && sy_str_eqc(v, img.version);
@@ -119,7 +107,7 @@ sy_route_products_image_delete(sy_req *req, sy_res *res)
     const char *tid;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_prodimages_delete(req->arena, tid, path_id(req));
+        rc = sy_prodimages_delete(req->arena, tid, sy_req_path_id(req));
     if (rc < 0)
         return rc;
     res->status = 204;

@@ -26,19 +26,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static bool
-staff_caller(const sy_req *req)
-{
-    return req->who.kind == SY_WHO_USER && req->who.role >= SY_ROLE_STAFF;
-}
-
-/* The id of the path ({id}, decoded and NUL-terminated), "" without. */
-static const char *
-path_id(const sy_req *req)
-{
-    return req->nparams >= 1 ? req->params[0].p : "";
-}
-
 /* ETag: the first half of SHA-256 of "<id>|<updated_at>". */
 static int
 set_etag(sy_res *res, const sy_product_row *row)
@@ -92,7 +79,7 @@ sy_route_products_patch(sy_req *req, sy_res *res)
     sy_product_row row;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_products_update_json(req->arena, tid, path_id(req),
+        rc = sy_products_update_json(req->arena, tid, sy_req_path_id(req),
                                      req->json, &res->errs, &row);
     return rc < 0 ? rc : send_product(res, 200, &row);
 }
@@ -103,7 +90,7 @@ sy_route_products_delete(sy_req *req, sy_res *res)
     const char *tid;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_products_deactivate(req->arena, tid, path_id(req));
+        rc = sy_products_deactivate(req->arena, tid, sy_req_path_id(req));
     if (rc < 0)
         return rc;
     res->status = 204;
@@ -117,8 +104,8 @@ sy_route_products_get(sy_req *req, sy_res *res)
     sy_product_row row;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_products_get(req->arena, tid, path_id(req),
-                             staff_caller(req), &row);
+        rc = sy_products_get(req->arena, tid, sy_req_path_id(req),
+                             sy_req_staff_user(req), &row);
     return rc < 0 ? rc : send_product(res, 200, &row);
 }
 

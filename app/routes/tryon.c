@@ -67,12 +67,6 @@ render_queue(sy_buf *b)
     sy_arena_cleanup(&a);
 }
 
-static const char *
-path_id(const sy_req *req)
-{
-    return req->nparams >= 1 ? req->params[0].p : "";
-}
-
 int
 sy_route_tryon_create(sy_req *req, sy_res *res)
 {
@@ -106,7 +100,7 @@ sy_route_jobs_cancel(sy_req *req, sy_res *res)
     sy_jobq_owner owner = sy_tryon_owner(&req->who);
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_tryon_cancel(req->arena, tid, path_id(req), &owner,
+        rc = sy_tryon_cancel(req->arena, tid, sy_req_path_id(req), &owner,
                              &res->errs);
     if (rc < 0)
         return rc;
@@ -122,7 +116,7 @@ sy_route_jobs_result(sy_req *req, sy_res *res)
     sy_jobq_result r;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_tryon_result(req->arena, tid, path_id(req), &owner,
+        rc = sy_tryon_result(req->arena, tid, sy_req_path_id(req), &owner,
                              &res->errs, &r);
     if (rc < 0 ||
         (rc = sy_res_bytes(res, 200, r.content_type, r.data.p, r.data.len)) <

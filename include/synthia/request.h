@@ -100,4 +100,20 @@ void sy_req_assign_id(sy_req *req);
 /* Read the body up to max bytes (idempotent). */
 int sy_req_body(sy_req *req, size_t max, sy_str *out);
 
+/* The path's first parameter ({id}, decoded and NUL-terminated), "" for
+ * a route without one. */
+static inline const char *
+sy_req_path_id(const sy_req *req)
+{
+    return req->nparams >= 1 ? req->params[0].p : "";
+}
+
+/* The caller is a signed-in user with at least the staff role (not an
+ * API key, whatever its scopes). */
+static inline bool
+sy_req_staff_user(const sy_req *req)
+{
+    return req->who.kind == SY_WHO_USER && req->who.role >= SY_ROLE_STAFF;
+}
+
 #endif
