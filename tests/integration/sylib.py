@@ -222,6 +222,20 @@ SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|"
                        r"runtime error: |WARNING: AddressSanitizer")
 
 
+def sanitized_build():
+    """The programs under test are built with ASan/UBSan
+    (--enable-sanitizers: several times slower).  A latency bound that an
+    issue sets for the release build is checked by the release build's
+    run; the sanitizer run checks the same behaviour with a wider bound."""
+    try:
+        with open(os.path.join(os.environ.get("SY_BUILDDIR", "."),
+                               "Makefile")) as f:
+            return re.search(r"^SY_SAN_CFLAGS = .*-fsanitize=", f.read(),
+                             re.M) is not None
+    except OSError:
+        return False
+
+
 def sanitizer_reports(text):
     """Sanitizer reports in a log: each as its first 40 lines."""
     lines = text.splitlines()
