@@ -198,6 +198,48 @@ int sy_ai_tryon_result(sy_arena *a, const sy_ai_job *job,
                        const sy_ai_opts *o, sy_ai_image *out,
                        sy_ai_outcome *oc);
 
+/* The same three calls without blocking (the worker: many at once on
+ * one curl multi, ai_curl.h).  A *_start makes the call (in the arena,
+ * which must live until it ends; so must job, status, error, out and
+ * oc); then, until it is done:
+ *   sy_ai_call_next: SY_AI_STEP_HTTP: make *req (sy_ai_http or
+ *     sy_ai_multi_add) and give its answer to sy_ai_call_answer;
+ *     SY_AI_STEP_WAIT: a retry's back-off, call again at *wake_us
+ *     (sy_mono_us); SY_AI_STEP_DONE: sy_ai_call_rc is what the blocking
+ *     call would have returned.
+ * The router's rules (fallback, retries, breakers, metrics) are the
+ * blocking calls' own: those drive the same state machine. */
+typedef struct sy_ai_call sy_ai_call;
+
+enum sy_ai_step { SY_AI_STEP_HTTP = 1, SY_AI_STEP_WAIT, SY_AI_STEP_DONE };
+
+int sy_ai_tryon_submit_start(sy_arena *a, const sy_ai_image *person,
+                             const sy_ai_image *garments, int ngarments,
+                             const sy_ai_opts *o, sy_ai_job *job,
+                             sy_ai_outcome *oc, sy_ai_call **call);
+/* After a submit call succeeded: the provider and model into job (its
+ * id is there already). */
+void sy_ai_tryon_submitted(const sy_ai_call *c, sy_ai_job *job);
+int sy_ai_tryon_status_start(sy_arena *a, const sy_ai_job *job,
+                             const sy_ai_opts *o, int *status,
+                             sy_str *error, sy_ai_outcome *oc,
+                             sy_ai_call **call);
+int sy_ai_tryon_result_start(sy_arena *a, const sy_ai_job *job,
+                             const sy_ai_opts *o, sy_ai_image *out,
+                             sy_ai_outcome *oc, sy_ai_call **call);
+
+struct sy_ai_http_req;
+struct sy_ai_http_res;
+int sy_ai_call_next(sy_ai_call *c, const struct sy_ai_http_req **req,
+                    int64_t *wake_us);
+void sy_ai_call_answer(sy_ai_call *c, const struct sy_ai_http_res *res);
+/* The result of a call that is done; SY_EINVAL before. */
+int sy_ai_call_rc(const sy_ai_call *c);
+/* Give the call up (its request was never answered: the worker's
+ * attempt timed out or it is stopping): its breaker ticket goes back
+ * unused, and it is done with SY_EPROVIDER. */
+void sy_ai_call_abandon(sy_ai_call *c);
+
 /* The first link of a capability's chain (the provider asked first), for
  * cache keys: false when the chain is empty. */
 bool sy_ai_primary(int cap, const char **provider, const char **model);
