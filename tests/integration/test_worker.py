@@ -237,6 +237,53 @@ def test_jobs_run_to_done(stack):
     assert p50 == durations[1] and p95 == durations[2], (m, durations)
 
 
+def test_stalled_provider_calls_run_at_once(stack):
+    """N submits that the provider holds DELAY each, with N slots free
+    (the tenant's cap is 4), finish in about one DELAY, not N: the
+    worker's provider calls are transfers of one curl multi.  Checked
+    two ways in the same round: the stand-in saw the N submits arrive
+    within one DELAY (one after another they arrive DELAY apart), and
+    the N jobs took less than the round's single stalled job plus
+    0.75 DELAY (one after another: plus (N - 1) DELAY).  A round that
+    misses on a loaded machine is measured again, up to three."""
+    DELAY, N = 2.0, 4
+    t = shop(stack, "stall")
+
+    def run(n):
+        ids = submit(stack, t, n)
+        SI.fault("fal.submit", "slow", count=n, delay_ms=int(DELAY * 1000))
+        t0 = time.monotonic()
+        w = Worker(stack)
+        try:
+            wait_status(stack, ids, timeout=60)
+        finally:
+            assert w.stop() == 0
+        took = time.monotonic() - t0
+        arrivals = sorted(c["t"] for c in SI.admin("/_admin/calls")["log"]
+                          if c["route"] == "fal.submit")
+        for r in job_rows(stack, ids).values():
+            assert r["provider"] == "fal" and r["attempts"] == 1, r
+        return took, arrivals
+
+    rounds = []
+    for _ in range(3):
+        reset(stack)
+        drain(stack)
+        single, _ = run(1)
+        reset(stack)
+        many, arrivals = run(N)
+        assert len(arrivals) == N, arrivals
+        spread = arrivals[-1] - arrivals[0]
+        rounds.append((single, many, spread))
+        print("# 1 stalled job %.2f s, %d at once %.2f s, submits within "
+              "%.2f s" % (single, N, many, spread))
+        if spread < DELAY and many < single + 0.75 * DELAY:
+            break
+    else:
+        raise AssertionError("stalled provider calls ran one after "
+                             "another: (single, many, spread) %r" % rounds)
+
+
 def test_fallback_to_the_next_provider(stack):
     reset(stack)
     t = shop(stack, "fallback")
