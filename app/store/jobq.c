@@ -133,10 +133,16 @@ sy_jobq_enqueue(sy_arena *a, const char *tenant, const char *id)
 }
 
 void
+sy_jobq_channel(const char *id, char out[SY_PUBSUB_CHANNEL_MAX])
+{
+    snprintf(out, SY_PUBSUB_CHANNEL_MAX, "sy:job:%s", id);
+}
+
+void
 sy_jobq_publish(sy_arena *a, const char *id, const char *status)
 {
-    char ch[64];
-    snprintf(ch, sizeof(ch), "sy:job:%s", id);
+    char ch[SY_PUBSUB_CHANNEL_MAX];
+    sy_jobq_channel(id, ch);
     const char *argv[] = {"PUBLISH", ch, status};
     struct redisReply *r;
     (void)sy_redis_argv(a, 3, argv, NULL, &r);

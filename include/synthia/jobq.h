@@ -22,6 +22,7 @@
 
 #include "synthia/arena.h"
 #include "synthia/crypto.h"
+#include "synthia/pubsub.h"
 #include "synthia/str.h"
 
 #define SY_JOBQ_TENANTS_KEY "sy:jobs:tenants"
@@ -68,6 +69,10 @@ int sy_jobq_insert(sy_arena *a, const sy_jobq_new *j,
  * tenant to SY_JOBQ_TENANTS_KEY).  0 or SY_EREDIS (the job stays queued
  * in PostgreSQL: the worker's sweep enqueues it). */
 int sy_jobq_enqueue(sy_arena *a, const char *tenant, const char *id);
+
+/* The channel a job's changes are published on: "sy:job:<id>" (id as
+ * stored, lower case); parked ?wait= requests subscribe to it. */
+void sy_jobq_channel(const char *id, char out[SY_PUBSUB_CHANNEL_MAX]);
 
 /* After the commit of a change: PUBLISH status on sy:job:<id>
  * (best effort: a parked client also times out and reads the row). */
