@@ -172,6 +172,11 @@ struct op {
     size_t id_outlen;
     int *status_out;
     sy_str *url_out;
+    /* try-on lookup: the page, the oldest time, the next page */
+    const char *cursor;
+    const char *since;
+    const char **next_out;
+    const sy_ai_target *target; /* the lookup's own target */
 };
 
 static void
@@ -967,6 +972,74 @@ sy_ai_tryon_status(sy_arena *a, const sy_ai_job *job,
     sy_ai_call *c;
     int rc = sy_ai_tryon_status_start(a, job, opts, status, error, oc, &c);
     return rc < 0 ? rc : drive(c);
+}
+
+static int
+find_build(sy_arena *a, const sy_ai_driver *d, const sy_ai_target *t,
+           const op *o, sy_ai_http_req *req)
+{
+    return d->find(a, t, o->cursor, req);
+}
+
+static int
+find_parse(sy_arena *a, const sy_ai_driver *d, const op *o,
+           const sy_ai_http_res *res, char *why, size_t whylen)
+{
+    const sy_ai_target *t = o->target;
+    json_object *input = sy_ai_tryon_input(a, t, o->img, o->garments, o->n);
+    if (!input)
+        return SY_ENOMEM;
+    int rc = d->found(a, res->body, t, input, o->since, o->id_out,
+                      o->id_outlen, o->next_out, why, whylen);
+    json_object_put(input);
+    return rc;
+}
+
+bool
+sy_ai_tryon_findable(const char *provider)
+{
+    for (int k = SY_AI_FAL; k <= SY_AI_REPLICATE; k++) {
+        if (provider && strcmp(provider, sy_ai_kind_name(k)) == 0) {
+            const sy_ai_driver *d = sy_ai_driver_of(k);
+            return d && d->find && d->found;
+        }
+    }
+    return false;
+}
+
+int
+sy_ai_tryon_find_start(sy_arena *a, sy_ai_job *job,
+                       const sy_ai_image *person,
+                       const sy_ai_image *garments, int ngarments,
+                       const char *since, const char *cursor,
+                       const char **next, const sy_ai_opts *opts,
+                       sy_ai_outcome *oc, sy_ai_call **call)
+{
+    sy_ai_target t;
+    outcome_init(oc);
+    if (!sy_ai_tryon_findable(job->provider) || !job->model[0] ||
+        !person || !garments || ngarments < 1 ||
+        ngarments > SY_AI_TRYON_MAX_GARMENTS || !since ||
+        strlen(since) < 19)
+        return SY_EINVAL;
+    for (int k = SY_AI_FAL; k <= SY_AI_REPLICATE; k++) {
+        if (strcmp(job->provider, sy_ai_kind_name(k)) == 0) {
+            t.kind = k;
+            t.name = sy_ai_kind_name(k);
+            t.model = job->model;
+            t.ep = &sy_conf->ai_ep[k];
+        }
+    }
+    job->id[0] = '\0';
+    *next = NULL;
+    op o = {.cap = SY_AI_TRYON, .build = find_build, .parse = find_parse,
+            .img = person, .garments = garments, .n = ngarments,
+            .id_out = job->id, .id_outlen = sizeof(job->id),
+            .cursor = cursor, .since = since, .next_out = next};
+    int rc = call_new(a, &t, 1, &o, opts, oc, call);
+    if (rc == 0)
+        (*call)->o.target = &(*call)->t[0];
+    return rc;
 }
 
 static int

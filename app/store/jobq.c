@@ -222,7 +222,8 @@ static sy_db_stmt sql_claim =
      "AND (SELECT count(*) FROM jobs r WHERE r.tenant_id = jobs.tenant_id "
      "AND r.status = 'running') < $4::integer "
      "RETURNING tenant_id, attempts, max_attempts, provider, model, "
-     "provider_job_id",
+     "provider_job_id, "
+     "floor(extract(epoch FROM created_at) * 1000)::bigint",
      4);
 static sy_db_stmt sql_claimable =
     SY_DB_STMT("jobq_claimable",
@@ -368,6 +369,7 @@ sy_jobq_claim(sy_arena *a, const char *id, const char *owner,
     out->provider = sy_db_cstr(r, 0, 3);
     out->model = sy_db_cstr(r, 0, 4);
     out->provider_job_id = sy_db_cstr(r, 0, 5);
+    out->created_ms = sy_db_i64(r, 0, 6);
     return 0;
 }
 

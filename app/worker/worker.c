@@ -91,9 +91,17 @@ typedef struct slot {
     int pstatus;
     sy_str perr;
     sy_ai_image img;
+    char intent[160]; /* provider:model of the submit intent noted */
+    /* a lookup of an earlier attempt's lost submit (lookup true) */
+    bool lookup;
+    char since[32];
+    const char *cursor, *next;
+    int pages;
 } slot;
 
-enum { OP_SUBMIT = 1, OP_STATUS, OP_RESULT };
+enum { OP_SUBMIT = 1, OP_STATUS, OP_RESULT, OP_FIND };
+
+#define FIND_PAGES_MAX 5
 
 static volatile sig_atomic_t stop_requested;
 static slot slots[MAX_SLOTS];
@@ -429,6 +437,75 @@ result_done(sy_arena *a, slot *s, int rc)
              sy_mono_us() - s->submitted_us);
 }
 
+/* An earlier attempt noted a submit to a provider that can be asked
+ * (sy_ai_tryon_findable) but no job id: it may have been accepted.
+ * Look for it, a page at a time, before submitting again. */
+static void
+find(sy_arena *a, slot *s)
+{
+    sy_ai_opts o = {0};
+    int rc = sy_ai_tryon_find_start(&s->arena, &s->pjob, &s->person,
+                                    s->garments, s->ngarments, s->since,
+                                    s->cursor, &s->next, &o, &s->oc,
+                                    &s->call);
+    if (rc < 0) {
+        s->lookup = false;
+        submit(a, s);
+        return;
+    }
+    s->op = OP_FIND;
+    advance(a, s);
+}
+
+static void
+find_done(sy_arena *a, slot *s, int rc)
+{
+    if (rc < 0 && !(rc == SY_EPROVIDER && s->oc.err == SY_AI_ECLIENT)) {
+        /* not known whether it has the job: ask again after a back-off
+         * rather than risk a second submit */
+        fail_attempt(a, s, "looking up the provider's job failed", false,
+                     false);
+        return;
+    }
+    if (rc == 0 && s->pjob.id[0]) {
+        s->lookup = false;
+        s->submitted = true;
+        s->submitted_us = sy_mono_us();
+        s->next_us = s->submitted_us;
+        (void)sy_jobq_set_provider(a, s->id, me, s->pjob.provider,
+                                   s->pjob.model, s->pjob.id);
+        sy_logline *l = sy_log_begin(SY_LOG_INFO, "job_found");
+        sy_log_cstr(l, "job", s->id);
+        sy_log_cstr(l, "provider", s->pjob.provider);
+        sy_log_int(l, "pages", s->pages + 1);
+        sy_log_end(l);
+        return;
+    }
+    if (rc == 0 && s->next && ++s->pages < FIND_PAGES_MAX) {
+        s->cursor = s->next;
+        s->next_us = sy_mono_us();
+        return;
+    }
+    /* not there (or the provider refuses the listing): submit */
+    s->lookup = false;
+    submit(a, s);
+}
+
+/* Before a submit's request leaves: note where it goes, so that a
+ * worker that dies before noting the job's id leaves a trace to look
+ * the job up by (find). */
+static void
+note_intent(sy_arena *a, slot *s)
+{
+    char k[sizeof(s->intent)];
+    snprintf(k, sizeof(k), "%s:%s", s->oc.provider, s->oc.model);
+    if (strcmp(k, s->intent) == 0)
+        return;
+    if (sy_jobq_set_provider(a, s->id, me, s->oc.provider, s->oc.model,
+                             NULL) == 0)
+        snprintf(s->intent, sizeof(s->intent), "%s", k);
+}
+
 /* Move the slot's provider call on as far as it goes without waiting:
  * its next request onto the multi, a retry's back-off as the slot's
  * next time, or its end handed to the op's next step. */
@@ -440,6 +517,8 @@ advance(sy_arena *a, slot *s)
         int64_t wake = 0;
         int st = sy_ai_call_next(s->call, &req, &wake);
         if (st == SY_AI_STEP_HTTP) {
+            if (s->op == OP_SUBMIT)
+                note_intent(a, s);
             if (sy_ai_multi_add(multi, &s->arena, req, &s->res, s) == 0) {
                 s->inflight = true;
                 return;
@@ -467,6 +546,8 @@ advance(sy_arena *a, slot *s)
         s->op = 0;
         if (op == OP_SUBMIT)
             submit_done(a, s, rc);
+        else if (op == OP_FIND)
+            find_done(a, s, rc);
         else if (op == OP_STATUS)
             status_done(a, s, rc);
         else
@@ -519,7 +600,9 @@ step(sy_arena *a, slot *s)
             return;
         }
     }
-    if (s->submitted)
+    if (s->lookup)
+        find(a, s);
+    else if (s->submitted)
         poll_job(a, s);
     else if (conf()->ai_nchain[SY_AI_TRYON] == 1 && chain_ends_local())
         run_local(a, s);
@@ -577,6 +660,18 @@ take(sy_arena *a, const char *t)
         snprintf(s->pjob.id, sizeof(s->pjob.id), "%s", c.provider_job_id);
         s->submitted = true;
         s->submitted_us = s->claimed_us;
+    } else if (c.provider && c.model && !c.provider_job_id &&
+               sy_ai_tryon_findable(c.provider) &&
+               strlen(c.model) < sizeof(s->pjob.model)) {
+        /* an earlier attempt started a submit there: look first */
+        snprintf(s->pjob.provider, sizeof(s->pjob.provider), "%s",
+                 c.provider);
+        snprintf(s->pjob.model, sizeof(s->pjob.model), "%s", c.model);
+        time_t since = (time_t)(c.created_ms / 1000) - 60; /* clock skew */
+        struct tm tm;
+        gmtime_r(&since, &tm);
+        strftime(s->since, sizeof(s->since), "%Y-%m-%dT%H:%M:%S", &tm);
+        s->lookup = true;
     }
     sy_jobq_publish(a, job, "running");
     sy_logline *l = sy_log_begin(SY_LOG_INFO, "job_claimed");
@@ -584,6 +679,7 @@ take(sy_arena *a, const char *t)
     sy_log_cstr(l, "tenant", c.tenant);
     sy_log_int(l, "attempt", c.attempts);
     sy_log_int(l, "resumed", s->submitted);
+    sy_log_int(l, "lookup", s->lookup);
     sy_log_end(l);
     return 1;
 }

@@ -109,7 +109,10 @@ typedef struct sy_jobq_claim {
     int max_attempts;
     const char *provider;        /* of an earlier attempt, or NULL */
     const char *model;
-    const char *provider_job_id; /* a job at the provider to resume */
+    const char *provider_job_id; /* a job at the provider to resume; NULL
+                                    with a provider: a submit to it was
+                                    started and may have reached it */
+    int64_t created_ms;          /* the job's created_at, Unix ms */
 } sy_jobq_claimed;
 
 /* Take job id for owner if it is queued and due and its tenant has
@@ -126,7 +129,10 @@ int sy_jobq_heartbeat(sy_arena *a, const char *owner, const char *const *ids,
                       int n, int64_t lease_ms, int *kept);
 
 /* Note the provider's job of a running attempt (so that a later attempt
- * resumes it instead of submitting again). */
+ * resumes it instead of submitting again); with provider_job_id NULL,
+ * the intent before a submit: it goes to provider and model (a later
+ * attempt that finds no id looks the job up there when the provider
+ * can be asked, provider.h sy_ai_tryon_find_start). */
 int sy_jobq_set_provider(sy_arena *a, const char *id, const char *owner,
                          const char *provider, const char *model,
                          const char *provider_job_id);

@@ -228,6 +228,27 @@ int sy_ai_tryon_result_start(sy_arena *a, const sy_ai_job *job,
                              const sy_ai_opts *o, sy_ai_image *out,
                              sy_ai_outcome *oc, sy_ai_call **call);
 
+/* A submit whose answer was lost (the worker died between the provider's
+ * answer and noting its id): can job->provider be asked for its jobs?
+ * Replicate: yes (its predictions can be listed); FAL: no (its queue
+ * has neither a listing nor an idempotency key). */
+bool sy_ai_tryon_findable(const char *provider);
+
+/* Look for that job at job->provider (job->model; no fallback, no
+ * retries but the router's): one page (cursor NULL: the first) of the
+ * provider's jobs created since `since` ("YYYY-MM-DDTHH:MM:SS", UTC),
+ * matched on the model and the very input a submit of person and
+ * garments sends, failed and canceled ones skipped.  When the call is
+ * done with 0: job->id is the job found ("" when none on this page),
+ * *next the cursor of the next page (NULL: no more).  SY_EINVAL when
+ * the provider cannot be asked. */
+int sy_ai_tryon_find_start(sy_arena *a, sy_ai_job *job,
+                           const sy_ai_image *person,
+                           const sy_ai_image *garments, int ngarments,
+                           const char *since, const char *cursor,
+                           const char **next, const sy_ai_opts *o,
+                           sy_ai_outcome *oc, sy_ai_call **call);
+
 struct sy_ai_http_req;
 struct sy_ai_http_res;
 int sy_ai_call_next(sy_ai_call *c, const struct sy_ai_http_req **req,
