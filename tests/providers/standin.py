@@ -646,6 +646,9 @@ def main():
     ap.add_argument("--port-file")
     a = ap.parse_args()
     ThreadingHTTPServer.daemon_threads = True
+    # the worker opens many connections at once (curl multi): the
+    # default backlog of 5 drops SYNs, and a connect then takes a second
+    ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer((a.host, a.port), Handler)
     port = srv.server_address[1]
     if a.port_file:
