@@ -3,7 +3,15 @@
  * worker.c - the try-on job worker (worker.h).
  *
  * The loop, single-threaded: fill free slots, step the jobs that are
- * due, renew leases, sweep; sleep a little when there was nothing to do.
+ * due, renew leases, sweep, then wait for the provider transfers (at
+ * most until the next thing is due) and hand their answers on.  Every
+ * provider request of every slot is a transfer of one curl multi
+ * (ai_curl.h sy_ai_multi): a slot's job is a state machine (submit ->
+ * poll every jobs.poll_interval -> fetch the image -> store), its
+ * provider call a router call (provider.h sy_ai_call: fallback,
+ * retries, breakers) that yields requests instead of making them, so a
+ * slow provider holds its slot, never the loop.  The local compositor
+ * runs in the loop (CPU) when a slot gets to it.
  *
  * Fairness.  Free slots are filled round robin over the tenants with a
  * stream (one entry per tenant per turn: XREADGROUP COUNT 1), and a
@@ -20,6 +28,11 @@
  * lease (a job done is never done again).  A later attempt of a job
  * whose provider job is known polls that job instead of submitting
  * again, so a worker killed mid-job costs no second provider call.
+ * Before each submit request the row notes where it goes (provider and
+ * model, no id: the intent); a later attempt that finds an intent for
+ * a provider that can be asked (Replicate) looks the job up there
+ * first (find), a page at a time.  FAL cannot be asked: a kill between
+ * its submit and the noting of the id leaves a job submitted twice.
  *
  * Failures.  A provider failure, an error at the provider or an
  * attempt past jobs.attempt_timeout is a failed attempt: queued again,

@@ -13,7 +13,9 @@
  * or a malformed answer moves on to the next provider at once; any other
  * 4xx comes back at once (the request is wrong, not the provider).  Calls
  * block the calling process for at most the caller's deadline
- * (opts->deadline_us) or the providers' timeouts and waits.
+ * (opts->deadline_us) or the providers' timeouts and waits; the try-on
+ * calls also come as state machines that never block (sy_ai_call,
+ * below), driven by the worker on a curl multi.
  *
  * Results live in the caller's arena.  Errors: 0; SY_EPROVIDER with
  * what happened in the outcome (err: the class of the last failure,
