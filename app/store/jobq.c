@@ -795,13 +795,17 @@ sy_jobq_generations_get(sy_arena *a, const char *tenant, int hours,
     return 0;
 }
 
+/* Every /metrics scrape runs this: only the open and dead-lettered
+ * rows, through jobs_open_idx (status, created_at), never the done and
+ * canceled ones that make up nearly the whole table. */
 static sy_db_stmt sql_totals =
     SY_DB_STMT("jobq_totals",
      "SELECT count(*) FILTER (WHERE status = 'queued' AND next_attempt_at "
      "IS NULL), count(*) FILTER (WHERE status = 'queued' AND "
      "next_attempt_at IS NOT NULL), count(*) FILTER (WHERE status = "
      "'running'), count(*) FILTER (WHERE status = 'error'), "
-     "coalesce(sum(greatest(attempts - 1, 0)), 0) FROM jobs",
+     "coalesce(sum(greatest(attempts - 1, 0)), 0) FROM jobs "
+     "WHERE status IN ('queued', 'running', 'error')",
      0);
 
 int
