@@ -19,7 +19,9 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "synthia/clock.h"
@@ -273,25 +275,32 @@ transport_class(CURLcode c)
             goto setup_failed;                                              \
     } while (0)
 
-int
-sy_ai_http(sy_arena *a, const sy_ai_http_req *req, sy_ai_http_res *res)
-{
-    struct curl_slist *hdrs = NULL, *l;
-    char ctype[96];
-    int rc = SY_ENOMEM;
-    sink s = {.arena = a};
-    CURL *h = get_handle();
+/* One transfer's state: what the callbacks fill, and the header list
+ * that the handle points at until the transfer ends. */
+typedef struct xfer {
+    sink s;
+    struct curl_slist *hdrs;
+    sy_ai_http_res *res;
+    int64_t t0;
+} xfer;
 
+/* Set h up for req; 0, SY_ENOMEM, or 1 when libcurl refused an option
+ * (res says so).  x->hdrs is the caller's to free in every case. */
+static int
+setup(CURL *h, sy_arena *a, const sy_ai_http_req *req, sy_ai_http_res *res,
+      xfer *x)
+{
+    struct curl_slist *l;
+    char ctype[96];
+
+    memset(x, 0, sizeof(*x));
+    x->s.arena = a;
+    x->res = res;
     memset(res, 0, sizeof(*res));
     res->retry_after_ms = -1;
     res->body = SY_STR("");
     res->content_type = SY_STR("");
-    if (!h) {
-        res->err = SY_AI_ECONNECT;
-        snprintf(res->detail, sizeof(res->detail), "libcurl unavailable");
-        return 0;
-    }
-    sy_buf_init(&s.body, a, req->max_response);
+    sy_buf_init(&x->s.body, a, req->max_response);
     curl_easy_reset(h);
     snprintf(ctype, sizeof(ctype), "Content-Type: %s",
              req->content_type ? req->content_type : "application/json");
@@ -302,9 +311,9 @@ sy_ai_http(sy_arena *a, const sy_ai_http_req *req, sy_ai_http_res *res)
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         if (!lines[i])
             continue;
-        if (!(l = curl_slist_append(hdrs, lines[i])))
-            goto out;
-        hdrs = l;
+        if (!(l = curl_slist_append(x->hdrs, lines[i])))
+            return SY_ENOMEM;
+        x->hdrs = l;
     }
 
     SETOPT(h, CURLOPT_URL, req->url);
@@ -326,11 +335,11 @@ sy_ai_http(sy_arena *a, const sy_ai_http_req *req, sy_ai_http_res *res)
     SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
     SETOPT(h, CURLOPT_ACCEPT_ENCODING, "");
     SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_response);
-    SETOPT(h, CURLOPT_HTTPHEADER, hdrs);
+    SETOPT(h, CURLOPT_HTTPHEADER, x->hdrs);
     SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
-    SETOPT(h, CURLOPT_WRITEDATA, &s);
+    SETOPT(h, CURLOPT_WRITEDATA, &x->s);
     SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
-    SETOPT(h, CURLOPT_HEADERDATA, &s);
+    SETOPT(h, CURLOPT_HEADERDATA, &x->s);
     if (strcmp(req->method, "POST") == 0) {
         SETOPT(h, CURLOPT_POST, 1L);
         SETOPT(h, CURLOPT_POSTFIELDS, req->body.p ? req->body.p : "");
@@ -338,41 +347,229 @@ sy_ai_http(sy_arena *a, const sy_ai_http_req *req, sy_ai_http_res *res)
     } else {
         SETOPT(h, CURLOPT_HTTPGET, 1L);
     }
+    x->t0 = sy_mono_us();
+    return 0;
+setup_failed:
+    res->err = SY_AI_ECONNECT;
+    snprintf(res->detail, sizeof(res->detail), "libcurl refused an option");
+    return 1;
+}
 
-    int64_t t0 = sy_mono_us();
-    CURLcode c = curl_easy_perform(h);
-    res->duration_us = sy_mono_us() - t0;
+/* The transfer on h ended with c: fill x->res.  0 or SY_ENOMEM. */
+static int
+finish(CURL *h, CURLcode c, xfer *x)
+{
+    sy_ai_http_res *res = x->res;
+    res->duration_us = sy_mono_us() - x->t0;
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     /* the options point at this call's memory: forget them now */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     if (c != CURLE_OK) {
-        res->err = s.too_big ? SY_AI_EMALFORMED : transport_class(c);
+        res->err = x->s.too_big ? SY_AI_EMALFORMED : transport_class(c);
         snprintf(res->detail, sizeof(res->detail), "%s",
-                 s.too_big ? "answer larger than ai.max_response"
-                           : curl_easy_strerror(c));
-        rc = 0;
-        goto out;
+                 x->s.too_big ? "answer larger than ai.max_response"
+                              : curl_easy_strerror(c));
+        return 0;
     }
-    if (s.body.failed) /* never: on_body stops at the first failure */
-        goto out;
-    const char *body = sy_buf_cstr(&s.body);
+    if (x->s.body.failed) /* never: on_body stops at the first failure */
+        return SY_ENOMEM;
+    const char *body = sy_buf_cstr(&x->s.body);
     res->status = status;
-    res->body = body ? sy_buf_str(&s.body) : SY_STR("");
-    if (s.content_type.p)
-        res->content_type = s.content_type;
-    if (s.retry_after.p)
-        res->retry_after_ms = sy_ai_retry_after_ms(s.retry_after,
+    res->body = body ? sy_buf_str(&x->s.body) : SY_STR("");
+    if (x->s.content_type.p)
+        res->content_type = x->s.content_type;
+    if (x->s.retry_after.p)
+        res->retry_after_ms = sy_ai_retry_after_ms(x->s.retry_after,
                                                    sy_wall_ms() / 1000);
     if (status < 200 || status >= 300)
         snprintf(res->detail, sizeof(res->detail), "HTTP %ld", status);
-    rc = 0;
-    goto out;
-setup_failed:
-    res->err = SY_AI_ECONNECT;
-    snprintf(res->detail, sizeof(res->detail), "libcurl refused an option");
-    rc = 0;
-out:
-    curl_slist_free_all(hdrs);
+    return 0;
+}
+
+int
+sy_ai_http(sy_arena *a, const sy_ai_http_req *req, sy_ai_http_res *res)
+{
+    xfer x;
+    CURL *h = get_handle();
+
+    if (!h) {
+        memset(res, 0, sizeof(*res));
+        res->retry_after_ms = -1;
+        res->body = SY_STR("");
+        res->content_type = SY_STR("");
+        res->err = SY_AI_ECONNECT;
+        snprintf(res->detail, sizeof(res->detail), "libcurl unavailable");
+        return 0;
+    }
+    int rc = setup(h, a, req, res, &x);
+    if (rc == 0)
+        rc = finish(h, curl_easy_perform(h), &x);
+    else if (rc == 1)
+        rc = 0;
+    curl_slist_free_all(x.hdrs);
     return rc;
+}
+
+/* ------------------------------------------------------- many at once */
+
+/* A transfer of a multi: its own easy handle (kept for the next one:
+ * the multi's connection cache is shared by all of them). */
+typedef struct mx {
+    CURL *h;
+    bool busy;
+    void *tag;
+    xfer x;
+} mx;
+
+struct sy_ai_multi {
+    CURLM *m;
+    pid_t pid;
+    int n;       /* transfers allocated */
+    int running; /* busy ones */
+    mx *x;       /* n of them (heap) */
+};
+
+sy_ai_multi *
+sy_ai_multi_new(int max)
+{
+    if (max < 1)
+        return NULL;
+    if (!global_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return NULL;
+        global_ready = true;
+    }
+    sy_ai_multi *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->x = calloc((size_t)max, sizeof(*m->x));
+    m->m = curl_multi_init();
+    if (!m->x || !m->m) {
+        if (m->m)
+            curl_multi_cleanup(m->m);
+        free(m->x);
+        free(m);
+        return NULL;
+    }
+    m->n = max;
+    m->pid = getpid();
+    return m;
+}
+
+void
+sy_ai_multi_free(sy_ai_multi *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n; i++) {
+        if (m->x[i].busy) {
+            curl_multi_remove_handle(m->m, m->x[i].h);
+            curl_slist_free_all(m->x[i].x.hdrs);
+        }
+        if (m->x[i].h)
+            curl_easy_cleanup(m->x[i].h);
+    }
+    curl_multi_cleanup(m->m);
+    free(m->x);
+    free(m);
+}
+
+int
+sy_ai_multi_add(sy_ai_multi *m, sy_arena *a, const sy_ai_http_req *req,
+                sy_ai_http_res *res, void *tag)
+{
+    mx *t = NULL;
+    for (int i = 0; i < m->n && !t; i++)
+        if (!m->x[i].busy)
+            t = &m->x[i];
+    if (!t)
+        return SY_EINVAL;
+    if (!t->h && !(t->h = curl_easy_init()))
+        return SY_ENOMEM;
+    int rc = setup(t->h, a, req, res, &t->x);
+    if (rc == 0 && curl_easy_setopt(t->h, CURLOPT_PRIVATE, t) != CURLE_OK)
+        rc = SY_ENOMEM;
+    if (rc == 0 && curl_multi_add_handle(m->m, t->h) != CURLM_OK)
+        rc = SY_ENOMEM;
+    if (rc != 0) {
+        curl_slist_free_all(t->x.hdrs);
+        t->x.hdrs = NULL;
+        return rc == 1 ? SY_EINVAL : rc;
+    }
+    t->busy = true;
+    t->tag = tag;
+    m->running++;
+    return 0;
+}
+
+bool
+sy_ai_multi_cancel(sy_ai_multi *m, void *tag)
+{
+    for (int i = 0; i < m->n; i++) {
+        mx *t = &m->x[i];
+        if (t->busy && t->tag == tag) {
+            curl_multi_remove_handle(m->m, t->h);
+            curl_easy_setopt(t->h, CURLOPT_HTTPHEADER, NULL);
+            curl_slist_free_all(t->x.hdrs);
+            t->x.hdrs = NULL;
+            t->busy = false;
+            t->tag = NULL;
+            m->running--;
+            return true;
+        }
+    }
+    return false;
+}
+
+int
+sy_ai_multi_running(const sy_ai_multi *m)
+{
+    return m->running;
+}
+
+int
+sy_ai_multi_wait(sy_ai_multi *m, int timeout_ms, void **done, int max,
+                 int *ndone)
+{
+    int still, left;
+    *ndone = 0;
+    if (timeout_ms > 0) {
+        if (m->running > 0) {
+            if (curl_multi_poll(m->m, NULL, 0, timeout_ms, NULL) !=
+                CURLM_OK)
+                return SY_EINTERNAL;
+        } else {
+            struct timespec ts = {timeout_ms / 1000,
+                                  (long)(timeout_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (curl_multi_perform(m->m, &still) != CURLM_OK)
+        return SY_EINTERNAL;
+    CURLMsg *msg;
+    while (*ndone < max && (msg = curl_multi_info_read(m->m, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        char *pv = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &pv);
+        mx *t = (mx *)(void *)pv;
+        if (!t || !t->busy)
+            continue;
+        CURLcode c = msg->data.result;
+        curl_multi_remove_handle(m->m, t->h);
+        int rc = finish(t->h, c, &t->x);
+        curl_slist_free_all(t->x.hdrs);
+        t->x.hdrs = NULL;
+        t->busy = false;
+        m->running--;
+        if (rc < 0) { /* the answer's memory ran out: say so */
+            t->x.res->err = SY_AI_EMALFORMED;
+            snprintf(t->x.res->detail, sizeof(t->x.res->detail),
+                     "out of memory for the answer");
+        }
+        done[(*ndone)++] = t->tag;
+        t->tag = NULL;
+    }
+    return 0;
 }

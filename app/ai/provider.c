@@ -172,9 +172,12 @@ struct op {
     size_t id_outlen;
     int *status_out;
     sy_str *url_out;
+    /* try-on lookup: the page, the oldest time, the next page */
+    const char *cursor;
+    const char *since;
+    const char **next_out;
+    const sy_ai_target *target; /* the lookup's own target */
 };
-
-enum { LINK_OK = 0, LINK_NEXT, LINK_STOP };
 
 static void
 breaker_conf(const sy_ai_endpoint_conf *ep, sy_breaker_conf *c)
@@ -221,127 +224,383 @@ sleep_ms(int64_t ms)
     }
 }
 
-/* Try one provider; LINK_OK, LINK_NEXT (try the next one) or LINK_STOP
- * (give up: a client error or the deadline).  *rc: SY_ENOMEM when the
- * arena ran out. */
-static int
-try_link(sy_arena *a, const sy_ai_target *t, const op *o,
-         const sy_ai_opts *opts, sy_ai_outcome *oc, int *rc)
-{
-    const sy_ai_driver *d = sy_ai_driver_of(t->kind);
-    char name[SY_BREAKER_NAME_MAX], why[160];
+/* A call through a chain as a state machine (provider.h, sy_ai_call):
+ * the router's rules once, driven either by sy_ai_http in this process
+ * (drive: the blocking callers) or by a curl multi (the worker). */
+enum {
+    PH_LINK = 0, /* (re)try link i: ask its breaker, build the request */
+    PH_HTTP,     /* the request is out: waiting for its answer */
+    PH_WAIT,     /* a retry's back-off: until wake_us */
+    PH_FETCH,    /* try-on result: fetch the image from its URL */
+    PH_FETCH_HTTP,
+    PH_DONE,
+};
+
+struct sy_ai_call {
+    sy_arena *a;
+    op o;
+    sy_ai_target t[SY_AI_CHAIN_MAX];
+    int n, i, attempt;
+    sy_ai_opts opts;
+    bool has_opts;
+    sy_ai_outcome *oc;
+    int phase;
+    int rc;
+    int64_t t0, wake_us;
+    char name[SY_BREAKER_NAME_MAX];
     sy_breaker_conf bc;
-    link_name(t, name, sizeof(name));
-    breaker_conf(t->ep, &bc);
-    oc->provider = t->name;
-    oc->model = t->model;
-    for (int attempt = 0;; attempt++) {
-        sy_breaker_ticket tk;
-        sy_ai_http_req req;
-        sy_ai_http_res res;
-        if ((*rc = sy_breaker_acquire(a, name, &bc, &tk)) < 0)
-            return LINK_STOP;
-        if (tk.verdict == SY_BREAKER_REJECT) {
-            if (attempt == 0) {
-                oc->skipped++;
-                oc->err = SY_AI_ECIRCUIT;
-                oc->http_status = 0;
-                if (t->kind <= SY_AI_REPLICATE)
-                    sy_counter_add(&m_skips,
-                                   (t->kind - 1) * SY_AI_NCAPS + o->cap, 1);
-            }
-            return LINK_NEXT;
-        }
-        int64_t timeout = t->ep->timeout_ms;
-        if (opts && opts->deadline_us) {
-            int64_t left = (opts->deadline_us - sy_mono_us()) / 1000;
-            if (left < 1) {
-                /* the probe is not used: let another caller have it */
-                sy_breaker_record(a, name, &bc, &tk, SY_BREAKER_NEUTRAL, 0,
-                                  NULL, 0, -1);
-                oc->err = SY_AI_ETIMEOUT;
-                return LINK_STOP;
-            }
-            if (left < timeout)
-                timeout = left;
-        }
-        if ((*rc = o->build(a, d, t, o, &req)) < 0) {
-            sy_breaker_record(a, name, &bc, &tk, SY_BREAKER_NEUTRAL, 0, NULL,
-                              0, -1);
-            return LINK_STOP;
-        }
-        req.timeout_ms = timeout;
-        req.connect_timeout_ms = t->ep->connect_timeout_ms < timeout
-                                     ? t->ep->connect_timeout_ms
-                                     : timeout;
-        req.max_response = (size_t)sy_conf->ai_max_response;
-        if ((*rc = sy_ai_http(a, &req, &res)) < 0) {
-            sy_breaker_record(a, name, &bc, &tk, SY_BREAKER_NEUTRAL, 0, NULL,
-                              0, -1);
-            return LINK_STOP;
-        }
-        oc->calls++;
-        int cls = sy_ai_http_class(&res);
-        why[0] = '\0';
-        if (cls == SY_AI_OK) {
-            int prc = o->parse(a, d, o, &res, why, sizeof(why));
-            if (prc == SY_ENOMEM) {
-                *rc = prc;
-                sy_breaker_record(a, name, &bc, &tk, SY_BREAKER_NEUTRAL, 0,
-                                  NULL, 0, -1);
-                return LINK_STOP;
-            }
-            if (prc < 0)
-                cls = SY_AI_EMALFORMED;
-        }
-        count_call(t, o->cap, cls);
-        oc->http_status = (int)res.status;
-        oc->err = cls;
-        /* a Retry-After holds everyone off this provider, at most for a
-         * cooldown */
-        int64_t hold = (cls == SY_AI_ERATE || cls == SY_AI_ESERVER)
-                           ? res.retry_after_ms
-                           : -1;
-        if (hold > bc.cooldown_ms)
-            hold = bc.cooldown_ms;
-        sy_breaker_record(a, name, &bc, &tk,
-                          cls == SY_AI_OK       ? SY_BREAKER_SUCCESS
-                          : cls == SY_AI_ECLIENT ? SY_BREAKER_NEUTRAL
-                                                 : SY_BREAKER_FAILURE,
-                          res.duration_us, cls ? err_names[cls] : NULL,
-                          (int)res.status, hold);
-        if (cls == SY_AI_OK) {
-            oc->provider_us = res.duration_us;
+    sy_breaker_ticket tk;
+    bool ticket; /* tk acquired and not yet recorded */
+    sy_ai_http_req req;
+    /* try-on result: the image's URL, and where the image goes */
+    sy_str url;
+    sy_ai_image *img_out;
+};
+
+static void
+call_init(sy_ai_call *c, sy_arena *a, const sy_ai_target *targets, int n,
+          const op *o, const sy_ai_opts *opts, sy_ai_outcome *oc)
+{
+    memset(c, 0, sizeof(*c));
+    c->a = a;
+    c->o = *o;
+    c->n = n;
+    for (int i = 0; i < n; i++)
+        c->t[i] = targets[i];
+    if (opts) {
+        c->opts = *opts;
+        c->has_opts = true;
+    }
+    c->oc = oc;
+    c->t0 = sy_mono_us();
+    c->phase = PH_LINK;
+}
+
+static void
+call_neutral(sy_ai_call *c)
+{
+    if (c->ticket)
+        sy_breaker_record(c->a, c->name, &c->bc, &c->tk, SY_BREAKER_NEUTRAL,
+                          0, NULL, 0, -1);
+    c->ticket = false;
+}
+
+/* The chain gave up (rc < 0: an error of ours, else the providers'). */
+static void
+call_stop(sy_ai_call *c, int rc)
+{
+    sy_ai_outcome *oc = c->oc;
+    call_neutral(c);
+    c->phase = PH_DONE;
+    oc->duration_us = sy_mono_us() - c->t0;
+    if (rc < 0) {
+        c->rc = rc;
+        return;
+    }
+    if (oc->err == SY_AI_OK)
+        oc->err = c->n ? SY_AI_ECIRCUIT : SY_AI_ENOPROVIDER;
+    /* every provider was skipped: say so, whatever the last one did */
+    if (c->n > 0 && oc->skipped == c->n)
+        oc->err = SY_AI_ECIRCUIT;
+    sy_counter_add(&m_failures, c->o.cap, 1);
+    c->rc = SY_EPROVIDER;
+}
+
+static void
+call_next_link(sy_ai_call *c)
+{
+    c->i++;
+    c->attempt = 0;
+    c->phase = PH_LINK;
+}
+
+static void
+call_ok(sy_ai_call *c)
+{
+    sy_ai_outcome *oc = c->oc;
+    oc->err = SY_AI_OK;
+    oc->fallback = c->i > 0;
+    if (c->i > 0)
+        sy_counter_add(&m_fallbacks, c->o.cap, 1);
+    oc->duration_us = sy_mono_us() - c->t0;
+    if (c->img_out) {
+        c->phase = PH_FETCH;
+        return;
+    }
+    c->phase = PH_DONE;
+    c->rc = 0;
+}
+
+/* Link i's next attempt: its breaker's ticket and the request; false
+ * when the state moved on without a request. */
+static bool
+call_link(sy_ai_call *c)
+{
+    sy_ai_outcome *oc = c->oc;
+    if (c->i >= c->n) {
+        call_stop(c, 0);
+        return false;
+    }
+    const sy_ai_target *t = &c->t[c->i];
+    const sy_ai_driver *d = sy_ai_driver_of(t->kind);
+    if (c->attempt == 0) {
+        link_name(t, c->name, sizeof(c->name));
+        breaker_conf(t->ep, &c->bc);
+        oc->provider = t->name;
+        oc->model = t->model;
+    }
+    int rc = sy_breaker_acquire(c->a, c->name, &c->bc, &c->tk);
+    if (rc < 0) {
+        call_stop(c, rc);
+        return false;
+    }
+    if (c->tk.verdict == SY_BREAKER_REJECT) {
+        if (c->attempt == 0) {
+            oc->skipped++;
+            oc->err = SY_AI_ECIRCUIT;
+            oc->http_status = 0;
             if (t->kind <= SY_AI_REPLICATE)
-                sy_histogram_observe(&m_duration,
-                                     (t->kind - 1) * SY_AI_NCAPS + o->cap,
-                                     res.duration_us);
-            return LINK_OK;
+                sy_counter_add(&m_skips,
+                               (t->kind - 1) * SY_AI_NCAPS + c->o.cap, 1);
         }
-        sy_logline *ll = sy_log_begin(SY_LOG_WARN, "ai_provider_failed");
-        sy_log_cstr(ll, "provider", t->name);
-        sy_log_cstr(ll, "model", t->model);
-        sy_log_cstr(ll, "capability", sy_ai_cap_name(o->cap));
-        sy_log_cstr(ll, "class", err_names[cls]);
-        sy_log_int(ll, "status", res.status);
-        sy_log_int(ll, "attempt", attempt + 1);
-        sy_log_cstr(ll, "detail", why[0] ? why : res.detail);
-        sy_log_end(ll);
-        if (cls == SY_AI_ECLIENT)
-            return LINK_STOP;
-        if (cls == SY_AI_ETIMEOUT || cls == SY_AI_EMALFORMED ||
-            tk.verdict == SY_BREAKER_PROBE || attempt >= sy_conf->ai_retries)
-            return LINK_NEXT;
-        int64_t wait = res.retry_after_ms >= 0 ? res.retry_after_ms
-                                               : (int64_t)BACKOFF_MS
-                                                     << attempt;
-        if (wait > sy_conf->ai_retry_max_wait_ms)
-            return LINK_NEXT;
-        if (opts && opts->deadline_us &&
-            sy_mono_us() + wait * 1000 >= opts->deadline_us)
-            return LINK_NEXT;
-        /* past the hold in Redis's clock too */
-        sleep_ms(wait + (res.retry_after_ms >= 0 ? 5 : 0));
+        call_next_link(c);
+        return false;
+    }
+    c->ticket = true;
+    int64_t timeout = t->ep->timeout_ms;
+    if (c->has_opts && c->opts.deadline_us) {
+        int64_t left = (c->opts.deadline_us - sy_mono_us()) / 1000;
+        if (left < 1) {
+            /* the probe is not used: let another caller have it */
+            oc->err = SY_AI_ETIMEOUT;
+            call_stop(c, 0);
+            return false;
+        }
+        if (left < timeout)
+            timeout = left;
+    }
+    if ((rc = c->o.build(c->a, d, t, &c->o, &c->req)) < 0) {
+        call_stop(c, rc);
+        return false;
+    }
+    c->req.timeout_ms = timeout;
+    c->req.connect_timeout_ms = t->ep->connect_timeout_ms < timeout
+                                    ? t->ep->connect_timeout_ms
+                                    : timeout;
+    c->req.max_response = (size_t)sy_conf->ai_max_response;
+    c->phase = PH_HTTP;
+    return true;
+}
+
+/* The answer of link i's request (try_link's rules). */
+static void
+call_answer_link(sy_ai_call *c, const sy_ai_http_res *res)
+{
+    sy_ai_outcome *oc = c->oc;
+    const sy_ai_target *t = &c->t[c->i];
+    const sy_ai_driver *d = sy_ai_driver_of(t->kind);
+    char why[160];
+    oc->calls++;
+    int cls = sy_ai_http_class(res);
+    why[0] = '\0';
+    if (cls == SY_AI_OK) {
+        int prc = c->o.parse(c->a, d, &c->o, res, why, sizeof(why));
+        if (prc == SY_ENOMEM) {
+            call_stop(c, prc);
+            return;
+        }
+        if (prc < 0)
+            cls = SY_AI_EMALFORMED;
+    }
+    count_call(t, c->o.cap, cls);
+    oc->http_status = (int)res->status;
+    oc->err = cls;
+    /* a Retry-After holds everyone off this provider, at most for a
+     * cooldown */
+    int64_t hold = (cls == SY_AI_ERATE || cls == SY_AI_ESERVER)
+                       ? res->retry_after_ms
+                       : -1;
+    if (hold > c->bc.cooldown_ms)
+        hold = c->bc.cooldown_ms;
+    sy_breaker_record(c->a, c->name, &c->bc, &c->tk,
+                      cls == SY_AI_OK       ? SY_BREAKER_SUCCESS
+                      : cls == SY_AI_ECLIENT ? SY_BREAKER_NEUTRAL
+                                             : SY_BREAKER_FAILURE,
+                      res->duration_us, cls ? err_names[cls] : NULL,
+                      (int)res->status, hold);
+    c->ticket = false;
+    if (cls == SY_AI_OK) {
+        oc->provider_us = res->duration_us;
+        if (t->kind <= SY_AI_REPLICATE)
+            sy_histogram_observe(&m_duration,
+                                 (t->kind - 1) * SY_AI_NCAPS + c->o.cap,
+                                 res->duration_us);
+        call_ok(c);
+        return;
+    }
+    sy_logline *ll = sy_log_begin(SY_LOG_WARN, "ai_provider_failed");
+    sy_log_cstr(ll, "provider", t->name);
+    sy_log_cstr(ll, "model", t->model);
+    sy_log_cstr(ll, "capability", sy_ai_cap_name(c->o.cap));
+    sy_log_cstr(ll, "class", err_names[cls]);
+    sy_log_int(ll, "status", res->status);
+    sy_log_int(ll, "attempt", c->attempt + 1);
+    sy_log_cstr(ll, "detail", why[0] ? why : res->detail);
+    sy_log_end(ll);
+    if (cls == SY_AI_ECLIENT) {
+        call_stop(c, 0);
+        return;
+    }
+    if (cls == SY_AI_ETIMEOUT || cls == SY_AI_EMALFORMED ||
+        c->tk.verdict == SY_BREAKER_PROBE ||
+        c->attempt >= sy_conf->ai_retries) {
+        call_next_link(c);
+        return;
+    }
+    int64_t wait = res->retry_after_ms >= 0
+                       ? res->retry_after_ms
+                       : (int64_t)BACKOFF_MS << c->attempt;
+    if (wait > sy_conf->ai_retry_max_wait_ms ||
+        (c->has_opts && c->opts.deadline_us &&
+         sy_mono_us() + wait * 1000 >= c->opts.deadline_us)) {
+        call_next_link(c);
+        return;
+    }
+    /* past the hold in Redis's clock too */
+    c->wake_us = sy_mono_us() +
+                 (wait + (res->retry_after_ms >= 0 ? 5 : 0)) * 1000;
+    c->attempt++;
+    c->phase = PH_WAIT;
+}
+
+/* The try-on result's image, from wherever the provider put it: no key
+ * sent. */
+static bool
+call_fetch(sy_ai_call *c)
+{
+    const sy_ai_target *t = &c->t[c->i];
+    c->req = (sy_ai_http_req){
+        .method = "GET",
+        .url = sy_arena_strndup(c->a, c->url.p, c->url.len),
+        .timeout_ms = t->ep->timeout_ms,
+        .connect_timeout_ms = t->ep->connect_timeout_ms,
+        .max_response = (size_t)sy_conf->ai_max_response,
+    };
+    if (!c->req.url) {
+        c->phase = PH_DONE;
+        c->rc = SY_ENOMEM;
+        return false;
+    }
+    c->phase = PH_FETCH_HTTP;
+    return true;
+}
+
+static void
+call_answer_fetch(sy_ai_call *c, const sy_ai_http_res *res)
+{
+    sy_ai_outcome *oc = c->oc;
+    c->phase = PH_DONE;
+    oc->calls++;
+    int cls = sy_ai_http_class(res);
+    if (cls == SY_AI_OK && (!sy_str_starts(res->content_type, "image/") ||
+                            res->body.len == 0))
+        cls = SY_AI_EMALFORMED;
+    if (cls != SY_AI_OK) {
+        oc->err = cls;
+        oc->http_status = (int)res->status;
+        c->rc = SY_EPROVIDER;
+        return;
+    }
+    size_t semi = strcspn(res->content_type.p, ";");
+    c->img_out->data = res->body.p;
+    c->img_out->len = res->body.len;
+    c->img_out->content_type = sy_arena_strndup(c->a, res->content_type.p,
+                                                semi);
+    c->rc = c->img_out->content_type ? 0 : SY_ENOMEM;
+}
+
+int
+sy_ai_call_next(sy_ai_call *c, const sy_ai_http_req **req, int64_t *wake_us)
+{
+    for (;;) {
+        switch (c->phase) {
+        case PH_LINK:
+            if (call_link(c)) {
+                *req = &c->req;
+                return SY_AI_STEP_HTTP;
+            }
+            break;
+        case PH_HTTP:
+        case PH_FETCH_HTTP:
+            *req = &c->req;
+            return SY_AI_STEP_HTTP;
+        case PH_WAIT:
+            if (sy_mono_us() < c->wake_us) {
+                *wake_us = c->wake_us;
+                return SY_AI_STEP_WAIT;
+            }
+            c->phase = PH_LINK;
+            break;
+        case PH_FETCH:
+            if (call_fetch(c)) {
+                *req = &c->req;
+                return SY_AI_STEP_HTTP;
+            }
+            break;
+        default:
+            return SY_AI_STEP_DONE;
+        }
+    }
+}
+
+void
+sy_ai_call_answer(sy_ai_call *c, const sy_ai_http_res *res)
+{
+    if (c->phase == PH_HTTP)
+        call_answer_link(c, res);
+    else if (c->phase == PH_FETCH_HTTP)
+        call_answer_fetch(c, res);
+}
+
+int
+sy_ai_call_rc(const sy_ai_call *c)
+{
+    return c->phase == PH_DONE ? c->rc : SY_EINVAL;
+}
+
+void
+sy_ai_call_abandon(sy_ai_call *c)
+{
+    if (c->phase == PH_DONE)
+        return;
+    if (c->oc->err == SY_AI_OK)
+        c->oc->err = SY_AI_ETIMEOUT;
+    call_neutral(c);
+    c->oc->duration_us = sy_mono_us() - c->t0;
+    c->phase = PH_DONE;
+    c->rc = SY_EPROVIDER;
+}
+
+/* Drive a call to its end in this process (blocking). */
+static int
+drive(sy_ai_call *c)
+{
+    for (;;) {
+        const sy_ai_http_req *req = NULL;
+        int64_t wake = 0;
+        int st = sy_ai_call_next(c, &req, &wake);
+        if (st == SY_AI_STEP_DONE)
+            return c->rc;
+        if (st == SY_AI_STEP_WAIT) {
+            sleep_ms((wake - sy_mono_us() + 999) / 1000);
+            continue;
+        }
+        sy_ai_http_res res;
+        if (sy_ai_http(c->a, req, &res) < 0) {
+            call_stop(c, SY_ENOMEM);
+            return c->rc;
+        }
+        sy_ai_call_answer(c, &res);
     }
 }
 
@@ -350,33 +609,9 @@ static int
 run(sy_arena *a, const sy_ai_target *targets, int n, const op *o,
     const sy_ai_opts *opts, sy_ai_outcome *oc)
 {
-    int64_t t0 = sy_mono_us();
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
-        int r = try_link(a, &targets[i], o, opts, oc, &rc);
-        if (rc < 0)
-            break;
-        if (r == LINK_OK) {
-            oc->err = SY_AI_OK;
-            oc->fallback = i > 0;
-            if (i > 0)
-                sy_counter_add(&m_fallbacks, o->cap, 1);
-            oc->duration_us = sy_mono_us() - t0;
-            return 0;
-        }
-        if (r == LINK_STOP)
-            break;
-    }
-    oc->duration_us = sy_mono_us() - t0;
-    if (rc < 0)
-        return rc;
-    if (oc->err == SY_AI_OK)
-        oc->err = n ? SY_AI_ECIRCUIT : SY_AI_ENOPROVIDER;
-    /* every provider was skipped: say so, whatever the last one did */
-    if (n > 0 && oc->skipped == n)
-        oc->err = SY_AI_ECIRCUIT;
-    sy_counter_add(&m_failures, o->cap, 1);
-    return SY_EPROVIDER;
+    sy_ai_call c;
+    call_init(&c, a, targets, n, o, opts, oc);
+    return drive(&c);
 }
 
 static void
@@ -627,11 +862,24 @@ submit_parse(sy_arena *a, const sy_ai_driver *d, const op *o,
     return d->submitted(a, res->body, o->id_out, o->id_outlen, why, whylen);
 }
 
+/* A new call in the arena for op through targets (the try-on starts). */
+static int
+call_new(sy_arena *a, const sy_ai_target *targets, int n, const op *o,
+         const sy_ai_opts *opts, sy_ai_outcome *oc, sy_ai_call **out)
+{
+    sy_ai_call *c = sy_arena_alloc(a, sizeof(*c));
+    if (!c)
+        return SY_ENOMEM;
+    call_init(c, a, targets, n, o, opts, oc);
+    *out = c;
+    return 0;
+}
+
 int
-sy_ai_tryon_submit(sy_arena *a, const sy_ai_image *person,
-                   const sy_ai_image *garments, int ngarments,
-                   const sy_ai_opts *opts, sy_ai_job *job,
-                   sy_ai_outcome *oc)
+sy_ai_tryon_submit_start(sy_arena *a, const sy_ai_image *person,
+                         const sy_ai_image *garments, int ngarments,
+                         const sy_ai_opts *opts, sy_ai_job *job,
+                         sy_ai_outcome *oc, sy_ai_call **call)
 {
     sy_ai_target t[SY_AI_CHAIN_MAX];
     outcome_init(oc);
@@ -642,11 +890,28 @@ sy_ai_tryon_submit(sy_arena *a, const sy_ai_image *person,
     op o = {.cap = SY_AI_TRYON, .build = submit_build,
             .parse = submit_parse, .img = person, .garments = garments,
             .n = ngarments, .id_out = job->id, .id_outlen = sizeof(job->id)};
-    int rc = run(a, t, chain_targets(SY_AI_TRYON, t), &o, opts, oc);
-    if (rc == 0) {
-        snprintf(job->provider, sizeof(job->provider), "%s", oc->provider);
-        snprintf(job->model, sizeof(job->model), "%s", oc->model);
-    }
+    return call_new(a, t, chain_targets(SY_AI_TRYON, t), &o, opts, oc,
+                    call);
+}
+
+void
+sy_ai_tryon_submitted(const sy_ai_call *c, sy_ai_job *job)
+{
+    snprintf(job->provider, sizeof(job->provider), "%s", c->oc->provider);
+    snprintf(job->model, sizeof(job->model), "%s", c->oc->model);
+}
+
+int
+sy_ai_tryon_submit(sy_arena *a, const sy_ai_image *person,
+                   const sy_ai_image *garments, int ngarments,
+                   const sy_ai_opts *opts, sy_ai_job *job,
+                   sy_ai_outcome *oc)
+{
+    sy_ai_call *c;
+    int rc = sy_ai_tryon_submit_start(a, person, garments, ngarments, opts,
+                                      job, oc, &c);
+    if (rc == 0 && (rc = drive(c)) == 0)
+        sy_ai_tryon_submitted(c, job);
     return rc;
 }
 
@@ -685,9 +950,9 @@ status_parse(sy_arena *a, const sy_ai_driver *d, const op *o,
 }
 
 int
-sy_ai_tryon_status(sy_arena *a, const sy_ai_job *job,
-                   const sy_ai_opts *opts, int *status, sy_str *error,
-                   sy_ai_outcome *oc)
+sy_ai_tryon_status_start(sy_arena *a, const sy_ai_job *job,
+                         const sy_ai_opts *opts, int *status, sy_str *error,
+                         sy_ai_outcome *oc, sy_ai_call **call)
 {
     sy_ai_target t;
     outcome_init(oc);
@@ -696,7 +961,85 @@ sy_ai_tryon_status(sy_arena *a, const sy_ai_job *job,
     op o = {.cap = SY_AI_TRYON, .build = status_build,
             .parse = status_parse, .job_id = job->id, .status_out = status,
             .url_out = error};
-    return run(a, &t, 1, &o, opts, oc);
+    return call_new(a, &t, 1, &o, opts, oc, call);
+}
+
+int
+sy_ai_tryon_status(sy_arena *a, const sy_ai_job *job,
+                   const sy_ai_opts *opts, int *status, sy_str *error,
+                   sy_ai_outcome *oc)
+{
+    sy_ai_call *c;
+    int rc = sy_ai_tryon_status_start(a, job, opts, status, error, oc, &c);
+    return rc < 0 ? rc : drive(c);
+}
+
+static int
+find_build(sy_arena *a, const sy_ai_driver *d, const sy_ai_target *t,
+           const op *o, sy_ai_http_req *req)
+{
+    return d->find(a, t, o->cursor, req);
+}
+
+static int
+find_parse(sy_arena *a, const sy_ai_driver *d, const op *o,
+           const sy_ai_http_res *res, char *why, size_t whylen)
+{
+    const sy_ai_target *t = o->target;
+    json_object *input = sy_ai_tryon_input(a, t, o->img, o->garments, o->n);
+    if (!input)
+        return SY_ENOMEM;
+    int rc = d->found(a, res->body, t, input, o->since, o->id_out,
+                      o->id_outlen, o->next_out, why, whylen);
+    json_object_put(input);
+    return rc;
+}
+
+bool
+sy_ai_tryon_findable(const char *provider)
+{
+    for (int k = SY_AI_FAL; k <= SY_AI_REPLICATE; k++) {
+        if (provider && strcmp(provider, sy_ai_kind_name(k)) == 0) {
+            const sy_ai_driver *d = sy_ai_driver_of(k);
+            return d && d->find && d->found;
+        }
+    }
+    return false;
+}
+
+int
+sy_ai_tryon_find_start(sy_arena *a, sy_ai_job *job,
+                       const sy_ai_image *person,
+                       const sy_ai_image *garments, int ngarments,
+                       const char *since, const char *cursor,
+                       const char **next, const sy_ai_opts *opts,
+                       sy_ai_outcome *oc, sy_ai_call **call)
+{
+    sy_ai_target t;
+    outcome_init(oc);
+    if (!sy_ai_tryon_findable(job->provider) || !job->model[0] ||
+        !person || !garments || ngarments < 1 ||
+        ngarments > SY_AI_TRYON_MAX_GARMENTS || !since ||
+        strlen(since) < 19)
+        return SY_EINVAL;
+    for (int k = SY_AI_FAL; k <= SY_AI_REPLICATE; k++) {
+        if (strcmp(job->provider, sy_ai_kind_name(k)) == 0) {
+            t.kind = k;
+            t.name = sy_ai_kind_name(k);
+            t.model = job->model;
+            t.ep = &sy_conf->ai_ep[k];
+        }
+    }
+    job->id[0] = '\0';
+    *next = NULL;
+    op o = {.cap = SY_AI_TRYON, .build = find_build, .parse = find_parse,
+            .img = person, .garments = garments, .n = ngarments,
+            .id_out = job->id, .id_outlen = sizeof(job->id),
+            .cursor = cursor, .since = since, .next_out = next};
+    int rc = call_new(a, &t, 1, &o, opts, oc, call);
+    if (rc == 0)
+        (*call)->o.target = &(*call)->t[0];
+    return rc;
 }
 
 static int
@@ -724,47 +1067,32 @@ result_parse(sy_arena *a, const sy_ai_driver *d, const op *o,
 }
 
 int
-sy_ai_tryon_result(sy_arena *a, const sy_ai_job *job,
-                   const sy_ai_opts *opts, sy_ai_image *out,
-                   sy_ai_outcome *oc)
+sy_ai_tryon_result_start(sy_arena *a, const sy_ai_job *job,
+                         const sy_ai_opts *opts, sy_ai_image *out,
+                         sy_ai_outcome *oc, sy_ai_call **call)
 {
     sy_ai_target t;
-    sy_str url;
     outcome_init(oc);
     if (job_target(job, &t) < 0)
         return SY_EINVAL;
     op o = {.cap = SY_AI_TRYON, .build = result_build,
-            .parse = result_parse, .job_id = job->id, .ep = t.ep,
-            .url_out = &url};
-    int rc = run(a, &t, 1, &o, opts, oc);
+            .parse = result_parse, .job_id = job->id, .ep = t.ep};
+    int rc = call_new(a, &t, 1, &o, opts, oc, call);
     if (rc < 0)
         return rc;
-    /* the image, from wherever the provider put it: no key sent */
-    sy_ai_http_req req = {
-        .method = "GET",
-        .url = sy_arena_strndup(a, url.p, url.len),
-        .timeout_ms = t.ep->timeout_ms,
-        .connect_timeout_ms = t.ep->connect_timeout_ms,
-        .max_response = (size_t)sy_conf->ai_max_response,
-    };
-    sy_ai_http_res res;
-    if (!req.url || (rc = sy_ai_http(a, &req, &res)) < 0)
-        return SY_ENOMEM;
-    oc->calls++;
-    int cls = sy_ai_http_class(&res);
-    if (cls == SY_AI_OK && (!sy_str_starts(res.content_type, "image/") ||
-                            res.body.len == 0))
-        cls = SY_AI_EMALFORMED;
-    if (cls != SY_AI_OK) {
-        oc->err = cls;
-        oc->http_status = (int)res.status;
-        return SY_EPROVIDER;
-    }
-    size_t semi = strcspn(res.content_type.p, ";");
-    out->data = res.body.p;
-    out->len = res.body.len;
-    out->content_type = sy_arena_strndup(a, res.content_type.p, semi);
-    return out->content_type ? 0 : SY_ENOMEM;
+    (*call)->o.url_out = &(*call)->url;
+    (*call)->img_out = out;
+    return 0;
+}
+
+int
+sy_ai_tryon_result(sy_arena *a, const sy_ai_job *job,
+                   const sy_ai_opts *opts, sy_ai_image *out,
+                   sy_ai_outcome *oc)
+{
+    sy_ai_call *c;
+    int rc = sy_ai_tryon_result_start(a, job, opts, out, oc, &c);
+    return rc < 0 ? rc : drive(c);
 }
 
 /* ------------------------------------------------------------- status */

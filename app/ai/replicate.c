@@ -5,7 +5,9 @@
  * id; GET {base}/v1/predictions/{id} -> status (starting, processing,
  * succeeded, failed, canceled), error, and output (a URL, or an array
  * whose first item is the image).  The key goes in "Authorization:
- * Bearer".
+ * Bearer".  Lookup: GET {base}/v1/predictions lists the account's
+ * predictions newest first, 100 a page, each with its version, input,
+ * status and created_at, and "next": the URL of the next page.
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -98,6 +100,83 @@ result_url(sy_arena *a, sy_str body, sy_str *url, char *why, size_t whylen)
     return sy_ai_dig_str(o, "output", URL_MAX, url, why, whylen);
 }
 
+/* The cursor query of a next-page URL: only one of our base_url's
+ * /v1/predictions?..., and only URL-safe characters. */
+static const char *
+cursor_of(sy_arena *a, const sy_ai_target *t, sy_str next)
+{
+    char prefix[1024];
+    int n = snprintf(prefix, sizeof(prefix), "%s/v1/predictions?",
+                     t->ep->base_url);
+    if (n < 0 || (size_t)n >= sizeof(prefix) || next.len <= (size_t)n ||
+        next.len > URL_MAX || memcmp(next.p, prefix, (size_t)n) != 0)
+        return NULL;
+    sy_str q = {next.p + n, next.len - (size_t)n};
+    for (size_t i = 0; i < q.len; i++) {
+        char c = q.p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || strchr("-._~%=&+", c)))
+            return NULL;
+    }
+    return sy_arena_strndup(a, q.p, q.len);
+}
+
+static int
+find(sy_arena *a, const sy_ai_target *t, const char *cursor,
+     sy_ai_http_req *req)
+{
+    return sy_ai_req(a, t, sy_ai_replicate_driver.auth_prefix, "GET", NULL,
+                     req, "/v1/predictions%s%s", cursor ? "?" : "",
+                     cursor ? cursor : "");
+}
+
+static int
+found(sy_arena *a, sy_str body, const sy_ai_target *t, json_object *input,
+      const char *since, char *id, size_t idlen, const char **next,
+      char *why, size_t whylen)
+{
+    json_object *o, *res;
+    int rc = sy_ai_parse(a, body, &o, why, whylen);
+    if (rc < 0)
+        return rc;
+    id[0] = '\0';
+    *next = NULL;
+    res = sy_ai_dig(o, "results");
+    if (!res || !json_object_is_type(res, json_type_array)) {
+        snprintf(why, whylen, "results is not an array");
+        return SY_EPROVIDER;
+    }
+    bool past = false;
+    size_t n = json_object_array_length(res);
+    for (size_t i = 0; i < n; i++) {
+        json_object *p = json_object_array_get_idx(res, i);
+        sy_str v, st, created;
+        if (sy_ai_dig_str(p, "created_at", 64, &created, why, whylen) < 0)
+            return SY_EPROVIDER;
+        if (created.len < 19 || strncmp(created.p, since, 19) < 0) {
+            past = true; /* newest first: the rest is older still */
+            break;
+        }
+        if (sy_ai_dig_str(p, "version", 256, &v, why, whylen) < 0 ||
+            sy_ai_dig_str(p, "status", 32, &st, why, whylen) < 0)
+            return SY_EPROVIDER;
+        if (!sy_str_eqc(v, t->model) || sy_str_eqc(st, "failed") ||
+            sy_str_eqc(st, "canceled") || sy_str_eqc(st, "aborted") ||
+            !json_object_equal(sy_ai_dig(p, "input"), input))
+            continue;
+        sy_str pid;
+        if (sy_ai_dig_str(p, "id", 127, &pid, why, whylen) < 0)
+            return SY_EPROVIDER;
+        return sy_ai_copy_id(pid, id, idlen, why, whylen);
+    }
+    json_object *nx = sy_ai_dig(o, "next");
+    if (!past && nx && json_object_is_type(nx, json_type_string))
+        *next = cursor_of(a, t,
+                          (sy_str){json_object_get_string(nx),
+                                   (size_t)json_object_get_string_len(nx)});
+    return 0;
+}
+
 const sy_ai_driver sy_ai_replicate_driver = {
     .kind = SY_AI_REPLICATE,
     .auth_prefix = "Authorization: Bearer ",
@@ -107,4 +186,6 @@ const sy_ai_driver sy_ai_replicate_driver = {
     .status_of = status_of,
     .result = get,
     .result_url = result_url,
+    .find = find,
+    .found = found,
 };

@@ -90,9 +90,3 @@ sy_jobs_wait_parse(sy_str v, sy_errs *e, int *secs)
     *secs = (int)n;
     return 0;
 }
-
-void
-sy_jobs_channel(const char *id, char out[SY_PUBSUB_CHANNEL_MAX])
-{
-    snprintf(out, SY_PUBSUB_CHANNEL_MAX, "sy:job:%s", id);
-}

@@ -12,6 +12,7 @@
 
 #include "synthia/authn.h"
 #include "synthia/error.h"
+#include "synthia/jobq.h"
 #include "synthia/jobs.h"
 #include "synthia/park.h"
 #include "synthia/routes.h"
@@ -93,7 +94,7 @@ sy_route_jobs_get(sy_req *req, sy_res *res)
         return rc;
     /* the answer of now is rendered: park on the job's channel */
     char channel[SY_PUBSUB_CHANNEL_MAX];
-    sy_jobs_channel(j.id, channel);
+    sy_jobq_channel(j.id, channel);
     job_wait *w = sy_res_park(res, channel, (int64_t)wait * 1000, job_wake,
                               sizeof(*w));
     if (w) {

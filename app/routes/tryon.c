@@ -25,7 +25,9 @@ register_collector(void)
     sy_metrics_collector(render_queue);
 }
 
-/* The queue's gauges at scrape time (one query over the jobs). */
+/* The queue's gauges at scrape time: two queries over the open and
+ * dead-lettered jobs only (an index on status), whatever the number of
+ * finished ones. */
 static void
 render_queue(sy_buf *b)
 {
@@ -47,7 +49,8 @@ render_queue(sy_buf *b)
                           (uint64_t)q.t.running);
         sy_metrics_sample(b, "synthia_jobs_retries", "gauge",
                           "Attempts beyond the first of the try-on jobs "
-                          "stored (failed and stalled attempts retried)",
+                          "queued, running or dead-lettered (failed and "
+                          "stalled attempts retried)",
                           (uint64_t)q.t.retries);
         sy_metrics_sample(b, "synthia_jobs_dead_lettered", "gauge",
                           "Try-on jobs whose every attempt failed (status "

@@ -133,10 +133,16 @@ sy_jobq_enqueue(sy_arena *a, const char *tenant, const char *id)
 }
 
 void
+sy_jobq_channel(const char *id, char out[SY_PUBSUB_CHANNEL_MAX])
+{
+    snprintf(out, SY_PUBSUB_CHANNEL_MAX, "sy:job:%s", id);
+}
+
+void
 sy_jobq_publish(sy_arena *a, const char *id, const char *status)
 {
-    char ch[64];
-    snprintf(ch, sizeof(ch), "sy:job:%s", id);
+    char ch[SY_PUBSUB_CHANNEL_MAX];
+    sy_jobq_channel(id, ch);
     const char *argv[] = {"PUBLISH", ch, status};
     struct redisReply *r;
     (void)sy_redis_argv(a, 3, argv, NULL, &r);
@@ -216,7 +222,8 @@ static sy_db_stmt sql_claim =
      "AND (SELECT count(*) FROM jobs r WHERE r.tenant_id = jobs.tenant_id "
      "AND r.status = 'running') < $4::integer "
      "RETURNING tenant_id, attempts, max_attempts, provider, model, "
-     "provider_job_id",
+     "provider_job_id, "
+     "floor(extract(epoch FROM created_at) * 1000)::bigint",
      4);
 static sy_db_stmt sql_claimable =
     SY_DB_STMT("jobq_claimable",
@@ -362,6 +369,7 @@ sy_jobq_claim(sy_arena *a, const char *id, const char *owner,
     out->provider = sy_db_cstr(r, 0, 3);
     out->model = sy_db_cstr(r, 0, 4);
     out->provider_job_id = sy_db_cstr(r, 0, 5);
+    out->created_ms = sy_db_i64(r, 0, 6);
     return 0;
 }
 
@@ -787,13 +795,17 @@ sy_jobq_generations_get(sy_arena *a, const char *tenant, int hours,
     return 0;
 }
 
+/* Every /metrics scrape runs this: only the open and dead-lettered
+ * rows, through jobs_open_idx (status, created_at), never the done and
+ * canceled ones that make up nearly the whole table. */
 static sy_db_stmt sql_totals =
     SY_DB_STMT("jobq_totals",
      "SELECT count(*) FILTER (WHERE status = 'queued' AND next_attempt_at "
      "IS NULL), count(*) FILTER (WHERE status = 'queued' AND "
      "next_attempt_at IS NOT NULL), count(*) FILTER (WHERE status = "
      "'running'), count(*) FILTER (WHERE status = 'error'), "
-     "coalesce(sum(greatest(attempts - 1, 0)), 0) FROM jobs",
+     "coalesce(sum(greatest(attempts - 1, 0)), 0) FROM jobs "
+     "WHERE status IN ('queued', 'running', 'error')",
      0);
 
 int

@@ -3,7 +3,15 @@
  * worker.c - the try-on job worker (worker.h).
  *
  * The loop, single-threaded: fill free slots, step the jobs that are
- * due, renew leases, sweep; sleep a little when there was nothing to do.
+ * due, renew leases, sweep, then wait for the provider transfers (at
+ * most until the next thing is due) and hand their answers on.  Every
+ * provider request of every slot is a transfer of one curl multi
+ * (ai_curl.h sy_ai_multi): a slot's job is a state machine (submit ->
+ * poll every jobs.poll_interval -> fetch the image -> store), its
+ * provider call a router call (provider.h sy_ai_call: fallback,
+ * retries, breakers) that yields requests instead of making them, so a
+ * slow provider holds its slot, never the loop.  The local compositor
+ * runs in the loop (CPU) when a slot gets to it.
  *
  * Fairness.  Free slots are filled round robin over the tenants with a
  * stream (one entry per tenant per turn: XREADGROUP COUNT 1), and a
@@ -20,6 +28,11 @@
  * lease (a job done is never done again).  A later attempt of a job
  * whose provider job is known polls that job instead of submitting
  * again, so a worker killed mid-job costs no second provider call.
+ * Before each submit request the row notes where it goes (provider and
+ * model, no id: the intent); a later attempt that finds an intent for
+ * a provider that can be asked (Replicate) looks the job up there
+ * first (find), a page at a time.  FAL cannot be asked: a kill between
+ * its submit and the noting of the id leaves a job submitted twice.
  *
  * Failures.  A provider failure, an error at the provider or an
  * attempt past jobs.attempt_timeout is a failed attempt: queued again,
@@ -47,6 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "synthia/ai_curl.h"
 #include "synthia/arena.h"
 #include "synthia/clock.h"
 #include "synthia/config.h"
@@ -81,7 +95,26 @@ typedef struct slot {
     sy_ai_job pjob;
     int poll_failures;
     int64_t claimed_us, submitted_us, next_us;
+    /* the provider call in progress (NULL: none) and its answers */
+    sy_ai_call *call;
+    int op;        /* OP_SUBMIT, OP_STATUS, OP_RESULT */
+    bool inflight; /* its request is on the multi */
+    sy_ai_http_res res;
+    sy_ai_outcome oc;
+    int pstatus;
+    sy_str perr;
+    sy_ai_image img;
+    char intent[160]; /* provider:model of the submit intent noted */
+    /* a lookup of an earlier attempt's lost submit (lookup true) */
+    bool lookup;
+    char since[32];
+    const char *cursor, *next;
+    int pages;
 } slot;
+
+enum { OP_SUBMIT = 1, OP_STATUS, OP_RESULT, OP_FIND };
+
+#define FIND_PAGES_MAX 5
 
 static volatile sig_atomic_t stop_requested;
 static slot slots[MAX_SLOTS];
@@ -89,6 +122,7 @@ static char me[160];       /* this consumer: host:pid */
 static int rr;             /* round-robin position over the tenants */
 static char cold_seen[8][80]; /* providers this process has used */
 static int ncold;
+static sy_ai_multi *multi; /* every slot's provider transfers */
 
 static void
 on_stop(int sig)
@@ -159,9 +193,22 @@ cold(const char *provider, const char *model)
     return true;
 }
 
+/* Stop the slot's provider call, if any (its request unanswered). */
+static void
+drop_call(slot *s)
+{
+    if (s->inflight)
+        (void)sy_ai_multi_cancel(multi, s);
+    s->inflight = false;
+    if (s->call)
+        sy_ai_call_abandon(s->call);
+    s->call = NULL;
+}
+
 static void
 release_slot(sy_arena *a, slot *s)
 {
+    drop_call(s);
     (void)sy_jobq_ack(a, s->tenant, s->entry);
     sy_arena_cleanup(&s->arena);
     memset(s, 0, sizeof(*s));
@@ -286,28 +333,42 @@ load(slot *s)
     return 0;
 }
 
+static void advance(sy_arena *a, slot *s);
+
 static void
 submit(sy_arena *a, slot *s)
 {
-    sy_ai_outcome oc;
     sy_ai_opts o = {0};
-    int rc = sy_ai_tryon_submit(&s->arena, &s->person, s->garments,
-                                s->ngarments, &o, &s->pjob, &oc);
+    int rc = sy_ai_tryon_submit_start(&s->arena, &s->person, s->garments,
+                                      s->ngarments, &o, &s->pjob, &s->oc,
+                                      &s->call);
+    if (rc < 0) {
+        fail_attempt(a, s, "submit failed: out of memory", false, true);
+        return;
+    }
+    s->op = OP_SUBMIT;
+    advance(a, s);
+}
+
+static void
+submit_done(sy_arena *a, slot *s, int rc)
+{
+    const sy_ai_outcome *oc = &s->oc;
     if (rc == SY_EPROVIDER && chain_ends_local() &&
-        oc.err != SY_AI_ECLIENT) {
+        oc->err != SY_AI_ECLIENT) {
         run_local(a, s);
         return;
     }
     if (rc < 0) {
         char why[160];
         snprintf(why, sizeof(why), "submit failed: %s%s%s",
-                 rc == SY_EPROVIDER ? sy_ai_err_name(oc.err)
+                 rc == SY_EPROVIDER ? sy_ai_err_name(oc->err)
                                     : sy_strerror(rc),
-                 oc.provider && oc.provider[0] ? " at " : "",
-                 oc.provider ? oc.provider : "");
+                 oc->provider && oc->provider[0] ? " at " : "",
+                 oc->provider ? oc->provider : "");
         fail_attempt(a, s, why, rc == SY_EPROVIDER &&
-                                    (oc.err == SY_AI_ECLIENT ||
-                                     oc.err == SY_AI_ENOPROVIDER),
+                                    (oc->err == SY_AI_ECLIENT ||
+                                     oc->err == SY_AI_ENOPROVIDER),
                      true);
         return;
     }
@@ -321,14 +382,27 @@ submit(sy_arena *a, slot *s)
 static void
 poll_job(sy_arena *a, slot *s)
 {
-    sy_ai_outcome oc;
     sy_ai_opts o = {0};
-    int status = 0;
-    sy_str err;
-    int rc = sy_ai_tryon_status(&s->arena, &s->pjob, &o, &status, &err, &oc);
+    s->perr = SY_STR("");
+    int rc = sy_ai_tryon_status_start(&s->arena, &s->pjob, &o, &s->pstatus,
+                                      &s->perr, &s->oc, &s->call);
+    if (rc < 0) {
+        /* the stored provider job cannot be asked about */
+        fail_attempt(a, s, "the provider does not know the job", false,
+                     true);
+        return;
+    }
+    s->op = OP_STATUS;
+    advance(a, s);
+}
+
+static void
+status_done(sy_arena *a, slot *s, int rc)
+{
+    const sy_ai_outcome *oc = &s->oc;
     if (rc < 0) {
         bool gone = rc == SY_EINVAL ||
-                    (rc == SY_EPROVIDER && oc.err == SY_AI_ECLIENT);
+                    (rc == SY_EPROVIDER && oc->err == SY_AI_ECLIENT);
         if (gone || ++s->poll_failures >= POLL_FAILURES_MAX) {
             fail_attempt(a, s, gone ? "the provider does not know the job"
                                     : "the provider's status failed",
@@ -339,35 +413,196 @@ poll_job(sy_arena *a, slot *s)
         return;
     }
     s->poll_failures = 0;
+    int status = s->pstatus;
     if (status == SY_AI_JOB_QUEUED || status == SY_AI_JOB_RUNNING) {
         s->next_us = sy_mono_us() + conf()->jobs_poll_interval_ms * 1000;
         return;
     }
     if (status != SY_AI_JOB_DONE) {
         char why[200];
+        sy_str err = s->perr;
         snprintf(why, sizeof(why), "the provider's job %s: %.*s",
                  sy_ai_job_status_name(status),
                  (int)(err.len > 120 ? 120 : err.len), err.p ? err.p : "");
         fail_attempt(a, s, why, false, true);
         return;
     }
-    sy_ai_image img;
-    rc = sy_ai_tryon_result(&s->arena, &s->pjob, &o, &img, &oc);
+    sy_ai_opts o = {0};
+    rc = sy_ai_tryon_result_start(&s->arena, &s->pjob, &o, &s->img, &s->oc,
+                                  &s->call);
     if (rc < 0) {
-        fail_attempt(a, s, "fetching the result failed", false,
-                     rc == SY_EPROVIDER && oc.err == SY_AI_ECLIENT);
+        fail_attempt(a, s, "fetching the result failed", false, false);
         return;
     }
-    complete(a, s, &img, s->pjob.provider, s->pjob.model,
+    s->op = OP_RESULT;
+    advance(a, s);
+}
+
+static void
+result_done(sy_arena *a, slot *s, int rc)
+{
+    if (rc < 0) {
+        fail_attempt(a, s, "fetching the result failed", false,
+                     rc == SY_EPROVIDER && s->oc.err == SY_AI_ECLIENT);
+        return;
+    }
+    complete(a, s, &s->img, s->pjob.provider, s->pjob.model,
              sy_mono_us() - s->submitted_us);
+}
+
+/* An earlier attempt noted a submit to a provider that can be asked
+ * (sy_ai_tryon_findable) but no job id: it may have been accepted.
+ * Look for it, a page at a time, before submitting again. */
+static void
+find(sy_arena *a, slot *s)
+{
+    sy_ai_opts o = {0};
+    int rc = sy_ai_tryon_find_start(&s->arena, &s->pjob, &s->person,
+                                    s->garments, s->ngarments, s->since,
+                                    s->cursor, &s->next, &o, &s->oc,
+                                    &s->call);
+    if (rc < 0) {
+        s->lookup = false;
+        submit(a, s);
+        return;
+    }
+    s->op = OP_FIND;
+    advance(a, s);
+}
+
+static void
+find_done(sy_arena *a, slot *s, int rc)
+{
+    if (rc < 0 && !(rc == SY_EPROVIDER && s->oc.err == SY_AI_ECLIENT)) {
+        /* not known whether it has the job: ask again after a back-off
+         * rather than risk a second submit */
+        fail_attempt(a, s, "looking up the provider's job failed", false,
+                     false);
+        return;
+    }
+    if (rc == 0 && s->pjob.id[0]) {
+        s->lookup = false;
+        s->submitted = true;
+        s->submitted_us = sy_mono_us();
+        s->next_us = s->submitted_us;
+        (void)sy_jobq_set_provider(a, s->id, me, s->pjob.provider,
+                                   s->pjob.model, s->pjob.id);
+        sy_logline *l = sy_log_begin(SY_LOG_INFO, "job_found");
+        sy_log_cstr(l, "job", s->id);
+        sy_log_cstr(l, "provider", s->pjob.provider);
+        sy_log_int(l, "pages", s->pages + 1);
+        sy_log_end(l);
+        return;
+    }
+    if (rc == 0 && s->next && ++s->pages < FIND_PAGES_MAX) {
+        s->cursor = s->next;
+        s->next_us = sy_mono_us();
+        return;
+    }
+    /* not there (or the provider refuses the listing): submit */
+    s->lookup = false;
+    submit(a, s);
+}
+
+/* Before a submit's request leaves: note where it goes, so that a
+ * worker that dies before noting the job's id leaves a trace to look
+ * the job up by (find). */
+static void
+note_intent(sy_arena *a, slot *s)
+{
+    char k[sizeof(s->intent)];
+    snprintf(k, sizeof(k), "%s:%s", s->oc.provider, s->oc.model);
+    if (strcmp(k, s->intent) == 0)
+        return;
+    if (sy_jobq_set_provider(a, s->id, me, s->oc.provider, s->oc.model,
+                             NULL) == 0)
+        snprintf(s->intent, sizeof(s->intent), "%s", k);
+}
+
+/* Move the slot's provider call on as far as it goes without waiting:
+ * its next request onto the multi, a retry's back-off as the slot's
+ * next time, or its end handed to the op's next step. */
+static void
+advance(sy_arena *a, slot *s)
+{
+    for (;;) {
+        const sy_ai_http_req *req = NULL;
+        int64_t wake = 0;
+        int st = sy_ai_call_next(s->call, &req, &wake);
+        if (st == SY_AI_STEP_HTTP) {
+            if (s->op == OP_SUBMIT)
+                note_intent(a, s);
+            if (sy_ai_multi_add(multi, &s->arena, req, &s->res, s) == 0) {
+                s->inflight = true;
+                return;
+            }
+            /* not started (out of memory): a failed connection */
+            memset(&s->res, 0, sizeof(s->res));
+            s->res.err = SY_AI_ECONNECT;
+            s->res.retry_after_ms = -1;
+            s->res.body = SY_STR("");
+            s->res.content_type = SY_STR("");
+            snprintf(s->res.detail, sizeof(s->res.detail),
+                     "the transfer could not start");
+            sy_ai_call_answer(s->call, &s->res);
+            continue;
+        }
+        if (st == SY_AI_STEP_WAIT) {
+            s->next_us = wake;
+            return;
+        }
+        int rc = sy_ai_call_rc(s->call);
+        int op = s->op;
+        if (op == OP_SUBMIT && rc == 0)
+            sy_ai_tryon_submitted(s->call, &s->pjob);
+        s->call = NULL;
+        s->op = 0;
+        if (op == OP_SUBMIT)
+            submit_done(a, s, rc);
+        else if (op == OP_FIND)
+            find_done(a, s, rc);
+        else if (op == OP_STATUS)
+            status_done(a, s, rc);
+        else
+            result_done(a, s, rc);
+        return;
+    }
+}
+
+/* A transfer of the slot's call ended: its answer to the call. */
+static void
+answered(sy_arena *a, slot *s)
+{
+    if (!s->used || !s->inflight || !s->call)
+        return;
+    s->inflight = false;
+    sy_ai_call_answer(s->call, &s->res);
+    advance(a, s);
+}
+
+static void
+nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static bool
+timed_out(const slot *s)
+{
+    return sy_mono_us() - s->claimed_us >
+           conf()->jobs_attempt_timeout_ms * 1000;
 }
 
 static void
 step(sy_arena *a, slot *s)
 {
-    if (sy_mono_us() - s->claimed_us >
-        conf()->jobs_attempt_timeout_ms * 1000) {
+    if (timed_out(s)) {
         fail_attempt(a, s, "the attempt timed out", false, true);
+        return;
+    }
+    if (s->call) { /* a retry's back-off is over */
+        advance(a, s);
         return;
     }
     if (!s->loaded) {
@@ -378,7 +613,9 @@ step(sy_arena *a, slot *s)
             return;
         }
     }
-    if (s->submitted)
+    if (s->lookup)
+        find(a, s);
+    else if (s->submitted)
         poll_job(a, s);
     else if (conf()->ai_nchain[SY_AI_TRYON] == 1 && chain_ends_local())
         run_local(a, s);
@@ -436,6 +673,18 @@ take(sy_arena *a, const char *t)
         snprintf(s->pjob.id, sizeof(s->pjob.id), "%s", c.provider_job_id);
         s->submitted = true;
         s->submitted_us = s->claimed_us;
+    } else if (c.provider && c.model && !c.provider_job_id &&
+               sy_ai_tryon_findable(c.provider) &&
+               strlen(c.model) < sizeof(s->pjob.model)) {
+        /* an earlier attempt started a submit there: look first */
+        snprintf(s->pjob.provider, sizeof(s->pjob.provider), "%s",
+                 c.provider);
+        snprintf(s->pjob.model, sizeof(s->pjob.model), "%s", c.model);
+        time_t since = (time_t)(c.created_ms / 1000) - 60; /* clock skew */
+        struct tm tm;
+        gmtime_r(&since, &tm);
+        strftime(s->since, sizeof(s->since), "%Y-%m-%dT%H:%M:%S", &tm);
+        s->lookup = true;
     }
     sy_jobq_publish(a, job, "running");
     sy_logline *l = sy_log_begin(SY_LOG_INFO, "job_claimed");
@@ -443,6 +692,7 @@ take(sy_arena *a, const char *t)
     sy_log_cstr(l, "tenant", c.tenant);
     sy_log_int(l, "attempt", c.attempts);
     sy_log_int(l, "resumed", s->submitted);
+    sy_log_int(l, "lookup", s->lookup);
     sy_log_end(l);
     return 1;
 }
@@ -522,11 +772,51 @@ release_all(sy_arena *a)
     }
 }
 
-static void
-nap(int64_t us)
+/* Milliseconds the loop may wait for transfers before it has
+ * something else to do: a slot due, a heartbeat, a sweep; at most 20 ms
+ * while a slot is free (new work is looked for that often), 100 ms
+ * otherwise (a stop request is seen that soon). */
+static int
+wait_ms(int64_t until)
 {
-    struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
+    int64_t cap = free_slot() ? 20000 : 100000;
+    int64_t now = sy_mono_us();
+    for (int i = 0; i < nslots(); i++)
+        if (slots[i].used && !slots[i].inflight && slots[i].next_us < until)
+            until = slots[i].next_us;
+    int64_t us = until - now;
+    if (us > cap)
+        us = cap;
+    return us <= 0 ? 0 : (int)((us + 999) / 1000);
+}
+
+/* Wait for the transfers (at most ms) and hand their answers to their
+ * calls. */
+static void
+transfers(sy_arena *a, int ms)
+{
+    void *done[MAX_SLOTS];
+    int n = 0;
+    if (sy_ai_multi_wait(multi, ms, done, MAX_SLOTS, &n) < 0) {
+        nap_ms(ms);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        answered(a, done[i]);
+        sy_arena_reset(a);
+    }
+}
+
+/* Attempts past jobs.attempt_timeout, their transfers stopped. */
+static void
+expire(sy_arena *a)
+{
+    for (int i = 0; i < nslots(); i++) {
+        if (slots[i].used && timed_out(&slots[i])) {
+            fail_attempt(a, &slots[i], "the attempt timed out", false, true);
+            sy_arena_reset(a);
+        }
+    }
 }
 
 int
@@ -547,6 +837,12 @@ sy_worker_run(void)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    multi = sy_ai_multi_new(nslots() > 0 ? nslots() : 1);
+    if (!multi) {
+        sy_log(SY_LOG_ERROR, "worker_start", "libcurl's multi interface "
+               "could not start");
+        return SY_EINTERNAL;
+    }
     sy_arena a;
     sy_arena_init(&a, 1 << 16, 0);
     const char **tenants = NULL;
@@ -594,20 +890,24 @@ sy_worker_run(void)
             heartbeat(&a);
             next_beat = now + conf()->jobs_lease_ms * 1000 / 3;
         }
+        expire(&a);
         int before = used_slots();
         fill(&a, tenants, nt);
         busy = used_slots() != before;
         for (int i = 0; i < nslots(); i++) {
-            if (slots[i].used && slots[i].next_us <= sy_mono_us()) {
+            if (slots[i].used && !slots[i].inflight &&
+                slots[i].next_us <= sy_mono_us()) {
                 step(&a, &slots[i]);
                 busy = true;
                 sy_arena_reset(&a);
             }
         }
-        if (!busy)
-            nap(20000);
+        int64_t until = next_beat < next_sweep ? next_beat : next_sweep;
+        transfers(&a, busy ? 0 : wait_ms(until));
     }
     sy_arena_cleanup(&a);
+    sy_ai_multi_free(multi);
+    multi = NULL;
     sy_log(SY_LOG_INFO, "worker_stop", "consumer %s stopped", me);
     return 0;
 }

@@ -12,6 +12,7 @@
 #ifndef SYNTHIA_AI_CURL_H
 #define SYNTHIA_AI_CURL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,38 @@ char *sy_ai_base64(sy_arena *a, const char *prefix, const void *p, size_t n);
 /* Decode standard base64 (whitespace not allowed) into the arena.
  * 0, SY_EINVAL (not base64), SY_ENOMEM. */
 int sy_ai_unbase64(sy_arena *a, sy_str in, sy_str *out);
+
+/* Many calls at once (the worker's provider calls): one libcurl multi
+ * handle and up to max transfers in flight, each on its own easy handle
+ * (kept for the next transfer; connections are shared through the
+ * multi's cache).  A transfer is the same call as sy_ai_http's (the same
+ * options, limits and res), only not waited for. */
+typedef struct sy_ai_multi sy_ai_multi;
+
+/* NULL when libcurl cannot start or memory ran out. */
+sy_ai_multi *sy_ai_multi_new(int max);
+void sy_ai_multi_free(sy_ai_multi *m);
+
+/* Start req; res (and the answer, in a) is filled when
+ * sy_ai_multi_wait hands back tag.  req's memory and a must live until
+ * then.  0, SY_ENOMEM, or SY_EINVAL (max transfers in flight, or
+ * libcurl refused an option). */
+int sy_ai_multi_add(sy_ai_multi *m, sy_arena *a, const sy_ai_http_req *req,
+                    sy_ai_http_res *res, void *tag);
+
+/* Stop tag's transfer (its res is left unfinished); false when it has
+ * none in flight. */
+bool sy_ai_multi_cancel(sy_ai_multi *m, void *tag);
+
+/* Transfers in flight. */
+int sy_ai_multi_running(const sy_ai_multi *m);
+
+/* Wait up to timeout_ms (0: not at all) for activity on the transfers
+ * (curl_multi_poll; a plain sleep when none is in flight), move them
+ * on, and hand back in done[] (up to max) the tags of the transfers
+ * that ended: their res is filled.  0 or SY_EINTERNAL. */
+int sy_ai_multi_wait(sy_ai_multi *m, int timeout_ms, void **done, int max,
+                     int *ndone);
 
 /* Free this process's handle (its connections close). */
 void sy_ai_http_close(void);

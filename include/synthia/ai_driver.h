@@ -63,6 +63,18 @@ typedef struct sy_ai_driver {
                   sy_ai_http_req *req);
     int (*result_url)(sy_arena *a, sy_str body, sy_str *url, char *why,
                       size_t whylen);
+    /* try-on lookup of a submit whose answer was lost (replicate; NULL
+     * for fal, whose queue cannot be listed): a page of the jobs,
+     * newest first (cursor NULL: the first); found: the id of a job
+     * of t->model whose input equals `input` and that did not fail,
+     * created at or after since ("YYYY-MM-DDTHH:MM:SS", UTC), into id
+     * ("" when none on the page), and *next the cursor of the next page
+     * (NULL when there is none or the page reached past since) */
+    int (*find)(sy_arena *a, const sy_ai_target *t, const char *cursor,
+                sy_ai_http_req *req);
+    int (*found)(sy_arena *a, sy_str body, const sy_ai_target *t,
+                 struct json_object *input, const char *since, char *id,
+                 size_t idlen, const char **next, char *why, size_t whylen);
 } sy_ai_driver;
 
 extern const sy_ai_driver sy_ai_openai_driver;

@@ -22,6 +22,7 @@
 
 #include "synthia/arena.h"
 #include "synthia/crypto.h"
+#include "synthia/pubsub.h"
 #include "synthia/str.h"
 
 #define SY_JOBQ_TENANTS_KEY "sy:jobs:tenants"
@@ -69,6 +70,10 @@ int sy_jobq_insert(sy_arena *a, const sy_jobq_new *j,
  * in PostgreSQL: the worker's sweep enqueues it). */
 int sy_jobq_enqueue(sy_arena *a, const char *tenant, const char *id);
 
+/* The channel a job's changes are published on: "sy:job:<id>" (id as
+ * stored, lower case); parked ?wait= requests subscribe to it. */
+void sy_jobq_channel(const char *id, char out[SY_PUBSUB_CHANNEL_MAX]);
+
 /* After the commit of a change: PUBLISH status on sy:job:<id>
  * (best effort: a parked client also times out and reads the row). */
 void sy_jobq_publish(sy_arena *a, const char *id, const char *status);
@@ -104,7 +109,10 @@ typedef struct sy_jobq_claim {
     int max_attempts;
     const char *provider;        /* of an earlier attempt, or NULL */
     const char *model;
-    const char *provider_job_id; /* a job at the provider to resume */
+    const char *provider_job_id; /* a job at the provider to resume; NULL
+                                    with a provider: a submit to it was
+                                    started and may have reached it */
+    int64_t created_ms;          /* the job's created_at, Unix ms */
 } sy_jobq_claimed;
 
 /* Take job id for owner if it is queued and due and its tenant has
@@ -121,7 +129,10 @@ int sy_jobq_heartbeat(sy_arena *a, const char *owner, const char *const *ids,
                       int n, int64_t lease_ms, int *kept);
 
 /* Note the provider's job of a running attempt (so that a later attempt
- * resumes it instead of submitting again). */
+ * resumes it instead of submitting again); with provider_job_id NULL,
+ * the intent before a submit: it goes to provider and model (a later
+ * attempt that finds no id looks the job up there when the provider
+ * can be asked, provider.h sy_ai_tryon_find_start). */
 int sy_jobq_set_provider(sy_arena *a, const char *id, const char *owner,
                          const char *provider, const char *model,
                          const char *provider_job_id);
@@ -207,7 +218,9 @@ int sy_jobq_depths(sy_arena *a, sy_jobq_depth **out, int *n);
 
 /* Over every tenant: jobs queued and due, waiting for their back-off,
  * running, dead-lettered (status error), and attempts beyond the first
- * of the jobs stored (retries). */
+ * of those jobs (retries).  Reads those rows only (an index on status):
+ * cheap whatever the number of finished jobs, for every /metrics
+ * scrape. */
 typedef struct sy_jobq_totals {
     int64_t queued, delayed, running, dead, retries;
 } sy_jobq_totals;

@@ -19,7 +19,6 @@
 #include "synthia/jobq.h"
 #include "synthia/jobs_db.h"
 #include "synthia/principal.h"
-#include "synthia/pubsub.h"
 #include "synthia/str.h"
 
 struct json_object;
@@ -48,9 +47,5 @@ void sy_jobs_etag(const sy_job *j, char out[SY_JOBS_ETAG_MAX]);
 /* ?wait=N: 0..SY_JOBS_WAIT_MAX seconds; else a field error in e
  * (SY_EVALIDATION). */
 int sy_jobs_wait_parse(sy_str v, sy_errs *e, int *secs);
-
-/* The channel a job's changes are published on: "sy:job:<id>" (id as
- * stored, lower case). */
-void sy_jobs_channel(const char *id, char out[SY_PUBSUB_CHANNEL_MAX]);
 
 #endif

@@ -13,7 +13,9 @@
  * or a malformed answer moves on to the next provider at once; any other
  * 4xx comes back at once (the request is wrong, not the provider).  Calls
  * block the calling process for at most the caller's deadline
- * (opts->deadline_us) or the providers' timeouts and waits.
+ * (opts->deadline_us) or the providers' timeouts and waits; the try-on
+ * calls also come as state machines that never block (sy_ai_call,
+ * below), driven by the worker on a curl multi.
  *
  * Results live in the caller's arena.  Errors: 0; SY_EPROVIDER with
  * what happened in the outcome (err: the class of the last failure,
@@ -197,6 +199,69 @@ int sy_ai_tryon_status(sy_arena *a, const sy_ai_job *job,
 int sy_ai_tryon_result(sy_arena *a, const sy_ai_job *job,
                        const sy_ai_opts *o, sy_ai_image *out,
                        sy_ai_outcome *oc);
+
+/* The same three calls without blocking (the worker: many at once on
+ * one curl multi, ai_curl.h).  A *_start makes the call (in the arena,
+ * which must live until it ends; so must job, status, error, out and
+ * oc); then, until it is done:
+ *   sy_ai_call_next: SY_AI_STEP_HTTP: make *req (sy_ai_http or
+ *     sy_ai_multi_add) and give its answer to sy_ai_call_answer;
+ *     SY_AI_STEP_WAIT: a retry's back-off, call again at *wake_us
+ *     (sy_mono_us); SY_AI_STEP_DONE: sy_ai_call_rc is what the blocking
+ *     call would have returned.
+ * The router's rules (fallback, retries, breakers, metrics) are the
+ * blocking calls' own: those drive the same state machine. */
+typedef struct sy_ai_call sy_ai_call;
+
+enum sy_ai_step { SY_AI_STEP_HTTP = 1, SY_AI_STEP_WAIT, SY_AI_STEP_DONE };
+
+int sy_ai_tryon_submit_start(sy_arena *a, const sy_ai_image *person,
+                             const sy_ai_image *garments, int ngarments,
+                             const sy_ai_opts *o, sy_ai_job *job,
+                             sy_ai_outcome *oc, sy_ai_call **call);
+/* After a submit call succeeded: the provider and model into job (its
+ * id is there already). */
+void sy_ai_tryon_submitted(const sy_ai_call *c, sy_ai_job *job);
+int sy_ai_tryon_status_start(sy_arena *a, const sy_ai_job *job,
+                             const sy_ai_opts *o, int *status,
+                             sy_str *error, sy_ai_outcome *oc,
+                             sy_ai_call **call);
+int sy_ai_tryon_result_start(sy_arena *a, const sy_ai_job *job,
+                             const sy_ai_opts *o, sy_ai_image *out,
+                             sy_ai_outcome *oc, sy_ai_call **call);
+
+/* A submit whose answer was lost (the worker died between the provider's
+ * answer and noting its id): can job->provider be asked for its jobs?
+ * Replicate: yes (its predictions can be listed); FAL: no (its queue
+ * has neither a listing nor an idempotency key). */
+bool sy_ai_tryon_findable(const char *provider);
+
+/* Look for that job at job->provider (job->model; no fallback, no
+ * retries but the router's): one page (cursor NULL: the first) of the
+ * provider's jobs created since `since` ("YYYY-MM-DDTHH:MM:SS", UTC),
+ * matched on the model and the very input a submit of person and
+ * garments sends, failed and canceled ones skipped.  When the call is
+ * done with 0: job->id is the job found ("" when none on this page),
+ * *next the cursor of the next page (NULL: no more).  SY_EINVAL when
+ * the provider cannot be asked. */
+int sy_ai_tryon_find_start(sy_arena *a, sy_ai_job *job,
+                           const sy_ai_image *person,
+                           const sy_ai_image *garments, int ngarments,
+                           const char *since, const char *cursor,
+                           const char **next, const sy_ai_opts *o,
+                           sy_ai_outcome *oc, sy_ai_call **call);
+
+struct sy_ai_http_req;
+struct sy_ai_http_res;
+int sy_ai_call_next(sy_ai_call *c, const struct sy_ai_http_req **req,
+                    int64_t *wake_us);
+void sy_ai_call_answer(sy_ai_call *c, const struct sy_ai_http_res *res);
+/* The result of a call that is done; SY_EINVAL before. */
+int sy_ai_call_rc(const sy_ai_call *c);
+/* Give the call up (its request was never answered: the worker's
+ * attempt timed out or it is stopping): its breaker ticket goes back
+ * unused, and it is done with SY_EPROVIDER. */
+void sy_ai_call_abandon(sy_ai_call *c);
 
 /* The first link of a capability's chain (the provider asked first), for
  * cache keys: false when the chain is empty. */

@@ -2,7 +2,8 @@
 /*
  * target_provider.c - what the AI providers answer (app/ai/): every
  * driver's reading of an answer body (OpenAI and Gemini text and
- * vectors, FAL and Replicate job ids, statuses and result URLs), the
+ * vectors, FAL and Replicate job ids, statuses and result URLs, and
+ * Replicate's list of predictions as a lookup reads it), the
  * JSON Schema check of a vision answer, Retry-After and base64.  A
  * provider is a remote party: none of it may crash or accept a wrong
  * shape.
@@ -24,6 +25,10 @@
 const char fz_target_name[] = "provider";
 
 static json_object *schema;
+static char base_url[] = "http://h:1", human[] = "human", garm[] = "garm";
+static sy_ai_endpoint_conf EP = {.base_url = base_url,
+                                 .person_field = human,
+                                 .garment_field = garm};
 
 int
 fz_init(void)
@@ -99,6 +104,26 @@ fz_run(const uint8_t *data, size_t size, sy_buf *t)
             s = SY_STR_NULL;
             rc = d->result_url(&a, body, &s, why, sizeof(why));
             fz_put(t, "url", rc, rc == 0 ? s : SY_STR_NULL);
+        }
+        if (d->found) {
+            sy_ai_target rt = {kinds[k], "replicate", "o/m:v", &EP};
+            char fid[128] = "untouched";
+            const char *next = NULL;
+            json_object *in = json_tokener_parse("{\"human\":\"a\","
+                                                 "\"garm\":\"b\"}");
+            if (!in)
+                fz_fail("no memory for the input");
+            rc = d->found(&a, body, &rt, in, "2024-01-01T00:00:00", fid,
+                          sizeof(fid), &next, why, sizeof(why));
+            json_object_put(in);
+            if (rc == 0 && fid[0] && !sy_ai_id_ok(sy_str_c(fid)))
+                fz_fail("found: an id that is not [A-Za-z0-9_.-]");
+            if (rc == 0 && next && strpbrk(next, " \t\r\n/?#\\\""))
+                fz_fail("found: a cursor that could change the URL");
+            if (rc == 0 && fid[0] && next)
+                fz_fail("found: an id and a next page");
+            fz_putc(t, "found", rc, rc == 0 ? fid : "");
+            fz_putc(t, "next", rc, rc == 0 && next ? next : "");
         }
     }
 

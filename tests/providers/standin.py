@@ -18,6 +18,9 @@ Shapes (routes, named as the admin endpoint names them):
   fal.result         GET  /{owner}/{app}/requests/{id}
   replicate.create   POST /v1/predictions
   replicate.get      GET  /v1/predictions/{id}
+  replicate.list     GET  /v1/predictions[?cursor=N]  (newest first, 100
+                     a page, each with version, input, status,
+                     created_at; "next": the next page's URL or null)
   files              GET  /files/{name}  (result images)
 
 Answers:
@@ -316,6 +319,8 @@ class Handler(BaseHTTPRequestHandler):
             return "openai.embeddings", "openai", self.openai_embed, ()
         if path == "/v1/predictions" and method == "POST":
             return "replicate.create", "replicate", self.replicate_create, ()
+        if path == "/v1/predictions" and method == "GET":
+            return "replicate.list", "replicate", self.replicate_list, ()
         m = re.match(r"^/v1/predictions/([A-Za-z0-9]+)$", path)
         if m and method == "GET":
             return "replicate.get", "replicate", self.replicate_get, \
@@ -517,7 +522,9 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATE["jobs"][jid] = {"kind": kind, "polls": polls,
                                   "seen": 0, "seed": seed,
-                                  "model": model}
+                                  "model": model, "input": inputs,
+                                  "created": time.time(),
+                                  "n": len(STATE["jobs"])}
         return jid
 
     def job_status(self, jid):
@@ -593,6 +600,33 @@ class Handler(BaseHTTPRequestHandler):
             out["status"] = "exploded"
         self.send(200, out)
 
+    def replicate_list(self, body, malformed):
+        m = re.search(r"[?&]cursor=(\d+)", self.path)
+        start = int(m.group(1)) if m else 0
+        with LOCK:
+            jobs = sorted(((jid, dict(j)) for jid, j in STATE["jobs"].items()
+                           if j["kind"] == "replicate"),
+                          key=lambda x: -x[1]["n"])
+        page = jobs[start:start + 100]
+        out = []
+        for jid, j in page:
+            st = "starting" if j["seen"] <= 1 else "processing" \
+                if j["seen"] <= j["polls"] else "succeeded"
+            t = j["created"]
+            out.append({
+                "id": jid, "version": j["model"], "input": j["input"],
+                "status": st, "error": None,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%S",
+                                            time.gmtime(t)) +
+                ".%06dZ" % int((t % 1) * 1e6)})
+        nxt = None
+        if start + 100 < len(jobs):
+            nxt = "http://%s/v1/predictions?cursor=%d" % (
+                self.headers.get("Host") or "127.0.0.1", start + 100)
+        if malformed:
+            out = {"results": 7}
+        self.send(200, {"next": nxt, "previous": None, "results": out})
+
     def files(self, body, malformed, name):
         jid = name[:-4]
         with LOCK:
@@ -612,6 +646,9 @@ def main():
     ap.add_argument("--port-file")
     a = ap.parse_args()
     ThreadingHTTPServer.daemon_threads = True
+    # the worker opens many connections at once (curl multi): the
+    # default backlog of 5 drops SYNs, and a connect then takes a second
+    ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer((a.host, a.port), Handler)
     port = srv.server_address[1]
     if a.port_file:

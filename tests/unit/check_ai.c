@@ -339,6 +339,92 @@ START_TEST(test_tryon_drivers_read_jobs_strictly)
 }
 END_TEST
 
+START_TEST(test_replicate_lookup_reads_the_list_strictly)
+{
+    const sy_ai_driver *r = sy_ai_driver_of(SY_AI_REPLICATE);
+    const sy_ai_driver *f = sy_ai_driver_of(SY_AI_FAL);
+    sy_ai_target t = {SY_AI_REPLICATE, "replicate", "o/m:v", &EP};
+    sy_ai_http_req req;
+    char id[128];
+    const char *next;
+    /* FAL's queue cannot be listed */
+    ck_assert(f->find == NULL && f->found == NULL);
+    ck_assert_int_eq(r->find(&A, &t, NULL, &req), 0);
+    ck_assert_str_eq(req.url, "http://h:1/p/v1/predictions");
+    ck_assert_str_eq(req.method, "GET");
+    ck_assert_int_eq(r->find(&A, &t, "cursor=abc", &req), 0);
+    ck_assert_str_eq(req.url, "http://h:1/p/v1/predictions?cursor=abc");
+
+    json_object *in = J("{\"human\":\"data:a\",\"garm\":\"data:b\"}");
+#define PAGE \
+        "{\"next\":\"http://h:1/p/v1/predictions?cursor=c2\",\"results\":[" \
+        /* another model, a failed one, another input: not it */ \
+        "{\"id\":\"p1\",\"version\":\"o/x:v\",\"status\":\"succeeded\"," \
+        "\"created_at\":\"2024-05-01T10:00:03.1Z\"," \
+        "\"input\":{\"human\":\"data:a\",\"garm\":\"data:b\"}}," \
+        "{\"id\":\"p2\",\"version\":\"o/m:v\",\"status\":\"failed\"," \
+        "\"created_at\":\"2024-05-01T10:00:02.1Z\"," \
+        "\"input\":{\"human\":\"data:a\",\"garm\":\"data:b\"}}," \
+        "{\"id\":\"p3\",\"version\":\"o/m:v\",\"status\":\"starting\"," \
+        "\"created_at\":\"2024-05-01T10:00:01.1Z\"," \
+        "\"input\":{\"human\":\"data:a\",\"garm\":\"data:c\"}}%s]}"
+    char body[2048];
+    /* nothing on this page: the next one */
+    snprintf(body, sizeof(body), PAGE, "");
+    ck_assert_int_eq(r->found(&A, sy_str_c(body), &t, in,
+                              "2024-05-01T09:00:00", id, sizeof(id), &next,
+                              why, sizeof(why)), 0);
+    ck_assert_str_eq(id, "");
+    ck_assert_str_eq(next, "cursor=c2");
+    /* the one: same model, same input, not failed */
+    snprintf(body, sizeof(body), PAGE,
+             ",{\"id\":\"p4\",\"version\":\"o/m:v\",\"status\":"
+             "\"processing\",\"created_at\":\"2024-05-01T10:00:00.5Z\","
+             "\"input\":{\"garm\":\"data:b\",\"human\":\"data:a\"}}");
+    ck_assert_int_eq(r->found(&A, sy_str_c(body), &t, in,
+                              "2024-05-01T09:00:00", id, sizeof(id), &next,
+                              why, sizeof(why)), 0);
+    ck_assert_str_eq(id, "p4");
+    /* older than since: not looked at, and no further page */
+    ck_assert_int_eq(r->found(&A, sy_str_c(body), &t, in,
+                              "2024-05-01T10:00:01", id, sizeof(id), &next,
+                              why, sizeof(why)), 0);
+    ck_assert_str_eq(id, "");
+    ck_assert_ptr_null(next);
+    /* a next page elsewhere, or with characters that would change the
+     * URL, is not followed */
+    const char *bad[] = {"http://evil/v1/predictions?cursor=1",
+                         "http://h:1/p/v1/predictions?c=1/../x",
+                         "http://h:1/p/v1/predictions?c=1\\r\\nX: y"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(body, sizeof(body), "{\"next\":\"%s\",\"results\":[]}",
+                 bad[i]);
+        ck_assert_int_eq(r->found(&A, sy_str_c(body), &t, in,
+                                  "2024-05-01T09:00:00", id, sizeof(id),
+                                  &next, why, sizeof(why)), 0);
+        ck_assert_ptr_null(next);
+    }
+    /* not the list's shape */
+    ck_assert_int_eq(r->found(&A, SY_STR("{\"results\":7}"), &t, in,
+                              "2024-05-01T09:00:00", id, sizeof(id), &next,
+                              why, sizeof(why)), SY_EPROVIDER);
+    ck_assert_int_eq(r->found(&A, SY_STR("{\"results\":[{\"id\":\"x\"}]}"),
+                              &t, in, "2024-05-01T09:00:00", id, sizeof(id),
+                              &next, why, sizeof(why)), SY_EPROVIDER);
+    /* a matching job whose id would change a URL */
+    ck_assert_int_eq(r->found(&A, SY_STR("{\"results\":[{\"id\":\"../x\","
+                                         "\"version\":\"o/m:v\",\"status\":"
+                                         "\"starting\",\"created_at\":"
+                                         "\"2024-05-01T10:00:00Z\",\"input\":"
+                                         "{\"human\":\"data:a\",\"garm\":"
+                                         "\"data:b\"}}]}"),
+                              &t, in, "2024-05-01T09:00:00", id, sizeof(id),
+                              &next, why, sizeof(why)), SY_EPROVIDER);
+    json_object_put(in);
+#undef PAGE
+}
+END_TEST
+
 /* ----------------------------------------------------------- breaker */
 
 static const sy_breaker_conf BC = {.window_ms = 10000, .min_requests = 4,
@@ -459,7 +545,8 @@ main(void)
     sy_check_tcase(s, "wire", setup, teardown, wire_tests);
     const TTest *const driver_tests[] = {
         test_openai_requests_and_answers, test_gemini_requests_and_answers,
-        test_tryon_drivers_read_jobs_strictly, NULL};
+        test_tryon_drivers_read_jobs_strictly,
+        test_replicate_lookup_reads_the_list_strictly, NULL};
     sy_check_tcase(s, "drivers", setup, teardown, driver_tests);
     const TTest *const breaker_tests[] = {
         test_breaker_opens_on_rate_over_minimum,
