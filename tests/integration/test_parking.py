@@ -306,8 +306,8 @@ def test_wait_answers_when_the_job_changes(stack):
         # a message that moved nothing (no new version) keeps it waiting
         keylib.redis(stack, "PUBLISH", "sy:job:%s" % jid, "queued")
         assert none_done([w], settle=0.3), w.data
-        t0 = time.monotonic()
         change_job(stack, jid, "running")
+        t0 = time.monotonic()  # PUBLISHed (psql and redis-cli are slow)
         pump([w], all_done, time.monotonic() + 5)
         assert w.done_at is not None, "no answer after the change"
         assert w.done_at - t0 < 1.0, w.done_at - t0
