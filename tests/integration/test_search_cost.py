@@ -357,8 +357,30 @@ def test_fresh_search_waits_on_redis_once_beyond_admission(stack):
     r = search(stack, t, "linen shirt", cache=True)
     assert r.status == 200 and r.headers.get("X-Cache") == "HIT", r
     assert r.body in bodies
-    assert "redis_unawaited" not in stack.read_log("synthia"), \
+    assert "redis_unawaited" not in stack.read_log("synthia.log"), \
         "a command sent without awaiting its reply failed"
+
+
+def test_a_failed_unawaited_command_is_logged_not_fatal(stack):
+    # The product-cache counter of a search is sent without awaiting its
+    # reply; when Redis refuses it (here: its hash is a string), the reply
+    # is still read, dropped and logged, and nothing else is disturbed.
+    t = tenant(stack, "unawaited", 30)
+    stats = "sy:{t:%s}:c:stats" % t["id"]
+    keylib.redis(stack, "DEL", stats)
+    keylib.redis(stack, "SET", stats, "not a hash")
+    try:
+        def logged():
+            r = search(stack, t, "wool")
+            assert r.status == 200, r
+            assert r.json()["items"], r.json()
+            return "WRONGTYPE" in "".join(
+                line for line in stack.read_log("synthia.log").splitlines()
+                if '"redis_unawaited"' in line)
+        sylib.wait_until(logged, timeout=20, what="redis_unawaited logged")
+    finally:
+        keylib.redis(stack, "DEL", stats)
+    assert keylib.redis(stack, "ZCARD", lease_key(t)) == "0"
 
 
 if __name__ == "__main__":
