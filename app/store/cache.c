@@ -11,6 +11,7 @@
  * too, and stores under the version its get saw (remembered per process):
  * when a write bumped the version in between, the put is dropped rather
  * than filing data read before the write under the new version.  The
+ * put is sent without awaiting its reply (sy_redis_eval_send).  The
  * counters are cumulative: "keys" counts puts, bytes_raw/bytes_stored sum
  * what was put (not what is resident).
  *
@@ -337,13 +338,10 @@ redis_put(sy_arena *a, const sy_cache_key *k, sy_str stored, size_t raw)
     size_t lens[10];
     for (int i = 0; i < 10; i++)
         lens[i] = i == 7 ? stored.len : strlen(argv[i]);
-    redisReply *r;
-    int rc = sy_redis_eval(a, &put_script, 2, 8, argv, lens, &r);
-    if (rc < 0)
-        return rc;
-    if (r->type == REDIS_REPLY_ERROR)
-        sy_log(SY_LOG_ERROR, "cache_put", "%s", r->str);
-    return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    /* nothing reads the outcome: a put refused because the version
+     * moved on is what should happen, and an error reply is logged when
+     * it is dropped (redis.h) */
+    return sy_redis_eval_send(a, &put_script, 2, 8, argv, lens);
 }
 
 /* ------------------------------------------------------- local copies */
@@ -415,8 +413,13 @@ sy_cache_put(sy_arena *a, const char *tenant, int type, const char *user,
     if (!sy_redis_down()) {
         if (sy_cache_value_encode(a, value, &stored) < 0)
             return;
+        /* The memory copy does not wait for Redis's word: it is filed
+         * under the version the get saw and served only to a request
+         * that read that same version (local_get), so when a write moved
+         * the version on (and the script refused the put) it is never
+         * served. */
         int rc = redis_put(a, &k, stored, value.len);
-        if (rc == 1 && sy_cache_types[type].versioned && get_matches(&k))
+        if (rc == 0 && sy_cache_types[type].versioned && get_matches(&k))
             mem_put(&k, last_get.v, value);
         if (rc != SY_EREDIS)
             return;
@@ -512,8 +515,7 @@ sy_cache_put_many(sy_arena *a, const char *tenant, int type, int64_t version,
         !sy_cache_types[type].versioned || sy_redis_down())
         return;
     sy_redis_cmdv *cmds = sy_arena_alloc(a, (size_t)n * sizeof(*cmds));
-    redisReply **rep = sy_arena_alloc(a, (size_t)n * sizeof(*rep));
-    if (!cmds || !rep)
+    if (!cmds)
         return;
     for (int i = 0; i < n; i++) {
         sy_str stored;
@@ -535,7 +537,8 @@ sy_cache_put_many(sy_arena *a, const char *tenant, int type, int64_t version,
         raw += (long long)values[i].len;
         stored_total += (long long)stored.len;
     }
-    if (m == 0 || sy_redis_pipeline(a, m, cmds, rep) < 0)
+    /* nothing reads the SETs' replies: one write, no wait */
+    if (m == 0 || sy_redis_send_many(m, cmds) < 0)
         return;
     count_async(&k, "keys", m);
     count_async(&k, "bytes_raw", raw);

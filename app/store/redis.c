@@ -9,6 +9,18 @@
  * for redis.retry, so a dead Redis costs a request a clock read; callers
  * ask sy_redis_down() to degrade without even that.  Error replies from
  * Redis (WRONGTYPE, NOSCRIPT, ...) are replies, not outages.
+ *
+ * Commands whose reply nobody needs (counters, a lease given back, a
+ * cache store: sy_redis_send, sy_redis_eval_send) are written at once and
+ * their replies are never waited for on their own: Redis answers in
+ * order, so they arrive before the reply of the next command, and
+ * read_reply drops them then, after that command has been written (one
+ * wait for both, not one each); ensure_ctx drops those that have already
+ * arrived without waiting.  CLIENT REPLY OFF would spare the replies
+ * altogether, but it cannot be mixed with the pipelines that read
+ * replies on this same connection, and a dropped reply still tells us
+ * of an error: it is logged, and a NOSCRIPT makes every script load
+ * again on its next use.
  */
 #include "synthia/redis.h"
 
@@ -29,9 +41,12 @@
 #define MAX_SCRIPTS 32
 
 static redisContext *ctx;
-/* Replies owed to sy_redis_send(): read and dropped before anything
- * else is read from this connection. */
+/* Replies owed to sy_redis_send() and sy_redis_eval_send(): read and
+ * dropped before the reply of anything sent after them. */
 static int owed;
+/* Something was written since the last wait for a reply (a round trip
+ * to count when the next reply is not in hand). */
+static bool unanswered;
 static int64_t retry_at_us; /* no connect attempt before this */
 static int64_t wait_us;     /* time in hiredis since the last take */
 static const char *last_reason = "not connected";
@@ -206,7 +221,16 @@ static sy_metric connects_metric = {
     .help = "Connections opened per store.",
     .labels = "store=\"redis\"",
 };
-SY_METRICS_REGISTER(&errors_metric, &connects_metric)
+/* A round trip: a wait for a reply after something was written since
+ * the last wait.  The replies of a pipeline, and owed replies read with
+ * the next command's, count once with it. */
+static sy_metric round_trips_metric = {
+    .name = "synthia_store_round_trips_total",
+    .help = "Times a process waited on its store for replies to what it "
+            "had sent (a pipeline counts once).",
+    .labels = "store=\"redis\"",
+};
+SY_METRICS_REGISTER(&errors_metric, &connects_metric, &round_trips_metric)
 
 /* Log, drop the context and start the retry interval.  Returns
  * SY_EREDIS so callers can `return mark_down(..)`. */
@@ -228,13 +252,81 @@ mark_down(const char *op, const char *why, const char *reason)
     return SY_EREDIS;
 }
 
+/* A script's SHA is no longer known to Redis (SCRIPT FLUSH, a restart
+ * behind a proxy): load each again on its next use. */
+static void
+forget_scripts(void)
+{
+    for (int i = 0; i < nscripts; i++)
+        scripts[i]->sha[0] = '\0';
+}
+
+/* The reply of a command whose caller did not wait for it. */
+static void
+drop_owed(redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        sy_log(SY_LOG_WARN, "redis_unawaited",
+               "a command sent without awaiting its reply failed: %s",
+               r->str);
+        if (strncmp(r->str, "NOSCRIPT", 8) == 0)
+            forget_scripts();
+    }
+    freeReplyObject(r);
+}
+
+/* The reply to the first command appended and not yet answered, after
+ * the owed replies, which come first and are dropped.  hiredis writes
+ * everything appended before it waits, so the owed replies and this one
+ * cost one wait together.  0 with *out (owned by the caller), or
+ * SY_EREDIS with the connection dropped. */
+static int
+read_reply(const char *op, const char *reason, redisReply **out)
+{
+    int64_t t0 = sy_mono_us();
+    for (;;) {
+        void *r = NULL;
+        if (redisGetReplyFromReader(ctx, &r) != REDIS_OK) {
+            wait_us += sy_mono_us() - t0;
+            return mark_down(op, ctx->errstr, reason);
+        }
+        if (!r && unanswered) {
+            sy_counter_inc(&round_trips_metric);
+            unanswered = false;
+        }
+        if (!r && (redisGetReply(ctx, &r) != REDIS_OK || !r)) {
+            wait_us += sy_mono_us() - t0;
+            return mark_down(op, ctx->errstr, reason);
+        }
+        if (owed == 0) {
+            *out = r;
+            break;
+        }
+        owed--;
+        drop_owed(r);
+    }
+    wait_us += sy_mono_us() - t0;
+    return 0;
+}
+
+/* Append argv and read its reply (read_reply). */
+static int
+round_trip(const char *op, const char *reason, int argc, const char **argv,
+           const size_t *lens, redisReply **out)
+{
+    if (redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
+        return mark_down(op, ctx->errstr, reason);
+    unanswered = true;
+    return read_reply(op, reason, out);
+}
+
 /* A setup command that must not fail (AUTH, SELECT). */
 static int
 setup_cmd(const char *op, int argc, const char **argv)
 {
-    redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
-    if (!r)
-        return mark_down(op, ctx->errstr, "cannot connect");
+    redisReply *r;
+    if (round_trip(op, "cannot connect", argc, argv, NULL, &r) < 0)
+        return SY_EREDIS;
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR)
         rc = mark_down(op, r->str, "rejected by the server");
@@ -248,9 +340,9 @@ static int
 load_script(sy_redis_script *s, redisReply **err_reply)
 {
     const char *argv[3] = {"SCRIPT", "LOAD", s->lua};
-    redisReply *r = redisCommandArgv(ctx, 3, argv, NULL);
-    if (!r)
-        return mark_down("script_load", ctx->errstr, "connection lost");
+    redisReply *r;
+    if (round_trip("script_load", "connection lost", 3, argv, NULL, &r) < 0)
+        return SY_EREDIS;
     if (r->type == REDIS_REPLY_STRING && r->len == 40) {
         memcpy(s->sha, r->str, 40);
         s->sha[40] = '\0';
@@ -306,6 +398,7 @@ connect_redis(void)
     if (!sy_conf || sy_redis_parse_url(sy_conf->redis_url, &t) < 0)
         return mark_down("connect", "invalid redis.url", "not configured");
     struct timeval tv = timeout_tv();
+    int64_t waited = wait_us; /* setup's read_reply counts too */
     ctx = t.unix_socket ? redisConnectUnixWithTimeout(t.host, tv)
                         : redisConnectWithTimeout(t.host, t.port, tv);
     int rc;
@@ -316,7 +409,7 @@ connect_redis(void)
     else
         rc = setup(&t);
     explicit_bzero(&t, sizeof(t));
-    wait_us += sy_mono_us() - t0;
+    wait_us = waited + (sy_mono_us() - t0);
     if (rc < 0)
         return rc;
     /* Unix sockets have no keepalive (and hiredis flags the attempt as a
@@ -328,40 +421,44 @@ connect_redis(void)
     return 0;
 }
 
-/* Read the owed replies (they were sent before anything that follows, so
- * they arrive first).  0, or SY_EREDIS with the connection dropped. */
-static int
-drain_owed(void)
+/* Drop the owed replies that have arrived, without waiting for the
+ * others.  false when the connection is broken or the server closed it. */
+static bool
+drain_arrived(void)
 {
+    struct pollfd p = {.fd = ctx->fd, .events = POLLIN};
     while (owed > 0) {
         void *r = NULL;
-        int64_t t0 = sy_mono_us();
-        int ok = redisGetReply(ctx, &r);
-        wait_us += sy_mono_us() - t0;
-        if (ok != REDIS_OK || !r) {
-            owed = 0;
-            return mark_down("send", ctx->errstr, "connection lost");
+        if (redisGetReplyFromReader(ctx, &r) != REDIS_OK)
+            return false;
+        if (r) {
+            owed--;
+            drop_owed(r);
+            continue;
         }
-        freeReplyObject(r);
-        owed--;
+        if (poll(&p, 1, 0) != 1)
+            return true; /* the rest has not arrived yet */
+        if (redisBufferRead(ctx) != REDIS_OK)
+            return false; /* end of file: closed */
     }
-    return 0;
+    return true;
 }
 
 /* Redis sends nothing unasked (no pub/sub here), so an idle socket that
- * is readable was closed by the server: reconnect before using it. */
+ * is readable was closed by the server: reconnect before using it.  While
+ * replies are still owed the socket is not idle: those replies tell. */
 static bool
 ctx_usable(void)
 {
     struct pollfd p = {.fd = ctx->fd, .events = POLLIN};
-    return !ctx->err && poll(&p, 1, 0) == 0;
+    if (ctx->err || (owed > 0 && !drain_arrived()))
+        return false;
+    return owed > 0 || poll(&p, 1, 0) == 0;
 }
 
 static int
 ensure_ctx(void)
 {
-    if (ctx && owed > 0 && drain_owed() < 0)
-        return connect_redis();
     if (ctx && ctx_usable())
         return 0;
     if (ctx) {
@@ -380,13 +477,7 @@ command(int argc, const char **argv, const size_t *lens, redisReply **out)
     int rc = ensure_ctx();
     if (rc < 0)
         return rc;
-    int64_t t0 = sy_mono_us();
-    redisReply *r = redisCommandArgv(ctx, argc, argv, lens);
-    wait_us += sy_mono_us() - t0;
-    if (!r)
-        return mark_down(argv[0], ctx->errstr, "connection lost");
-    *out = r;
-    return 0;
+    return round_trip(argv[0], "connection lost", argc, argv, lens, out);
 }
 
 static int
@@ -412,21 +503,40 @@ sy_redis_argv(sy_arena *a, int argc, const char **argv, const size_t *lens,
     return rc < 0 ? rc : defer_reply(a, r, out);
 }
 
-int
-sy_redis_send(int argc, const char **argv, const size_t *lens)
+/* Append the n commands, write them in one go and owe their replies.
+ * The connection must be open. */
+static int
+send_cmds(int n, const sy_redis_cmdv *cmds)
 {
-    int done = 0, rc = ensure_ctx();
-    if (rc < 0)
-        return rc;
-    if (redisAppendCommandArgv(ctx, argc, argv, lens) != REDIS_OK)
-        return mark_down(argv[0], ctx->errstr, "connection lost");
+    int done = 0;
+    for (int i = 0; i < n; i++)
+        if (redisAppendCommandArgv(ctx, cmds[i].argc, cmds[i].argv,
+                                   cmds[i].lens) != REDIS_OK)
+            return mark_down(cmds[i].argv[0], ctx->errstr,
+                             "connection lost");
     int64_t t0 = sy_mono_us();
     while (!done)
         if (redisBufferWrite(ctx, &done) != REDIS_OK)
-            return mark_down(argv[0], ctx->errstr, "connection lost");
+            return mark_down("send", ctx->errstr, "connection lost");
     wait_us += sy_mono_us() - t0;
-    owed++;
+    owed += n;
+    unanswered = true;
     return 0;
+}
+
+int
+sy_redis_send(int argc, const char **argv, const size_t *lens)
+{
+    sy_redis_cmdv cmd = {argc, argv, lens};
+    int rc = argc < 1 ? SY_EINVAL : ensure_ctx();
+    return rc < 0 ? rc : send_cmds(1, &cmd);
+}
+
+int
+sy_redis_send_many(int n, const sy_redis_cmdv *cmds)
+{
+    int rc = ensure_ctx();
+    return rc < 0 ? rc : send_cmds(n, cmds);
 }
 
 int
@@ -437,12 +547,14 @@ sy_redis_cmd(sy_arena *a, struct redisReply **out, const char *fmt, ...)
         return rc;
     va_list ap;
     va_start(ap, fmt);
-    int64_t t0 = sy_mono_us();
-    redisReply *r = redisvCommand(ctx, fmt, ap);
-    wait_us += sy_mono_us() - t0;
+    rc = redisvAppendCommand(ctx, fmt, ap);
     va_end(ap);
-    if (!r)
+    if (rc != REDIS_OK)
         return mark_down("command", ctx->errstr, "connection lost");
+    unanswered = true;
+    redisReply *r;
+    if (read_reply("command", "connection lost", &r) < 0)
+        return SY_EREDIS;
     return defer_reply(a, r, out);
 }
 
@@ -532,17 +644,15 @@ sy_redis_pipeline(sy_arena *a, int n, const sy_redis_cmdv *cmds,
     int rc = ensure_ctx();
     if (rc < 0)
         return rc;
-    int64_t t0 = sy_mono_us();
     for (int i = 0; i < n; i++)
         if (redisAppendCommandArgv(ctx, cmds[i].argc, cmds[i].argv,
                                    cmds[i].lens) != REDIS_OK)
             return mark_down("pipeline", ctx->errstr, "connection lost");
+    unanswered = true;
     for (int i = 0; i < n; i++) {
-        void *r = NULL;
-        if (redisGetReply(ctx, &r) != REDIS_OK || !r) {
-            wait_us += sy_mono_us() - t0;
-            return mark_down("pipeline", ctx->errstr, "connection lost");
-        }
+        redisReply *r;
+        if (read_reply("pipeline", "connection lost", &r) < 0)
+            return SY_EREDIS;
         if (sy_arena_defer(a, freeReplyObject, r) < 0) {
             /* replies still queued would answer the next command */
             mark_down("pipeline", "request memory exhausted", "reset");
@@ -550,7 +660,6 @@ sy_redis_pipeline(sy_arena *a, int n, const sy_redis_cmdv *cmds,
         }
         out[i] = r;
     }
-    wait_us += sy_mono_us() - t0;
     return 0;
 }
 
@@ -572,6 +681,29 @@ sy_redis_eval(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
         rc = evalsha(s, (int)n, v, l, &r);
     }
     return rc < 0 ? rc : defer_reply(a, r, out);
+}
+
+int
+sy_redis_eval_send(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
+                   const char **argv, const size_t *lens)
+{
+    const char **v;
+    size_t *l, n;
+    redisReply *err = NULL;
+    int rc = eval_argv(a, nkeys, nargs, argv, lens, &v, &l, &n);
+    if (rc == 0)
+        rc = ensure_ctx();
+    if (rc == 0 && !s->sha[0])
+        rc = load_script(s, &err);
+    if (err) {
+        freeReplyObject(err);
+        return SY_EREDIS;
+    }
+    if (rc < 0)
+        return rc;
+    v[1] = s->sha;
+    sy_redis_cmdv cmd = {(int)n, v, l};
+    return send_cmds(1, &cmd);
 }
 
 uint64_t

@@ -50,9 +50,19 @@ int sy_redis_argv(sy_arena *a, int argc, const char **argv,
 
 /* Send a command without waiting for its reply (a counter, say): it is
  * written at once, so Redis runs it before anything this process sends
- * later, and its reply is read and dropped before the next reply is
- * read.  0, or SY_EREDIS. */
+ * later.  Its reply is never waited for on its own: it is dropped when it
+ * has arrived, or read with the reply of the next command (after that
+ * command is written: one wait for both).  An error reply is logged
+ * (redis_unawaited).  0, or SY_EREDIS. */
 int sy_redis_send(int argc, const char **argv, const size_t *lens);
+
+/* EVALSHA script s with keys then args, sent as sy_redis_send sends (the
+ * script loaded first when this process has not loaded it).  A NOSCRIPT
+ * reply is not retried: it is logged and every script loads again on
+ * its next use.  For writes whose outcome nobody reads (a cache store).
+ * 0, or SY_EREDIS. */
+int sy_redis_eval_send(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
+                       const char **argv, const size_t *lens);
 
 /* printf-style command (hiredis format: %s, %b, %d ...). */
 int sy_redis_cmd(sy_arena *a, struct redisReply **out, const char *fmt, ...);
@@ -73,6 +83,10 @@ typedef struct sy_redis_cmdv {
  * the arena).  0, or SY_EREDIS when Redis is unreachable. */
 int sy_redis_pipeline(sy_arena *a, int n, const sy_redis_cmdv *cmds,
                       struct redisReply **out);
+
+/* Send n commands in one write without waiting for their replies, as
+ * sy_redis_send does.  0, or SY_EREDIS. */
+int sy_redis_send_many(int n, const sy_redis_cmdv *cmds);
 
 /* The EVALSHA command for script s (loading it first if this process has
  * not), for use in a pipeline.  The command points at argv's strings:

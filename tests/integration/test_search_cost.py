@@ -301,5 +301,87 @@ def test_rankings_without_prepared_statements(stack):
     assert items and all(i["score"] < 0.5 for i in items), items
 
 
+def redis_round_trips(stack):
+    """synthia_store_round_trips_total{store="redis"}: the times the pool
+    waited on Redis for replies."""
+    r = stack.get("/metrics")
+    assert r.status == 200, r
+    for line in r.text().splitlines():
+        if line.startswith('synthia_store_round_trips_total{store="redis"} '):
+            return int(line.split()[1])
+    raise AssertionError("no Redis round-trip counter in /metrics")
+
+
+# One responder, one Redis decision per request (no rate-limit tokens on
+# lease that a timer gives back): every round trip is a request's.
+@sylib.own_stack(workers=1, extra_config="[ratelimit]\nlease_max = 1\n")
+def test_fresh_search_waits_on_redis_once_beyond_admission(stack):
+    # Issue 13: what a fresh search tells Redis without needing an answer
+    # (the lease given back, the product-cache counters, the result-cache
+    # store) is pipelined, never waited for; its one wait of its own is
+    # the search lease.  Measured against a cached list read by the same
+    # key (admission only) so that admission's own round trips, whatever
+    # they are, cancel out.
+    t = syid.new_tenant(stack)
+    seed(stack, t["id"], 300)
+    key = syid.key(t["pk"])
+    lst = V1 + "/products?limit=5"
+    for _ in range(3):  # products, list and scripts in the responder's cache
+        assert search(stack, t, "linen shirt").status == 200
+        assert stack.request("GET", lst, headers=key).status == 200
+    n = 10
+    r0 = redis_round_trips(stack)
+    bodies = {search(stack, t, "linen shirt").body for _ in range(n)}
+    r1 = redis_round_trips(stack)
+    for _ in range(n):
+        r = stack.request("GET", lst, headers=key)
+        assert r.status == 200 and r.headers.get("X-Cache") == "HIT", r
+    r2 = redis_round_trips(stack)
+    search_rt, list_rt = r1 - r0, r2 - r1
+    print("Redis round trips: %d fresh searches %d, %d cached lists %d"
+          % (n, search_rt, n, list_rt))
+    assert search_rt - list_rt == n, (search_rt, list_rt)
+    # ... and the answers are what they were: one body, scores of full-text
+    # matches, the best first
+    assert len(bodies) == 1, bodies
+    r = search(stack, t, "linen shirt")
+    items = r.json()["items"]
+    assert items and all(i["score"] >= 0.5 for i in items), items
+    assert items[0]["product"]["name"] == "Linen Shirt 300", items[0]
+    # the stores that were not waited for happened: the lease is back,
+    # the answer is in the result cache (counted as a put), and a client
+    # that accepts a cached answer gets the same one
+    assert keylib.redis(stack, "ZCARD", lease_key(t)) == "0"
+    stats = "sy:{t:%s}:c:stats" % t["id"]
+    assert int(keylib.redis(stack, "HGET", stats, "search:keys")) >= n + 4
+    r = search(stack, t, "linen shirt", cache=True)
+    assert r.status == 200 and r.headers.get("X-Cache") == "HIT", r
+    assert r.body in bodies
+    assert "redis_unawaited" not in stack.read_log("synthia.log"), \
+        "a command sent without awaiting its reply failed"
+
+
+def test_a_failed_unawaited_command_is_logged_not_fatal(stack):
+    # The product-cache counter of a search is sent without awaiting its
+    # reply; when Redis refuses it (here: its hash is a string), the reply
+    # is still read, dropped and logged, and nothing else is disturbed.
+    t = tenant(stack, "unawaited", 30)
+    stats = "sy:{t:%s}:c:stats" % t["id"]
+    keylib.redis(stack, "DEL", stats)
+    keylib.redis(stack, "SET", stats, "not a hash")
+    try:
+        def logged():
+            r = search(stack, t, "wool")
+            assert r.status == 200, r
+            assert r.json()["items"], r.json()
+            return "WRONGTYPE" in "".join(
+                line for line in stack.read_log("synthia.log").splitlines()
+                if '"redis_unawaited"' in line)
+        sylib.wait_until(logged, timeout=20, what="redis_unawaited logged")
+    finally:
+        keylib.redis(stack, "DEL", stats)
+    assert keylib.redis(stack, "ZCARD", lease_key(t)) == "0"
+
+
 if __name__ == "__main__":
     sylib.main(globals())
