@@ -514,9 +514,18 @@ def fault_run(stack, chain):
         assert w.stop() == 0
     assert stalled, "no job was running at a kill"
     rows = job_rows(stack, ids)
+    # every attempt beyond the first has a cause: a kill caught the job
+    # running (or the sweep logged it stalled), or a worker logged the
+    # attempt failed (Redis restarted under a running job)
+    logged_stalls = collections.Counter(   # "job <id> attempt <n>: ..."
+        l.get("msg", "").split(" ")[1] for w in workers
+        for l in w.lines("job_stalled") if l.get("msg", "").count(" ") > 1)
+    logged_fails = collections.Counter(
+        l.get("job") for w in workers for l in w.lines("job_failed"))
     for i, r in rows.items():
-        assert r["attempts"] == 1 + stalled[i], (i, r, stalled[i],
-                                                 job_log(workers, i))
+        want = 1 + max(stalled[i], logged_stalls[i]) + logged_fails[i]
+        assert r["attempts"] == want, (i, r, stalled[i], logged_stalls[i],
+                                       logged_fails[i], job_log(workers, i))
         assert r["version"] >= 3, r
     # exactly once: one completion per job over every worker's log
     done = collections.Counter(l["job"] for w in workers
