@@ -34,6 +34,7 @@
 #include "synthia/dispatch.h"
 #include "synthia/error.h"
 #include "synthia/fcgirec.h"
+#include "synthia/inval.h"
 #include "synthia/log.h"
 #include "synthia/metrics.h"
 #include "synthia/park.h"
@@ -1074,15 +1075,13 @@ watch_pubsub(void)
 static void
 service_parked(sy_arena *a, sy_buf *out)
 {
-    if (!park_cap)
-        return;
     if (nparked || pubsub_readable || pubsub_fd_ep >= 0 ||
         sy_pubsub_listeners()) {
         pubsub_ms = sy_pubsub_service(pubsub_readable);
         pubsub_readable = false;
         watch_pubsub();
     }
-    if (!nparked)
+    if (!park_cap || !nparked)
         return;
     int64_t now = sy_mono_us();
     for (int i = 0; i < park_cap; i++) {
@@ -1290,6 +1289,7 @@ teardown_connections(void)
     lingering_fd = -1;
     close(epfd);
     close(wake_fd);
+    sy_inval_stop();
     sy_pubsub_close();
     free(conns);
     free(peek_buf);
@@ -1322,6 +1322,12 @@ sy_responder_run(int listen_fd, bool have_master)
         return SY_EXIT_FATAL;
     }
     install_signals();
+    /* the push channel: memory entries (keys, sessions, plans, catalog
+     * versions) are dropped on its messages (inval.h) */
+    if (sy_inval_start() < 0)
+        sy_log(SY_LOG_WARN, "inval_start",
+               "no invalidation subscription: memory entries are confirmed "
+               "against Redis on every request");
     sy_arena_init(&arena, ARENA_CHUNK, (size_t)sy_conf->request_memory);
     sy_log_set_access_batch(&sy_self_slot->access_log);
     sy_log_set_access_buffer((size_t)sy_conf->access_log_buffer);

@@ -38,6 +38,7 @@
 #include "synthia/clock.h"
 #include "synthia/crypto.h"
 #include "synthia/error.h"
+#include "synthia/inval.h"
 #include "synthia/log.h"
 #include "synthia/memcache.h"
 #include "synthia/redis.h"
@@ -243,6 +244,53 @@ pending_add(const char *tenant)
     memcpy(pending[npending++], tenant, SY_UUID_LEN + 1);
 }
 
+/* ------------------------------------------- catalog versions in memory */
+
+/* Each tenant's catalog version as this responder last read it, with
+ * the invalidation epoch it was read under (inval.h): trusted while the
+ * subscription has been confirmed since, as every bump publishes "cat
+ * <tenant> <n>" and that drops the entry. */
+typedef struct version_entry {
+    int64_t version;
+    uint64_t epoch;
+} version_entry;
+
+static sy_memcache versions = SY_MEMCACHE("catalog_versions", 256,
+                                          256 * (64 + 16), 0);
+SY_MEMCACHE_REGISTER(versions)
+
+static void
+publish_version(const char *tenant, long long v)
+{
+    char arg[SY_UUID_LEN + 24];
+    sy_memcache_drop(&versions, tenant, strlen(tenant));
+    snprintf(arg, sizeof(arg), "%s %lld", tenant, v);
+    sy_inval_publish("cat", arg); /* before the answer */
+}
+
+/* "cat <tenant> <n>": the tenant's catalog changed. */
+static void
+on_cat(sy_str arg)
+{
+    if (arg.len > SY_UUID_LEN && arg.p[SY_UUID_LEN] == ' ')
+        sy_memcache_drop(&versions, arg.p, SY_UUID_LEN);
+}
+SY_INVAL_HANDLER("cat", on_cat)
+
+bool
+sy_cache_version_known(sy_catver *cv, const char *tenant)
+{
+    const version_entry *e;
+    if (!sy_cache_key_uuid(tenant, cv->tenant) ||
+        !(e = sy_memcache_get(&versions, cv->tenant, strlen(cv->tenant),
+                              NULL)) ||
+        !sy_inval_trusted(e->epoch))
+        return false;
+    cv->version = e->version;
+    cv->set = true;
+    return true;
+}
+
 /* Send the bumps owed, in one round trip, when Redis is back. */
 static void
 pending_flush(sy_arena *a)
@@ -259,8 +307,12 @@ pending_flush(sy_arena *a)
         argv[i][1] = keys[i];
         cmds[i] = (sy_redis_cmdv){2, argv[i], NULL};
     }
-    if (sy_redis_pipeline(a, npending, cmds, rep) == 0)
-        npending = 0;
+    if (sy_redis_pipeline(a, npending, cmds, rep) < 0)
+        return;
+    for (int i = 0; i < npending; i++)
+        if (rep[i]->type == REDIS_REPLY_INTEGER)
+            publish_version(pending[i], rep[i]->integer);
+    npending = 0;
 }
 
 /* ---------------------------------------------------------------- Redis */
@@ -558,6 +610,8 @@ sy_cache_catalog_bump(sy_arena *a, sy_catver *cv, const char *tenant)
     if (sy_redis_down() ||
         sy_redis_argv(a, 2, (const char *[]){"INCR", k.catver}, NULL, &r) < 0)
         pending_add(k.tenant);
+    else if (r->type == REDIS_REPLY_INTEGER)
+        publish_version(k.tenant, r->integer);
 }
 
 int
@@ -601,7 +655,7 @@ sy_cache_version_cmd(sy_arena *a, const char *tenant, sy_redis_cmdv *cmd)
 
 void
 sy_cache_version_reply(sy_catver *cv, const char *tenant,
-                       const struct redisReply *r)
+                       const struct redisReply *r, uint64_t epoch)
 {
     int64_t v = 0;
     cv->set = false;
@@ -612,6 +666,11 @@ sy_cache_version_reply(sy_catver *cv, const char *tenant,
         return;
     cv->version = v;
     cv->set = true;
+    if (epoch) {
+        version_entry e = {v, epoch};
+        sy_memcache_put(&versions, cv->tenant, strlen(cv->tenant), &e,
+                        sizeof(e));
+    }
 }
 
 /* ---------------------------------------------------------------- stats */

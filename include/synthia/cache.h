@@ -109,8 +109,16 @@ int sy_cache_catalog_version(sy_arena *a, const sy_catver *cv,
  * tenant id. */
 int sy_cache_version_cmd(sy_arena *a, const char *tenant,
                          struct sy_redis_cmdv *cmd);
+/* epoch: sy_inval_epoch() read before the command was sent; the version
+ * is then kept in memory under it for sy_cache_version_known. */
 void sy_cache_version_reply(sy_catver *cv, const char *tenant,
-                            const struct redisReply *r);
+                            const struct redisReply *r, uint64_t epoch);
+
+/* The tenant's catalog version from this responder's memory, when the
+ * invalidation subscription (inval.h: "cat <tenant> <n>" on each bump)
+ * has kept it current since it was read: true with cv set, else false
+ * (then ask Redis: sy_cache_version_cmd). */
+bool sy_cache_version_known(sy_catver *cv, const char *tenant);
 
 /* Stats of one tenant, or of all tenants when tenant is NULL (sysadmin):
  * {hits, misses, hit_ratio, keys, bytes_raw, bytes_stored,
