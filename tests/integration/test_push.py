@@ -327,7 +327,7 @@ def monitor(stack, action):
 # while the window has room; none while tokens are on lease), with the
 # commands their scripts run.
 ALLOWED = re.compile(r'"HINCRBY" "sy:\{t:[0-9a-f-]{36}\}:c:stats"'
-                     r'|"EVALSHA" "[0-9a-f]{40}" "1" "sy:\{k:[0-9a-f-]{36}\}:rl:'
+                     r'|"EVALSHA" "[0-9a-f]{40}" "1" "sy:\{[a-z]:[0-9a-f-]{36}\}:rl:'
                      r'|\[0 lua\]')
 
 
