@@ -3,7 +3,8 @@
 
 Every responder subscribes sy:inval (inval.h); a key revocation, a
 logout, a tenant's plan change and a catalog change are published before
-the changing request answers.  "At once" (API.md): every request sent
+the changing request answers (and a user's own row, which GET
+/auth/me reads from the responder's memory).  "At once" (API.md): every request sent
 after that answer, on every responder, sees the change - which implies
 each responder's very next request does, well within the issue's 10 ms.
 Each check sends bursts of concurrent requests, each on a new connection
@@ -209,6 +210,58 @@ def test_logout_is_refused_on_every_responder(stack):
 
 def test_logout_without_the_subscription(stack):
     logged_out(stack, killer=True)
+
+
+# ----------------------------------------------------------------- users
+
+
+def metric(stack, name, labels):
+    text = stack.get("/metrics").text()
+    return sum(int(v) for v in re.findall(
+        r"^%s\{%s\} (\d+)$" % (name, re.escape(labels)), text, re.M))
+
+
+def user_renamed(stack, killer=False):
+    subscribed(stack)
+    t = syid.new_tenant(stack)
+    u = syid.new_user(stack, t)
+    tok = syid.login_ok(stack, u)["access_token"]
+
+    def me(h):
+        return stack.request("GET", "/api/v1/auth/me",
+                             headers=syid.bearer(tok, h))
+
+    def named(name):
+        def check(r):
+            assert r.status == 200, r
+            assert r.json()["name"] == name, r
+        return check
+    hits = metric(stack, "synthia_memcache_hits_total", 'cache="users"')
+    everywhere(stack, me, named("Shopper User"))
+    everywhere(stack, me, named("Shopper User"))
+    if not killer:  # the second round came from the responders' memory
+        assert metric(stack, "synthia_memcache_hits_total",
+                      'cache="users"') > hits
+
+    def rename_and_check():
+        new = syid.unique("Renamed")
+        r = stack.request("PATCH", "/api/v1/users/me", body={"name": new},
+                          headers=syid.bearer(tok))
+        assert r.status == 200, r
+        everywhere(stack, me, named(new))
+    if killer:
+        with Killer(stack):
+            rename_and_check()
+    else:
+        rename_and_check()
+
+
+def test_user_change_is_seen_on_every_responder(stack):
+    user_renamed(stack)
+
+
+def test_user_change_without_the_subscription(stack):
+    user_renamed(stack, killer=True)
 
 
 # ----------------------------------------------------------------- plans
