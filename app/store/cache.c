@@ -400,16 +400,89 @@ redis_put(sy_arena *a, const sy_cache_key *k, sy_str stored, size_t raw)
 
 /* ------------------------------------------------------- local copies */
 
+/* Counts owed to the tenants' stats hashes.  A responder (batching on)
+ * adds them up here and sends them, without awaiting the replies, at most
+ * SY_CACHE_COUNTS_FLUSH_MS after the first (its loop's timer), so that a
+ * read served from memory makes no Redis command at all; other processes
+ * send each count at once. */
+#define OWED_MAX 32
+
+typedef struct owed_count {
+    char stats[SY_CACHEKEY_MAX];
+    char field[32];
+    long long n;
+} owed_count;
+
+static owed_count owed[OWED_MAX];
+static int nowed;
+static int64_t owed_since_us;
+static bool batching;
+
+static void
+send_count(const char *stats, const char *field, long long n)
+{
+    char by[24];
+    snprintf(by, sizeof(by), "%lld", n);
+    sy_redis_send(4, (const char *[]){"HINCRBY", stats, field, by}, NULL);
+}
+
+void
+sy_cache_counts_batch(bool on)
+{
+    batching = on;
+}
+
+void
+sy_cache_counts_flush(void)
+{
+    for (int i = 0; i < nowed; i++)
+        send_count(owed[i].stats, owed[i].field, owed[i].n);
+    nowed = 0;
+    owed_since_us = 0;
+}
+
+int64_t
+sy_cache_counts_due_ms(void)
+{
+    if (!nowed)
+        return -1;
+    int64_t left =
+        owed_since_us + SY_CACHE_COUNTS_FLUSH_MS * 1000 - sy_mono_us();
+    return left <= 0 ? 0 : (left + 999) / 1000;
+}
+
+void
+sy_cache_counts_tick(void)
+{
+    if (nowed && sy_cache_counts_due_ms() == 0)
+        sy_cache_counts_flush();
+}
+
 /* Count n of field for k's type without awaiting the reply. */
 static void
 count_async(const sy_cache_key *k, const char *field, long long n)
 {
-    char f[32], by[24];
+    char f[32];
     if (n <= 0)
         return;
     snprintf(f, sizeof(f), "%s:%s", sy_cache_types[k->type].name, field);
-    snprintf(by, sizeof(by), "%lld", n);
-    sy_redis_send(4, (const char *[]){"HINCRBY", k->stats, f, by}, NULL);
+    if (!batching) {
+        send_count(k->stats, f, n);
+        return;
+    }
+    for (int i = 0; i < nowed; i++)
+        if (!strcmp(owed[i].stats, k->stats) && !strcmp(owed[i].field, f)) {
+            owed[i].n += n;
+            return;
+        }
+    if (nowed == OWED_MAX)
+        sy_cache_counts_flush();
+    owed_count *o = &owed[nowed++];
+    snprintf(o->stats, sizeof(o->stats), "%s", k->stats);
+    memcpy(o->field, f, sizeof(f));
+    o->n = n;
+    if (!owed_since_us)
+        owed_since_us = sy_mono_us();
 }
 
 /* While Redis is up, a versioned entry this responder read or wrote is
@@ -881,6 +954,7 @@ sy_cache_stats(sy_arena *a, const char *tenant, struct json_object **out)
     if (tenant && sy_cache_key_tenant(&k, tenant) < 0)
         return SY_EINVAL;
     pending_flush(a);
+    sy_cache_counts_flush(); /* this responder's own, before the read */
     if (sy_redis_down())
         return SY_EREDIS;
     if (tenant) {
