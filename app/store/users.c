@@ -202,8 +202,11 @@ sy_users_logged_in(sy_arena *a, const char *tenant, const char *id,
  * drops the entries: a trusted entry is served with no statement.  The
  * row read by a request that started before a message is dropped when
  * the next request applies it (messages are read only between requests'
- * admissions), so a fill racing a write never outlives it. */
-static sy_memcache live_users = SY_MEMCACHE("users", 1024, 1024 * 512, 0);
+ * admissions), so a fill racing a write never outlives it.  An edit
+ * made in the database behind the API's back is seen within the TTL. */
+#define USERS_MEMORY_TTL_MS 5000
+static sy_memcache live_users = SY_MEMCACHE("users", 1024, 1024 * 512,
+                                            USERS_MEMORY_TTL_MS);
 SY_MEMCACHE_REGISTER(live_users)
 
 enum { U_ID, U_EMAIL, U_NAME, U_ROLE, U_TENANT, U_CREATED, U_UPDATED,
