@@ -19,10 +19,12 @@
 #define HANDLERS_MAX 16
 #define MSG_MAX 128
 
-static struct {
+typedef struct handler {
     const char *type;
     sy_inval_fn fn;
-} handlers[HANDLERS_MAX];
+} handler;
+
+static handler handlers[HANDLERS_MAX];
 static int nhandlers;
 
 static bool started;
@@ -46,7 +48,7 @@ void
 sy_inval_handler(const char *type, sy_inval_fn fn)
 {
     if (nhandlers < HANDLERS_MAX)
-        handlers[nhandlers++] = (typeof(handlers[0])){type, fn};
+        handlers[nhandlers++] = (handler){type, fn};
 }
 
 static void

@@ -3,16 +3,19 @@
  * inval.h - the push channel for invalidations (app/store/inval.c).
  *
  * Whoever changes something that responders keep in memory (an API key,
- * a session, a tenant's plan, a tenant's catalog version) PUBLISHes a
+ * a session, a user, a tenant's plan, its catalog version) PUBLISHes a
  * message on the Redis channel "sy:inval" before its request answers;
  * every responder holds a subscription (store/pubsub.c, in its poll set)
  * and drops its memory entries on each message.  A message is
  * "<type> <argument>":
  *
  *   key <16 hex>          the API key record sy:{k:<16 hex>}:info changed
- *   keys <tenant>         every key record of the tenant changed
+ *   keys <tenant>         every key record of the tenant changed (plan,
+ *                         origins, deactivation)
  *   sess <session id>     the session was revoked
- *   plan <tenant>         the tenant's plan or limits changed
+ *   user <user id>        the user's row changed (any committed write)
+ *   tenant <tenant>       the tenant's row changed (its plan, active flag:
+ *                         its users' rows and plan limits)
  *   cat <tenant> <n>      the tenant's catalog version is now n
  *
  * Trust: a memory entry may be served without asking Redis only when it
