@@ -59,7 +59,7 @@ def access_pids(stack, ids):
     return found
 
 
-def everywhere(stack, send, check, n=24, rounds=8):
+def everywhere(stack, send, check, n=24, rounds=20):
     """Bursts of n concurrent requests (send(headers) -> response) until
     every responder has answered some; check(r) holds for every answer.
     Returns the number of answers."""
@@ -101,7 +101,7 @@ def keyed(stack, key, path="/api/v1/tenant"):
 
 
 class Killer:
-    """Kill every subscriber connection every 5 ms until stopped, so that
+    """Kill every subscriber connection every 20 ms until stopped, so that
     the responders' subscriptions are down or unconfirmed throughout."""
 
     def __init__(self, stack):
@@ -118,7 +118,7 @@ class Killer:
                                text=True, timeout=10)
             if p.stdout.strip().isdigit():
                 self.kills += int(p.stdout.strip())
-            time.sleep(0.005)
+            time.sleep(0.02)
 
     def __enter__(self):
         self.t.start()
