@@ -39,6 +39,7 @@
 #include "synthia/crypto.h"
 #include "synthia/db.h"
 #include "synthia/error.h"
+#include "synthia/inval.h"
 #include "synthia/log.h"
 #include "synthia/memcache.h"
 #include "synthia/redis.h"
@@ -218,27 +219,58 @@ record_parse(sy_arena *a, sy_str r, key_info *k)
 /* ------------------------------------------------------ memory cache */
 
 /* Records this responder read from Redis, kept so that a request with a
- * known key needs no GET of its own: the GET that confirms the record
- * travels in the same round trip as the rate-limit call.  Small, fixed,
- * replaced round-robin; a record that fails confirmation is dropped. */
+ * known key needs no GET of its own.  While the invalidation
+ * subscription is up and confirmed since the record was read (its epoch,
+ * inval.h), a change of the key is pushed ("key <16 hex>", "keys
+ * <tenant>") and drops the entry: the record is served as it is, with no
+ * command.  Otherwise the GET that confirms the record travels in the
+ * same round trip as the rate-limit call, and a confirmed record takes
+ * the epoch read before the GET.  Small, fixed, least recently used
+ * first; a record that fails confirmation is dropped. */
 static sy_memcache mem = SY_MEMCACHE("apikey", 64, 64 * 2048, 0);
 SY_MEMCACHE_REGISTER(mem)
 
-/* The record cached for a key, as an arena copy (SY_STR_NULL: none). */
+/* A memory entry: the epoch it was read or confirmed under, then the
+ * record. */
+typedef struct mem_entry {
+    uint64_t epoch;
+    char rec[];
+} mem_entry;
+
+/* The record cached for a key, as an arena copy (SY_STR_NULL: none);
+ * *epoch the entry's. */
 static sy_str
-mem_find(sy_arena *a, const char *hash_hex)
+mem_find(sy_arena *a, const char *hash_hex, uint64_t *epoch)
 {
     size_t n = 0;
-    const char *rec = sy_memcache_get(&mem, hash_hex, HEX_LEN, &n);
-    if (!rec)
+    const mem_entry *e = sy_memcache_get(&mem, hash_hex, HEX_LEN, &n);
+    if (!e || n < sizeof(*e))
         return SY_STR_NULL;
-    return (sy_str){sy_arena_strndup(a, rec, n), n};
+    n -= sizeof(*e);
+    *epoch = e->epoch;
+    return (sy_str){sy_arena_strndup(a, e->rec, n), n};
 }
 
 static void
-mem_put(const char *hash_hex, sy_str record)
+mem_put(sy_arena *a, const char *hash_hex, sy_str record, uint64_t epoch)
 {
-    sy_memcache_put(&mem, hash_hex, HEX_LEN, record.p, record.len);
+    mem_entry *e = sy_arena_alloc(a, sizeof(*e) + record.len);
+    if (!e)
+        return;
+    e->epoch = epoch;
+    memcpy(e->rec, record.p, record.len);
+    sy_memcache_put(&mem, hash_hex, HEX_LEN, e, sizeof(*e) + record.len);
+}
+
+/* A record confirmed against Redis: trusted from now on under epoch (the
+ * one read before the confirming GET), if the entry is still there. */
+static void
+mem_stamp(const char *hash_hex, uint64_t epoch)
+{
+    size_t n = 0;
+    mem_entry *e = sy_memcache_get(&mem, hash_hex, HEX_LEN, &n);
+    if (e && n >= sizeof(*e))
+        e->epoch = epoch;
 }
 
 /* The entry under Redis name ikey (its hash's first 16 hex digits). */
@@ -277,8 +309,11 @@ int
 sy_apikey_confirm_reply(const sy_principal *who, const struct redisReply *r)
 {
     if (r->type == REDIS_REPLY_STRING && r->len == who->key_record_len &&
-        memcmp(r->str, who->key_record, r->len) == 0)
+        memcmp(r->str, who->key_record, r->len) == 0) {
+        if (who->key_epoch)
+            mem_stamp(who->key_hash, who->key_epoch);
         return 0;
+    }
     mem_drop(who->key_ikey);
     return SY_ESTALE;
 }
@@ -305,6 +340,7 @@ static int
 cache_get(sy_arena *a, const char *ikey, const char *hash_hex, key_info *k)
 {
     redisReply *r;
+    uint64_t epoch = sy_inval_epoch(); /* before the GET */
     if (sy_redis_down() || sy_redis_cmd(a, &r, "GET %s", ikey) < 0)
         return CACHE_BYPASS;
     if (r->type == REDIS_REPLY_NIL)
@@ -316,7 +352,7 @@ cache_get(sy_arena *a, const char *ikey, const char *hash_hex, key_info *k)
         return CACHE_NEGATIVE;
     if (record_parse(a, v, k) < 0 || strcmp(k->hash_hex, hash_hex) != 0)
         return CACHE_BYPASS; /* "!" (stale) lands here too */
-    mem_put(hash_hex, v);
+    mem_put(a, hash_hex, v, epoch);
     return CACHE_HIT;
 }
 
@@ -565,7 +601,8 @@ sy_apikey_resolve(sy_arena *a, sy_str key, sy_principal *who)
         return SY_EUNAUTH;
     sy_sha256(key.p, key.len, hash);
     sy_hex(hash_hex, hash, sizeof(hash));
-    sy_str rec = sy_redis_down() ? SY_STR_NULL : mem_find(a, hash_hex);
+    uint64_t epoch = 0, now_epoch = sy_inval_epoch();
+    sy_str rec = sy_redis_down() ? SY_STR_NULL : mem_find(a, hash_hex, &epoch);
     int rc = rec.p ? record_parse(a, rec, &k) : lookup(a, hash_hex, &k);
     if (rc < 0)
         return rc;
@@ -576,6 +613,9 @@ sy_apikey_resolve(sy_arena *a, sy_str key, sy_principal *who)
         who->key_record = rec.p;
         who->key_record_len = rec.len;
         info_key(who->key_ikey, hash_hex);
+        memcpy(who->key_hash, hash_hex, sizeof(who->key_hash));
+        who->key_epoch = now_epoch;
+        who->key_trusted = now_epoch != 0 && epoch == now_epoch;
     }
     note_used(a, k.key_id);
     return 0;
@@ -596,7 +636,12 @@ sy_apikey_forget(sy_arena *a, const unsigned char hash[32])
     char hash_hex[HEX_LEN + 1], ikey[INFO_KEY_MAX];
     sy_hex(hash_hex, hash, SY_SHA256_LEN);
     info_key(ikey, hash_hex);
-    return mark_stale(a, ikey);
+    int rc = mark_stale(a, ikey);
+    mem_drop(ikey);
+    hash_hex[16] = '\0';
+    if (rc == 0)
+        sy_inval_publish("key", hash_hex); /* before the answer */
+    return rc;
 }
 
 /* Only names this module wrote may come out of a tenant's set. */
@@ -630,5 +675,62 @@ sy_apikey_forget_tenant(sy_arena *a, const char *tenant_id)
     for (size_t i = 0; i < r->elements && rc == 0; i++)
         if (is_info_key(r->element[i]))
             rc = mark_stale(a, r->element[i]->str);
+    if (rc == 0)
+        sy_inval_publish("keys", tenant_id); /* before the answer */
     return rc;
 }
+
+/* --------------------------------------------------- pushed changes */
+
+static bool
+hex16(sy_str s)
+{
+    if (s.len != 16)
+        return false;
+    for (size_t i = 0; i < 16; i++)
+        if (!((s.p[i] >= '0' && s.p[i] <= '9') ||
+              (s.p[i] >= 'a' && s.p[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* "key <16 hex>": the record under that name changed. */
+static void
+on_key(sy_str arg)
+{
+    char ikey[INFO_KEY_MAX];
+    if (!hex16(arg))
+        return;
+    snprintf(ikey, sizeof(ikey), "sy:{k:%.16s}:info", arg.p);
+    mem_drop(ikey);
+}
+SY_INVAL_HANDLER("key", on_key)
+
+/* The entry's record names the tenant ud (its fourth field). */
+static bool
+of_tenant(const void *key, size_t klen, const void *val, size_t vlen,
+          void *ud)
+{
+    const mem_entry *e = val;
+    sy_str f[RECORD_FIELDS + 1];
+    (void)key;
+    (void)klen;
+    if (vlen < sizeof(*e))
+        return true;
+    if (record_split((sy_str){e->rec, vlen - sizeof(*e)}, f) < 0)
+        return true;
+    return sy_str_eqc(f[3], ud);
+}
+
+/* "keys <tenant>": every key record of the tenant changed. */
+static void
+on_keys(sy_str arg)
+{
+    char tid[SY_UUID_LEN + 1];
+    if (arg.len != SY_UUID_LEN)
+        return;
+    memcpy(tid, arg.p, SY_UUID_LEN);
+    tid[SY_UUID_LEN] = '\0';
+    sy_memcache_drop_if(&mem, of_tenant, tid);
+}
+SY_INVAL_HANDLER("keys", on_keys)

@@ -50,8 +50,10 @@
 #include "synthia/crypto.h"
 #include "synthia/db.h"
 #include "synthia/error.h"
+#include "synthia/inval.h"
 #include "synthia/jwt.h"
 #include "synthia/log.h"
+#include "synthia/memcache.h"
 #include "synthia/redis.h"
 #include "synthia/sessions.h"
 
@@ -206,13 +208,50 @@ push_mark(sy_arena *a, const char *sid)
     return redis_run(a, 5, argv, &r);
 }
 
+/* ------------------------------------------- sessions checked lately */
+
+/* Sessions this responder found not revoked, with the invalidation
+ * epoch read before the check (inval.h).  While the subscription has
+ * been confirmed since, a revocation is pushed ("sess <sid>", after its
+ * mark is in Redis) and drops the entry, so a trusted entry needs no
+ * EXISTS; otherwise the check asks Redis as before. */
+static sy_memcache checked = SY_MEMCACHE("sessions", 1024,
+                                         1024 * (SY_UUID_LEN + 64), 0);
+SY_MEMCACHE_REGISTER(checked)
+
+static bool
+checked_trusted(const char *sid)
+{
+    const uint64_t *e = sy_memcache_get(&checked, sid, strlen(sid), NULL);
+    return e && sy_inval_trusted(*e);
+}
+
+static void
+checked_put(const char *sid, uint64_t epoch)
+{
+    if (epoch)
+        sy_memcache_put(&checked, sid, strlen(sid), &epoch, sizeof(epoch));
+}
+
+/* "sess <sid>": the session was revoked. */
+static void
+on_sess(sy_str arg)
+{
+    sy_memcache_drop(&checked, arg.p, arg.len);
+}
+SY_INVAL_HANDLER("sess", on_sess)
+
 /* After the PostgreSQL revocation: the mark, or a note that Redis must
- * be resynced (see the top of the file). */
+ * be resynced (see the top of the file); then every responder is told
+ * (before the revoking request answers). */
 static void
 mark_revoked(sy_arena *a, const char *sid)
 {
-    if (push_mark(a, sid) == 0)
+    sy_memcache_drop(&checked, sid, strlen(sid));
+    if (push_mark(a, sid) == 0) {
+        sy_inval_publish("sess", sid);
         return;
+    }
     resync_needed = true;
     sy_logline *l = sy_log_begin(SY_LOG_ERROR, "session_revoke_unpropagated");
     sy_log_cstr(l, "session_id", sid);
@@ -260,6 +299,9 @@ sy_session_check(sy_arena *a, const char *sid)
     redisReply *r;
     if (!uuid_ok(sid))
         return SY_EUNAUTH;
+    if (checked_trusted(sid))
+        return 0;
+    uint64_t epoch = sy_inval_epoch(); /* before the EXISTS */
     mark_key(key, sid);
     const char *argv[] = {"EXISTS", key};
     int rc = redis_run(a, 2, argv, &r);
@@ -275,6 +317,7 @@ sy_session_check(sy_arena *a, const char *sid)
             return check_db(a, sid);
         return listed ? SY_EUNAUTH : 0;
     }
+    checked_put(sid, epoch);
     return 0;
 }
 

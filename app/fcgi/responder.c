@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "synthia/apikey.h"
+#include "synthia/cache.h"
 #include "synthia/clock.h"
 #include "synthia/config.h"
 #include "synthia/crypto.h"
@@ -34,6 +35,7 @@
 #include "synthia/dispatch.h"
 #include "synthia/error.h"
 #include "synthia/fcgirec.h"
+#include "synthia/inval.h"
 #include "synthia/log.h"
 #include "synthia/metrics.h"
 #include "synthia/park.h"
@@ -1074,15 +1076,13 @@ watch_pubsub(void)
 static void
 service_parked(sy_arena *a, sy_buf *out)
 {
-    if (!park_cap)
-        return;
     if (nparked || pubsub_readable || pubsub_fd_ep >= 0 ||
         sy_pubsub_listeners()) {
         pubsub_ms = sy_pubsub_service(pubsub_readable);
         pubsub_readable = false;
         watch_pubsub();
     }
-    if (!nparked)
+    if (!park_cap || !nparked)
         return;
     int64_t now = sy_mono_us();
     for (int i = 0; i < park_cap; i++) {
@@ -1114,6 +1114,9 @@ loop_timeout(int base)
     int64_t t = base;
     if (pubsub_ms >= 0 && (t < 0 || pubsub_ms < t))
         t = pubsub_ms;
+    int64_t counts = sy_cache_counts_due_ms(); /* the cache's hit counts */
+    if (counts >= 0 && (t < 0 || counts < t))
+        t = counts;
     if (nparked) {
         int64_t now = sy_mono_us();
         for (int i = 0; i < park_cap; i++) {
@@ -1290,6 +1293,7 @@ teardown_connections(void)
     lingering_fd = -1;
     close(epfd);
     close(wake_fd);
+    sy_inval_stop();
     sy_pubsub_close();
     free(conns);
     free(peek_buf);
@@ -1322,6 +1326,13 @@ sy_responder_run(int listen_fd, bool have_master)
         return SY_EXIT_FATAL;
     }
     install_signals();
+    /* the push channel: memory entries (keys, sessions, plans, catalog
+     * versions) are dropped on its messages (inval.h) */
+    sy_cache_counts_batch(true);
+    if (sy_inval_start() < 0)
+        sy_log(SY_LOG_WARN, "inval_start",
+               "no invalidation subscription: memory entries are confirmed "
+               "against Redis on every request");
     sy_arena_init(&arena, ARENA_CHUNK, (size_t)sy_conf->request_memory);
     sy_log_set_access_batch(&sy_self_slot->access_log);
     sy_log_set_access_buffer((size_t)sy_conf->access_log_buffer);
@@ -1357,6 +1368,7 @@ sy_responder_run(int listen_fd, bool have_master)
             }
             if (sy_ratelimit_leases_tick(&arena))
                 sy_arena_reset(&arena);
+            sy_cache_counts_tick();
             continue;
         }
         /* batched access lines go out when nothing else is waiting; a
@@ -1369,6 +1381,7 @@ sy_responder_run(int listen_fd, bool have_master)
                                             ? (int)sy_ratelimit_leases_due_ms()
                                             : 10));
         if (n == 0) {
+            sy_cache_counts_tick();
             if (sy_ratelimit_leases_tick(&arena))
                 sy_arena_reset(&arena);
             sy_log_flush();
@@ -1411,6 +1424,7 @@ sy_responder_run(int listen_fd, bool have_master)
     teardown_connections();
     sy_apikey_flush_used(&arena); /* last_used_at of keys served lately */
     sy_ratelimit_leases_return(&arena); /* unspent tokens, for the others */
+    sy_cache_counts_flush();            /* hit counts not yet sent */
     sy_arena_reset(&arena);
     sy_db_close();
     sy_redis_close();

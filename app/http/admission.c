@@ -26,6 +26,7 @@
 #include "synthia/cache.h"
 #include "synthia/config.h"
 #include "synthia/error.h"
+#include "synthia/inval.h"
 #include "synthia/problem.h"
 #include "synthia/ratelimit.h"
 #include "synthia/redis.h"
@@ -213,6 +214,7 @@ typedef struct pipeline {
     sy_redis_cmdv cmds[PIECES];
     redisReply *rep[PIECES];
     int n, confirm, window, catver;
+    uint64_t epoch; /* inval.h, read before the pipeline */
     bool spent;
     sy_rl_decision d;
 } pipeline;
@@ -235,7 +237,8 @@ build(sy_req *req, pipeline *p)
     p->n = 0;
     p->confirm = p->window = p->catver = -1;
     p->spent = false;
-    if (w->key_record)
+    p->epoch = sy_inval_epoch();
+    if (w->key_record && !w->key_trusted)
         sy_apikey_confirm_cmd(w, &p->cmds[p->confirm = p->n++]);
     if (subject)
         sy_ratelimit_subject(principal_key(w), w->user_id, subject);
@@ -250,6 +253,7 @@ build(sy_req *req, pipeline *p)
     /* API keys only: a user's cached reads read the version with the
      * entry (cache.h), as they did before users had a window here */
     if (w->kind == SY_WHO_KEY && (req->route->flags & SY_ROUTE_CATVER) &&
+        !sy_cache_version_known(&req->catver, w->tenant_id) &&
         sy_cache_version_cmd(req->arena, w->tenant_id, &p->cmds[p->n]) == 0)
         p->catver = p->n++;
 }
@@ -327,7 +331,7 @@ sy_admission_pipeline(sy_req *req, sy_res *res)
         return rc;
     if (rc == 0 && p.catver >= 0)
         sy_cache_version_reply(&req->catver, req->who.tenant_id,
-                               p.rep[p.catver]);
+                               p.rep[p.catver], p.epoch);
     if (cls == SY_RATE_NONE && rc < 0 && p.confirm >= 0)
         return rc;
     if (cls == SY_RATE_NONE)
@@ -348,7 +352,8 @@ admit_once(sy_req *req, sy_res *res)
     int rc = sy_authn_authenticate(req, res);
     if (rc == 0)
         rc = sy_authn_authorize(req, res);
-    bool memory_key = req->who.kind == SY_WHO_KEY && req->who.key_record;
+    bool memory_key = req->who.kind == SY_WHO_KEY && req->who.key_record &&
+                      !req->who.key_trusted;
     if (rc < 0 && memory_key &&
         sy_apikey_confirm(req->arena, &req->who) == SY_ESTALE)
         return SY_ESTALE;
@@ -360,6 +365,7 @@ admit_once(sy_req *req, sy_res *res)
 int
 sy_admission_admit(sy_req *req, sy_res *res)
 {
+    sy_inval_sync(); /* invalidations that came before this request */
     int rc = admit_once(req, res);
     if (rc != SY_ESTALE)
         return rc;

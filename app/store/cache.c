@@ -39,6 +39,7 @@
 #include "synthia/clock.h"
 #include "synthia/crypto.h"
 #include "synthia/error.h"
+#include "synthia/inval.h"
 #include "synthia/log.h"
 #include "synthia/memcache.h"
 #include "synthia/redis.h"
@@ -244,6 +245,53 @@ pending_add(const char *tenant)
     memcpy(pending[npending++], tenant, SY_UUID_LEN + 1);
 }
 
+/* ------------------------------------------- catalog versions in memory */
+
+/* Each tenant's catalog version as this responder last read it, with
+ * the invalidation epoch it was read under (inval.h): trusted while the
+ * subscription has been confirmed since, as every bump publishes "cat
+ * <tenant> <n>" and that drops the entry. */
+typedef struct version_entry {
+    int64_t version;
+    uint64_t epoch;
+} version_entry;
+
+static sy_memcache versions = SY_MEMCACHE("catalog_versions", 256,
+                                          256 * (64 + 16), 0);
+SY_MEMCACHE_REGISTER(versions)
+
+static void
+publish_version(const char *tenant, long long v)
+{
+    char arg[SY_UUID_LEN + 24];
+    sy_memcache_drop(&versions, tenant, strlen(tenant));
+    snprintf(arg, sizeof(arg), "%s %lld", tenant, v);
+    sy_inval_publish("cat", arg); /* before the answer */
+}
+
+/* "cat <tenant> <n>": the tenant's catalog changed. */
+static void
+on_cat(sy_str arg)
+{
+    if (arg.len > SY_UUID_LEN && arg.p[SY_UUID_LEN] == ' ')
+        sy_memcache_drop(&versions, arg.p, SY_UUID_LEN);
+}
+SY_INVAL_HANDLER("cat", on_cat)
+
+bool
+sy_cache_version_known(sy_catver *cv, const char *tenant)
+{
+    const version_entry *e;
+    if (!sy_cache_key_uuid(tenant, cv->tenant) ||
+        !(e = sy_memcache_get(&versions, cv->tenant, strlen(cv->tenant),
+                              NULL)) ||
+        !sy_inval_trusted(e->epoch))
+        return false;
+    cv->version = e->version;
+    cv->set = true;
+    return true;
+}
+
 /* Send the bumps owed, in one round trip, when Redis is back. */
 static void
 pending_flush(sy_arena *a)
@@ -260,8 +308,12 @@ pending_flush(sy_arena *a)
         argv[i][1] = keys[i];
         cmds[i] = (sy_redis_cmdv){2, argv[i], NULL};
     }
-    if (sy_redis_pipeline(a, npending, cmds, rep) == 0)
-        npending = 0;
+    if (sy_redis_pipeline(a, npending, cmds, rep) < 0)
+        return;
+    for (int i = 0; i < npending; i++)
+        if (rep[i]->type == REDIS_REPLY_INTEGER)
+            publish_version(pending[i], rep[i]->integer);
+    npending = 0;
 }
 
 /* ---------------------------------------------------------------- Redis */
@@ -346,16 +398,89 @@ redis_put(sy_arena *a, const sy_cache_key *k, sy_str stored, size_t raw)
 
 /* ------------------------------------------------------- local copies */
 
+/* Counts owed to the tenants' stats hashes.  A responder (batching on)
+ * adds them up here and sends them, without awaiting the replies, at most
+ * SY_CACHE_COUNTS_FLUSH_MS after the first (its loop's timer), so that a
+ * read served from memory makes no Redis command at all; other processes
+ * send each count at once. */
+#define OWED_MAX 32
+
+typedef struct owed_count {
+    char stats[SY_CACHEKEY_MAX];
+    char field[32];
+    long long n;
+} owed_count;
+
+static owed_count owed[OWED_MAX];
+static int nowed;
+static int64_t owed_since_us;
+static bool batching;
+
+static void
+send_count(const char *stats, const char *field, long long n)
+{
+    char by[24];
+    snprintf(by, sizeof(by), "%lld", n);
+    sy_redis_send(4, (const char *[]){"HINCRBY", stats, field, by}, NULL);
+}
+
+void
+sy_cache_counts_batch(bool on)
+{
+    batching = on;
+}
+
+void
+sy_cache_counts_flush(void)
+{
+    for (int i = 0; i < nowed; i++)
+        send_count(owed[i].stats, owed[i].field, owed[i].n);
+    nowed = 0;
+    owed_since_us = 0;
+}
+
+int64_t
+sy_cache_counts_due_ms(void)
+{
+    if (!nowed)
+        return -1;
+    int64_t left =
+        owed_since_us + SY_CACHE_COUNTS_FLUSH_MS * 1000 - sy_mono_us();
+    return left <= 0 ? 0 : (left + 999) / 1000;
+}
+
+void
+sy_cache_counts_tick(void)
+{
+    if (nowed && sy_cache_counts_due_ms() == 0)
+        sy_cache_counts_flush();
+}
+
 /* Count n of field for k's type without awaiting the reply. */
 static void
 count_async(const sy_cache_key *k, const char *field, long long n)
 {
-    char f[32], by[24];
+    char f[32];
     if (n <= 0)
         return;
     snprintf(f, sizeof(f), "%s:%s", sy_cache_types[k->type].name, field);
-    snprintf(by, sizeof(by), "%lld", n);
-    sy_redis_send(4, (const char *[]){"HINCRBY", k->stats, f, by}, NULL);
+    if (!batching) {
+        send_count(k->stats, f, n);
+        return;
+    }
+    for (int i = 0; i < nowed; i++)
+        if (!strcmp(owed[i].stats, k->stats) && !strcmp(owed[i].field, f)) {
+            owed[i].n += n;
+            return;
+        }
+    if (nowed == OWED_MAX)
+        sy_cache_counts_flush();
+    owed_count *o = &owed[nowed++];
+    snprintf(o->stats, sizeof(o->stats), "%s", k->stats);
+    memcpy(o->field, f, sizeof(f));
+    o->n = n;
+    if (!owed_since_us)
+        owed_since_us = sy_mono_us();
 }
 
 /* While Redis is up, a versioned entry this responder read or wrote is
@@ -561,6 +686,8 @@ sy_cache_catalog_bump(sy_arena *a, sy_catver *cv, const char *tenant)
     if (sy_redis_down() ||
         sy_redis_argv(a, 2, (const char *[]){"INCR", k.catver}, NULL, &r) < 0)
         pending_add(k.tenant);
+    else if (r->type == REDIS_REPLY_INTEGER)
+        publish_version(k.tenant, r->integer);
 }
 
 int
@@ -604,7 +731,7 @@ sy_cache_version_cmd(sy_arena *a, const char *tenant, sy_redis_cmdv *cmd)
 
 void
 sy_cache_version_reply(sy_catver *cv, const char *tenant,
-                       const struct redisReply *r)
+                       const struct redisReply *r, uint64_t epoch)
 {
     int64_t v = 0;
     cv->set = false;
@@ -615,6 +742,11 @@ sy_cache_version_reply(sy_catver *cv, const char *tenant,
         return;
     cv->version = v;
     cv->set = true;
+    if (epoch) {
+        version_entry e = {v, epoch};
+        sy_memcache_put(&versions, cv->tenant, strlen(cv->tenant), &e,
+                        sizeof(e));
+    }
 }
 
 /* ---------------------------------------------------------------- stats */
@@ -825,6 +957,7 @@ sy_cache_stats(sy_arena *a, const char *tenant, struct json_object **out)
     if (tenant && sy_cache_key_tenant(&k, tenant) < 0)
         return SY_EINVAL;
     pending_flush(a);
+    sy_cache_counts_flush(); /* this responder's own, before the read */
     if (sy_redis_down())
         return SY_EREDIS;
     if (tenant) {

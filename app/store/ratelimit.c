@@ -42,6 +42,7 @@
 #include "synthia/crypto.h"
 #include "synthia/db.h"
 #include "synthia/error.h"
+#include "synthia/inval.h"
 #include "synthia/log.h"
 #include "synthia/memcache.h"
 #include "synthia/metrics.h"
@@ -745,6 +746,15 @@ static sy_memcache plans = SY_MEMCACHE("tenant_plans", 256,
                                        256 * (sizeof(sy_rl_plan) + 64),
                                        SY_RL_PLAN_TTL_MS);
 SY_MEMCACHE_REGISTER(plans)
+
+/* "tenant <id>": its plan may have changed (inval.h); without the
+ * subscription the entry lives out SY_RL_PLAN_TTL_MS. */
+static void
+on_tenant(sy_str arg)
+{
+    sy_memcache_drop(&plans, arg.p, arg.len);
+}
+SY_INVAL_HANDLER("tenant", on_tenant)
 
 int
 sy_ratelimit_plan(sy_arena *a, const char *tenant, sy_rl_plan *out)

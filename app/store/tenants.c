@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "synthia/error.h"
+#include "synthia/inval.h"
 
 #define TENANT_COLS                                                       \
     "t.id, t.name, t.slug, t.website, t.plan_id, t.active, "              \
@@ -263,7 +264,10 @@ sy_tenants_update(sy_arena *a, const char *id, const sy_tenant_change *c,
     const char *p[7] = {id,      c->name, c->set_website ? "true" : "false",
                         c->website, c->plan, c->active,
                         c->origins};
-    return one_tenant(a, &update_stmt, p, 7, out);
+    int rc = one_tenant(a, &update_stmt, p, 7, out);
+    if (rc == 0) /* committed: users' and plans' memory entries go */
+        sy_inval_publish("tenant", id);
+    return rc;
 }
 
 int

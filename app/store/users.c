@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "synthia/error.h"
+#include "synthia/inval.h"
+#include "synthia/memcache.h"
 
 #define USER_COLS                                                         \
     "u.id, u.email, u.name, u.role, u.tenant_id, u.active, "              \
@@ -123,6 +125,8 @@ static sy_db_stmt erase_stmt = SY_DB_STMT_DURABLE(
     "RETURNING u.id",
     2);
 
+static void user_changed(const char *id);
+
 static void
 read_user(const struct pg_result *r, int row, void *elem)
 {
@@ -183,15 +187,159 @@ sy_users_logged_in(sy_arena *a, const char *tenant, const char *id,
                    const char *new_hash, sy_user *out)
 {
     const char *p[3] = {tenant, id, new_hash};
-    return one(a, &logged_in_stmt, p, 3, out, NULL);
+    int rc = one(a, &logged_in_stmt, p, 3, out, NULL);
+    if (rc == 0)
+        user_changed(id);
+    return rc;
 }
+
+/* ------------------------------------------------- live users in memory */
+
+/* The live rows this responder read (GET /auth/me and every signed-in
+ * read of one's own row), with the invalidation epoch read before the
+ * SELECT (inval.h).  Every write here publishes "user <id>" after it has
+ * committed, a tenant's update "tenant <id>" (tenants.c), and a message
+ * drops the entries: a trusted entry is served with no statement.  The
+ * row read by a request that started before a message is dropped when
+ * the next request applies it (messages are read only between requests'
+ * admissions), so a fill racing a write never outlives it.  An edit
+ * made in the database behind the API's back is seen within the TTL. */
+#define USERS_MEMORY_TTL_MS 5000
+static sy_memcache live_users = SY_MEMCACHE("users", 1024, 1024 * 512,
+                                            USERS_MEMORY_TTL_MS);
+SY_MEMCACHE_REGISTER(live_users)
+
+enum { U_ID, U_EMAIL, U_NAME, U_ROLE, U_TENANT, U_CREATED, U_UPDATED,
+       U_LOGIN, U__COUNT };
+
+typedef struct user_entry {
+    uint64_t epoch;
+    bool active;
+    int32_t len[U__COUNT]; /* -1: NULL */
+    char data[];
+} user_entry;
+
+static const char **
+user_field(sy_user *u, int i)
+{
+    const char **f[U__COUNT] = {&u->id,        &u->email,      &u->name,
+                                &u->role,      &u->tenant_id,  &u->created_at,
+                                &u->updated_at, &u->last_login_at};
+    return f[i];
+}
+
+static void
+user_put(sy_arena *a, sy_user *u, uint64_t epoch)
+{
+    size_t n = 0;
+    for (int i = 0; i < U__COUNT; i++)
+        n += *user_field(u, i) ? strlen(*user_field(u, i)) : 0;
+    user_entry *e = sy_arena_alloc(a, sizeof(*e) + n);
+    if (!e || !u->id)
+        return;
+    e->epoch = epoch;
+    e->active = u->active;
+    n = 0;
+    for (int i = 0; i < U__COUNT; i++) {
+        const char *v = *user_field(u, i);
+        e->len[i] = v ? (int32_t)strlen(v) : -1;
+        if (v)
+            memcpy(e->data + n, v, (size_t)e->len[i]);
+        n += v ? (size_t)e->len[i] : 0;
+    }
+    sy_memcache_put(&live_users, u->id, strlen(u->id), e, sizeof(*e) + n);
+}
+
+/* The trusted entry of (tenant, id) into out: 0, or SY_ENOTFOUND. */
+static int
+user_get(sy_arena *a, const char *tenant, const char *id, sy_user *out)
+{
+    size_t vlen = 0;
+    const user_entry *e =
+        sy_memcache_get(&live_users, id, strlen(id), &vlen);
+    if (!e || vlen < sizeof(*e) || !sy_inval_trusted(e->epoch))
+        return SY_ENOTFOUND;
+    int32_t tl = e->len[U_TENANT];
+    size_t off = 0;
+    for (int i = 0; i < U_TENANT; i++)
+        off += e->len[i] > 0 ? (size_t)e->len[i] : 0;
+    if (tenant ? tl != (int32_t)strlen(tenant) ||
+                     memcmp(e->data + off, tenant, (size_t)tl) != 0
+               : tl != -1)
+        return SY_ENOTFOUND;
+    memset(out, 0, sizeof(*out));
+    out->active = e->active;
+    off = 0;
+    for (int i = 0; i < U__COUNT; i++) {
+        if (e->len[i] < 0)
+            continue;
+        char *v = sy_arena_strndup(a, e->data + off, (size_t)e->len[i]);
+        if (!v)
+            return SY_ENOMEM;
+        *user_field(out, i) = v;
+        off += (size_t)e->len[i];
+    }
+    return 0;
+}
+
+/* After a committed write of user id: here at once, elsewhere by the
+ * message (before the writing request answers). */
+static void
+user_changed(const char *id)
+{
+    if (!id)
+        return;
+    sy_memcache_drop(&live_users, id, strlen(id));
+    sy_inval_publish("user", id);
+}
+
+/* "user <id>" */
+static void
+on_user(sy_str arg)
+{
+    sy_memcache_drop(&live_users, arg.p, arg.len);
+}
+SY_INVAL_HANDLER("user", on_user)
+
+static bool
+of_tenant(const void *key, size_t klen, const void *val, size_t vlen,
+          void *ud)
+{
+    const user_entry *e = val;
+    const sy_str *t = ud;
+    (void)key;
+    (void)klen;
+    if (vlen < sizeof(*e))
+        return true;
+    size_t off = 0;
+    for (int i = 0; i < U_TENANT; i++)
+        off += e->len[i] > 0 ? (size_t)e->len[i] : 0;
+    return e->len[U_TENANT] == (int32_t)t->len &&
+           memcmp(e->data + off, t->p, t->len) == 0;
+}
+
+/* "tenant <id>": the tenant changed (its users may be live no more). */
+static void
+on_tenant(sy_str arg)
+{
+    sy_memcache_drop_if(&live_users, of_tenant, &arg);
+}
+SY_INVAL_HANDLER("tenant", on_tenant)
 
 int
 sy_users_get(sy_arena *a, const char *tenant, const char *id, bool live,
              sy_user *out)
 {
     const char *p[2] = {tenant, id};
-    return one(a, live ? &get_live_stmt : &get_stmt, p, 2, out, NULL);
+    if (!live)
+        return one(a, &get_stmt, p, 2, out, NULL);
+    if (user_get(a, tenant, id, out) == 0)
+        return 0;
+    uint64_t epoch = sy_inval_epoch(); /* before the SELECT */
+    int rc = one(a, &get_live_stmt, p, 2, out, NULL);
+    if (rc == 0 && epoch)
+        user_put(a, out, epoch);
+    return rc;
 }
 
 int
@@ -207,7 +355,10 @@ sy_users_update_self(sy_arena *a, const char *tenant, const char *id,
                      sy_user *out)
 {
     const char *p[4] = {tenant, id, name, password_hash};
-    return one(a, &update_self_stmt, p, 4, out, NULL);
+    int rc = one(a, &update_self_stmt, p, 4, out, NULL);
+    if (rc == 0)
+        user_changed(id);
+    return rc;
 }
 
 int
@@ -225,7 +376,10 @@ sy_users_patch(sy_arena *a, const char *tenant, const char *id,
                const char *role, const char *active, sy_user *out)
 {
     const char *p[4] = {tenant, id, role, active};
-    return one(a, &patch_stmt, p, 4, out, &out->prev_role);
+    int rc = one(a, &patch_stmt, p, 4, out, &out->prev_role);
+    if (rc == 0)
+        user_changed(id);
+    return rc;
 }
 
 int
@@ -249,5 +403,8 @@ sy_users_erase(sy_arena *a, const char *tenant, const char *id)
     int rc = sy_db_exec(a, &erase_stmt, p, 2, &r);
     if (rc < 0)
         return rc;
-    return sy_db_rows(r) == 1 ? 0 : SY_ENOTFOUND;
+    if (sy_db_rows(r) != 1)
+        return SY_ENOTFOUND;
+    user_changed(id);
+    return 0;
 }

@@ -109,8 +109,29 @@ int sy_cache_catalog_version(sy_arena *a, const sy_catver *cv,
  * tenant id. */
 int sy_cache_version_cmd(sy_arena *a, const char *tenant,
                          struct sy_redis_cmdv *cmd);
+/* epoch: sy_inval_epoch() read before the command was sent; the version
+ * is then kept in memory under it for sy_cache_version_known. */
 void sy_cache_version_reply(sy_catver *cv, const char *tenant,
-                            const struct redisReply *r);
+                            const struct redisReply *r, uint64_t epoch);
+
+/* The tenant's catalog version from this responder's memory, when the
+ * invalidation subscription (inval.h: "cat <tenant> <n>" on each bump)
+ * has kept it current since it was read: true with cv set, else false
+ * (then ask Redis: sy_cache_version_cmd). */
+bool sy_cache_version_known(sy_catver *cv, const char *tenant);
+
+/* Hits, misses and stored bytes counted into the tenants' stats hashes:
+ * with batching on (responders) they are added up in memory and sent
+ * without awaiting replies at most SY_CACHE_COUNTS_FLUSH_MS after the
+ * first: the loop asks sy_cache_counts_due_ms (-1: nothing owed) and
+ * calls sy_cache_counts_tick; sy_cache_counts_flush sends them now (at
+ * exit; a stats read sends its own responder's first).  The stats of
+ * GET /cache/stats may thus lag by up to that long. */
+#define SY_CACHE_COUNTS_FLUSH_MS 1000
+void sy_cache_counts_batch(bool on);
+int64_t sy_cache_counts_due_ms(void);
+void sy_cache_counts_tick(void);
+void sy_cache_counts_flush(void);
 
 /* Stats of one tenant, or of all tenants when tenant is NULL (sysadmin):
  * {hits, misses, hit_ratio, keys, bytes_raw, bytes_stored,

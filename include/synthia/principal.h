@@ -91,6 +91,11 @@ typedef struct sy_principal {
                                         against Redis (NULL otherwise) */
     size_t key_record_len;
     char key_ikey[64];               /* the record's Redis name */
+    char key_hash[65];               /* the key's SHA-256 in hex */
+    uint64_t key_epoch;              /* inval.h epoch when resolved */
+    bool key_trusted;                /* memory entry trusted: pushed
+                                        invalidations keep it current,
+                                        no confirmation (inval.h) */
 } sy_principal;
 
 /* The tenant of a signed-in principal as a SQL parameter: its id, or

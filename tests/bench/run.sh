@@ -310,6 +310,29 @@ for _ in 1 2; do
     run_wrk catalogL "$LIST_URL" "X-API-Key: $CAT_KEY"
     run_wrk byidL "$BYID_URL" "X-API-Key: $CAT_KEY"
 done
+# JWT reads (issue 13): GET /auth/me with a bearer token of a user of the
+# bench tenant: the session check and the user row come from the
+# responders' memory while the push channel keeps them current.
+NAMES+=(jwt)
+SUM_RPS[jwt]=0 SUM_P50[jwt]=0 SUM_P99[jwt]=0 RUNS[jwt]=0
+admin create-user --tenant bench --email bench-jwt@example.com \
+    --role shopper --name Bench --password-stdin \
+    <<<"correct horse battery staple" >/dev/null ||
+    die "synthia admin create-user failed"
+JWT=$(curl -s -H 'Content-Type: application/json' -d \
+    '{"email": "bench-jwt@example.com", "tenant": "bench",
+      "password": "correct horse battery staple"}' \
+    "$SY_BASE_URL/api/v1/auth/login" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') ||
+    die "cannot sign in the bench user"
+ME_URL=$SY_BASE_URL/api/v1/auth/me
+[[ $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $JWT" \
+    "$ME_URL") == 200 ]] || die "synthia does not answer 200 on $ME_URL"
+wrk -t"$THREADS" -c"$CONNS" -d2s -H "Authorization: Bearer $JWT" "$ME_URL" \
+    >/dev/null
+for _ in 1 2; do
+    run_wrk jwt "$ME_URL" "Authorization: Bearer $JWT"
+done
 # The typo path is far slower: last, with one connection per responder,
 # so that its queue does not spill into another measurement.
 CONNS=$WORKERS run_wrk typo "$TYPO_URL" "X-API-Key: $CAT_KEY" \
