@@ -100,25 +100,28 @@ result_url(sy_arena *a, sy_str body, sy_str *url, char *why, size_t whylen)
     return sy_ai_dig_str(o, "output", URL_MAX, url, why, whylen);
 }
 
-/* The cursor query of a next-page URL: only one of our base_url's
- * /v1/predictions?..., and only URL-safe characters. */
-static const char *
-cursor_of(sy_arena *a, const sy_ai_target *t, sy_str next)
+/* The cursor query of a next-page URL into *out: only one of our
+ * base_url's /v1/predictions?..., and only URL-safe characters (else
+ * *out stays NULL: no next page).  SY_ENOMEM when it cannot be copied. */
+static int
+cursor_of(sy_arena *a, const sy_ai_target *t, sy_str next, const char **out)
 {
     char prefix[1024];
     int n = snprintf(prefix, sizeof(prefix), "%s/v1/predictions?",
                      t->ep->base_url);
+    *out = NULL;
     if (n < 0 || (size_t)n >= sizeof(prefix) || next.len <= (size_t)n ||
         next.len > URL_MAX || memcmp(next.p, prefix, (size_t)n) != 0)
-        return NULL;
+        return 0;
     sy_str q = {next.p + n, next.len - (size_t)n};
     for (size_t i = 0; i < q.len; i++) {
         char c = q.p[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
               (c >= '0' && c <= '9') || strchr("-._~%=&+", c)))
-            return NULL;
+            return 0;
     }
-    return sy_arena_strndup(a, q.p, q.len);
+    *out = sy_arena_strndup(a, q.p, q.len);
+    return *out ? 0 : SY_ENOMEM;
 }
 
 static int
@@ -171,9 +174,10 @@ found(sy_arena *a, sy_str body, const sy_ai_target *t, json_object *input,
     }
     json_object *nx = sy_ai_dig(o, "next");
     if (!past && nx && json_object_is_type(nx, json_type_string))
-        *next = cursor_of(a, t,
-                          (sy_str){json_object_get_string(nx),
-                                   (size_t)json_object_get_string_len(nx)});
+        return cursor_of(a, t,
+                         (sy_str){json_object_get_string(nx),
+                                  (size_t)json_object_get_string_len(nx)},
+                         next);
     return 0;
 }
 
