@@ -687,23 +687,9 @@ int
 sy_redis_eval_send(sy_arena *a, sy_redis_script *s, int nkeys, int nargs,
                    const char **argv, const size_t *lens)
 {
-    const char **v;
-    size_t *l, n;
-    redisReply *err = NULL;
-    int rc = eval_argv(a, nkeys, nargs, argv, lens, &v, &l, &n);
-    if (rc == 0)
-        rc = ensure_ctx();
-    if (rc == 0 && !s->sha[0])
-        rc = load_script(s, &err);
-    if (err) {
-        freeReplyObject(err);
-        return SY_EREDIS;
-    }
-    if (rc < 0)
-        return rc;
-    v[1] = s->sha;
-    sy_redis_cmdv cmd = {(int)n, v, l};
-    return send_cmds(1, &cmd);
+    sy_redis_cmdv cmd;
+    int rc = sy_redis_evalsha_cmd(a, s, nkeys, nargs, argv, lens, &cmd);
+    return rc < 0 ? rc : send_cmds(1, &cmd);
 }
 
 uint64_t
