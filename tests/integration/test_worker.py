@@ -487,6 +487,7 @@ def fault_run(stack, chain):
     stalled = collections.Counter()
     in_window = set()
     workers = []
+    kills = []  # time.time() of each kill -9
 
     def kill_at(n):
         w = Worker(stack, **env)
@@ -495,6 +496,7 @@ def fault_run(stack, chain):
                          timeout=120, interval=0.05,
                          what="%d jobs done" % n)
         w.kill()
+        kills.append(time.time())
         for i, r in job_rows(stack, ids).items():
             if r["status"] == "running":
                 stalled[i] += 1
@@ -527,11 +529,21 @@ def fault_run(stack, chain):
         assert r["attempts"] == want, (i, r, stalled[i], logged_stalls[i],
                                        logged_fails[i], job_log(workers, i))
         assert r["version"] >= 3, r
-    # exactly once: one completion per job over every worker's log
+    # exactly once: one completion per job over every worker's log.  A
+    # worker logs job_done just after its commit: a kill -9 between the
+    # two loses the line (seen under ASan), so a job without one must
+    # have been completed (completed_at, the commit's transaction time)
+    # in the moments before a kill
     done = collections.Counter(l["job"] for w in workers
                                for l in w.lines("job_done"))
-    assert set(done) >= set(ids) and \
-        all(done[i] == 1 for i in ids), done.most_common(3)
+    assert all(done[i] <= 1 for i in ids), done.most_common(3)
+    for i in set(ids) - set(done):
+        at = float(rows[i]["completed_at"])
+        assert any(k - 10 <= at <= k for k in kills), \
+            (i, rows[i], kills, job_log(workers, i))
+    print("# %d completions logged, %d lost to a kill -9 between commit "
+          "and log line" % (len(set(ids) & set(done)),
+                            len(set(ids) - set(done))))
     found = sum(len(w.lines("job_found")) for w in workers)
     print("# %d jobs stalled, %d of them mid-submit; %d found at the "
           "provider by a lookup" % (len(stalled), len(in_window), found))
