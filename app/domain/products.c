@@ -34,6 +34,7 @@
 #include "synthia/db.h"
 #include "synthia/error.h"
 #include "synthia/json.h"
+#include "synthia/prodcache.h"
 #include "synthia/tenancy.h"
 #include "synthia/text.h"
 #include "synthia/vectors.h"
@@ -414,13 +415,33 @@ sy_products_deactivate(sy_arena *a, const char *tenant, const char *id)
 
 /* ------------------------------------------------------------ reads */
 
+/* The tenant's catalog version as this request knows it without asking
+ * Redis (its admission read it, or this responder keeps it current
+ * through the push channel), or -1. */
+static int64_t
+known_version(const sy_catver *cv, const char *tenant)
+{
+    sy_catver mem = {.set = false};
+    if (cv && cv->set && strcmp(cv->tenant, tenant) == 0)
+        return cv->version;
+    return sy_cache_version_known(&mem, tenant) ? mem.version : -1;
+}
+
 int
-sy_products_get(sy_arena *a, const char *tenant, const char *id,
-                bool with_inactive, sy_product_row *out)
+sy_products_get(sy_arena *a, const sy_catver *cv, const char *tenant,
+                const char *id, bool with_inactive, sy_product_row *out)
 {
     if (!is_id(id))
         return SY_ENOTFOUND;
-    return sy_products_db_get(a, tenant, id, with_inactive, out);
+    if (with_inactive) /* staff: inactive ones too, never kept */
+        return sy_products_db_get(a, tenant, id, true, out);
+    int64_t v = known_version(cv, tenant);
+    if (v >= 0 && sy_prodcache_get(a, tenant, id, v, out) == 0)
+        return 0;
+    int rc = sy_products_db_get(a, tenant, id, false, out);
+    if (rc == 0 && v >= 0)
+        sy_prodcache_put(tenant, v, out);
+    return rc;
 }
 
 static int

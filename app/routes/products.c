@@ -104,8 +104,9 @@ sy_route_products_get(sy_req *req, sy_res *res)
     sy_product_row row;
     int rc = sy_authn_tenant(req, res, &tid);
     if (rc == 0)
-        rc = sy_products_get(req->arena, tid, sy_req_path_id(req),
-                             sy_req_staff_user(req), &row);
+        rc = sy_products_get(req->arena, &req->catver, tid,
+                             sy_req_path_id(req), sy_req_staff_user(req),
+                             &row);
     return rc < 0 ? rc : send_product(res, 200, &row);
 }
 

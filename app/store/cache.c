@@ -273,8 +273,10 @@ publish_version(const char *tenant, long long v)
 static void
 on_cat(sy_str arg)
 {
-    if (arg.len > SY_UUID_LEN && arg.p[SY_UUID_LEN] == ' ')
-        sy_memcache_drop(&versions, arg.p, SY_UUID_LEN);
+    char tenant[SY_UUID_LEN + 1];
+    int64_t v;
+    if (sy_inval_parse_cat(arg, tenant, &v) == 0)
+        sy_memcache_drop(&versions, tenant, SY_UUID_LEN);
 }
 SY_INVAL_HANDLER("cat", on_cat)
 

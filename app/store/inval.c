@@ -11,13 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "synthia/crypto.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
 #include "synthia/metrics.h"
 #include "synthia/pubsub.h"
 
 #define HANDLERS_MAX 16
-#define MSG_MAX 128
 
 typedef struct handler {
     const char *type;
@@ -51,14 +51,64 @@ sy_inval_handler(const char *type, sy_inval_fn fn)
         handlers[nhandlers++] = (handler){type, fn};
 }
 
+int
+sy_inval_parse(sy_str msg, sy_str *type, sy_str *arg)
+{
+    size_t t = 0;
+    if (!msg.p || msg.len > SY_INVAL_MSG_MAX)
+        return SY_EINVAL;
+    while (t < msg.len && t <= SY_INVAL_TYPE_MAX && msg.p[t] >= 'a' &&
+           msg.p[t] <= 'z')
+        t++;
+    if (t == 0 || t > SY_INVAL_TYPE_MAX || t + 1 >= msg.len ||
+        msg.p[t] != ' ')
+        return SY_EINVAL;
+    for (size_t i = t + 1; i < msg.len; i++)
+        if (msg.p[i] < 0x20 || msg.p[i] > 0x7e)
+            return SY_EINVAL;
+    *type = (sy_str){msg.p, t};
+    *arg = (sy_str){msg.p + t + 1, msg.len - t - 1};
+    return 0;
+}
+
+/* Decimal digits as "%lld" prints a non-negative number: no sign, no
+ * leading zero. */
+static bool
+canonical_decimal(sy_str s)
+{
+    if (s.len == 0 || (s.len > 1 && s.p[0] == '0'))
+        return false;
+    for (size_t i = 0; i < s.len; i++)
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+    return true;
+}
+
+int
+sy_inval_parse_cat(sy_str arg, char tenant[37], int64_t *version)
+{
+    int64_t v;
+    sy_str num;
+    if (!arg.p || arg.len < SY_UUID_LEN + 2 || arg.p[SY_UUID_LEN] != ' ' ||
+        !sy_uuid_valid(arg.p, SY_UUID_LEN))
+        return SY_EINVAL;
+    num = (sy_str){arg.p + SY_UUID_LEN + 1, arg.len - SY_UUID_LEN - 1};
+    if (!canonical_decimal(num) || sy_parse_i64(num, 0, INT64_MAX, &v) < 0)
+        return SY_EINVAL;
+    for (size_t i = 0; i < SY_UUID_LEN; i++)
+        tenant[i] = arg.p[i] >= 'A' && arg.p[i] <= 'F' ? (char)(arg.p[i] + 32)
+                                                       : arg.p[i];
+    tenant[SY_UUID_LEN] = '\0';
+    *version = v;
+    return 0;
+}
+
 static void
 dispatch(sy_str msg)
 {
-    const char *sp = memchr(msg.p, ' ', msg.len);
-    if (!sp)
+    sy_str type, arg;
+    if (sy_inval_parse(msg, &type, &arg) < 0)
         return;
-    sy_str type = {msg.p, (size_t)(sp - msg.p)};
-    sy_str arg = {sp + 1, msg.len - type.len - 1};
     for (int i = 0; i < nhandlers; i++)
         if (sy_str_eqc(type, handlers[i].type))
             handlers[i].fn(arg);
@@ -119,7 +169,7 @@ sy_inval_sync(void)
 int
 sy_inval_publish(const char *type, const char *arg)
 {
-    char msg[MSG_MAX];
+    char msg[SY_INVAL_MSG_MAX + 1];
     int n = snprintf(msg, sizeof(msg), "%s %s", type, arg);
     if (n < 0 || (size_t)n >= sizeof(msg))
         return SY_EINVAL;

@@ -80,4 +80,23 @@ sy_inval_trusted(uint64_t e)
  * Redis/PostgreSQL).  The number of receivers, or SY_EREDIS. */
 int sy_inval_publish(const char *type, const char *arg);
 
+/* ------------------------------------------------ parsing (no effects) */
+
+#define SY_INVAL_MSG_MAX 127 /* bytes of a message, as published */
+#define SY_INVAL_TYPE_MAX 15
+
+/* Split a message into its type and argument (views into msg): 0 when
+ * msg is "<type> <argument>", the type 1 to SY_INVAL_TYPE_MAX lower-case
+ * letters, the argument at least one byte of printable ASCII (spaces
+ * inside it allowed), the whole at most SY_INVAL_MSG_MAX bytes; else
+ * SY_EINVAL and nothing written.  The messages that sy_inval_publish
+ * sends all parse; the subscription hands each message to its type's
+ * handlers only when it does. */
+int sy_inval_parse(sy_str msg, sy_str *type, sy_str *arg);
+
+/* The argument of a "cat" message, "<tenant uuid> <version>": 0 with
+ * the tenant in lower case and the version (0 to INT64_MAX, decimal),
+ * else SY_EINVAL and nothing written. */
+int sy_inval_parse_cat(sy_str arg, char tenant[37], int64_t *version);
+
 #endif

@@ -74,9 +74,13 @@ int sy_products_deactivate(sy_arena *a, const char *tenant, const char *id);
 
 /* Product id as the API shows it: an inactive product only to staff
  * (with_inactive), to everyone else it does not exist.  0 with id, json
- * and updated_at; SY_ENOTFOUND, SY_EDB. */
-int sy_products_get(sy_arena *a, const char *tenant, const char *id,
-                    bool with_inactive, sy_product_row *out);
+ * and updated_at; SY_ENOTFOUND, SY_EDB.  Without with_inactive, when the
+ * catalog version is known without a round trip (cv, read by the
+ * request's admission, or this responder's pushed copy), the product
+ * comes from this responder's memory at that version (prodcache.h), and
+ * one read from PostgreSQL is kept there. */
+int sy_products_get(sy_arena *a, const sy_catver *cv, const char *tenant,
+                    const char *id, bool with_inactive, sy_product_row *out);
 
 /* The list filters: "category" (exact, trimmed), "min_price" and
  * "max_price" (cents, inclusive), "in_stock" (true | false), "color"
