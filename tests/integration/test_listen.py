@@ -156,7 +156,7 @@ def test_numeric_ids_are_accepted():
     uid, gid = (65534, 65534) if ROOT else (os.getuid(), os.getgid())
     m = Master("listen_owner = %d\nlisten_group = %d\n" % (uid, gid)).start()
     try:
-        m.wait_socket()
+        m.wait_started()  # the socket exists from bind(), its owner from chown()
         st = os.stat(m.sock)
         assert (st.st_uid, st.st_gid) == (uid, gid), (st.st_uid, st.st_gid)
     finally:

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import select
 import subprocess
 import threading
 import time
@@ -313,18 +314,30 @@ def test_cancel_a_queued_job_only(stack):
     # a subscriber sees the change on sy:job:<id>
     sub = subprocess.Popen(
         ["redis-cli", "-p", stack.env["SY_REDIS_PORT"], "SUBSCRIBE",
-         "sy:job:" + job],
+         "sy:job:" + job], bufsize=0,  # unbuffered: select sees each line
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    got = []
+
+    def read_until(word):
+        # redis-cli prints a reply's parts a line each: the subscription's
+        # confirmation ends in its count, a message in its payload
+        deadline = time.monotonic() + 30
+        while not any(word in line for line in got):
+            left = deadline - time.monotonic()
+            assert left > 0, "no %r from the subscriber: %r" % (word, got)
+            if select.select([sub.stdout], [], [], left)[0]:
+                line = sub.stdout.readline().decode(errors="replace")
+                assert line, "the subscriber ended: %r" % got
+                got.append(line)
     try:
-        time.sleep(0.5)
+        read_until("sy:job:" + job)  # subscribed
         r = cancel(stack, t["sk"], job)
         assert r.status == 204 and r.body == b"", r
         assert job_status(stack, job) == ("canceled", 2, 0)
-        time.sleep(0.3)
+        read_until("canceled")
     finally:
         sub.terminate()
-        got = sub.communicate(timeout=5)[0].decode()
-    assert "canceled" in got, got
+        sub.communicate(timeout=5)
     r = cancel(stack, t["sk"], job)
     sylib.assert_problem(r, 409, "conflict")
     assert "canceled" in r.json()["detail"], r
