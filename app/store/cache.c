@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synthia/airesult.h"
 #include "synthia/clock.h"
 #include "synthia/crypto.h"
 #include "synthia/error.h"
@@ -457,8 +458,8 @@ sy_cache_counts_tick(void)
 }
 
 /* Count n of field for k's type without awaiting the reply. */
-static void
-count_async(const sy_cache_key *k, const char *field, long long n)
+void
+sy_cache_count_async(const sy_cache_key *k, const char *field, long long n)
 {
     char f[32];
     if (n <= 0)
@@ -496,7 +497,7 @@ local_get(sy_arena *a, const sy_catver *cv, const sy_cache_key *k,
         strcmp(cv->tenant, k->tenant) != 0 ||
         mem_get(a, k, cv->version, value) < 0)
         return SY_ENOTFOUND;
-    count_async(k, "hits", 1);
+    sy_cache_count_async(k, "hits", 1);
     remember_version(k, cv->version);
     return 0;
 }
@@ -623,8 +624,8 @@ sy_cache_get_many(sy_arena *a, const sy_catver *cv, const char *tenant,
     }
     if (m > 0)
         found += mget(a, ks, v, idx, m, values);
-    count_async(&ks[0], "hits", found);
-    count_async(&ks[0], "misses", n - found);
+    sy_cache_count_async(&ks[0], "hits", found);
+    sy_cache_count_async(&ks[0], "misses", n - found);
     *version = v;
     return found;
 }
@@ -665,9 +666,9 @@ sy_cache_put_many(sy_arena *a, const char *tenant, int type, int64_t version,
     /* nothing reads the SETs' replies: one write, no wait */
     if (m == 0 || sy_redis_send_many(m, cmds) < 0)
         return;
-    count_async(&k, "keys", m);
-    count_async(&k, "bytes_raw", raw);
-    count_async(&k, "bytes_stored", stored_total);
+    sy_cache_count_async(&k, "keys", m);
+    sy_cache_count_async(&k, "bytes_raw", raw);
+    sy_cache_count_async(&k, "bytes_stored", stored_total);
 }
 
 /* ------------------------------------------------------ catalog version */
@@ -1015,6 +1016,8 @@ sy_cache_delete(sy_arena *a, const char *tenant, int type, const char *user,
     if (user)
         sy_cache_key_user(user, useg);
     mem_drop(k.tenant, type < 0 ? -2 : type, user ? useg : NULL);
+    if (type < 0 || !sy_cache_types[type].versioned)
+        sy_airesult_forget(k.tenant, user ? useg : NULL); /* everywhere */
     pending_flush(a);
     if (sy_redis_down())
         return SY_EREDIS;
