@@ -1016,13 +1016,10 @@ sy_cache_delete(sy_arena *a, const char *tenant, int type, const char *user,
     if (user)
         sy_cache_key_user(user, useg);
     mem_drop(k.tenant, type < 0 ? -2 : type, user ? useg : NULL);
-    if (type < 0 || !sy_cache_types[type].versioned)
-        sy_airesult_forget(k.tenant, user ? useg : NULL); /* everywhere */
     pending_flush(a);
-    if (sy_redis_down())
-        return SY_EREDIS;
+    int rc = sy_redis_down() ? SY_EREDIS : 0;
     *deleted = 0;
-    for (int t = 0; t < SY_CACHE__COUNT; t++) {
+    for (int t = 0; rc == 0 && t < SY_CACHE__COUNT; t++) {
         if ((type >= 0 && t != type) || (user && sy_cache_types[t].versioned))
             continue;
         char pattern[SY_CACHEKEY_MAX];
@@ -1032,10 +1029,15 @@ sy_cache_delete(sy_arena *a, const char *tenant, int type, const char *user,
         else
             snprintf(pattern, sizeof(pattern), "sy:{t:%s}:c:%s:*", k.tenant,
                      sy_cache_types[t].name);
-        int rc = scan_each(pattern, unlink_keys, deleted, NULL);
-        if (rc < 0)
-            return rc;
+        rc = scan_each(pattern, unlink_keys, deleted, NULL);
     }
+    /* Only once the entries are gone (or some, on an error): a responder
+     * that drops its copies on the message and then reads the entry again
+     * through Redis must not find it and keep it under the same epoch. */
+    if (type < 0 || !sy_cache_types[type].versioned)
+        sy_airesult_forget(k.tenant, user ? useg : NULL); /* everywhere */
+    if (rc < 0)
+        return rc;
     if (!user && (type < 0 || sy_cache_types[type].versioned))
         sy_cache_catalog_bump(a, NULL, k.tenant);
     return 0;

@@ -32,7 +32,8 @@
  * no Redis command while the invalidation subscription (inval.h) has
  * been up since: its hit counters are then batched like the result
  * cache's (sy_cache_count_async).  What removes an entry or its upload
- * before its TTL publishes first: DELETE /cache and erasure
+ * before its TTL publishes once they are gone from Redis, before its
+ * request answers: DELETE /cache and erasure
  * ("aicache <tenant> <user segment|*>", sy_airesult_forget), a user's
  * or tenant's change ("user <id>", "tenant <id>").  While the
  * subscription is down every lookup is the script, as before.
@@ -115,7 +116,9 @@ void sy_airesult_miss(const sy_airesult_key *k);
 /* Drop the memory copies of the tenant's AI results of user segment
  * useg (cachekey.h's: a uuid, "-" or "x<hash>"; NULL: every user's)
  * here, and on every other responder by publishing "aicache <tenant>
- * <useg|*>" (before the caller's request answers). */
+ * <useg|*>".  Call once the entries are deleted from Redis (a responder
+ * reading one in between would keep it under the current epoch) and
+ * before the caller's request answers. */
 void sy_airesult_forget(const char *tenant, const char *useg);
 
 #endif
