@@ -69,6 +69,8 @@ def everywhere(stack, send, check, n=24, rounds=20):
         by = access_pids(stack, [res[0] for res in results])
         seen |= set(by.values())
         if pids <= seen:
+            print("# everywhere: %d responders in %d bursts (%d nginx "
+                  "reloads)" % (len(pids), r + 1, (r + 1) // 2), flush=True)
             return answers
         # answers that come fast ride the upstream connections nginx
         # keeps, to some responders only: a graceful nginx reload drops
