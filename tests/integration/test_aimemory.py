@@ -11,8 +11,10 @@ second).  Whatever takes the entry or its upload away stops the memory
 hits on every responder at once (each check reaches all four with
 bursts, pushlib.everywhere): erasing the user (the upload and its
 entries deleted: 404 upload_not_found as before), DELETE /cache for the
-user (the next answer is computed again: a new analysis id), the
-upload's expiry (a copy lives no longer than the upload's PTTL).  With
+user (the next answer is computed again: a new analysis id; also while
+8 clients keep asking on every responder during the DELETE, which fails
+when aicache is published before the entry is unlinked), the upload's
+expiry (a copy lives no longer than the upload's PTTL).  With
 the subscriber connections killed over and over, every lookup asks
 Redis's script as before, and the same holds.
 """
@@ -21,6 +23,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True  # never write into srcdir
@@ -198,6 +201,53 @@ def test_cache_delete_stops_memory_hits_on_every_responder(stack):
 
 def test_cache_delete_without_the_subscription(stack):
     cache_deleted(stack, killer=True)
+
+
+def test_cache_delete_while_every_responder_serves_it(stack):
+    """DELETE /cache while 8 clients keep asking for the entry on every
+    responder: the aicache message goes out only once the entry is gone
+    from Redis, so a responder that drops its copy on the message and at
+    once reads the entry through Redis finds none to keep; afterwards no
+    responder answers the deleted analysis.  Three rounds (the window a
+    message sent before the UNLINK left open is a few milliseconds)."""
+    subscribed(stack)
+    t = syid.new_tenant(stack)
+    alice = syid.new_user(stack, t)
+    tok = syid.login_ok(stack, alice)["access_token"]
+    up = upload(stack, syid.bearer(tok))
+    send = chromatic(stack, lambda h: syid.bearer(tok, h), up)
+    owner = syid.bearer(syid.login_ok(stack, t["owner"])["access_token"])
+    for _ in range(3):
+        first = created(send({})).json()["id"]
+        warm(stack, send)
+        stop = threading.Event()
+        errors = []
+
+        def ask():
+            while not stop.is_set():
+                try:
+                    created(send({}))
+                except Exception as e:  # noqa: BLE001 (reported below)
+                    errors.append(e)
+                    return
+        clients = [threading.Thread(target=ask) for _ in range(8)]
+        for c in clients:
+            c.start()
+        try:
+            time.sleep(0.3)
+            r = stack.request("DELETE", "/api/v1/cache?type=analysis&user_id="
+                              + alice["id"], headers=owner)
+        finally:
+            stop.set()
+            for c in clients:
+                c.join(60)
+        assert not errors, errors
+        assert r.status == 200 and r.json()["deleted"] >= 1, r
+
+        def not_first(r):
+            assert r.status == 201, r
+            assert r.json()["id"] != first, r.json()
+        everywhere(stack, send, not_first)
 
 
 def test_a_copy_lives_no_longer_than_its_upload(stack):
