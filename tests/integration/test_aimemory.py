@@ -99,27 +99,34 @@ def test_a_hit_from_memory_makes_no_redis_command(stack):
     send = chromatic(stack, lambda h: syid.key(t["sk"], h), up)
     before = stats(stack, t)
     hits = warm(stack, send)
-    # Each attempt: every responder answers a hit (its memory copy is
-    # current), a pause for the hit counters owed to go out, then 8
-    # requests watched with MONITOR: no airesult_get script, no upload
-    # read, no hit counter.  A watched round longer than the counters'
-    # second (a slow sanitizer build) is not counted; its hits are.
-    rounds = []
-    for _ in range(6):
+    # Each attempt (up to 10, until two are counted): every responder
+    # answers a hit (its memory copy is current), a pause for the hit
+    # counters owed to go out, then 8 requests watched with MONITOR: no
+    # airesult_get script, no upload read, no hit counter.  A watched
+    # round (from its first request to the closing ECHO) longer than
+    # the counters' second (a slow sanitizer build, a loaded machine) is
+    # not counted; its hits are.
+    rounds, slow = [], []
+    for _ in range(10):
         hits += everywhere(stack, send, hit)
         time.sleep(FLUSH_S + 0.3)
+        t0 = []
 
         def hits8():
+            t0.append(time.monotonic())  # MONITOR is already watching
             for _ in range(8):
                 hit(send({}))
-        t0 = time.monotonic()
         seen = monitor(stack, hits8)
+        took = time.monotonic() - t0[0]  # to the closing ECHO's line
         hits += 8
-        if time.monotonic() - t0 >= FLUSH_S * 0.8:
+        if took >= FLUSH_S * 0.8:
+            slow.append(round(took, 2))
             continue
         rounds.append([c for c in seen if not ALLOWED.search(c)])
         if len(rounds) == 2:
             break
+    print("# watched rounds: %d counted, too slow: %r" % (len(rounds), slow),
+          flush=True)
     assert rounds, "no round of 8 hits was shorter than %s s" % (
         FLUSH_S * 0.8)
     assert rounds == [[]] * len(rounds), \
