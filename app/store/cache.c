@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "synthia/airesult.h"
 #include "synthia/clock.h"
 #include "synthia/crypto.h"
 #include "synthia/error.h"
@@ -459,8 +460,8 @@ sy_cache_counts_tick(void)
 }
 
 /* Count n of field for k's type without awaiting the reply. */
-static void
-count_async(const sy_cache_key *k, const char *field, long long n)
+void
+sy_cache_count_async(const sy_cache_key *k, const char *field, long long n)
 {
     char f[32];
     if (n <= 0)
@@ -498,7 +499,7 @@ local_get(sy_arena *a, const sy_catver *cv, const sy_cache_key *k,
         strcmp(cv->tenant, k->tenant) != 0 ||
         mem_get(a, k, cv->version, value) < 0)
         return SY_ENOTFOUND;
-    count_async(k, "hits", 1);
+    sy_cache_count_async(k, "hits", 1);
     remember_version(k, cv->version);
     return 0;
 }
@@ -625,8 +626,8 @@ sy_cache_get_many(sy_arena *a, const sy_catver *cv, const char *tenant,
     }
     if (m > 0)
         found += mget(a, ks, v, idx, m, values);
-    count_async(&ks[0], "hits", found);
-    count_async(&ks[0], "misses", n - found);
+    sy_cache_count_async(&ks[0], "hits", found);
+    sy_cache_count_async(&ks[0], "misses", n - found);
     *version = v;
     return found;
 }
@@ -667,9 +668,9 @@ sy_cache_put_many(sy_arena *a, const char *tenant, int type, int64_t version,
     /* nothing reads the SETs' replies: one write, no wait */
     if (m == 0 || sy_redis_send_many(m, cmds) < 0)
         return;
-    count_async(&k, "keys", m);
-    count_async(&k, "bytes_raw", raw);
-    count_async(&k, "bytes_stored", stored_total);
+    sy_cache_count_async(&k, "keys", m);
+    sy_cache_count_async(&k, "bytes_raw", raw);
+    sy_cache_count_async(&k, "bytes_stored", stored_total);
 }
 
 /* ------------------------------------------------------ catalog version */
@@ -1018,10 +1019,9 @@ sy_cache_delete(sy_arena *a, const char *tenant, int type, const char *user,
         sy_cache_key_user(user, useg);
     mem_drop(k.tenant, type < 0 ? -2 : type, user ? useg : NULL);
     pending_flush(a);
-    if (sy_redis_down())
-        return SY_EREDIS;
+    int rc = sy_redis_down() ? SY_EREDIS : 0;
     *deleted = 0;
-    for (int t = 0; t < SY_CACHE__COUNT; t++) {
+    for (int t = 0; rc == 0 && t < SY_CACHE__COUNT; t++) {
         if ((type >= 0 && t != type) || (user && sy_cache_types[t].versioned))
             continue;
         char pattern[SY_CACHEKEY_MAX];
@@ -1031,10 +1031,15 @@ sy_cache_delete(sy_arena *a, const char *tenant, int type, const char *user,
         else
             snprintf(pattern, sizeof(pattern), "sy:{t:%s}:c:%s:*", k.tenant,
                      sy_cache_types[t].name);
-        int rc = scan_each(pattern, unlink_keys, deleted, NULL);
-        if (rc < 0)
-            return rc;
+        rc = scan_each(pattern, unlink_keys, deleted, NULL);
     }
+    /* Only once the entries are gone (or some, on an error): a responder
+     * that drops its copies on the message and then reads the entry again
+     * through Redis must not find it and keep it under the same epoch. */
+    if (type < 0 || !sy_cache_types[type].versioned)
+        sy_airesult_forget(k.tenant, user ? useg : NULL); /* everywhere */
+    if (rc < 0)
+        return rc;
     if (!user && (type < 0 || sy_cache_types[type].versioned))
         sy_cache_catalog_bump(a, NULL, k.tenant);
     return 0;

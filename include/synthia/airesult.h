@@ -25,6 +25,19 @@
  * stats hash (GET /cache/stats) and in /metrics
  * (synthia_ai_cache_requests_total{type,result}).
  *
+ * A responder keeps a copy of each fresh or negative entry it read
+ * (keyed by the entry and the guard: the input upload) in its memory
+ * (memcache.h, "ai_results"), for no longer than the entry's and the
+ * upload's remaining PTTL as that lookup read them, and serves it with
+ * no Redis command while the invalidation subscription (inval.h) has
+ * been up since: its hit counters are then batched like the result
+ * cache's (sy_cache_count_async).  What removes an entry or its upload
+ * before its TTL publishes once they are gone from Redis, before its
+ * request answers: DELETE /cache and erasure
+ * ("aicache <tenant> <user segment|*>", sy_airesult_forget), a user's
+ * or tenant's change ("user <id>", "tenant <id>").  While the
+ * subscription is down every lookup is the script, as before.
+ *
  * Waiting for another request's result polls the entry (one EVALSHA a
  * step; 5 ms doubling to 50 ms between steps) rather than a blocking
  * BLPOP: a blocking command would outlast redis.timeout, and a responder
@@ -99,5 +112,13 @@ int sy_airesult_stale(sy_arena *a, const sy_airesult_key *k, sy_str *value);
 
 /* Count a miss: the request calls the analyser or provider. */
 void sy_airesult_miss(const sy_airesult_key *k);
+
+/* Drop the memory copies of the tenant's AI results of user segment
+ * useg (cachekey.h's: a uuid, "-" or "x<hash>"; NULL: every user's)
+ * here, and on every other responder by publishing "aicache <tenant>
+ * <useg|*>".  Call once the entries are deleted from Redis (a responder
+ * reading one in between would keep it under the current epoch) and
+ * before the caller's request answers. */
+void sy_airesult_forget(const char *tenant, const char *useg);
 
 #endif

@@ -34,6 +34,7 @@
 struct json_object;
 struct redisReply;
 struct sy_redis_cmdv;
+struct sy_cache_key;
 
 enum sy_cache_type {
     SY_CACHE_LIST = 0, /* product lists (catalog-versioned) */
@@ -132,6 +133,11 @@ void sy_cache_counts_batch(bool on);
 int64_t sy_cache_counts_due_ms(void);
 void sy_cache_counts_tick(void);
 void sy_cache_counts_flush(void);
+/* Count n of "<k's type>:<field>" in k's stats hash that way (at once,
+ * unawaited, when not batching): a hit served from memory makes no
+ * Redis command (airesult.c uses it too). */
+void sy_cache_count_async(const struct sy_cache_key *k, const char *field,
+                          long long n);
 
 /* Stats of one tenant, or of all tenants when tenant is NULL (sysadmin):
  * {hits, misses, hit_ratio, keys, bytes_raw, bytes_stored,
@@ -141,7 +147,8 @@ int sy_cache_stats(sy_arena *a, const char *tenant, struct json_object **out);
 /* Invalidate a slice of the tenant's cache: type (-1: all types), user
  * (NULL: all users).  *deleted counts the entries removed.  A slice with
  * catalog types also moves the catalog version, so no responder serves
- * its memory copy of them afterwards. */
+ * its memory copy of them afterwards; one with AI result types drops
+ * every responder's memory copies of those (sy_airesult_forget). */
 int sy_cache_delete(sy_arena *a, const char *tenant, int type,
                     const char *user, int64_t *deleted);
 

@@ -17,6 +17,8 @@
  *   tenant <tenant>       the tenant's row changed (its plan, active flag:
  *                         its users' rows and plan limits)
  *   cat <tenant> <n>      the tenant's catalog version is now n
+ *   aicache <tenant> <u>  the tenant's AI result cache entries of user
+ *                         segment u ("*": all) were deleted (airesult.h)
  *
  * Trust: a memory entry may be served without asking Redis only when it
  * was cached (or confirmed) under the current epoch, which is non-zero
