@@ -42,6 +42,7 @@
 #include "synthia/products_db.h"
 #include "synthia/provider.h"
 #include "synthia/tenancy.h"
+#include "synthia/textidx.h"
 #include "synthia/vectors.h"
 
 #define Q_MAX_CHARS 200
@@ -487,7 +488,10 @@ rank_text(sy_arena *a, const char *tid, const sy_search_query *s,
     const char *words = typo_words(a, s);
     if (!words)
         return SY_ENOMEM;
-    int rc = sy_products_db_search_text(a, tid, s->q, s->limit,
+    int rc = sy_textidx_search(a, s->catver, tid, s->q, s->limit,
+                               TEXT_CANDIDATES, &r, &nr);
+    if (rc == SY_TEXTIDX_FALLBACK)
+        rc = sy_products_db_search_text(a, tid, s->q, s->limit,
                                         TEXT_CANDIDATES, ms, &r, &nr);
     if (rc == 0) {
         *n = 0;
