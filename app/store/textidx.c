@@ -30,6 +30,7 @@
 #include "synthia/textidx.h"
 
 #include <libpq-fe.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,6 +113,7 @@ typedef struct tenant_idx {
 
 static tenant_idx slots[SY_TEXTIDX_TENANTS];
 static uint64_t ticks;
+static bool trim_pending; /* a load's scratch was freed: see current() */
 
 static void
 slot_clear(tenant_idx *t)
@@ -375,6 +377,9 @@ load(sy_arena *a, tenant_idx *t, const char *tenant, const char *fp)
     t->usable = !why;
     log_load(t, l.ne, why, t0);
     loading_free(&l);
+    /* the load's scratch (and PostgreSQL's result, freed with the
+     * request's arena) back to the system rather than kept in the heap */
+    trim_pending = true;
     if (why) { /* keep the label only: its searches go to SQL */
         char keep[FP_LEN];
         memcpy(keep, t->fp, sizeof(keep));
@@ -393,6 +398,10 @@ current(sy_arena *a, const sy_catver *cv, const char *tenant,
 {
     int64_t version = 0;
     *out = NULL;
+    if (trim_pending) {
+        malloc_trim(0);
+        trim_pending = false;
+    }
     if (!tenant || strlen(tenant) != SY_UUID_LEN ||
         sy_cache_catalog_version(a, cv, tenant, &version) < 0)
         return 0;

@@ -9,8 +9,9 @@
  * search_config) read once as text, kept as posting lists (lexeme ->
  * products in storage order, each with its positions and weights).
  * Per responder, in its heap: at most SY_TEXTIDX_TENANTS tenants and
- * SY_TEXTIDX_MAX_BYTES in all, least recently used out (about 5 MiB for
- * 10,000 demo-like products).  A query's lexemes stay PostgreSQL's:
+ * SY_TEXTIDX_MAX_BYTES in all, least recently used out (about 3 MiB for
+ * 10,000 demo products: ~310 bytes each); a tenant whose index alone
+ * would be larger keeps searching in PostgreSQL.  A query's lexemes stay PostgreSQL's:
  * websearch_to_tsquery(config, sy_unaccent(q)) is asked once per
  * normalised query and configuration and kept in the "tsquery" memory
  * cache (memcache.h); matching and ts_rank are tsquery.h's.
@@ -24,7 +25,7 @@
 #include "synthia/products_db.h"
 
 #define SY_TEXTIDX_TENANTS 4
-#define SY_TEXTIDX_MAX_BYTES (24u << 20)
+#define SY_TEXTIDX_MAX_BYTES (8u << 20)
 /* sy_textidx_search could not rank in memory: use sql_search_text. */
 #define SY_TEXTIDX_FALLBACK 1
 
