@@ -3,7 +3,8 @@
  * search.c (domain) - catalog search (search.h): the rules of a query
  * and the three rankings.
  *
- * text: full text first; the typo arm (products_db.h explains the
+ * text: full text first (ranked in memory by textidx.h when it can be
+ * exactly, else by sql_search_text); the typo arm (products_db.h explains the
  * scoring) runs only when the full text found fewer than limit, not for
  * every one-word query: it costs far more than the full text on a large
  * catalog, and a correctly spelled word that fills the page needs no
