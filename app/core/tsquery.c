@@ -64,9 +64,9 @@ read_quoted(const char *p, const char *end, char *out, size_t *len)
                 *len = o;
                 return o ? p + 1 : NULL; /* PostgreSQL has no empty lexeme */
             }
-        } else if (*p == '\0') {
-            return NULL;
         }
+        if (*p == '\0')
+            return NULL; /* escaped or not (make fuzz found '\<NUL>') */
         out[o++] = *p;
     }
     return NULL;
