@@ -24,8 +24,10 @@
  * their posting lists are walked together in product order (every
  * product when the query matches without any of its lexemes, "!wool"),
  * each product's entries for the query's lexemes matched and ranked
- * (tsquery.h), until candidates matched; then sorted by score
- * descending, id ascending.
+ * (tsquery.h); then sorted by score descending, id ascending.  A query
+ * with more than candidates matches goes to SQL: which of them
+ * sql_search_text ranks depends on PostgreSQL's plan (storage order in
+ * a bitmap scan, an index's order otherwise), so it cannot be equalled.
  */
 #include "synthia/textidx.h"
 
@@ -513,7 +515,11 @@ rank(sy_arena *a, const tenant_idx *t, const sy_tsquery *q, int limit,
     sy_tsdoc d = {pos, npos};
     int got = 0;
     uint32_t next = 0; /* with all: the next product */
-    while (got < candidates && q->root >= 0) {
+    /* past candidates matches, which ones PostgreSQL ranks depends on
+     * its plan (a bitmap scan's storage order, an index's order): one
+     * more match found sends the query to SQL */
+    bool over = false;
+    while (!over && q->root >= 0) {
         /* the next product with one of the lexemes (or any, with all) */
         uint32_t p = UINT32_MAX;
         for (int i = 0; i < nl; i++)
@@ -535,9 +541,15 @@ rank(sy_arena *a, const tenant_idx *t, const sy_tsquery *q, int limit,
         }
         if (!sy_tsquery_match(q, &d))
             continue;
+        if (got == candidates) {
+            over = true;
+            break;
+        }
         float r = sy_tsquery_rank(q, &d, t->empty[p]);
         m[got++] = (match){p, 0.5 + 0.5 * (double)r};
     }
+    if (over)
+        return SY_TEXTIDX_FALLBACK;
     sort_idx = t;
     qsort(m, (size_t)got, sizeof(*m), by_score);
     if (got > limit)
@@ -572,7 +584,7 @@ sy_textidx_search(sy_arena *a, const sy_catver *cv, const char *tenant,
         rc = rank(a, t, &tq, limit, candidates, rows, n);
     if (rc == SY_ENOMEM)
         return rc;
-    if (rc < 0 || !t) {
+    if (rc != 0 || !t) {
         sy_counter_inc(&fallback_metric);
         return SY_TEXTIDX_FALLBACK;
     }

@@ -35,8 +35,9 @@
  * ranking, at most limit rows) from memory.  cv: what the request knows
  * of the catalog version (may be NULL).  0 with *rows (arena memory);
  * SY_TEXTIDX_FALLBACK when it cannot answer exactly (no catalog version
- * known, a query form it does not reproduce, a tenant over the memory
- * bound, PostgreSQL away while loading); SY_ENOMEM. */
+ * known, a query form it does not reproduce, more than candidates
+ * matches, a tenant over the memory bound, PostgreSQL away while
+ * loading); SY_ENOMEM. */
 int sy_textidx_search(sy_arena *a, const sy_catver *cv, const char *tenant,
                       const char *q, int limit, int candidates,
                       sy_product_score **rows, int *n);
