@@ -3,7 +3,8 @@
  * search.c (domain) - catalog search (search.h): the rules of a query
  * and the three rankings.
  *
- * text: full text first; the typo arm (products_db.h explains the
+ * text: full text first (ranked in memory by textidx.h when it can be
+ * exactly, else by sql_search_text); the typo arm (products_db.h explains the
  * scoring) runs only when the full text found fewer than limit, not for
  * every one-word query: it costs far more than the full text on a large
  * catalog, and a correctly spelled word that fills the page needs no
@@ -42,6 +43,7 @@
 #include "synthia/products_db.h"
 #include "synthia/provider.h"
 #include "synthia/tenancy.h"
+#include "synthia/textidx.h"
 #include "synthia/vectors.h"
 
 #define Q_MAX_CHARS 200
@@ -487,7 +489,10 @@ rank_text(sy_arena *a, const char *tid, const sy_search_query *s,
     const char *words = typo_words(a, s);
     if (!words)
         return SY_ENOMEM;
-    int rc = sy_products_db_search_text(a, tid, s->q, s->limit,
+    int rc = sy_textidx_search(a, s->catver, tid, s->q, s->limit,
+                               TEXT_CANDIDATES, &r, &nr);
+    if (rc == SY_TEXTIDX_FALLBACK)
+        rc = sy_products_db_search_text(a, tid, s->q, s->limit,
                                         TEXT_CANDIDATES, ms, &r, &nr);
     if (rc == 0) {
         *n = 0;

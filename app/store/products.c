@@ -120,7 +120,9 @@ static sy_db_stmt sql_categories =
      "WHERE tenant_id = $1::uuid AND active AND category <> '' "
      "GROUP BY category) c",
      1);
-/* $2 query, $3 limit, $4 candidates.  Full-text matches with the
+/* $2 query, $3 limit, $4 candidates.  (The in-memory index,
+ * textidx.h, ranks the same way and leaves this statement the cases it
+ * cannot reproduce.)  Full-text matches with the
  * tenant's configuration, scored 0.5 + 0.5 x ts_rank (normalisation 32:
  * rank / (rank + 1)), so that they rank above every typo match.
  * ts_rank weighs the name (A) over category (B) and description (C)

@@ -9,9 +9,11 @@
  * (words kept, one-letter words, word length) before it reaches
  * PostgreSQL.
  *
- * text: PostgreSQL full text with the tenant's configuration, topped up
- * with typo matches when it finds fewer than limit, both under the
- * search statement timeout (config search.statement_timeout).  semantic:
+ * text: PostgreSQL full text with the tenant's configuration (ranked
+ * in memory from the tenant's tsvectors when it can be exactly,
+ * textidx.h, else in PostgreSQL), topped up with typo matches when it
+ * finds fewer than limit; what runs in PostgreSQL runs under the search
+ * statement timeout (config search.statement_timeout).  semantic:
  * the local embedding of q against the tenant's product vectors
  * (vectors.h), score = cosine.  hybrid: reciprocal rank fusion of both.
  * Hits carry each product's JSON from the product cache (cache.h,

@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * textidx.c - the in-memory full-text index of a tenant's active
+ * products and its ranking (textidx.h).
+ *
+ * Load: a fingerprint of the active products (count and a sum of
+ * per-row hashes of id and write time), then every active product's id
+ * and search::text in storage order (ctid): the order in which the GIN
+ * bitmap scan of sql_search_text meets its matches, so that the first
+ * `candidates` matches taken here are the ones it takes.  Each tsvector
+ * is parsed (tsquery.h), its entries sorted by lexeme then product and
+ * laid out as a dictionary (lexemes in byte order) and posting lists
+ * (product, positions).  An index that would be over
+ * SY_TEXTIDX_MAX_BYTES, or a vector PostgreSQL stored without positions,
+ * is not kept: that tenant's searches stay on SQL.
+ *
+ * Freshness: the index is labelled with the tenant's catalog version
+ * (cache.h; pushed to responders, inval.h) and reloaded when it moved;
+ * every RECHECK_US the fingerprint is read again, so that a lost bump
+ * never leaves it stale for ever.  Without a catalog version (Redis
+ * away) searches fall back to SQL: never behind a write.
+ *
+ * Search: the query's distinct lexemes are looked up in the dictionary;
+ * their posting lists are walked together in product order (every
+ * product when the query matches without any of its lexemes, "!wool"),
+ * each product's entries for the query's lexemes matched and ranked
+ * (tsquery.h); then sorted by score descending, id ascending.  A query
+ * with more than candidates matches goes to SQL: which of them
+ * sql_search_text ranks depends on PostgreSQL's plan (storage order in
+ * a bitmap scan, an index's order otherwise), so it cannot be equalled.
+ */
+#include "synthia/textidx.h"
+
+#include <libpq-fe.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synthia/clock.h"
+#include "synthia/db.h"
+#include "synthia/error.h"
+#include "synthia/log.h"
+#include "synthia/memcache.h"
+#include "synthia/tsquery.h"
+
+#define RECHECK_US (10 * 1000000LL)
+#define FP_LEN 64
+#define CONFIG_LEN 64
+#define MAX_POS 256 /* PostgreSQL keeps at most 256 positions a lexeme */
+
+/* $1 tenant.  Columns: the fingerprint of the active products. */
+static sy_db_stmt sql_fingerprint =
+    SY_DB_STMT("textidx_fingerprint",
+     "SELECT count(*)::text || ':' || coalesce(sum(hashtextextended("
+     "p.id::text || extract(epoch FROM p.updated_at)::text, 0)), 0)::text "
+     "FROM products p WHERE p.tenant_id = $1::uuid AND p.active",
+     1);
+/* $1 tenant.  Columns: search_config, id, search (text); one row with
+ * NULL id for a tenant without active products; none for no tenant. */
+static sy_db_stmt sql_load =
+    SY_DB_STMT("textidx_load",
+     "SELECT t.search_config::text, p.id, p.search::text FROM tenants t "
+     "LEFT JOIN products p ON p.tenant_id = t.id AND p.active "
+     "WHERE t.id = $1::uuid ORDER BY p.ctid",
+     1);
+/* $1 configuration, $2 normalised query: the lexemes of the query as
+ * sql_search_text computes them. */
+static sy_db_stmt sql_tsquery =
+    SY_DB_STMT("textidx_tsquery",
+     "SELECT websearch_to_tsquery($1::regconfig, sy_unaccent($2))::text",
+     2);
+
+/* websearch_to_tsquery's output per configuration and normalised query
+ * (the stemming of a configuration does not change without a DBA). */
+static sy_memcache tsq_cache = SY_MEMCACHE("tsquery", 4096, 1u << 20,
+                                           10 * 60 * 1000);
+SY_MEMCACHE_REGISTER(tsq_cache)
+
+static sy_metric memory_metric = {
+    .name = "synthia_textidx_searches_total",
+    .help = "Full-text searches ranked from the in-memory index.",
+    .type = SY_METRIC_COUNTER,
+};
+static sy_metric fallback_metric = {
+    .name = "synthia_textidx_fallbacks_total",
+    .help = "Full-text searches the in-memory index left to PostgreSQL "
+            "(no catalog version, query form, memory bound).",
+    .type = SY_METRIC_COUNTER,
+};
+SY_METRICS_REGISTER(&memory_metric, &fallback_metric)
+
+typedef struct tenant_idx {
+    char tenant[SY_UUID_LEN + 1];
+    char config[CONFIG_LEN];
+    char fp[FP_LEN];
+    bool usable;  /* false: this tenant's searches go to SQL */
+    bool has_version;
+    int64_t version, checked_us;
+    uint64_t used;
+    size_t bytes;
+    int n;                   /* products */
+    char (*ids)[SY_UUID_LEN + 1];
+    unsigned char *empty;    /* product has no lexeme */
+    int nlex;
+    char *lexbuf;
+    uint32_t *lexoff;        /* nlex + 1 */
+    uint32_t *post;          /* nlex + 1: postings of lexeme i */
+    uint32_t *prod;          /* per posting: product */
+    uint32_t *posoff;        /* per posting + 1: its positions */
+    uint16_t *pos;
+} tenant_idx;
+
+static tenant_idx slots[SY_TEXTIDX_TENANTS];
+static uint64_t ticks;
+static bool trim_pending; /* a load's scratch was freed: see current() */
+
+static void
+slot_clear(tenant_idx *t)
+{
+    free(t->ids);
+    free(t->empty);
+    free(t->lexbuf);
+    free(t->lexoff);
+    free(t->post);
+    free(t->prod);
+    free(t->posoff);
+    free(t->pos);
+    memset(t, 0, sizeof(*t));
+}
+
+static tenant_idx *
+slot_for(const char *tenant)
+{
+    tenant_idx *lru = &slots[0];
+    for (int i = 0; i < SY_TEXTIDX_TENANTS; i++)
+        if (strcmp(slots[i].tenant, tenant) == 0)
+            return &slots[i];
+    for (int i = 0; i < SY_TEXTIDX_TENANTS; i++) {
+        if (!slots[i].tenant[0])
+            return &slots[i];
+        if (slots[i].used < lru->used)
+            lru = &slots[i];
+    }
+    slot_clear(lru);
+    return lru;
+}
+
+/* Drop other tenants, least recently used first, until keep fits. */
+static void
+make_room(const tenant_idx *keep)
+{
+    for (;;) {
+        size_t total = 0;
+        tenant_idx *lru = NULL;
+        for (int i = 0; i < SY_TEXTIDX_TENANTS; i++) {
+            total += slots[i].bytes;
+            if (&slots[i] != keep && slots[i].tenant[0] &&
+                (!lru || slots[i].used < lru->used))
+                lru = &slots[i];
+        }
+        if (total <= SY_TEXTIDX_MAX_BYTES || !lru)
+            return;
+        slot_clear(lru);
+    }
+}
+
+/* ------------------------------------------------------------ loading */
+
+/* One tsvector entry while loading. */
+typedef struct entry {
+    const char *lex;
+    uint32_t len, prod, posoff, npos;
+} entry;
+
+static int
+by_entry(const void *x, const void *y)
+{
+    const entry *a = x, *b = y;
+    size_t m = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->lex, b->lex, m);
+    if (c)
+        return c;
+    if (a->len != b->len)
+        return a->len < b->len ? -1 : 1;
+    return a->prod < b->prod ? -1 : a->prod > b->prod;
+}
+
+typedef struct loading {
+    entry *e;
+    size_t ne, cap_e;
+    uint16_t *pos;
+    size_t npos, cap_pos;
+    char *lex; /* the unquoted lexemes, one block */
+    size_t nlexb;
+} loading;
+
+static void
+loading_free(loading *l)
+{
+    free(l->e);
+    free(l->pos);
+    free(l->lex);
+}
+
+static bool
+grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = c;
+    return true;
+}
+
+/* Parse one product's tsvector text into l: 0, SY_EINVAL, SY_ENOMEM. */
+static int
+add_vector(loading *l, uint32_t prod, const char *text, size_t len,
+           bool *empty)
+{
+    const char *p = text, *end = text + len;
+    uint16_t pos[MAX_POS];
+    int npos, rc;
+    size_t llen;
+    *empty = true;
+    for (;;) {
+        char *lex = l->lex + l->nlexb;
+        rc = sy_tsvector_next(&p, end, lex, &llen, pos, MAX_POS, &npos);
+        if (rc <= 0)
+            return rc;
+        if (!npos)
+            return SY_EINVAL; /* stripped: ts_rank treats it otherwise */
+        if (!grow((void **)&l->e, &l->cap_e, l->ne + 1, sizeof(entry)) ||
+            !grow((void **)&l->pos, &l->cap_pos, l->npos + (size_t)npos,
+                  sizeof(uint16_t)))
+            return SY_ENOMEM;
+        l->e[l->ne++] = (entry){lex, (uint32_t)llen, prod,
+                                (uint32_t)l->npos, (uint32_t)npos};
+        memcpy(l->pos + l->npos, pos, (size_t)npos * sizeof(*pos));
+        l->npos += (size_t)npos;
+        l->nlexb += llen + 1;
+        *empty = false;
+    }
+}
+
+/* Whether sorted entry i starts a lexeme. */
+static bool
+new_lexeme(const entry *e, size_t i)
+{
+    return !i || e[i].len != e[i - 1].len ||
+           memcmp(e[i].lex, e[i - 1].lex, e[i].len) != 0;
+}
+
+/* Lay out the index of t from the parsed entries. */
+static int
+build(tenant_idx *t, loading *l)
+{
+    qsort(l->e, l->ne, sizeof(entry), by_entry);
+    size_t nlex = 0, lexbytes = 0;
+    for (size_t i = 0; i < l->ne; i++)
+        if (new_lexeme(l->e, i)) {
+            nlex++;
+            lexbytes += l->e[i].len + 1;
+        }
+    t->lexbuf = malloc(lexbytes ? lexbytes : 1);
+    t->lexoff = malloc((nlex + 1) * sizeof(uint32_t));
+    t->post = malloc((nlex + 1) * sizeof(uint32_t));
+    t->prod = malloc((l->ne ? l->ne : 1) * sizeof(uint32_t));
+    t->posoff = malloc((l->ne + 1) * sizeof(uint32_t));
+    t->pos = malloc((l->npos ? l->npos : 1) * sizeof(uint16_t));
+    if (!t->lexbuf || !t->lexoff || !t->post || !t->prod || !t->posoff ||
+        !t->pos)
+        return SY_ENOMEM;
+    size_t lb = 0, k = 0, po = 0;
+    for (size_t i = 0; i < l->ne; i++) {
+        const entry *e = &l->e[i];
+        if (new_lexeme(l->e, i)) {
+            t->lexoff[k] = (uint32_t)lb;
+            t->post[k++] = (uint32_t)i;
+            memcpy(t->lexbuf + lb, e->lex, e->len);
+            t->lexbuf[lb + e->len] = '\0';
+            lb += e->len + 1;
+        }
+        t->prod[i] = e->prod;
+        t->posoff[i] = (uint32_t)po;
+        memcpy(t->pos + po, l->pos + e->posoff, e->npos * sizeof(uint16_t));
+        po += e->npos;
+    }
+    t->lexoff[k] = (uint32_t)lb;
+    t->post[k] = (uint32_t)l->ne;
+    t->posoff[l->ne] = (uint32_t)po;
+    t->nlex = (int)nlex;
+    t->bytes += lexbytes + (nlex + 1) * 8 + l->ne * 8 + 4 + po * 2;
+    return 0;
+}
+
+static void
+log_load(const tenant_idx *t, size_t postings, const char *why,
+         int64_t t0)
+{
+    sy_logline *l =
+        sy_log_begin(why ? SY_LOG_WARN : SY_LOG_INFO, "textidx_load");
+    sy_log_cstr(l, "tenant", t->tenant);
+    sy_log_int(l, "products", t->n);
+    sy_log_int(l, "lexemes", t->nlex);
+    sy_log_int(l, "postings", (int64_t)postings);
+    sy_log_int(l, "bytes", (int64_t)t->bytes);
+    if (why)
+        sy_log_cstr(l, "kept_out", why);
+    sy_log_int(l, "ms", (sy_mono_us() - t0) / 1000);
+    sy_log_end(l);
+}
+
+/* Load the tenant's index into t (emptied first), labelled fp. */
+static int
+load(sy_arena *a, tenant_idx *t, const char *tenant, const char *fp)
+{
+    PGresult *r;
+    int64_t t0 = sy_mono_us();
+    const char *params[1] = {tenant};
+    int rc = sy_db_exec(a, &sql_load, params, 1, &r);
+    if (rc < 0)
+        return rc;
+    int rows = sy_db_rows(r);
+    if (!rows)
+        return SY_ENOTFOUND;
+    slot_clear(t);
+    memcpy(t->tenant, tenant, SY_UUID_LEN + 1);
+    snprintf(t->fp, sizeof(t->fp), "%s", fp);
+    const char *config = sy_db_cstr(r, 0, 0);
+    int n = PQgetisnull(r, 0, 1) ? 0 : rows;
+    size_t textbytes = 0;
+    for (int i = 0; i < n; i++)
+        textbytes += (size_t)PQgetlength(r, i, 2) + 1;
+    loading l = {.lex = malloc(textbytes ? textbytes : 1)};
+    t->ids = malloc((size_t)(n ? n : 1) * sizeof(*t->ids));
+    t->empty = malloc((size_t)(n ? n : 1));
+    if (!l.lex || !t->ids || !t->empty) {
+        loading_free(&l);
+        return SY_ENOMEM;
+    }
+    const char *why = NULL;
+    if (!config || strlen(config) >= sizeof(t->config))
+        why = "search_config";
+    else
+        memcpy(t->config, config, strlen(config) + 1);
+    t->n = n;
+    t->bytes = (size_t)n * (sizeof(*t->ids) + 1);
+    for (int i = 0; !why && i < n; i++) {
+        bool empty;
+        snprintf(t->ids[i], sizeof(t->ids[i]), "%s", sy_db_cstr(r, i, 1));
+        rc = add_vector(&l, (uint32_t)i, PQgetvalue(r, i, 2),
+                        (size_t)PQgetlength(r, i, 2), &empty);
+        if (rc == SY_ENOMEM) {
+            loading_free(&l);
+            return rc;
+        }
+        if (rc < 0)
+            why = "tsvector";
+        t->empty[i] = empty;
+        /* a rough bound before building: entries and positions */
+        if (l.ne * 10 + l.npos * 2 > SY_TEXTIDX_MAX_BYTES)
+            why = "memory";
+    }
+    if (!why && (rc = build(t, &l)) < 0) {
+        loading_free(&l);
+        return rc;
+    }
+    if (!why && t->bytes > SY_TEXTIDX_MAX_BYTES)
+        why = "memory";
+    t->usable = !why;
+    log_load(t, l.ne, why, t0);
+    loading_free(&l);
+    /* the load's scratch (and PostgreSQL's result, freed with the
+     * request's arena) back to the system rather than kept in the heap */
+    trim_pending = true;
+    if (why) { /* keep the label only: its searches go to SQL */
+        char keep[FP_LEN];
+        memcpy(keep, t->fp, sizeof(keep));
+        slot_clear(t);
+        memcpy(t->tenant, tenant, SY_UUID_LEN + 1);
+        memcpy(t->fp, keep, sizeof(keep));
+    }
+    return 0;
+}
+
+/* The tenant's index, current as described atop this file, or NULL
+ * (*fallback) when searches must go to SQL. */
+static int
+current(sy_arena *a, const sy_catver *cv, const char *tenant,
+        tenant_idx **out)
+{
+    int64_t version = 0;
+    *out = NULL;
+    if (trim_pending) {
+        malloc_trim(0);
+        trim_pending = false;
+    }
+    if (!tenant || strlen(tenant) != SY_UUID_LEN ||
+        sy_cache_catalog_version(a, cv, tenant, &version) < 0)
+        return 0;
+    tenant_idx *t = slot_for(tenant);
+    bool known = t->tenant[0] && t->has_version && t->version == version;
+    if (!known || sy_mono_us() - t->checked_us >= RECHECK_US) {
+        const char *params[1] = {tenant}, *fp;
+        int rc = sy_db_one_text(a, &sql_fingerprint, params, 1, &fp);
+        if (rc < 0 || !fp)
+            return rc == SY_ENOMEM ? rc : 0;
+        if (!t->tenant[0] || strcmp(t->fp, fp) != 0) {
+            if ((rc = load(a, t, tenant, fp)) < 0) {
+                slot_clear(t);
+                return rc == SY_ENOMEM ? rc : 0;
+            }
+            make_room(t);
+        }
+        t->has_version = true;
+        t->version = version;
+        t->checked_us = sy_mono_us();
+    }
+    t->used = ++ticks;
+    if (t->usable)
+        *out = t;
+    return 0;
+}
+
+/* ------------------------------------------------------------ search */
+
+/* The query's text for q in t's configuration: from the memory cache,
+ * else from PostgreSQL (then kept). */
+static int
+query_text(sy_arena *a, const tenant_idx *t, const char *q, sy_str *out)
+{
+    size_t cl = strlen(t->config), ql = strlen(q), vlen;
+    char *key = sy_arena_alloc(a, cl + 1 + ql);
+    if (!key)
+        return SY_ENOMEM;
+    memcpy(key, t->config, cl + 1);
+    memcpy(key + cl + 1, q, ql);
+    const char *v = sy_memcache_get(&tsq_cache, key, cl + 1 + ql, &vlen);
+    if (v) {
+        *out = (sy_str){v, vlen};
+        return 0;
+    }
+    const char *params[2] = {t->config, q}, *text;
+    int rc = sy_db_one_text(a, &sql_tsquery, params, 2, &text);
+    if (rc < 0 || !text)
+        return rc < 0 ? rc : SY_EDB;
+    *out = (sy_str){text, strlen(text)};
+    sy_memcache_put(&tsq_cache, key, cl + 1 + ql, text, out->len);
+    return 0;
+}
+
+/* The posting range [*from, *to) of lexeme s in t (empty: not there). */
+static void
+postings_of(const tenant_idx *t, const char *s, uint32_t *from,
+            uint32_t *to)
+{
+    int lo = 0, hi = t->nlex;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        int c = strcmp(t->lexbuf + t->lexoff[mid], s);
+        if (c == 0) {
+            *from = t->post[mid];
+            *to = t->post[mid + 1];
+            return;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *from = *to = 0;
+}
+
+typedef struct match {
+    uint32_t prod;
+    double score;
+} match;
+
+static const tenant_idx *sort_idx; /* for by_score */
+
+static int
+by_score(const void *x, const void *y)
+{
+    const match *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score < b->score ? 1 : -1;
+    return strcmp(sort_idx->ids[a->prod], sort_idx->ids[b->prod]);
+}
+
+static int
+rank(sy_arena *a, const tenant_idx *t, const sy_tsquery *q, int limit,
+     int candidates, sy_product_score **rows, int *n)
+{
+    int nl = q->nlex;
+    uint32_t *cur = sy_arena_alloc(a, (size_t)(nl + 1) * sizeof(*cur));
+    uint32_t *end = sy_arena_alloc(a, (size_t)(nl + 1) * sizeof(*end));
+    const uint16_t **pos = sy_arena_alloc(a, (size_t)(nl + 1) * sizeof(*pos));
+    int *npos = sy_arena_alloc(a, (size_t)(nl + 1) * sizeof(*npos));
+    match *m = sy_arena_alloc(a, (size_t)(candidates > 0 ? candidates : 1) *
+                                     sizeof(*m));
+    if (!cur || !end || !pos || !npos || !m)
+        return SY_ENOMEM;
+    for (int i = 0; i < nl; i++)
+        postings_of(t, q->lex[i], &cur[i], &end[i]);
+    bool all = sy_tsquery_matches_empty(q);
+    sy_tsdoc d = {pos, npos};
+    int got = 0;
+    uint32_t next = 0; /* with all: the next product */
+    /* past candidates matches, which ones PostgreSQL ranks depends on
+     * its plan (a bitmap scan's storage order, an index's order): one
+     * more match found sends the query to SQL */
+    bool over = false;
+    while (!over && q->root >= 0) {
+        /* the next product with one of the lexemes (or any, with all) */
+        uint32_t p = UINT32_MAX;
+        for (int i = 0; i < nl; i++)
+            if (cur[i] < end[i] && t->prod[cur[i]] < p)
+                p = t->prod[cur[i]];
+        if (all)
+            p = next < (uint32_t)t->n ? next++ : UINT32_MAX;
+        if (p == UINT32_MAX)
+            break;
+        for (int i = 0; i < nl; i++) {
+            npos[i] = 0;
+            while (cur[i] < end[i] && t->prod[cur[i]] < p)
+                cur[i]++; /* only with all: products before p */
+            if (cur[i] < end[i] && t->prod[cur[i]] == p) {
+                pos[i] = t->pos + t->posoff[cur[i]];
+                npos[i] = (int)(t->posoff[cur[i] + 1] - t->posoff[cur[i]]);
+                cur[i]++;
+            }
+        }
+        if (!sy_tsquery_match(q, &d))
+            continue;
+        if (got == candidates) {
+            over = true;
+            break;
+        }
+        float r = sy_tsquery_rank(q, &d, t->empty[p]);
+        m[got++] = (match){p, 0.5 + 0.5 * (double)r};
+    }
+    if (over)
+        return SY_TEXTIDX_FALLBACK;
+    sort_idx = t;
+    qsort(m, (size_t)got, sizeof(*m), by_score);
+    if (got > limit)
+        got = limit;
+    sy_product_score *out =
+        sy_arena_alloc(a, (size_t)(got ? got : 1) * sizeof(*out));
+    if (!out)
+        return SY_ENOMEM;
+    for (int i = 0; i < got; i++) {
+        out[i].id = sy_arena_strndup(a, t->ids[m[i].prod], SY_UUID_LEN);
+        out[i].score = m[i].score;
+        if (!out[i].id)
+            return SY_ENOMEM;
+    }
+    *rows = out;
+    *n = got;
+    return 0;
+}
+
+int
+sy_textidx_search(sy_arena *a, const sy_catver *cv, const char *tenant,
+                  const char *q, int limit, int candidates,
+                  sy_product_score **rows, int *n)
+{
+    tenant_idx *t;
+    sy_tsquery tq;
+    sy_str text;
+    int rc = current(a, cv, tenant, &t);
+    if (rc == 0 && t && (rc = query_text(a, t, q, &text)) == 0)
+        rc = sy_tsquery_parse(a, text, &tq);
+    if (rc == 0 && t)
+        rc = rank(a, t, &tq, limit, candidates, rows, n);
+    if (rc == SY_ENOMEM)
+        return rc;
+    if (rc != 0 || !t) {
+        sy_counter_inc(&fallback_metric);
+        return SY_TEXTIDX_FALLBACK;
+    }
+    sy_counter_inc(&memory_metric);
+    return 0;
+}

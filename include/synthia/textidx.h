@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * textidx.h - the responders' in-memory full-text index of a tenant's
+ * active products (app/store/textidx.c), ranked as sql_search_text
+ * ranks (products_db.h) without PostgreSQL on the hot path.
+ *
+ * Per tenant and catalog version: every active product's tsvector
+ * (products.search, as PostgreSQL computed it with the tenant's
+ * search_config) read once as text, kept as posting lists (lexeme ->
+ * products in storage order, each with its positions and weights).
+ * Per responder, in its heap: at most SY_TEXTIDX_TENANTS tenants and
+ * SY_TEXTIDX_MAX_BYTES in all, least recently used out (about 3 MiB for
+ * 10,000 demo products: ~310 bytes each); a tenant whose index alone
+ * would be larger keeps searching in PostgreSQL.  A query's lexemes stay PostgreSQL's:
+ * websearch_to_tsquery(config, sy_unaccent(q)) is asked once per
+ * normalised query and configuration and kept in the "tsquery" memory
+ * cache (memcache.h); matching and ts_rank are tsquery.h's.
+ */
+#ifndef SYNTHIA_TEXTIDX_H
+#define SYNTHIA_TEXTIDX_H
+
+#include "synthia/arena.h"
+#include "synthia/cache.h"
+#include "synthia/crypto.h"
+#include "synthia/products_db.h"
+
+#define SY_TEXTIDX_TENANTS 4
+#define SY_TEXTIDX_MAX_BYTES (8u << 20)
+/* sy_textidx_search could not rank in memory: use sql_search_text. */
+#define SY_TEXTIDX_FALLBACK 1
+
+/* The full-text ranking of sy_products_db_search_text (same matches,
+ * scores 0.5 + 0.5 x ts_rank(search, tq, 32), order score descending
+ * then id, at most candidates matches taken in storage order before
+ * ranking, at most limit rows) from memory.  cv: what the request knows
+ * of the catalog version (may be NULL).  0 with *rows (arena memory);
+ * SY_TEXTIDX_FALLBACK when it cannot answer exactly (no catalog version
+ * known, a query form it does not reproduce, more than candidates
+ * matches, a tenant over the memory bound, PostgreSQL away while
+ * loading); SY_ENOMEM. */
+int sy_textidx_search(sy_arena *a, const sy_catver *cv, const char *tenant,
+                      const char *q, int limit, int candidates,
+                      sy_product_score **rows, int *n);
+
+#endif
