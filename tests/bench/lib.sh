@@ -26,6 +26,8 @@
 #   nginx_noreuse NAME SOCKET another nginx without FastCGI connection
 #                             reuse in front of SOCKET; sets NGX_PORT/NGX_PID
 #   bench_wait_200 URL        waits (10 s) for URL to answer 200, or dies
+#   bench_jwt TENANT EMAIL    a shopper of TENANT made with synthia admin,
+#                             signed in: sets JWT (its access token)
 #   bench_pct_lua FILE        a wrk script whose done() prints
 #                             "PCT p50 p99 p99.9 max requests req/s errors"
 #                             (ms; wrk's --latency stops at p99)
@@ -125,6 +127,19 @@ bench_wait_200() {
         sleep 0.1
     done
     die "no answer 200 on $1"
+}
+
+bench_jwt() {
+    "$SY_BUILDDIR/synthia" --config "$SY_CONFIG" admin create-user \
+        --tenant "$1" --email "$2" --role shopper --name Bench \
+        --password-stdin <<<"correct horse battery staple" >/dev/null ||
+        die "synthia admin create-user failed"
+    JWT=$(curl -s -H 'Content-Type: application/json' -d \
+        "{\"email\": \"$2\", \"tenant\": \"$1\",
+          \"password\": \"correct horse battery staple\"}" \
+        "$SY_BASE_URL/api/v1/auth/login" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') ||
+        die "cannot sign in the bench user"
 }
 
 # nginx_noreuse NAME SOCKET: another nginx (the stack's nginx.conf and

@@ -46,16 +46,7 @@ access_log = off
 max_concurrent = $WORKERS"
 bench_plan bench Benchmark
 bench_seed_catalog bench
-"$SY_BUILDDIR/synthia" --config "$SY_CONFIG" admin create-user \
-    --tenant catalog --email bench-memory@example.com --role shopper \
-    --name Bench --password-stdin <<<"correct horse battery staple" \
-    >/dev/null || die "synthia admin create-user failed"
-JWT=$(curl -s -H 'Content-Type: application/json' -d \
-    '{"email": "bench-memory@example.com", "tenant": "catalog",
-      "password": "correct horse battery staple"}' \
-    "$SY_BASE_URL/api/v1/auth/login" |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') ||
-    die "cannot sign in the bench user"
+bench_jwt catalog bench-memory@example.com
 IDS=$(curl -s -H "X-API-Key: $CAT_KEY" "$SY_BASE_URL/api/v1/products?limit=20" |
     python3 -c 'import json, sys; print(" ".join(p["id"] for p in json.load(sys.stdin)["items"]))') ||
     die "cannot list the catalog"

@@ -204,16 +204,7 @@ done
 # responders' memory while the push channel keeps them current.
 NAMES+=(jwt)
 SUM_RPS[jwt]=0 SUM_P50[jwt]=0 SUM_P99[jwt]=0 RUNS[jwt]=0
-admin create-user --tenant bench --email bench-jwt@example.com \
-    --role shopper --name Bench --password-stdin \
-    <<<"correct horse battery staple" >/dev/null ||
-    die "synthia admin create-user failed"
-JWT=$(curl -s -H 'Content-Type: application/json' -d \
-    '{"email": "bench-jwt@example.com", "tenant": "bench",
-      "password": "correct horse battery staple"}' \
-    "$SY_BASE_URL/api/v1/auth/login" |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') ||
-    die "cannot sign in the bench user"
+bench_jwt bench bench-jwt@example.com
 ME_URL=$SY_BASE_URL/api/v1/auth/me
 [[ $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $JWT" \
     "$ME_URL") == 200 ]] || die "synthia does not answer 200 on $ME_URL"
