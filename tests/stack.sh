@@ -35,6 +35,10 @@
 #   SY_STACK_CONFIG  lines for every stack's synthia.conf, before those
 #                    of --config-extra (tests/valgrind.sh: a cheaper
 #                    argon2id)
+#   SY_PG_MALLOC     glibc malloc settings in PostgreSQL's environment
+#                    (default: README "PostgreSQL's allocator":
+#                    MALLOC_TRIM_THRESHOLD_=67108864
+#                    MALLOC_TOP_PAD_=16777216; "none" for glibc's own)
 #
 # When run as root, PostgreSQL runs as the `postgres` system user (it
 # refuses to run as root); everything else runs as the caller.  The
@@ -265,6 +269,13 @@ start_pg() {
         cmd=(setpriv --reuid="$PG_USER" --regid="$PG_USER" --init-groups --
             "${cmd[@]}")
     fi
+    # glibc's malloc keeps 64 MiB of freed heap instead of trimming it at
+    # 128 KiB, and grows it 16 MiB at a time: a backend no longer gives
+    # its sort and hash memory back to the kernel after each query and
+    # takes it again for the next (README "PostgreSQL's allocator").
+    local malloc=${SY_PG_MALLOC-MALLOC_TRIM_THRESHOLD_=67108864 MALLOC_TOP_PAD_=16777216}
+    # shellcheck disable=SC2206 # NAME=VALUE words, split on blanks
+    [[ $malloc == none ]] || cmd=(env $malloc "${cmd[@]}")
     # (A postmaster.pid left by a crash is checked by postgres itself.)
     (cd "$SY_PG_DIR" && exec "${cmd[@]}" </dev/null \
         >>"$STATEDIR/log/postgres.log" 2>&1) &

@@ -1132,6 +1132,29 @@ loop_timeout(int base)
     return (int)t;
 }
 
+/* Mark what epoll_wait reported in evs[0..n): connections to scan (and
+ * those whose peer hung up), the push channel readable.  Returns true
+ * when the listening socket has a connection to accept. */
+static bool
+mark_events(const struct epoll_event *evs, int n)
+{
+    bool acceptable = false;
+    for (int i = 0; i < n; i++) {
+        uint32_t k = evs[i].data.u32;
+        if (k == EV_LISTEN)
+            acceptable = true;
+        else if (k == EV_PUBSUB)
+            pubsub_readable = true;
+        else if (k != EV_WAKE && k <= (uint32_t)conn_cap &&
+                 conns[k - 1].fd >= 0) {
+            conns[k - 1].check = true;
+            if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                conns[k - 1].hup = true;
+        }
+    }
+    return acceptable;
+}
+
 /* Scan the connections that had events, from a rotating start (so no
  * connection is always last); serve the first whole request found.
  * Returns true when one was served. */
@@ -1369,6 +1392,19 @@ sy_responder_run(int listen_fd, bool have_master)
             if (sy_ratelimit_leases_tick(&arena))
                 sy_arena_reset(&arena);
             sy_cache_counts_tick();
+            /* What arrived while it was served: without this look, a
+             * responder whose kept connections always hold a request
+             * serves only those already marked, and a connection marked
+             * empty earlier (its next request came later), a new
+             * connection and the push channel wait until the others run
+             * dry: seconds under load, while the handlers take
+             * milliseconds. */
+            int m = epoll_wait(epfd, evs, 64, 0);
+            if (m > 0 && mark_events(evs, m) && !stop_requested &&
+                accept_one(listen_fd) < 0) {
+                status = SY_EXIT_FATAL;
+                break;
+            }
             continue;
         }
         /* batched access lines go out when nothing else is waiting; a
@@ -1397,21 +1433,8 @@ sy_responder_run(int listen_fd, bool have_master)
             }
             continue;
         }
-        bool acceptable = false;
-        for (int i = 0; i < n; i++) {
-            uint32_t k = evs[i].data.u32;
-            if (k == EV_LISTEN)
-                acceptable = true;
-            else if (k == EV_PUBSUB)
-                pubsub_readable = true;
-            else if (k != EV_WAKE && k <= (uint32_t)conn_cap &&
-                     conns[k - 1].fd >= 0) {
-                conns[k - 1].check = true;
-                if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-                    conns[k - 1].hup = true;
-            }
-        }
-        if (acceptable && !stop_requested && accept_one(listen_fd) < 0) {
+        if (mark_events(evs, n) && !stop_requested &&
+            accept_one(listen_fd) < 0) {
             status = SY_EXIT_FATAL;
             break;
         }

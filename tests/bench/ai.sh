@@ -29,58 +29,21 @@
 # listens on loopback and is stopped at the end.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SRCDIR=$(cd "$HERE/../.." && pwd)
-if [[ -z ${SY_BUILDDIR:-} ]]; then
-    if [[ -x ./synthia ]]; then SY_BUILDDIR=$(pwd); else SY_BUILDDIR=$SRCDIR; fi
-fi
-export SY_BUILDDIR
-DURATION=${BENCH_DURATION:-10}
-CONNS=${BENCH_CONNECTIONS:-32}
-THREADS=${BENCH_THREADS:-2}
+BENCH_NAME=bench-ai
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 COLD=${BENCH_COLD:-100}
-WORKERS=4
-STACK=$SRCDIR/tests/stack.sh
 SYIMG=$SY_BUILDDIR/tests/tools/syimg
-
-die() {
-    echo "bench-ai: $*" >&2
-    exit 1
-}
-
-command -v wrk >/dev/null || die "wrk not found (apt-get install wrk)"
-[[ -x $SY_BUILDDIR/synthia ]] || die "$SY_BUILDDIR/synthia not built"
 if [[ ! -x $SYIMG ]]; then
     make -C "$SY_BUILDDIR" tests/tools/syimg >/dev/null ||
         die "cannot build tests/tools/syimg"
 fi
+bench_init sy-bench-ai.XXXXXX
 
-STATEDIR=$(mktemp -d /tmp/sy-bench-ai.XXXXXX)
-cleanup() {
-    "$STACK" down "$STATEDIR" >/dev/null 2>&1 || true
-    rm -rf "$STATEDIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "bench-ai: starting the stack (synthia, $WORKERS workers, nginx)"
-"$STACK" up "$STATEDIR" --workers "$WORKERS" >/dev/null
-# shellcheck disable=SC1091
-source "$STATEDIR/env"
-PSQL=${SY_PGBIN:-/usr/lib/postgresql/15/bin}/psql
-
-echo "bench-ai: seeding 10,000 products (synthia seed-demo --tenant catalog)"
-KEY=$("$SY_BUILDDIR/synthia" --config "$SY_CONFIG" seed-demo \
-    --tenant catalog --products 10000 |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["keys"]["secret"])') ||
-    die "synthia seed-demo failed"
-"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$SY_DATABASE_URL" -c \
-    "INSERT INTO plans (id, name, read_per_min, write_per_min, ai_per_min,
-                        ai_tenant_per_min)
-     VALUES ('benchai', 'AI benchmark', 100000000, 100000000, 100000000,
-             100000000) ON CONFLICT (id) DO NOTHING;
-     UPDATE tenants SET plan_id = 'benchai' WHERE slug = 'catalog';
-     ANALYZE products" >/dev/null || die "cannot move the catalog tenant"
+bench_stack_up ""
+bench_plan benchai "AI benchmark"
+bench_seed_catalog benchai
+KEY=$CAT_KEY
 
 # upload FILE: the new upload's id
 upload() {
@@ -125,15 +88,6 @@ wrk.body = '{"upload_id": "$HOT"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-API-Key"] = "$KEY"
 EOF
-
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) n /= 1000
-        else if (v ~ /ms$/) n = n
-        else if (v ~ /s$/) n *= 1000
-        printf "%.3f", n }'
-}
 
 ROWS=()
 ERRORS=0

@@ -19,7 +19,8 @@
 # searches run uncached (Cache-Control: no-cache: ranked afresh every
 # time), twice each.  Then the cached list and the product by id with
 # rate-limit token leasing off (ratelimit.lease_max = 1) and on (the
-# default), interleaved.
+# default), interleaved.  Each responder's PSS and RSS
+# (/proc/PID/smaps_rollup) before the runs and after them.
 #
 #   make bench                    (from the build directory)
 #   tests/bench/run.sh            (SY_BUILDDIR: where synthia and
@@ -33,78 +34,24 @@
 # Everything it starts listens on loopback and is stopped at the end.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SRCDIR=$(cd "$HERE/../.." && pwd)
-if [[ -z ${SY_BUILDDIR:-} ]]; then
-    if [[ -x ./synthia ]]; then SY_BUILDDIR=$(pwd); else SY_BUILDDIR=$SRCDIR; fi
-fi
-export SY_BUILDDIR
-DURATION=${BENCH_DURATION:-10}
-CONNS=${BENCH_CONNECTIONS:-32}
-THREADS=${BENCH_THREADS:-2}
-BPATH=${BENCH_PATH:-/health/live}
-WORKERS=4
-STACK=$SRCDIR/tests/stack.sh
-
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
-
-command -v wrk >/dev/null || die "wrk not found (apt-get install wrk)"
-[[ -x $SY_BUILDDIR/synthia ]] || die "$SY_BUILDDIR/synthia not built"
-HELLO=$SY_BUILDDIR/tests/bench/hello
-if [[ ! -x $HELLO ]]; then
-    make -C "$SY_BUILDDIR" tests/bench/hello >/dev/null ||
-        die "cannot build tests/bench/hello"
-fi
-
-STATEDIR=$(mktemp -d /tmp/sy-bench.XXXXXX)
-HELLO_PID=
-HNGINX_PID=
-NNGINX_PID=
-cleanup() {
-    local pid
-    for pid in $HNGINX_PID $NNGINX_PID $HELLO_PID; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            for _ in $(seq 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
-    "$STACK" down "$STATEDIR" >/dev/null 2>&1 || true
-    rm -rf "$STATEDIR"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=bench
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init sy-bench.XXXXXX
 
 # The uncached searches come from $CONNS connections of one tenant:
 # search.max_concurrent (2 by default) would answer most of them 429
 # too_many_searches, and the bench would time refusals.  One lease per
 # responder: none is refused, and each search still takes and gives back
 # its lease.  BENCH_CONFIG_EXTRA's lines come after (and win).
-echo "bench: starting the stack (synthia, $WORKERS workers, nginx)"
-SY_STACK_CONFIG="${SY_STACK_CONFIG:-}
-[search]
-max_concurrent = $WORKERS" "$STACK" up "$STATEDIR" --workers "$WORKERS" \
-    ${BENCH_CONFIG_EXTRA:+--config-extra "$BENCH_CONFIG_EXTRA"} >/dev/null
-# shellcheck disable=SC1091
-source "$STATEDIR/env"
+bench_stack_up "[search]
+max_concurrent = $WORKERS" \
+    ${BENCH_CONFIG_EXTRA:+--config-extra "$BENCH_CONFIG_EXTRA"}
 
 # The API-key route's tenant: plan 'bench' (limits far above what wrk can
 # send), a tenant on it and a secret key, made the way an operator would.
 echo "bench: creating the benchmark tenant and its secret key"
-PSQL=${SY_PGBIN:-/usr/lib/postgresql/15/bin}/psql
-"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$SY_DATABASE_URL" -c \
-    "INSERT INTO plans (id, name, read_per_min, write_per_min, ai_per_min,
-                        ai_tenant_per_min)
-     VALUES ('bench', 'Benchmark', 100000000, 100000000, 100000000,
-             100000000)
-     ON CONFLICT (id) DO NOTHING" >/dev/null ||
-    die "cannot insert the bench plan"
+bench_plan bench Benchmark
 admin() { "$SY_BUILDDIR/synthia" --config "$SY_CONFIG" admin "$@"; }
 admin create-tenant --name Benchmark --slug bench --plan bench >/dev/null ||
     die "synthia admin create-tenant failed"
@@ -122,14 +69,7 @@ KEY_URL=$SY_BASE_URL/api/v1/tenant
 # The catalog routes' tenant: 10,000 generated products with their
 # embeddings from the C embedder (`synthia seed-demo --products`), moved
 # to the bench plan so that wrk is never rate-limited.
-echo "bench: seeding 10,000 products (synthia seed-demo --tenant catalog)"
-CAT_KEY=$("$SY_BUILDDIR/synthia" --config "$SY_CONFIG" seed-demo \
-    --tenant catalog --products 10000 |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["keys"]["secret"])') ||
-    die "synthia seed-demo failed"
-"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$SY_DATABASE_URL" -c \
-    "UPDATE tenants SET plan_id = 'bench' WHERE slug = 'catalog';
-     ANALYZE products" >/dev/null || die "cannot move the catalog tenant"
+bench_seed_catalog bench
 LIST_URL="$SY_BASE_URL/api/v1/products?limit=20"
 TEXT_URL="$SY_BASE_URL/api/v1/products/search?q=linen%20dress&limit=10"
 TYPO_URL="$SY_BASE_URL/api/v1/products/search?q=jackrt&limit=10"
@@ -149,72 +89,16 @@ done
     tr -d '\r' | awk -F': ' 'tolower($1) == "x-cache" { print $2 }') \
     == HIT ]] || die "GET $TEXT_URL is not served from the cache"
 
-echo "bench: starting hello ($WORKERS processes) behind a second nginx"
-HSOCK=$STATEDIR/hello.sock
-"$HELLO" --listen "unix:$HSOCK" -n "$WORKERS" </dev/null \
-    >>"$STATEDIR/log/hello.log" 2>&1 &
-HELLO_PID=$!
-for _ in $(seq 100); do
-    [[ -S $HSOCK ]] && break
-    sleep 0.1
-done
-[[ -S $HSOCK ]] || die "hello did not create $HSOCK"
-
-# nginx_noreuse NAME SOCKET: another nginx (the stack's nginx.conf and
-# the shipped site, with its own port, pid, logs and temp paths) in front
-# of SOCKET with FastCGI connection reuse off (fastcgi_keep_conn off: one
-# connection per request, as a bare libfcgi responder needs: it would sit
-# on a kept connection).  Sets NGX_PORT and NGX_PID.
-nginx_noreuse() {
-    local name=$1 sock=$2 d=$STATEDIR/nginx-$1
-    NGX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    mkdir -p "$d/tmp"
-    cp "$STATEDIR/nginx/fastcgi_params" "$STATEDIR/nginx/mime.types" "$d/"
-    sed -e "s|@PORT@|127.0.0.1:$NGX_PORT|g" -e "s|@SOCKET@|$sock|g" \
-        -e "s|@WWWROOT@|$SY_WWWROOT|g" \
-        -e "s|fastcgi_keep_conn on;|fastcgi_keep_conn off;|" \
-        "$SRCDIR/conf/nginx/synthia.conf" >"$d/site.conf"
-    grep -q 'fastcgi_keep_conn off;' "$d/site.conf" ||
-        die "cannot turn connection reuse off in the shipped nginx site"
-    sed -e "s|$STATEDIR/nginx/|$d/|g" \
-        -e "s|nginx-error.log|nginx-$name-error.log|" \
-        -e "s|nginx-access.log|nginx-$name-access.log|" \
-        "$STATEDIR/nginx/nginx.conf" >"$d/nginx.conf"
-    nginx -p "$d/" -c "$d/nginx.conf" -e "$STATEDIR/log/nginx-$name-error.log" \
-        </dev/null >>"$STATEDIR/log/nginx-$name.out" 2>&1 &
-    NGX_PID=$!
-}
-
 # hello behind nginx without connection reuse (the floor every FastCGI
 # application pays), and synthia behind a third nginx without reuse: the
 # stack's nginx (the shipped site) keeps its connections to synthia.
-nginx_noreuse hello "$HSOCK"
-HNGINX_PID=$NGX_PID
-HELLO_URL=http://127.0.0.1:$NGX_PORT$BPATH
+bench_hello_up
 nginx_noreuse noreuse "$SY_FCGI_SOCKET"
-NNGINX_PID=$NGX_PID
 NOREUSE_URL=http://127.0.0.1:$NGX_PORT$BPATH
 SYNTHIA_URL=$SY_BASE_URL$BPATH
-for u in "$HELLO_URL" "$NOREUSE_URL"; do
-    for _ in $(seq 100); do
-        [[ $(curl -s -o /dev/null -w '%{http_code}' "$u") == 200 ]] && break
-        sleep 0.1
-    done
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "$u") == 200 ]] ||
-        die "nginx without connection reuse does not answer 200 on $u"
-done
+bench_wait_200 "$NOREUSE_URL"
 [[ $(curl -s -o /dev/null -w '%{http_code}' "$SYNTHIA_URL") == 200 ]] ||
     die "synthia does not answer 200 on $SYNTHIA_URL"
-
-# to_ms VALUE: wrk's "1.23ms" / "850.00us" / "1.02s" in milliseconds
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) n /= 1000
-        else if (v ~ /ms$/) n = n
-        else if (v ~ /s$/) n *= 1000
-        printf "%.3f", n }'
-}
 
 ROWS=()
 NAMES=(hello synthia noreuse apikey catalog byid texthit text typo semantic
@@ -250,6 +134,11 @@ run_wrk() {
     RUNS[$name]=$((RUNS[$name] + 1))
 }
 
+# Each responder's memory before any load (PSS: /proc/PID/smaps_rollup,
+# shared pages split among the processes that map them; issue 13 target
+# < 16 MiB each with 10,000 products), and again at the end.
+MEM_BEFORE=$(bench_memory before)
+echo "$MEM_BEFORE"
 echo "bench: warm-up"
 wrk -t"$THREADS" -c"$CONNS" -d2s "$HELLO_URL" >/dev/null
 wrk -t"$THREADS" -c"$CONNS" -d2s "$SYNTHIA_URL" >/dev/null
@@ -315,16 +204,7 @@ done
 # responders' memory while the push channel keeps them current.
 NAMES+=(jwt)
 SUM_RPS[jwt]=0 SUM_P50[jwt]=0 SUM_P99[jwt]=0 RUNS[jwt]=0
-admin create-user --tenant bench --email bench-jwt@example.com \
-    --role shopper --name Bench --password-stdin \
-    <<<"correct horse battery staple" >/dev/null ||
-    die "synthia admin create-user failed"
-JWT=$(curl -s -H 'Content-Type: application/json' -d \
-    '{"email": "bench-jwt@example.com", "tenant": "bench",
-      "password": "correct horse battery staple"}' \
-    "$SY_BASE_URL/api/v1/auth/login" |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])') ||
-    die "cannot sign in the bench user"
+bench_jwt bench bench-jwt@example.com
 ME_URL=$SY_BASE_URL/api/v1/auth/me
 [[ $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $JWT" \
     "$ME_URL") == 200 ]] || die "synthia does not answer 200 on $ME_URL"
@@ -382,6 +262,11 @@ echo "catalog: cached GET /products?limit=20 (X-API-Key, target p99 < 5 ms);" \
 echo "catalog1/byid1: catalog and byid with ratelimit.lease_max = 1 (one" \
     "Redis decision per request), catalogL/byidL with the default lease" \
     "(tokens spent from memory), interleaved after a reload each"
+echo "responder memory before the runs and after them (the lease runs" \
+    "reload the pool: 'after' is the generation that served catalogL," \
+    "byidL, jwt and typo; target PSS < 16 MiB each):"
+echo "$MEM_BEFORE"
+bench_memory after
 if [[ $ERRORS -gt 0 ]]; then
     echo "bench: $ERRORS run(s) had errors; the numbers are not valid" >&2
     exit 1

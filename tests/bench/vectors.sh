@@ -27,91 +27,35 @@
 # Everything it starts listens on loopback and is stopped at the end.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SRCDIR=$(cd "$HERE/../.." && pwd)
-if [[ -z ${SY_BUILDDIR:-} ]]; then
-    if [[ -x ./synthia ]]; then SY_BUILDDIR=$(pwd); else SY_BUILDDIR=$SRCDIR; fi
-fi
-export SY_BUILDDIR
-DURATION=${BENCH_DURATION:-10}
-CONNS=${BENCH_CONNECTIONS:-32}
-THREADS=${BENCH_THREADS:-2}
-WORKERS=4
-STACK=$SRCDIR/tests/stack.sh
-
-die() {
-    echo "vectors.sh: $*" >&2
-    exit 1
-}
-command -v wrk >/dev/null || die "wrk not found (apt-get install wrk)"
-[[ -x $SY_BUILDDIR/synthia ]] || die "no synthia in $SY_BUILDDIR"
-
-STATEDIR=$(mktemp -d /tmp/sy-benchvec.XXXXXX)
-cleanup() {
-    "$STACK" down "$STATEDIR" >/dev/null 2>&1 || true
-    rm -rf "$STATEDIR" "$STATEDIR.conf"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BENCH_NAME=bench
+# shellcheck source=tests/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init sy-benchvec.XXXXXX
 
 # search.max_concurrent off: measure the search, not the tenant's
 # concurrency bound (2 by default: most of 32 connections would get 429)
-printf '[search]\nmax_concurrent = 0\n' >"$STATEDIR.conf"
-echo "bench: starting the stack (synthia, $WORKERS workers, nginx)"
-"$STACK" up "$STATEDIR" --workers "$WORKERS" \
-    --config-extra "$STATEDIR.conf" >/dev/null
-# shellcheck disable=SC1091
-source "$STATEDIR/env"
-PSQL=${SY_PGBIN:-/usr/lib/postgresql/15/bin}/psql
-
-echo "bench: seeding 10,000 products (synthia seed-demo --tenant catalog)"
-"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$SY_DATABASE_URL" -c \
-    "INSERT INTO plans (id, name, read_per_min, write_per_min, ai_per_min,
-                        ai_tenant_per_min)
-     VALUES ('bench', 'Benchmark', 100000000, 100000000, 100000000,
-             100000000)
-     ON CONFLICT (id) DO NOTHING" >/dev/null ||
-    die "cannot insert the bench plan"
-CAT_KEY=$("$SY_BUILDDIR/synthia" --config "$SY_CONFIG" seed-demo \
-    --tenant catalog --products 10000 |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["keys"]["secret"])') ||
-    die "synthia seed-demo failed"
-"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$SY_DATABASE_URL" -c \
-    "UPDATE tenants SET plan_id = 'bench' WHERE slug = 'catalog';
-     ANALYZE products" >/dev/null || die "cannot move the catalog tenant"
+bench_stack_up "[search]
+max_concurrent = 0"
+bench_plan bench Benchmark
+bench_seed_catalog bench
 SEM_URL="$SY_BASE_URL/api/v1/products/search?q=navy%20wool%20blazer&mode=semantic&limit=10"
 [[ $(curl -s -o /dev/null -w '%{http_code}' -H "X-API-Key: $CAT_KEY" \
     "$SEM_URL") == 200 ]] || die "synthia does not answer 200 on $SEM_URL"
 
 LUA=$STATEDIR/latency.lua
-cat >"$LUA" <<'EOF'
--- p50, p99, p99.9 and max in microseconds, and req/s
-done = function(summary, latency, requests)
-    io.write(string.format("LAT %d %d %d %d %.0f %d\n",
-        latency:percentile(50), latency:percentile(99),
-        latency:percentile(99.9), latency.max,
-        summary.requests / (summary.duration / 1e6),
-        summary.errors.status + summary.errors.connect +
-        summary.errors.read + summary.errors.write +
-        summary.errors.timeout))
-end
-EOF
+bench_pct_lua "$LUA"
 
-semantic_wrk() { # SECONDS [URL]: prints the LAT line
+semantic_wrk() { # SECONDS [URL]: prints the PCT line
     wrk -t"$THREADS" -c"$CONNS" -d"${1}s" -s "$LUA" \
         -H "X-API-Key: $CAT_KEY" -H "Cache-Control: no-cache" \
-        "${2:-$SEM_URL}" | awk '/^LAT / { print }'
-}
-
-responders() {
-    pgrep -P "$SY_SYNTHIA_PID" | sort -n
+        "${2:-$SEM_URL}" | awk '/^PCT / { print }'
 }
 
 # waits until the master has WORKERS responders, none of them in $1
 wait_new_responders() {
     local old=" $1 " pids ok
     for _ in $(seq 100); do
-        pids=$(responders)
+        pids=$(bench_responders)
         ok=1
         [[ $(wc -w <<<"$pids") -eq $WORKERS ]] || ok=0
         for p in $pids; do
@@ -123,13 +67,13 @@ wait_new_responders() {
     die "the responders were not replaced after SIGHUP"
 }
 
-ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
+ms() { awk -v v="$1" 'BEGIN { printf "%.1f", v }'; }
 
 phase() { # NAME [URL]
     local name=$1 url=${2:-$SEM_URL} line pss rss sum_pss=0 sum_rss=0 n=0 p
     semantic_wrk 3 >/dev/null # every responder has searched
-    for p in $(responders); do
-        pss=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup")
+    for p in $(bench_responders); do
+        pss=$(bench_pss "$p")
         rss=$(awk '/^Rss:/ { print $2 }' "/proc/$p/smaps_rollup")
         printf '  %-6s responder %-7s PSS %6.1f MiB  RSS %6.1f MiB\n' \
             "$name" "$p" "$(awk -v k="$pss" 'BEGIN { print k / 1024 }')" \
@@ -145,7 +89,7 @@ phase() { # NAME [URL]
         grep -o '"route":"[^"]*".*"status":[0-9]*' |
         sed 's/.*"status"://' | sort | uniq -c |
         awk -v n="$name" '{ printf "  %-6s status %s: %s\n", n, $2, $1 }' || true
-    read -r _ p50 p99 p999 max rps errs <<<"$line"
+    read -r _ p50 p99 p999 max _ rps errs <<<"$line"
     printf '%-7s PSS mean %5.1f MiB  RSS mean %5.1f MiB | semantic %6s req/s  p50 %s ms  p99 %s ms  p99.9 %s ms  max %s ms  errors %s\n' \
         "$name" "$(awk -v k="$sum_pss" -v n="$n" 'BEGIN { print k / n / 1024 }')" \
         "$(awk -v k="$sum_rss" -v n="$n" 'BEGIN { print k / n / 1024 }')" \
@@ -165,7 +109,7 @@ phase live "$SY_BASE_URL/health/live"
 
 reload_with() { # CONFIG-LINES: appended under [server], then SIGHUP
     local old
-    old=$(responders | tr '\n' ' ')
+    old=$(bench_responders | tr '\n' ' ')
     printf '\n[server]\n%s\n' "$1" >>"$SY_CONFIG"
     "$STACK" reload-synthia "$STATEDIR" >/dev/null
     wait_new_responders "$old"
