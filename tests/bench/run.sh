@@ -13,7 +13,7 @@
 # both p99s (reuse must not make p99 worse), noreuse/hello (DESIGN.md
 # target: >= 0.95) and apikey/synthia (issue 3 target: >= 0.5).
 # Then the catalog on 10,000 seeded products (synthia seed-demo): the
-# cached list with a secret key; a product by id (a primary-key read:
+# cached list with a secret key; a product by id (from the responders' products cache:
 # "byid"); the text search as a client repeating
 # it gets it (a result-cache hit: "texthit"); and text, typo and semantic
 # searches run uncached (Cache-Control: no-cache: ranked afresh every
@@ -74,7 +74,7 @@ LIST_URL="$SY_BASE_URL/api/v1/products?limit=20"
 TEXT_URL="$SY_BASE_URL/api/v1/products/search?q=linen%20dress&limit=10"
 TYPO_URL="$SY_BASE_URL/api/v1/products/search?q=jackrt&limit=10"
 SEM_URL="$SY_BASE_URL/api/v1/products/search?q=navy%20wool%20blazer&mode=semantic&limit=10"
-# A product by id (a primary-key read, never cached): the first listed.
+# A product by id (from the products cache after its first read): the first listed.
 BYID_URL="$SY_BASE_URL/api/v1/products/$(curl -s -H "X-API-Key: $CAT_KEY" \
     "$LIST_URL" | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')" ||
     die "cannot list the catalog"
@@ -254,7 +254,7 @@ echo "ratio synthia/noreuse req/s: $NRATIO (the same synthia with and" \
     "noreuse/hello: $NHRATIO (DESIGN.md target >= 0.95)"
 echo "ratio apikey/synthia req/s: $KRATIO (target >= 0.5; apikey/hello: $KHRATIO)"
 echo "catalog: cached GET /products?limit=20 (X-API-Key, target p99 < 5 ms);" \
-    "byid: GET /products/{id} (X-API-Key, a primary-key read);" \
+    "byid: GET /products/{id} (X-API-Key, from the products cache);" \
     "texthit: text 'linen dress' repeated (result-cache hits); searches over" \
     "10,000 products, uncached: text 'linen dress' (target p50 < 5 ms)," \
     "typo 'jackrt' (trigram path), semantic 'navy wool blazer' (target" \
