@@ -18,7 +18,11 @@
  * (cache.h; pushed to responders, inval.h) and reloaded when it moved;
  * every RECHECK_US the fingerprint is read again, so that a lost bump
  * never leaves it stale for ever.  Without a catalog version (Redis
- * away) searches fall back to SQL: never behind a write.
+ * away) searches fall back to SQL: never behind a write.  A version
+ * that moves again sooner than RELOAD_SHARE times the last load's time
+ * after it (a catalog whose stock orders keep changing) is searched in
+ * SQL until then: reloads never take more than a small share of a
+ * responder's time (10,000 products load in ~0.15-0.7 s).
  *
  * Search: the query's distinct lexemes are looked up in the dictionary;
  * their posting lists are walked together in product order (every
@@ -47,6 +51,7 @@
 #include "synthia/tsquery.h"
 
 #define RECHECK_US (10 * 1000000LL)
+#define RELOAD_SHARE 20 /* a reload waits 20 times its last load's time */
 #define FP_LEN 64
 #define CONFIG_LEN 64
 #define MAX_POS 256 /* PostgreSQL keeps at most 256 positions a lexeme */
@@ -99,6 +104,7 @@ typedef struct tenant_idx {
     bool usable;  /* false: this tenant's searches go to SQL */
     bool has_version;
     int64_t version, checked_us;
+    int64_t loaded_us, load_us; /* when the last load ended, its time */
     uint64_t used;
     size_t bytes;
     int n;                   /* products */
@@ -409,7 +415,16 @@ current(sy_arena *a, const sy_catver *cv, const char *tenant,
         return 0;
     tenant_idx *t = slot_for(tenant);
     bool known = t->tenant[0] && t->has_version && t->version == version;
-    if (!known || sy_mono_us() - t->checked_us >= RECHECK_US) {
+    int64_t now = sy_mono_us();
+    /* A catalog that keeps changing (stock moved by orders: each write
+     * moves the version and the fingerprint) would have every responder
+     * reload at each search: its searches go to SQL until RELOAD_SHARE
+     * times the last load's time has passed since it, so that reloads
+     * take at most a 1/RELOAD_SHARE share of a responder's time. */
+    if (!known && t->tenant[0] && t->loaded_us &&
+        now - t->loaded_us < RELOAD_SHARE * t->load_us)
+        return 0;
+    if (!known || now - t->checked_us >= RECHECK_US) {
         const char *params[1] = {tenant}, *fp;
         int rc = sy_db_one_text(a, &sql_fingerprint, params, 1, &fp);
         if (rc < 0 || !fp)
@@ -419,6 +434,8 @@ current(sy_arena *a, const sy_catver *cv, const char *tenant,
                 slot_clear(t);
                 return rc == SY_ENOMEM ? rc : 0;
             }
+            t->loaded_us = sy_mono_us();
+            t->load_us = t->loaded_us - now;
             make_room(t);
         }
         t->has_version = true;

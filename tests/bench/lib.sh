@@ -224,22 +224,28 @@ stack_ticks() {
 
 server_pct() {
     python3 - "$1" "$STATEDIR/log/synthia.log" <<'EOF'
-import json, sys
-skip, d = int(sys.argv[1]), []
+import collections, json, sys
+skip, d, pids = int(sys.argv[1]), [], collections.Counter()
 with open(sys.argv[2], errors="replace") as f:
     for i, line in enumerate(f):
         if i < skip or '"event":"access"' not in line:
             continue
         try:
-            d.append(json.loads(line)["duration_us"] / 1000.0)
+            o = json.loads(line)
+            d.append(o["duration_us"] / 1000.0)
+            pids[o.get("pid")] += 1
         except (ValueError, KeyError):
             pass
 d.sort()
 n = len(d)
 if n:
-    print("server p50 %.3f p99 %.3f p99.9 %.3f max %.3f ms" %
+    # the share of the requests each responder served (its kept
+    # connections): an uneven spread shows as queueing in wrk's tail
+    print("server p50 %.3f p99 %.3f p99.9 %.3f max %.3f ms; spread %s" %
           (d[n // 2], d[min(n - 1, int(n * .99))],
-           d[min(n - 1, int(n * .999))], d[-1]))
+           d[min(n - 1, int(n * .999))], d[-1],
+           "/".join("%.0f%%" % (100.0 * c / n)
+                    for _, c in pids.most_common())))
 EOF
 }
 

@@ -224,6 +224,17 @@ def test_a_write_shows_in_the_next_search(stack):
     got = fulltext(search(stack, shop, "xylophonic"))
     assert [g[0] for g in got] == [second["id"]], got
 
+    # a catalog that keeps changing is not reloaded at each search (its
+    # searches go to SQL for 20 times the last load's time, textidx.c):
+    # once that has passed, a search is ranked in memory again, with
+    # the writes in it
+    def from_memory():
+        fb = metric(stack, "synthia_textidx_fallbacks_total")
+        assert same(stack, shop, "xylophonic") == 1
+        return metric(stack, "synthia_textidx_fallbacks_total") == fb
+    sylib.wait_until(from_memory, timeout=30, interval=0.2,
+                     what="a search ranked in memory after the writes")
+
 
 def test_another_tenants_words_never_match(stack):
     shop = seed(stack)
