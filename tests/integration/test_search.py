@@ -183,12 +183,17 @@ def test_product_json_is_cached_per_version(stack):
         assert stock(mode) == 3
     before = stats()
     assert stock("text") == 3
-    # a responder adds up the hits it served from memory and sends them
-    # within about a second (SY_CACHE_COUNTS_FLUSH_MS)
+    # a responder adds up the hits it served from memory, and the keys
+    # and bytes it stored, and sends them within about a second
+    # (SY_CACHE_COUNTS_FLUSH_MS): each responder its own, so the hits
+    # and the stores may arrive a second apart
     got = []
     sylib.wait_until(lambda: got.append(stats()) or
-                     got[-1]["hits"] > before["hits"], timeout=10,
-                     interval=0.2, what="the product hits to be counted")
+                     (got[-1]["hits"] > before["hits"] and
+                      got[-1]["keys"] >= 1 and
+                      got[-1]["bytes_stored"] > 0), timeout=10,
+                     interval=0.2, what="the product hits and stores to be "
+                     "counted")
     after = got[-1]
     assert after["hits"] > before["hits"], (before, after)
     assert after["keys"] >= 1 and after["bytes_stored"] > 0, after
