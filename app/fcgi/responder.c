@@ -673,7 +673,9 @@ set_listening(bool on)
 static void
 conn_forget(conn *c, bool gone)
 {
-    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    /* closing takes it out of the epoll set; one that libfcgi closed
+     * (`gone`) is not deleted by number, which something opened since
+     * may already hold */
     if (!gone)
         close(c->fd);
     c->fd = -1;
@@ -1061,9 +1063,10 @@ watch_pubsub(void)
     uint64_t gen = sy_pubsub_generation();
     if (fd == pubsub_fd_ep && gen == pubsub_gen_ep)
         return;
-    if (pubsub_fd_ep >= 0)
-        epoll_ctl(epfd, EPOLL_CTL_DEL, pubsub_fd_ep, NULL); /* may be
-                                                              closed */
+    /* No EPOLL_CTL_DEL of the old descriptor: a new fd or generation
+     * means pubsub.c closed the old connection, which took it out of the
+     * set, and its number may already be a FastCGI connection accepted
+     * since (deleting that one stranded its next request: CI). */
     pubsub_fd_ep = -1;
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EV_PUBSUB};
     if (fd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0)

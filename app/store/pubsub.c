@@ -393,6 +393,21 @@ sy_pubsub_publish(const char *channel, sy_str msg)
     int rc = sy_redis_argv(&a, 3, argv, lens, &r);
     if (rc == 0)
         rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : SY_EREDIS;
+    /* The reply says the message is queued for every subscriber, not that
+     * it was sent: Redis writes its clients' pending output in one pass
+     * before it sleeps, the publisher's reply first (the newest client
+     * with output heads its list), and a process descheduled in that
+     * pass leaves the subscribers' copies unsent while the publisher
+     * already answers its client, whose next request can then reach a
+     * responder that has not seen the message (seen in CI).  A command
+     * sent now is read in a later turn of Redis's loop, after that pass:
+     * when its reply comes, every subscriber's copy has been written. */
+    if (rc > 0) {
+        const char *ping[1] = {"PING"};
+        size_t plen[1] = {4};
+        if (sy_redis_argv(&a, 1, ping, plen, &r) < 0)
+            rc = SY_EREDIS;
+    }
     sy_arena_cleanup(&a);
     return rc;
 }

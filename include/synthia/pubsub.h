@@ -70,8 +70,11 @@ int sy_pubsub_listeners(void);
 void sy_pubsub_close(void);
 
 /* PUBLISH msg on channel over this process's command connection
- * (redis.h), for whoever changes what others wait for.  The number of
- * subscribers that received it, or SY_EREDIS. */
+ * (redis.h), for whoever changes what others wait for.  Returns only
+ * when Redis has written it to every subscriber (one more round trip
+ * after the PUBLISH when there are subscribers), so that a client told
+ * of a change finds it applied wherever its next request goes.  The
+ * number of subscribers that received it, or SY_EREDIS. */
 int sy_pubsub_publish(const char *channel, sy_str msg);
 
 #endif
