@@ -31,6 +31,16 @@ sy_random_bytes(void *out, size_t n)
     }
 }
 
+uint64_t
+sy_random_below(uint64_t n)
+{
+    uint64_t r;
+    if (n == 0)
+        return 0;
+    sy_random_bytes(&r, sizeof(r));
+    return r % n; /* the bias is below n / 2^64: nothing for jitter */
+}
+
 void
 sy_hex(char *out, const void *in, size_t n)
 {

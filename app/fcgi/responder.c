@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -582,8 +583,8 @@ warn_db_settings_once(void)
  * connections open (the web server's kept ones: fastcgi_keep_conn) and
  * serves whichever holds a whole request, one at a time.  One epoll set
  * watches the listening socket (every idle responder wakes for a new
- * connection; the one holding the most connections leaves it to a
- * lighter one: see accept_one), the connections (edge-triggered: a connection
+ * connection; one holding more active connections leaves it to a
+ * lighter one: see defer_to_lighter), the connections (edge-triggered: a connection
  * whose request is still arriving wakes us again only when more comes)
  * and an eventfd the stop signals write to.  Before libfcgi reads a
  * connection, its waiting bytes are peeked and scanned (fcgirec.h): so
@@ -823,29 +824,80 @@ make_room(void)
     return true;
 }
 
-/* Is another responder idle with fewer connections than this one (by
- * more than one)?  A kept connection stays with the responder that
- * accepted it, so connections spread unevenly would queue requests at
- * one responder while another idles. */
-static bool
-lighter_peer_idle(void)
+/* Connections that carried a request in the last ACTIVE_US (or hold
+ * one now): the ones the web server is using, whose requests queue
+ * here.  Idle kept ones (a web server reuses its most recently freed
+ * connection first) do not count. */
+#define ACTIVE_US 100000
+static int active_now; /* last count, also in our slot */
+
+static int
+count_active(void)
 {
-    if (!sy_pool || conn_open < 2)
-        return false;
+    int64_t since = sy_mono_us() - ACTIVE_US;
+    int n = 0;
+    for (int i = 0; i < conn_cap; i++)
+        if (conns[i].fd >= 0 && !conns[i].pk &&
+            (conns[i].check || conns[i].used_us >= since))
+            n++;
+    active_now = n;
+    __atomic_store_n(&sy_self_slot->active, n, __ATOMIC_RELAXED);
+    return n;
+}
+
+/* The fewest active connections another live responder holds (INT_MAX:
+ * none).  A kept connection stays with the responder that accepted it:
+ * connections spread unevenly queue requests at one responder while
+ * another has few (seen: 15 against 5 under wrk -c32 when only an idle
+ * responder was deferred to; by active counts, 8/8/8/8). */
+static int
+lightest_peer(void)
+{
+    int min = INT_MAX;
+    if (!sy_pool)
+        return min;
     for (int i = 0; i < SY_POOL_MAX_SLOTS; i++) {
         sy_slot *s = &sy_pool->slots[i];
         int st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
-        if (s != sy_self_slot && st == SY_SLOT_IDLE &&
-            __atomic_load_n(&s->conns, __ATOMIC_RELAXED) < conn_open - 1)
-            return true;
+        if (s == sy_self_slot || (st != SY_SLOT_IDLE && st != SY_SLOT_BUSY) ||
+            __atomic_load_n(&s->retiring, __ATOMIC_RELAXED))
+            continue;
+        int a = __atomic_load_n(&s->active, __ATOMIC_RELAXED);
+        if (a < min)
+            min = a;
     }
+    return min;
+}
+
+/* Leave a new connection to a lighter responder (fewer active
+ * connections by two or more; it accepts when it next looks, at most a
+ * request later)?  Deferring stops after DEFER_US for the connections
+ * waiting now, so a lighter responder that does not take them (stopping,
+ * stuck) never keeps them waiting longer. */
+#define DEFER_US 5000
+static int64_t defer_since_us;
+
+static bool
+defer_to_lighter(void)
+{
+    if (!sy_pool || count_active() < 2 ||
+        lightest_peer() > active_now - 2) {
+        defer_since_us = 0;
+        return false;
+    }
+    int64_t now = sy_mono_us();
+    if (!defer_since_us || now - defer_since_us > 4 * DEFER_US)
+        defer_since_us = now; /* (a window long past: those were taken) */
+    if (now - defer_since_us < DEFER_US)
+        return true;
+    defer_since_us = 0;
     return false;
 }
 
 static int
 accept_one(int listen_fd)
 {
-    if (lighter_peer_idle()) {
+    if (defer_to_lighter()) {
         set_listening(false); /* it was woken too; look again shortly */
         return 0;
     }

@@ -16,6 +16,9 @@
 /* Cryptographically secure random bytes; aborts if the kernel cannot
  * provide them (never returns weak randomness). */
 void sy_random_bytes(void *out, size_t n);
+
+/* A uniform draw in [0, n) (0 when n is 0), for jitter. */
+uint64_t sy_random_below(uint64_t n);
 /* Lower-case hex of n bytes into out (2n+1 bytes with the NUL). */
 void sy_hex(char *out, const void *in, size_t n);
 /* Decode hex (either case) into out: 0 with *outlen, or SY_EINVAL for

@@ -45,6 +45,7 @@ typedef struct sy_slot {
     uint64_t seq;           /* sequence number of the current request */
     uint64_t kill_seq;      /* set by the master: end this request */
     int conns;              /* FastCGI connections it holds open */
+    int active;             /* ... of which carried a request lately */
     char method[8];         /* current request, for the timeout log */
     char path[120];
     char request_id[68];

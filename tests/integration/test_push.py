@@ -19,6 +19,7 @@ lease) makes no Redis command that waits for an answer (MONITOR).
 
 import re
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True  # never write into srcdir
@@ -244,6 +245,58 @@ def test_catalog_change_is_seen_on_every_responder(stack):
 
 def test_catalog_change_without_the_subscription(stack):
     catalog_changed(stack, killer=True)
+
+
+# ------------------------------------------- subscriber drops, connections
+
+
+def test_subscriber_drops_strand_no_connection(stack):
+    """A responder whose subscriber connection drops closes its socket;
+    the next FastCGI connection it accepts takes the lowest free
+    descriptor, often that very number.  Taking the old number out of
+    the epoll set afterwards took the new connection out instead, and
+    its next request waited forever (seen in CI).  Raw FastCGI
+    connections, each opened, used for three requests a moment apart
+    (so that each one after the first needs an epoll event) and closed,
+    over and over, while the subscriptions are killed over and over:
+    every request is answered."""
+    import test_fcgi_conns as fc
+    subscribed(stack)
+    stop = threading.Event()
+    errors = []
+    count = [0]
+
+    def client(k):
+        rid = 1
+        while not stop.is_set():
+            try:
+                s = fc.connect(stack, timeout=10)
+                try:
+                    for _ in range(3):
+                        rid = rid % 60000 + 1
+                        s.sendall(fc.request(rid, "/api/v1/tenant"))
+                        status, _ = fc.read_response(s, rid)
+                        if status != 401:
+                            errors.append(status)
+                        count[0] += 1
+                        time.sleep(0.002)
+                finally:
+                    s.close()
+            except Exception as e:  # reported below
+                errors.append("client %d: %r" % (k, e))
+                return
+    with Killer(stack):
+        threads = [threading.Thread(target=client, args=(k,))
+                   for k in range(8)]
+        for th in threads:
+            th.start()
+        time.sleep(8)
+        stop.set()
+        for th in threads:
+            th.join(30)
+    print("# %d requests, %d errors" % (count[0], len(errors)), flush=True)
+    assert not errors, errors[:3]
+    assert count[0] > 100, count[0]
 
 
 # ------------------------------------------------------ no round trip
