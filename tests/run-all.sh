@@ -184,6 +184,17 @@ fi
 build_ok=1
 build_and_check build "$BUILD" --enable-werror || build_ok=0
 
+# Calls the code base bans (sprintf, strcpy, atoi ...: Makefile.am lint).
+if [[ -f $BUILD/Makefile ]]; then
+    banner "banned calls (make lint)"
+    if make -C "$BUILD" lint; then
+        total_pass=$((total_pass + 1))
+        report+=("banned calls: ok")
+    else
+        step_failed "banned calls (make lint)"
+    fi
+fi
+
 # --------------------------------------------------------------- 3. ASan
 if [[ $run_sanitizers -eq 1 ]]; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

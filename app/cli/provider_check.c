@@ -26,6 +26,7 @@
 #include "synthia/crypto.h"
 #include "synthia/error.h"
 #include "synthia/provider.h"
+#include "synthia/str.h"
 
 #define MAX_IMAGE (20 * 1024 * 1024)
 
@@ -175,8 +176,10 @@ run_check(sy_arena *a, int argc, char **argv)
     if (strcmp(what, "embed") == 0 && argc >= 2) {
         int dims = 256, i = 1;
         if (strcmp(argv[1], "--dims") == 0) {
-            if (argc < 4 || (dims = atoi(argv[2])) < 1 || dims > 8192)
+            int64_t d;
+            if (argc < 4 || sy_parse_i64(sy_str_c(argv[2]), 1, 8192, &d) < 0)
                 return usage_error("--dims takes 1 to 8192");
+            dims = (int)d;
             i = 3;
         }
         int n = argc - i;

@@ -637,9 +637,10 @@ static void
 row_error_col(sy_arena *a, crow *r, const char *field, sy_str col,
               const char *what)
 {
-    char *m = sy_arena_alloc(a, col.len + strlen(what) + 32);
+    size_t n = col.len + strlen(what) + 32;
+    char *m = sy_arena_alloc(a, n);
     if (m)
-        sprintf(m, "column \"%.*s\": %s", (int)col.len, col.p, what);
+        snprintf(m, n, "column \"%.*s\": %s", (int)col.len, col.p, what);
     row_error(a, r, field, m ? m : what);
 }
 
