@@ -1439,6 +1439,7 @@ sy_responder_run(int listen_fd, bool have_master)
             warn_db_settings_once();
             if (sy_log_pending_age_us() >= 100000)
                 sy_log_flush();
+            count_active(); /* for the others' defer_to_lighter */
             set_listening(true);
             if (limit && sy_self_slot->served >= limit && !retiring) {
                 if (have_master && announce_retiring(&limit)) {
@@ -1481,6 +1482,7 @@ sy_responder_run(int listen_fd, bool have_master)
                                             ? (int)sy_ratelimit_leases_due_ms()
                                             : 10));
         if (n == 0) {
+            count_active();
             sy_cache_counts_tick();
             if (sy_ratelimit_leases_tick(&arena))
                 sy_arena_reset(&arena);
