@@ -49,6 +49,8 @@
 #include "synthia/request.h"
 #include "synthia/response.h"
 #include "synthia/router.h"
+#include "synthia/textidx.h"
+#include "synthia/vectors.h"
 
 #define ARENA_CHUNK (16 * 1024)
 #define RESPONSE_MAX (64 * 1024 * 1024)
@@ -1170,6 +1172,8 @@ loop_timeout(int base)
     int64_t t = base;
     if (pubsub_ms >= 0 && (t < 0 || pubsub_ms < t))
         t = pubsub_ms;
+    if (sy_textidx_idle_due() || sy_vectors_idle_due())
+        t = 0; /* work for a moment when nothing is waiting */
     int64_t counts = sy_cache_counts_due_ms(); /* the cache's hit counts */
     if (counts >= 0 && (t < 0 || counts < t))
         t = counts;
@@ -1483,6 +1487,13 @@ sy_responder_run(int listen_fd, bool have_master)
                                             : 10));
         if (n == 0) {
             count_active();
+            /* catalog copies' loads and checks, kept off requests */
+            if (sy_textidx_idle_due() || sy_vectors_idle_due()) {
+                sy_textidx_idle(&arena);
+                sy_arena_reset(&arena);
+                sy_vectors_idle(&arena);
+                sy_arena_reset(&arena);
+            }
             sy_cache_counts_tick();
             if (sy_ratelimit_leases_tick(&arena))
                 sy_arena_reset(&arena);

@@ -186,7 +186,7 @@ typedef struct tenant_vecs {
 
 static tenant_vecs slots[SY_VECTORS_TENANTS];
 static uint64_t ticks;
-static bool trim_pending; /* a load's result was freed: see current() */
+static bool trim_pending; /* a load's result was freed: see sy_vectors_idle */
 
 /* ---------------------------------------------------------------- scan */
 
@@ -1286,6 +1286,42 @@ label:
     return 0;
 }
 
+/* The periodic recheck of a copy at the current catalog version waits
+ * for the responder to have nothing to serve (sy_vectors_idle), up to
+ * IDLE_WAIT_US; then the search that finds it still due does it.  The
+ * copy serves meanwhile: its version is current.  One copy waits at a
+ * time (the oldest; a wait past its bound gives the turn to the next). */
+#define IDLE_WAIT_US 2000000
+static tenant_vecs *want;  /* the slot; its tenant, embedder and model: */
+static char want_key[SY_UUID_LEN + 1 + 16 + SY_AI_MODEL_MAX];
+static int64_t want_since_us;
+
+static void
+want_key_of(const tenant_vecs *t, char *out, size_t n)
+{
+    snprintf(out, n, "%s %s %s", t->tenant, t->embedder, t->model);
+}
+
+/* Leave t's recheck to an idle moment? */
+static bool
+defer_recheck(tenant_vecs *t, int64_t now)
+{
+    char key[sizeof(want_key)];
+    want_key_of(t, key, sizeof(key));
+    if (!want || (strcmp(want_key, key) != 0 &&
+                  now - want_since_us >= IDLE_WAIT_US)) {
+        want = t;
+        memcpy(want_key, key, sizeof(key));
+        want_since_us = now;
+    }
+    if (strcmp(want_key, key) != 0)
+        return true; /* another copy's turn first */
+    if (now - want_since_us < IDLE_WAIT_US)
+        return true;
+    want = NULL; /* done now, by the caller */
+    return false;
+}
+
 /* The tenant's vectors of embedder+model, current as described atop
  * this file. */
 static int
@@ -1297,18 +1333,13 @@ current(sy_arena *a, const sy_catver *cv, const char *tenant,
         strlen(embedder) >= sizeof(t->embedder) ||
         strlen(model) >= sizeof(t->model))
         return SY_EINVAL;
-    if (trim_pending) {
-        /* the last load's result (10 MiB per 10,000 products, freed with
-         * its arena since) back to the system, not kept in the heap */
-        malloc_trim(0);
-        trim_pending = false;
-    }
     t = slot_find(tenant, embedder, model);
     int64_t version = 0;
     bool has_version = sy_cache_catalog_version(a, cv, tenant, &version) == 0;
+    int64_t now = sy_mono_us();
 
     if (!t || !has_version || !t->has_version || t->version != version ||
-        sy_mono_us() - t->checked_us >= RECHECK_US) {
+        (now - t->checked_us >= RECHECK_US && !defer_recheck(t, now))) {
         int rc = refresh(a, tenant, embedder, model, &t, has_version,
                          version);
         if (rc < 0)
@@ -1317,6 +1348,45 @@ current(sy_arena *a, const sy_catver *cv, const char *tenant,
     t->used = ++ticks;
     *out = t;
     return 0;
+}
+
+bool
+sy_vectors_idle_due(void)
+{
+    return want || trim_pending;
+}
+
+void
+sy_vectors_idle(sy_arena *a)
+{
+    if (want) {
+        tenant_vecs *t = want;
+        char key[sizeof(want_key)];
+        int64_t version;
+        want = NULL;
+        if (t->tenant[0])
+            want_key_of(t, key, sizeof(key));
+        /* still that copy (not taken by another since), still due, and
+         * the version it is labelled with still current: the next
+         * search refreshes a copy whose version moved */
+        if (t->tenant[0] && strcmp(key, want_key) == 0 &&
+            sy_mono_us() - t->checked_us >= RECHECK_US && t->has_version &&
+            sy_cache_catalog_version(a, NULL, t->tenant, &version) == 0 &&
+            version == t->version) {
+            char tenant[SY_UUID_LEN + 1], embedder[16],
+                model[SY_AI_MODEL_MAX];
+            memcpy(tenant, t->tenant, sizeof(tenant));
+            memcpy(embedder, t->embedder, sizeof(embedder));
+            memcpy(model, t->model, sizeof(model));
+            refresh(a, tenant, embedder, model, &t, true, version);
+        }
+    }
+    if (trim_pending) {
+        /* the last load's result (10 MiB per 10,000 products, freed with
+         * its arena since) back to the system, not kept in the heap */
+        malloc_trim(0);
+        trim_pending = false;
+    }
 }
 
 int

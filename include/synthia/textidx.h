@@ -42,4 +42,14 @@ int sy_textidx_search(sy_arena *a, const sy_catver *cv, const char *tenant,
                       const char *q, int limit, int candidates,
                       sy_product_score **rows, int *n);
 
+/* A search that finds its tenant's index due for a load (a new catalog
+ * version, a first search) or for its periodic fingerprint check leaves
+ * it to a moment when the responder has nothing to serve, up to 2 s
+ * (searches go to SQL meanwhile; past that, the search does it).  The
+ * responder's loop asks sy_textidx_idle_due() for its poll timeout (0
+ * when due) and calls sy_textidx_idle() when a poll finds nothing to
+ * serve: the load, then giving its scratch back to the system. */
+bool sy_textidx_idle_due(void);
+void sy_textidx_idle(sy_arena *a);
+
 #endif

@@ -49,6 +49,16 @@ typedef struct sy_vec_hit {
  * dimensions; one search reads one embedder+model's vectors only, so
  * vectors of two embedders are never compared. */
 
+/* The periodic fingerprint check of a copy (against a lost bump, every
+ * 60-90 s) that a search finds due waits for a moment when the responder
+ * has nothing to serve, up to 2 s (the copy serves meanwhile: it is at
+ * the current catalog version); past that, the search does it.  The
+ * responder's loop asks sy_vectors_idle_due() for its poll timeout (0
+ * when due) and calls sy_vectors_idle() when a poll finds nothing to
+ * serve: the check, then a load's scratch given back to the system. */
+bool sy_vectors_idle_due(void);
+void sy_vectors_idle(sy_arena *a);
+
 /* Load (or check) the tenant's vectors of embedder+model, and say
  * whether they cover every active product of the tenant (*complete;
  * false when there are none).  A search should use an external
