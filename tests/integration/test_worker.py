@@ -71,9 +71,26 @@ def image():
                           timeout=30).stdout
 
 
+def as_a_client(send, timeout=20):
+    """send() until its answer is not 503 storage_unavailable: what Synthia
+    answers while Redis does not reply within redis.timeout (500 ms), as
+    on a machine running two test suites at once (seen: one POST /tryon of
+    200).  A client retries it: a try-on with its Idempotency-Key (a
+    retry never makes a second job), an upload as it is (a retried
+    upload is one more upload, expiring with its TTL)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = send()
+        if r.status != 503 or time.monotonic() > deadline or \
+                b"storage_unavailable" not in r.body:
+            return r
+        time.sleep(0.2)
+
+
 def upload(stack, sk, data):
-    r = stack.request("POST", "/api/v1/uploads", body=data,
-                      headers={"X-API-Key": sk, "Content-Type": "image/png"})
+    r = as_a_client(lambda: stack.request(
+        "POST", "/api/v1/uploads", body=data,
+        headers={"X-API-Key": sk, "Content-Type": "image/png"}))
     assert r.status == 201, r
     return r.json()["id"]
 
@@ -84,10 +101,12 @@ def submit(stack, t, n):
     ids = []
     for _ in range(n):
         g = upload(stack, t["sk"], image())
-        r = stack.request("POST", "/api/v1/tryon", body=json.dumps(
-            {"person_upload_id": person, "garment_upload_ids": [g]}),
-            headers={"X-API-Key": t["sk"],
-                     "Content-Type": "application/json"})
+        key = syid.unique("tryon")
+        r = as_a_client(lambda: stack.request(
+            "POST", "/api/v1/tryon", body=json.dumps(
+                {"person_upload_id": person, "garment_upload_ids": [g]}),
+            headers={"X-API-Key": t["sk"], "Idempotency-Key": key,
+                     "Content-Type": "application/json"}))
         assert r.status == 202, r
         ids.append(r.json()["job_id"])
     return ids
