@@ -1301,11 +1301,9 @@ static uint64_t
 recycle_after(void)
 {
     uint64_t max = (uint64_t)sy_conf->max_requests;
-    uint32_t r;
     if (max == 0)
         return 0;
-    sy_random_bytes(&r, sizeof(r));
-    return max + (max / 10 ? r % (max / 10 + 1) : 0);
+    return max + sy_random_below(max / 10 + 1);
 }
 
 /* max_requests reached under a master: say so and keep serving.  The

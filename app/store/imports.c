@@ -344,9 +344,7 @@ try_lock(sy_arena *a, const imp_keys *k, const char *token,
 static int64_t
 back_off(int64_t us)
 {
-    uint32_t rnd;
-    sy_random_bytes(&rnd, sizeof(rnd));
-    int64_t d = us / 2 + (int64_t)(rnd % (uint32_t)(us / 2 + 1));
+    int64_t d = us / 2 + (int64_t)sy_random_below((uint64_t)(us / 2 + 1));
     struct timespec ts = {d / 1000000, (d % 1000000) * 1000};
     while (nanosleep(&ts, &ts) != 0)
         ;
