@@ -168,7 +168,7 @@ sputu(sbuf *b, uint64_t v)
     sput(b, tmp + i, sizeof(tmp) - i);
 }
 
-static void
+static bool
 write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -176,10 +176,11 @@ write_all(int fd, const char *p, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return;
+            return false;
         p += w;
         n -= (size_t)w;
     }
+    return true;
 }
 
 static void
@@ -420,26 +421,69 @@ log_request(const sy_req *req, const done_info *d)
 static int lingering_fd = -1;
 #define KEEP_DRAIN_MAX (64u << 20) /* web servers cap bodies lower */
 
-static void
-finish(FCGX_Request *r, bool no_body)
+/* A response up to this size goes to the web server in one write():
+ * STDOUT records, the end of STDOUT and END_REQUEST together.  Written
+ * through libfcgi's stream it took one write per 8 KiB and another for
+ * END_REQUEST, and a responder killed between two of them left the web
+ * server with a response begun and no end: nginx has then sent the
+ * headers on and can only drop its client's connection (CI: wrk's
+ * "read" error in test_faults_load).  Killed before the write, the web
+ * server has nothing and answers its own 502/503 problem; after it, the
+ * whole response.  Larger responses (images) stream as before; a unix
+ * socket's send buffer (~208 KiB) would split them anyway. */
+#define ONE_WRITE_MAX (192u << 10)
+static unsigned char *frame_mem;
+
+/* Write the whole response with one write() and tell libfcgi its
+ * output is over (FCGX_FClose of a closed stream writes nothing).
+ * false: too large, use the stream. */
+static bool
+send_whole(FCGX_Request *r, const sy_buf *resp)
 {
+    if (resp->len > ONE_WRITE_MAX || r->ipcFd < 0 || !r->out)
+        return false;
+    if (!frame_mem &&
+        !(frame_mem = malloc(sy_fcgi_response_size(ONE_WRITE_MAX))))
+        return false;
+    size_t n = sy_fcgi_response_records(r->requestId, resp->p, resp->len,
+                                        frame_mem);
+    if (!write_all(r->ipcFd, (const char *)frame_mem, n))
+        r->keepConnection = 0; /* the web server has gone: close */
+    r->out->wasFCloseCalled = 1;
+    r->out->isClosed = 1;
+    return true;
+}
+
+static void
+finish(FCGX_Request *r, bool no_body, const sy_buf *resp)
+{
+    bool sent = false;
     /* A kept connection carries the next request after this one's
      * STDIN: read what the handler left of it (a body refused before it
-     * was read: 403, 413), after sending the answer so far.  Closing the
-     * connection instead would race with the web server, which may send
-     * its next request on it at once, and a web server does not send a
-     * POST or PATCH again.  Past KEEP_DRAIN_MAX bytes it is closed. */
+     * was read: 403, 413), after sending the answer so far when a body
+     * is still to come.  Closing the connection instead would race with
+     * the web server, which may send its next request on it at once, and
+     * a web server does not send a POST or PATCH again.  Without a body,
+     * all that is left is the empty STDIN record the web server sent
+     * with the params: read first, then answer in one write.  Past
+     * KEEP_DRAIN_MAX bytes the connection is closed. */
     if (r->keepConnection && r->in && !FCGX_HasSeenEOF(r->in)) {
         char chunk[16384];
         size_t left = KEEP_DRAIN_MAX;
         int n;
-        FCGX_FFlush(r->out);
+        if (!no_body) {
+            FCGX_PutStr(resp->p, (int)resp->len, r->out);
+            FCGX_FFlush(r->out);
+            sent = true;
+        }
         while (left > 0 &&
                (n = FCGX_GetStr(chunk, sizeof(chunk), r->in)) > 0)
             left -= (size_t)n < left ? (size_t)n : left;
         if (!FCGX_HasSeenEOF(r->in))
             r->keepConnection = 0;
     }
+    if (!sent && !send_whole(r, resp))
+        FCGX_PutStr(resp->p, (int)resp->len, r->out);
     bool fast = listen_unix && no_body && !r->keepConnection;
     if (fast)
         r->keepConnection = 1; /* so that FCGX_Finish_r leaves it open */
@@ -465,7 +509,6 @@ respond(FCGX_Request *r, sy_req *req, sy_res *res, sy_arena *a, sy_buf *out)
         sy_buf_reset(out);
         sy_buf_puts(out, "Status: 500 Internal Server Error\r\n\r\n");
     }
-    FCGX_PutStr(out->p, (int)out->len, r->out);
 
     /* the params die with FCGX_Finish_r: keep what the log needs */
     done_info d = {
@@ -477,7 +520,7 @@ respond(FCGX_Request *r, sy_req *req, sy_res *res, sy_arena *a, sy_buf *out)
         .path = {sy_str_dup(a, req->path), req->path.len},
         .client = {sy_str_dup(a, req->client_addr), req->client_addr.len},
     };
-    finish(r, req->content_length <= 0);
+    finish(r, req->content_length <= 0, out);
     phase = PHASE_IDLE;
     timeout_fd = -1;
     d.dur_us = sy_mono_us() - t0;

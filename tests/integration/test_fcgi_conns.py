@@ -156,6 +156,43 @@ def test_abort_of_a_request_not_yet_served(stack):
         s.close()
 
 
+def writes(pids):
+    """write-family system calls the processes have made (/proc/PID/io)."""
+    n = 0
+    for pid in pids:
+        with open("/proc/%d/io" % pid) as f:
+            n += int(re.search(r"^syscw: (\d+)", f.read(), re.M).group(1))
+    return n
+
+
+def test_a_response_leaves_in_one_write(stack):
+    """A response of 12+ KiB reaches the web server in one write():
+    STDOUT, its end and END_REQUEST together.  Through libfcgi's stream
+    it took three or more (8 KiB records, the rest, then END_REQUEST after
+    reading the empty STDIN on a kept connection), and a responder killed
+    between two of them left nginx with a response begun and no end: it
+    could only drop its client's connection (wrk's "read" error in a CI
+    run of test_faults_load).  Counted: the responders' write calls
+    around one /metrics request on a kept connection, the fewest of five
+    tries (an idle responder may write to Redis meanwhile); one more is
+    the access log line."""
+    s = connect(stack)
+    try:
+        fewest = None
+        for rid in range(1, 6):
+            pids = stack.responder_pids()
+            before = writes(pids)
+            s.sendall(request(rid, "/metrics"))
+            status, body = read_response(s, rid)
+            time.sleep(0.05)  # the log line follows the response
+            n = writes(pids) - before
+            assert status == 200 and len(body) > 12288, (status, len(body))
+            fewest = n if fewest is None else min(fewest, n)
+        assert fewest <= 2, "%d write calls for one response" % fewest
+    finally:
+        s.close()
+
+
 @sylib.own_stack(workers=1)
 def test_idle_connections_never_hold_up_another(stack):
     # one responder; connections that are open but idle (or whose request

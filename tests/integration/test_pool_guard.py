@@ -71,7 +71,7 @@ class Client:
 
     def __init__(self, make, n=4):
         self.make = make
-        self.results = []  # (status or error text, seconds)
+        self.results = []  # (status or error text, seconds, start)
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self.run, args=(i,),
@@ -85,7 +85,7 @@ class Client:
             except Exception as e:  # reset with the responder it was on
                 res = "%s: %s" % (type(e).__name__, e)
             with self.lock:
-                self.results.append((res, time.monotonic() - t0))
+                self.results.append((res, time.monotonic() - t0, t0))
 
     def failed(self, ok=(200, 201)):
         return [r for r in self.results if r[0] not in ok]
@@ -151,11 +151,13 @@ def test_sigkill_every_second_never_empties_the_pool(stack):
                              headers=syid.bearer(u["token"]))
 
     reported = []  # pool.responders of /health/detailed after each kill
+    kill_times = []
     with Sampler(stack) as sampler, Client(place) as client:
         time.sleep(1)
         for _ in range(kills):
             victim = stack.oldest_responder()
             if victim:
+                kill_times.append(time.monotonic())
                 os.kill(victim, signal.SIGKILL)
             time.sleep(1)
             try:
@@ -173,11 +175,27 @@ def test_sigkill_every_second_never_empties_the_pool(stack):
                   len(live), reported))
     assert min(live) >= 2, "pool fell to %d responders" % min(live)
     assert all(isinstance(n, int) and n >= 2 for n in reported), reported
-    # only requests on the responder at the moment it was killed fail: the
-    # one in hand, and (nginx keeps its connections) one the web server
-    # had already sent on another of its connections; a request that
-    # fails on an idle kept connection nginx sends again
-    assert len(failed) <= 2 * kills, failed[:40]
+    # Only requests on the victim when it was killed fail: the one in
+    # hand, and those the web server had sent on its other kept
+    # connections (a responder holds several; nginx does not send a
+    # POST again), plus any sent there while the dying process still
+    # held its sockets (the kernel tears its memory down before it
+    # closes its descriptors: milliseconds, more under ASan).  So every
+    # failure began before a kill plus that grace and ended after it,
+    # and no kill fails more requests than there are clients.
+    grace = 0.5
+    per_kill = [0] * len(kill_times)
+    stray = []
+    for r in failed:
+        hit = [i for i, k in enumerate(kill_times)
+               if r[2] <= k + grace and r[2] + r[1] >= k]
+        if hit:
+            per_kill[hit[-1]] += 1
+        else:
+            stray.append(r)
+    print("# failures per kill: %s" % per_kill)
+    assert not stray, "failed with no kill in flight: %s" % stray[:10]
+    assert max(per_kill, default=0) <= len(client.threads), per_kill
     assert served >= 300, served
     assert client.p99() < 1.0, client.p99()
     # before: requests queued for 10 s behind an empty pool
