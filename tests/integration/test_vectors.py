@@ -21,6 +21,7 @@ import time
 
 import sylib
 import syid
+from pushlib import everywhere, status_is
 
 SHARED_STACK = dict(workers=2)
 TEST_TIMEOUT = 120
@@ -240,12 +241,27 @@ def vec_files(stack, t):
             for n in os.listdir(stack.statedir) if pat.fullmatch(n)}
 
 
+def search_everywhere(stack, t, q):
+    """Semantic searches for q in bursts until every responder has
+    answered some (pushlib): one client's requests in a row ride the
+    upstream connections nginx keeps, which may all be one responder's.
+    Each request has a query of its own: the result cache must not
+    answer."""
+    from urllib.parse import quote
+
+    def send(h):
+        return stack.request(
+            "GET", "/api/v1/products/search?mode=semantic&limit=5&q=%s"
+            % quote("%s %s" % (q, syid.unique("q"))),
+            headers=syid.key(t["sk"], h))
+    everywhere(stack, send, status_is(200), n=8)
+
+
 def all_map(stack, t, q, want=None):
     """Search until every responder maps exactly one of the tenant's
     vector files, the same, and (want) that one; its inode."""
     def same():
-        # a query of its own each time: the result cache must not answer
-        semantic(stack, t, "%s %s" % (q, syid.unique("q")))
+        search_everywhere(stack, t, q)
         pids = stack.responder_pids()
         inodes = [set(vec_maps(t, p)) for p in pids]
         if len(pids) == 2 and all(len(i) == 1 for i in inodes) and \
@@ -396,7 +412,7 @@ def test_broken_or_truncated_file_is_rejected_and_rebuilt(stack):
         # the fresh responder rejects the file and builds it again (the
         # other one keeps its valid mapping of the unlinked good file)
         def remapped():
-            semantic(stack, t, "%s %s" % (NAMES[0], syid.unique("q")))
+            search_everywhere(stack, t, NAMES[0])
             got = set(vec_maps(t, fresh))
             assert len(got) == 1 and not got & {ino, bad}, got
             return got.pop()
