@@ -69,6 +69,7 @@
 #include "synthia/db.h"
 #include "synthia/error.h"
 #include "synthia/log.h"
+#include "synthia/shfile.h"
 
 /* A lost bump (a write while Redis was away) is caught by reading the
  * fingerprint again every RECHECK_US plus up to half of it at random:
@@ -724,25 +725,6 @@ cols_off_for(int rows)
     return (o + 63) & ~(size_t)63;
 }
 
-/* A checksum of len bytes (Fletcher-like over 64-bit words: about a
- * millisecond per 10,000 products). */
-static uint64_t
-block_sum(const unsigned char *p, size_t len)
-{
-    uint64_t s1 = 1, s2 = 0, w;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        memcpy(&w, p + i, sizeof(w));
-        s1 += w;
-        s2 += s1;
-    }
-    for (; i < len; i++) {
-        s1 += p[i];
-        s2 += s1;
-    }
-    return s1 ^ (s2 << 1 | s2 >> 63);
-}
-
 static bool
 has_nul(const char *s, size_t len)
 {
@@ -777,7 +759,7 @@ block_valid(const unsigned char *base, size_t size, const char *tenant,
     for (uint32_t i = 0; i < h.n; i++)
         if (ids[i][SY_UUID_LEN] != '\0')
             return false;
-    return block_sum(base + HDR_BYTES, size - HDR_BYTES) == h.sum;
+    return sy_shfile_sum(base + HDR_BYTES, size - HDR_BYTES) == h.sum;
 }
 
 /* A block to install in a slot. */
@@ -986,7 +968,7 @@ load_block(sy_arena *a, const char *tenant, const char *embedder,
     /* the id slots of rows that did not decode, and the padding */
     memset(base + HDR_BYTES + (size_t)n * ID_BYTES, 0,
            h.cols_off - HDR_BYTES - (size_t)n * ID_BYTES);
-    h.sum = block_sum(base + HDR_BYTES, h.bytes - HDR_BYTES);
+    h.sum = sy_shfile_sum(base + HDR_BYTES, h.bytes - HDR_BYTES);
     memcpy(h.tenant, tenant, SY_UUID_LEN + 1);
     snprintf(h.embedder, sizeof(h.embedder), "%s", embedder);
     snprintf(h.model, sizeof(h.model), "%s", model);
@@ -1010,34 +992,13 @@ load_block(sy_arena *a, const char *tenant, const char *embedder,
 
 /* ------------------------------------------------------ the shared files */
 
-/* server.runtime_dir, or NULL: blocks in the heap. */
-static const char *
-shared_dir(void)
-{
-    const char *d = sy_conf ? sy_conf->runtime_dir : NULL;
-    return d && *d ? d : NULL;
-}
+static bool unshared_logged;
 
 static void
 log_unshared(const char *dir, const char *what, int err)
 {
-    static bool logged;
-    if (logged)
-        return;
-    logged = true;
-    sy_log(SY_LOG_WARN, "vectors_unshared",
-           "server.runtime_dir %s: %s: %s; each responder loads its own "
-           "copy of the product vectors", dir, what, strerror(err));
-}
-
-static uint64_t
-fnv1a(uint64_t h, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
+    sy_shfile_unshared(&unshared_logged, "vectors_unshared",
+                       "the product vectors", dir, what, err);
 }
 
 /* The key of a tenant's embedder+model+dims in file names: 16 hex
@@ -1047,19 +1008,13 @@ key_of(const char *tenant, const char *embedder, const char *model,
        char key[17])
 {
     char dims[16];
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = SY_SHFILE_HASH0;
     int len = snprintf(dims, sizeof(dims), "%d", SY_EMBED_DIMS);
-    h = fnv1a(h, tenant, strlen(tenant) + 1);
-    h = fnv1a(h, embedder, strlen(embedder) + 1);
-    h = fnv1a(h, model, strlen(model) + 1);
-    h = fnv1a(h, dims, (size_t)len);
+    h = sy_shfile_hash(h, tenant, strlen(tenant) + 1);
+    h = sy_shfile_hash(h, embedder, strlen(embedder) + 1);
+    h = sy_shfile_hash(h, model, strlen(model) + 1);
+    h = sy_shfile_hash(h, dims, (size_t)len);
     snprintf(key, 17, "%016llx", (unsigned long long)h);
-}
-
-static void
-path_of(char *buf, size_t len, const char *dir, const char *name)
-{
-    snprintf(buf, len, "%s/%s", dir, name);
 }
 
 /* Map the file name of dir read-only when it holds a valid block of this
@@ -1069,74 +1024,30 @@ static int
 map_file(const char *dir, const char *name, const char *tenant,
          const char *embedder, const char *model, const char *fp, block *b)
 {
-    char path[4096];
-    struct stat st;
-    path_of(path, sizeof(path), dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return SY_ENOTFOUND;
-    if (fstat(fd, &st) < 0 || st.st_size < HDR_BYTES) {
-        close(fd);
+    sy_shfile f;
+    int rc = sy_shfile_map(dir, name, HDR_BYTES, &f);
+    if (rc == SY_ENOTFOUND)
+        return rc;
+    if (rc < 0)
         goto broken;
-    }
-    void *base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (base == MAP_FAILED)
-        goto broken;
-    if (!block_valid(base, (size_t)st.st_size, tenant, embedder, model,
-                     fp)) {
+    if (!block_valid(f.base, f.bytes, tenant, embedder, model, fp)) {
         block_hdr h;
-        memcpy(&h, base, sizeof(h));
-        munmap(base, (size_t)st.st_size);
+        memcpy(&h, f.base, sizeof(h));
+        munmap(f.base, f.bytes);
         /* another fingerprint is not broken, only another state */
         if (fp && memcmp(h.magic, BLOCK_MAGIC, sizeof(h.magic)) == 0 &&
             has_nul(h.fp, sizeof(h.fp)) && strcmp(h.fp, fp) != 0)
             return SY_ENOTFOUND;
         goto broken;
     }
-    *b = (block){.base = base, .bytes = (size_t)st.st_size, .mapped = true,
-                 .dev = st.st_dev, .ino = st.st_ino};
+    *b = (block){.base = f.base, .bytes = f.bytes, .mapped = true,
+                 .dev = f.dev, .ino = f.ino};
     snprintf(b->file, sizeof(b->file), "%s", name);
     return 0;
 broken:
     sy_log(SY_LOG_WARN, "vectors_file_rejected",
-           "%s is truncated or damaged; rebuilding it", path);
+           "%s/%s is truncated or damaged; rebuilding it", dir, name);
     return SY_EINVAL;
-}
-
-static int
-write_all(int fd, const void *p, size_t len)
-{
-    const char *c = p;
-    while (len) {
-        ssize_t w = write(fd, c, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Unlink the other files of key in dir: older versions (a responder that
- * maps one keeps it until it moves on) and temporary files of builders
- * that died (the caller holds the key's lock, so no builder is live). */
-static void
-unlink_others(const char *dir, const char *key, const char *keep)
-{
-    char prefix[32];
-    int plen = snprintf(prefix, sizeof(prefix), "vec-%s-", key);
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    if (!d)
-        return;
-    while ((e = readdir(d)))
-        if (strncmp(e->d_name, prefix, (size_t)plen) == 0 &&
-            strcmp(e->d_name, keep) != 0)
-            unlinkat(dirfd(d), e->d_name, 0);
-    closedir(d);
 }
 
 /* Make dir/name hold the tenant's block of fingerprint fp, unless it
@@ -1149,26 +1060,19 @@ build_file(sy_arena *a, const char *dir, const char *key, const char *name,
            const char *tenant, const char *embedder, const char *model,
            const char *fp, bool complete, const tenant_vecs *held, block *b)
 {
-    char path[4096], tmp[4096], lockname[64], tmpname[64];
+    char lockname[64], prefix[32], tmp[64];
     int rc;
     snprintf(lockname, sizeof(lockname), "vec-%s.lock", key);
-    path_of(path, sizeof(path), dir, lockname);
-    int lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    snprintf(prefix, sizeof(prefix), "vec-%s-", key);
+    int lockfd = sy_shfile_lock(dir, lockname);
     if (lockfd < 0) {
-        log_unshared(dir, "cannot create a lock file", errno);
+        log_unshared(dir, "cannot lock a file", errno);
         return SY_EIO;
     }
-    while (flock(lockfd, LOCK_EX) < 0)
-        if (errno != EINTR) {
-            close(lockfd);
-            return SY_EIO;
-        }
     /* built while we waited? */
     if ((rc = map_file(dir, name, tenant, embedder, model, fp, b)) == 0)
         goto out;
-    snprintf(tmpname, sizeof(tmpname), "vec-%s-%d.tmp", key, (int)getpid());
-    path_of(tmp, sizeof(tmp), dir, tmpname);
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = sy_shfile_create(dir, prefix, tmp, sizeof(tmp));
     if (fd < 0) {
         log_unshared(dir, "cannot create a file", errno);
         rc = SY_EIO;
@@ -1180,8 +1084,9 @@ build_file(sy_arena *a, const char *dir, const char *key, const char *name,
         memcpy(&h, held->base, sizeof(h));
         h.complete = complete;
         const unsigned char *p = held->base;
-        rc = write_all(fd, &h, sizeof(h)) < 0 ||
-                     write_all(fd, p + sizeof(h), held->bytes - sizeof(h)) < 0
+        rc = sy_shfile_write_all(fd, &h, sizeof(h)) < 0 ||
+                     sy_shfile_write_all(fd, p + sizeof(h),
+                                         held->bytes - sizeof(h)) < 0
                  ? SY_EIO
                  : 0;
         if (rc == 0)
@@ -1193,21 +1098,20 @@ build_file(sy_arena *a, const char *dir, const char *key, const char *name,
                         &unused, &bytes);
     }
     close(fd);
-    path_of(path, sizeof(path), dir, name);
-    if (rc == 0 && rename(tmp, path) < 0) {
-        log_unshared(dir, "cannot rename a file", errno);
-        rc = SY_EIO;
-    }
     if (rc < 0) {
-        unlink(tmp);
+        sy_shfile_discard(dir, tmp);
         goto out;
     }
-    unlink_others(dir, key, name);
+    if (sy_shfile_publish(dir, tmp, name, prefix) < 0) {
+        log_unshared(dir, "cannot rename a file", errno);
+        rc = SY_EIO;
+        goto out;
+    }
     rc = map_file(dir, name, tenant, embedder, model, fp, b);
     if (rc < 0)
         rc = SY_EIO;
 out:
-    close(lockfd); /* releases the lock */
+    sy_shfile_unlock(lockfd);
     return rc;
 }
 
@@ -1224,7 +1128,7 @@ refresh(sy_arena *a, const char *tenant, const char *embedder,
     bool complete;
     block b;
     tenant_vecs *t = *tp;
-    const char *dir = shared_dir();
+    const char *dir = sy_shfile_dir();
     bool moved = !t || !has_version || !t->has_version ||
                  t->version != version;
     int rc;
@@ -1251,7 +1155,7 @@ refresh(sy_arena *a, const char *tenant, const char *embedder,
     if (dir) {
         if (!has_version)
             snprintf(name, sizeof(name), "vec-%s-f%016llx.bin", key,
-                     (unsigned long long)fnv1a(0xcbf29ce484222325ULL, fp,
+                     (unsigned long long)sy_shfile_hash(SY_SHFILE_HASH0, fp,
                                                strlen(fp)));
         if (t && t->mapped && strcmp(t->file, name) == 0 &&
             strcmp(t->fp, fp) == 0)
