@@ -14,6 +14,20 @@
  * SY_TEXTIDX_MAX_BYTES, or a vector PostgreSQL stored without positions,
  * is not kept: that tenant's searches stay on SQL.
  *
+ * Shared per host (shfile.h): the index is a file under
+ * server.runtime_dir, txt-<tenant>-v<catalog version>.bin, the arrays
+ * below one after the other; the first responder that needs a version
+ * builds it under txt-<tenant>.lock (loaded from PostgreSQL, written,
+ * renamed into place, older versions unlinked), the others map it
+ * read-only.  A responder whose version moved maps the new version's
+ * file without a query when it is there; else it reads the fingerprint
+ * and loads only if that moved.  A file is checked before it is mapped
+ * (sy_textidx_block_check: header, layout, checksum, and every offset and
+ * product number in range); a broken one is rebuilt.  An index kept out
+ * (over the bound) is a header alone, so the others need not load it to
+ * find out.  Without runtime_dir (empty, not writable) each responder
+ * keeps its own copy in its heap.
+ *
  * Freshness: the index is labelled with the tenant's catalog version
  * (cache.h; pushed to responders, inval.h) and reloaded when it moved,
  * at the responder's next free moment (sy_textidx_idle; SQL until then,
@@ -37,6 +51,7 @@
  */
 #include "synthia/textidx.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -44,6 +59,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "synthia/clock.h"
 #include "synthia/crypto.h"
@@ -51,6 +69,7 @@
 #include "synthia/error.h"
 #include "synthia/log.h"
 #include "synthia/memcache.h"
+#include "synthia/shfile.h"
 #include "synthia/tsquery.h"
 
 /* A lost bump (a write while Redis was away) is caught by reading the
@@ -125,6 +144,13 @@ typedef struct tenant_idx {
     uint32_t *prod;          /* per posting: product */
     uint32_t *posoff;        /* per posting + 1: its positions */
     uint16_t *pos;
+    uint32_t npost;          /* postings */
+    uint32_t npos;           /* positions */
+    uint32_t lexbytes;       /* of lexbuf */
+    void *map;               /* a shared file the arrays point into, or */
+    size_t map_bytes;        /* NULL: the arrays are the heap's */
+    dev_t dev;
+    ino_t ino;
 } tenant_idx;
 
 static tenant_idx slots[SY_TEXTIDX_TENANTS];
@@ -135,6 +161,11 @@ static bool in_idle;      /* in sy_textidx_idle: for the load's log line */
 static void
 slot_clear(tenant_idx *t)
 {
+    if (t->map) {
+        munmap(t->map, t->map_bytes);
+        memset(t, 0, sizeof(*t));
+        return;
+    }
     free(t->ids);
     free(t->empty);
     free(t->lexbuf);
@@ -313,6 +344,9 @@ build(tenant_idx *t, loading *l)
     t->post[k] = (uint32_t)l->ne;
     t->posoff[l->ne] = (uint32_t)po;
     t->nlex = (int)nlex;
+    t->npost = (uint32_t)l->ne;
+    t->npos = (uint32_t)po;
+    t->lexbytes = (uint32_t)lexbytes;
     t->bytes += lexbytes + (nlex + 1) * 8 + l->ne * 8 + 4 + po * 2;
     return 0;
 }
@@ -418,19 +452,314 @@ slot_find(const char *tenant)
     return NULL;
 }
 
-/* Read the fingerprint and load the tenant's index if it moved (or
- * there is none), labelled with version.  Errors leave searches on SQL. */
+/* ------------------------------------------------------ the shared files */
+
+/* The index of a tenant at a catalog version as a file under
+ * server.runtime_dir (shfile.h), txt-<tenant>-v<version>.bin: this
+ * header, then the arrays of tenant_idx, each at a multiple of 8.  An
+ * index kept out (over the bound, a stripped vector) is a header alone
+ * with usable 0, so that the other responders need not load it to
+ * find out. */
+#define TXT_MAGIC "SYTXT01"
+#define TXT_HDR_BYTES 512
+typedef struct txt_hdr {
+    char magic[8];
+    uint64_t bytes;     /* the whole file */
+    uint64_t sum;       /* checksum of what follows the header */
+    uint64_t idx_bytes; /* tenant_idx.bytes: what the bound counts */
+    uint32_t usable, n, nlex, npost, npos, lexbytes;
+    char tenant[SY_UUID_LEN + 1];
+    char config[CONFIG_LEN];
+    char fp[FP_LEN];
+} txt_hdr;
+_Static_assert(sizeof(txt_hdr) <= TXT_HDR_BYTES, "textidx header too large");
+
+enum { A_IDS, A_EMPTY, A_LEXBUF, A_LEXOFF, A_POST, A_PROD, A_POSOFF, A_POS,
+       A_COUNT };
+typedef struct txt_layout {
+    uint64_t off[A_COUNT], len[A_COUNT], bytes;
+} txt_layout;
+
+static void
+layout_of(const txt_hdr *h, txt_layout *l)
+{
+    uint64_t u = h->usable != 0;
+    uint64_t len[A_COUNT] = {
+        [A_IDS] = u * h->n * (uint64_t)(SY_UUID_LEN + 1),
+        [A_EMPTY] = u * h->n,
+        [A_LEXBUF] = u * h->lexbytes,
+        [A_LEXOFF] = u * ((uint64_t)h->nlex + 1) * 4,
+        [A_POST] = u * ((uint64_t)h->nlex + 1) * 4,
+        [A_PROD] = u * h->npost * 4ull,
+        [A_POSOFF] = u * ((uint64_t)h->npost + 1) * 4,
+        [A_POS] = u * h->npos * 2ull,
+    };
+    uint64_t o = TXT_HDR_BYTES;
+    for (int i = 0; i < A_COUNT; i++) {
+        l->off[i] = o;
+        l->len[i] = len[i];
+        o = (o + len[i] + 7) & ~(uint64_t)7;
+    }
+    l->bytes = o;
+}
+
+static bool
+nul_in(const char *s, size_t len)
+{
+    return memchr(s, '\0', len) != NULL;
+}
+
+/* Is every offset of the arrays in range, so that a search can trust
+ * them: lexemes sorted strings, offsets rising to their array's end,
+ * products below n? */
+static bool
+arrays_sane(const unsigned char *base, const txt_hdr *h, const txt_layout *l)
+{
+    const char(*ids)[SY_UUID_LEN + 1] = (const void *)(base + l->off[A_IDS]);
+    const char *lexbuf = (const char *)(base + l->off[A_LEXBUF]);
+    const uint32_t *lexoff = (const void *)(base + l->off[A_LEXOFF]);
+    const uint32_t *post = (const void *)(base + l->off[A_POST]);
+    const uint32_t *prod = (const void *)(base + l->off[A_PROD]);
+    const uint32_t *posoff = (const void *)(base + l->off[A_POSOFF]);
+    for (uint32_t i = 0; i < h->n; i++)
+        if (ids[i][SY_UUID_LEN] != '\0')
+            return false;
+    if (lexoff[0] != 0 || lexoff[h->nlex] != h->lexbytes || post[0] != 0 ||
+        post[h->nlex] != h->npost || posoff[0] != 0 ||
+        posoff[h->npost] != h->npos)
+        return false;
+    for (uint32_t i = 0; i < h->nlex; i++) {
+        /* a string of its own, and a posting or more, in order; an
+         * offset is in range before anything is read at it */
+        if (lexoff[i + 1] <= lexoff[i] || lexoff[i + 1] > h->lexbytes ||
+            lexbuf[lexoff[i + 1] - 1] != '\0' || post[i + 1] <= post[i] ||
+            post[i + 1] > h->npost ||
+            (i && strcmp(lexbuf + lexoff[i - 1], lexbuf + lexoff[i]) >= 0))
+            return false;
+        for (uint32_t k = post[i]; k + 1 < post[i + 1]; k++)
+            if (prod[k] >= prod[k + 1])
+                return false;
+    }
+    for (uint32_t k = 0; k < h->npost; k++)
+        if (prod[k] >= h->n || posoff[k + 1] < posoff[k] ||
+            posoff[k + 1] - posoff[k] > MAX_POS)
+            return false;
+    return true;
+}
+
+bool
+sy_textidx_block_check(const void *p, size_t size)
+{
+    const unsigned char *base = p;
+    txt_hdr h;
+    txt_layout l;
+    if (size < TXT_HDR_BYTES || ((uintptr_t)p & 7) != 0)
+        return false;
+    memcpy(&h, base, sizeof(h));
+    if (memcmp(h.magic, TXT_MAGIC, sizeof(h.magic)) != 0 ||
+        h.bytes != size || h.usable > 1 || h.nlex > h.npost ||
+        !nul_in(h.tenant, sizeof(h.tenant)) ||
+        !nul_in(h.config, sizeof(h.config)) || !nul_in(h.fp, sizeof(h.fp)))
+        return false;
+    layout_of(&h, &l);
+    if (l.bytes != size ||
+        sy_shfile_sum(base + TXT_HDR_BYTES, size - TXT_HDR_BYTES) != h.sum)
+        return false;
+    return !h.usable || arrays_sane(base, &h, &l);
+}
+
+/* Write t's index (labelled fp) to fd, sized here. */
+static int
+write_block(int fd, const tenant_idx *t)
+{
+    txt_hdr h = {.usable = t->usable,
+                 .idx_bytes = t->bytes,
+                 .n = t->usable ? (uint32_t)t->n : 0,
+                 .nlex = t->usable ? (uint32_t)t->nlex : 0,
+                 .npost = t->usable ? t->npost : 0,
+                 .npos = t->usable ? t->npos : 0,
+                 .lexbytes = t->usable ? t->lexbytes : 0};
+    txt_layout l;
+    memcpy(h.magic, TXT_MAGIC, sizeof(h.magic));
+    memcpy(h.tenant, t->tenant, sizeof(h.tenant));
+    memcpy(h.config, t->config, sizeof(h.config));
+    memcpy(h.fp, t->fp, sizeof(h.fp));
+    layout_of(&h, &l);
+    h.bytes = l.bytes;
+    if (ftruncate(fd, (off_t)l.bytes) < 0)
+        return SY_EIO;
+    unsigned char *base =
+        mmap(NULL, l.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED)
+        return SY_EIO;
+    if (h.usable) {
+        const void *src[A_COUNT] = {t->ids, t->empty, t->lexbuf, t->lexoff,
+                                    t->post, t->prod, t->posoff, t->pos};
+        for (int i = 0; i < A_COUNT; i++)
+            if (l.len[i])
+                memcpy(base + l.off[i], src[i], l.len[i]);
+    }
+    h.sum = sy_shfile_sum(base + TXT_HDR_BYTES, l.bytes - TXT_HDR_BYTES);
+    memcpy(base, &h, sizeof(h));
+    munmap(base, l.bytes);
+    return 0;
+}
+
+/* Point t's arrays into the checked block at base (header h). */
+static void
+attach(tenant_idx *t, void *base, const txt_hdr *h)
+{
+    unsigned char *b = base;
+    txt_layout l;
+    layout_of(h, &l);
+    memcpy(t->tenant, h->tenant, sizeof(t->tenant));
+    memcpy(t->config, h->config, sizeof(t->config));
+    memcpy(t->fp, h->fp, sizeof(t->fp));
+    t->usable = h->usable;
+    t->bytes = h->usable ? (size_t)h->idx_bytes : 0;
+    t->n = (int)h->n;
+    t->nlex = (int)h->nlex;
+    t->npost = h->npost;
+    t->npos = h->npos;
+    t->lexbytes = h->lexbytes;
+    t->ids = (void *)(b + l.off[A_IDS]);
+    t->empty = b + l.off[A_EMPTY];
+    t->lexbuf = (char *)(b + l.off[A_LEXBUF]);
+    t->lexoff = (uint32_t *)(b + l.off[A_LEXOFF]);
+    t->post = (uint32_t *)(b + l.off[A_POST]);
+    t->prod = (uint32_t *)(b + l.off[A_PROD]);
+    t->posoff = (uint32_t *)(b + l.off[A_POSOFF]);
+    t->pos = (uint16_t *)(b + l.off[A_POS]);
+}
+
+/* Make t the index in dir/name when that file holds a whole index of
+ * tenant (and of fingerprint fp, unless NULL).  0; SY_ENOTFOUND when
+ * there is none (or of another fingerprint); SY_EINVAL when it is
+ * broken (logged: it will be rebuilt). */
+static int
+map_index(const char *dir, const char *name, const char *tenant,
+          const char *fp, tenant_idx *t)
+{
+    sy_shfile f;
+    txt_hdr h;
+    int rc = sy_shfile_map(dir, name, TXT_HDR_BYTES, &f);
+    if (rc == SY_ENOTFOUND)
+        return rc;
+    if (rc == 0) {
+        memcpy(&h, f.base, sizeof(h));
+        if (sy_textidx_block_check(f.base, f.bytes) &&
+            strcmp(h.tenant, tenant) == 0) {
+            if (fp && strcmp(h.fp, fp) != 0) {
+                munmap(f.base, f.bytes); /* another state, not broken */
+                return SY_ENOTFOUND;
+            }
+            if (t->map && t->dev == f.dev && t->ino == f.ino) {
+                munmap(f.base, f.bytes); /* the very file held */
+                return 0;
+            }
+            slot_clear(t);
+            attach(t, f.base, &h);
+            t->map = f.base;
+            t->map_bytes = f.bytes;
+            t->dev = f.dev;
+            t->ino = f.ino;
+            return 0;
+        }
+        munmap(f.base, f.bytes);
+    }
+    sy_log(SY_LOG_WARN, "textidx_file_rejected",
+           "%s/%s is truncated or damaged; rebuilding it", dir, name);
+    return SY_EINVAL;
+}
+
+static bool unshared_logged;
+
+static void
+log_unshared(const char *dir, const char *what, int err)
+{
+    sy_shfile_unshared(&unshared_logged, "textidx_unshared",
+                       "the full-text index", dir, what, err);
+}
+
+/* Make dir/name hold the tenant's index of fingerprint fp, unless it
+ * already does (built while we waited for the lock), and make t that
+ * file's index.  The index is loaded from PostgreSQL into the heap
+ * first; when the file cannot be written (SY_EIO: logged once) t keeps
+ * that heap copy.  0, SY_EDB, SY_ENOMEM, SY_ENOTFOUND. */
+static int
+load_shared(sy_arena *a, const char *dir, const char *name,
+            const char *tenant, const char *fp, tenant_idx *t)
+{
+    char lockname[64], prefix[64], tmp[96];
+    tenant_idx built = {0};
+    int rc, fd = -1;
+    snprintf(lockname, sizeof(lockname), "txt-%s.lock", tenant);
+    snprintf(prefix, sizeof(prefix), "txt-%s-", tenant);
+    int lockfd = sy_shfile_lock(dir, lockname);
+    if (lockfd < 0)
+        log_unshared(dir, "cannot lock a file", errno);
+    else if ((rc = map_index(dir, name, tenant, fp, t)) == 0)
+        goto out;
+    if ((rc = load(a, &built, tenant, fp)) < 0) {
+        slot_clear(&built);
+        goto out;
+    }
+    if (lockfd >= 0 && (fd = sy_shfile_create(dir, prefix, tmp,
+                                              sizeof(tmp))) < 0)
+        log_unshared(dir, "cannot create a file", errno);
+    if (fd >= 0) {
+        bool ok = write_block(fd, &built) == 0;
+        if (!ok)
+            log_unshared(dir, "cannot write a file", errno);
+        close(fd);
+        if (!ok)
+            sy_shfile_discard(dir, tmp);
+        else if (sy_shfile_publish(dir, tmp, name, prefix) < 0)
+            log_unshared(dir, "cannot rename a file", errno);
+        else if (map_index(dir, name, tenant, fp, t) == 0) {
+            slot_clear(&built); /* the file's pages serve instead */
+            rc = 0;
+            goto out;
+        }
+    }
+    slot_clear(t); /* the heap copy, as without runtime_dir */
+    *t = built;
+    rc = 0;
+out:
+    sy_shfile_unlock(lockfd);
+    return rc;
+}
+
+/* Make the tenant's index current at version, labelled with it: the
+ * version's file when another responder built it (no query); else the
+ * fingerprint is read and the index loaded only if it moved (or there
+ * is none), into the version's file when runtime_dir is set, else into
+ * the heap.  Errors leave searches on SQL. */
 static int
 refresh(sy_arena *a, const char *tenant, int64_t version)
 {
     tenant_idx *t = slot_for(tenant);
     int64_t t0 = sy_mono_us();
-    const char *params[1] = {tenant}, *fp;
-    int rc = sy_db_one_text(a, &sql_fingerprint, params, 1, &fp);
+    const char *dir = sy_shfile_dir(), *fp;
+    char name[96];
+    int rc;
+    snprintf(name, sizeof(name), "txt-%s-v%lld.bin", tenant,
+             (long long)version);
+    if (dir && !(t->tenant[0] && t->has_version && t->version == version) &&
+        map_index(dir, name, tenant, NULL, t) == 0) {
+        t->loaded_us = sy_mono_us();
+        t->load_us = t->loaded_us - t0;
+        make_room(t);
+        goto label;
+    }
+    const char *params[1] = {tenant};
+    rc = sy_db_one_text(a, &sql_fingerprint, params, 1, &fp);
     if (rc < 0 || !fp)
         return rc == SY_ENOMEM ? rc : 0;
     if (!t->tenant[0] || strcmp(t->fp, fp) != 0) {
-        if ((rc = load(a, t, tenant, fp)) < 0) {
+        rc = dir ? load_shared(a, dir, name, tenant, fp, t)
+                 : load(a, t, tenant, fp);
+        if (rc < 0) {
             slot_clear(t);
             return rc == SY_ENOMEM ? rc : 0;
         }
@@ -438,6 +767,7 @@ refresh(sy_arena *a, const char *tenant, int64_t version)
         t->load_us = t->loaded_us - t0;
         make_room(t);
     }
+label:
     t->has_version = true;
     t->version = version;
     /* the next check: RECHECK_US to 1.5 times that from now */
@@ -716,5 +1046,55 @@ sy_textidx_search(sy_arena *a, const sy_catver *cv, const char *tenant,
         return SY_TEXTIDX_FALLBACK;
     }
     sy_counter_inc(&memory_metric);
+    return 0;
+}
+
+int
+sy_textidx_block_probe(sy_arena *a, const void *p, size_t size, int *hits)
+{
+    tenant_idx t = {0};
+    txt_hdr h;
+    sy_buf q;
+    sy_tsquery tq;
+    sy_product_score *rows;
+    int n = 0, rc;
+    *hits = 0;
+    if (!sy_textidx_block_check(p, size))
+        return SY_EINVAL;
+    memcpy(&h, p, sizeof(h));
+    if (!h.usable)
+        return 0;
+    attach(&t, (void *)(uintptr_t)p, &h);
+    /* every lexeme is found where it is, with its postings */
+    for (int i = 0; i < t.nlex; i++) {
+        uint32_t from, to;
+        postings_of(&t, t.lexbuf + t.lexoff[i], &from, &to);
+        if (from != t.post[i] || to != t.post[i + 1])
+            return SY_EINVAL;
+    }
+    /* a search for the first lexemes, or not the first one */
+    sy_buf_init(&q, a, 4096);
+    for (int i = 0; i < t.nlex && i < 3; i++) {
+        if (i && sy_buf_puts(&q, " | ") < 0)
+            return SY_ENOMEM;
+        if (sy_buf_putc(&q, '\'') < 0)
+            return SY_ENOMEM;
+        for (const char *c = t.lexbuf + t.lexoff[i]; *c; c++) {
+            bool twice = *c == '\'' || *c == '\\'; /* as PostgreSQL quotes */
+            if ((twice && sy_buf_putc(&q, *c) < 0) ||
+                sy_buf_putc(&q, *c) < 0)
+                return SY_ENOMEM;
+        }
+        if (sy_buf_putc(&q, '\'') < 0)
+            return SY_ENOMEM;
+    }
+    if (!q.len && sy_buf_puts(&q, "!'a'") < 0)
+        return SY_ENOMEM;
+    if ((rc = sy_tsquery_parse(a, sy_buf_str(&q), &tq)) < 0)
+        return rc;
+    rc = rank(a, &t, &tq, 10, 1000, &rows, &n);
+    if (rc < 0)
+        return rc;
+    *hits = rc == SY_TEXTIDX_FALLBACK ? -1 : n;
     return 0;
 }

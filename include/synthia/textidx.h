@@ -8,10 +8,14 @@
  * (products.search, as PostgreSQL computed it with the tenant's
  * search_config) read once as text, kept as posting lists (lexeme ->
  * products in storage order, each with its positions and weights).
- * Per responder, in its heap: at most SY_TEXTIDX_TENANTS tenants and
- * SY_TEXTIDX_MAX_BYTES in all, least recently used out (about 3 MiB for
- * 10,000 demo products: ~310 bytes each); a tenant whose index alone
- * would be larger keeps searching in PostgreSQL.  A query's lexemes stay PostgreSQL's:
+ * Shared per host: a file per tenant and catalog version under
+ * server.runtime_dir (shfile.h), built by the first responder that needs
+ * it and mapped read-only by the others; each responder's own heap copy
+ * when that directory cannot be written.  At most SY_TEXTIDX_TENANTS
+ * tenants and SY_TEXTIDX_MAX_BYTES in all per responder, least recently
+ * used out (about 3 MiB for 10,000 demo products: ~310 bytes each); a
+ * tenant whose index alone would be larger keeps searching in
+ * PostgreSQL.  A query's lexemes stay PostgreSQL's:
  * websearch_to_tsquery(config, sy_unaccent(q)) is asked once per
  * normalised query and configuration and kept in the "tsquery" memory
  * cache (memcache.h); matching and ts_rank are tsquery.h's.
@@ -51,5 +55,20 @@ int sy_textidx_search(sy_arena *a, const sy_catver *cv, const char *tenant,
  * serve: the load, then giving its scratch back to the system. */
 bool sy_textidx_idle_due(void);
 void sy_textidx_idle(sy_arena *a);
+
+/* Whether the size bytes at p (8-byte aligned) are a whole, consistent
+ * index file as textidx.c writes them under server.runtime_dir: header,
+ * layout, checksum, and every offset and product number in range, so
+ * that a search can trust a file that passes.  What a responder checks
+ * before it maps another's file (and the fuzz target's entry). */
+bool sy_textidx_block_check(const void *p, size_t size);
+
+/* For the fuzz target: check the block at p, then look every lexeme up
+ * and rank a search for its first lexemes (or "!'a'") over it, as a
+ * responder would over a mapped file.  0 with *hits (-1: past the
+ * candidate bound); SY_EINVAL when the check refuses it or a lexeme is
+ * not found where it is; SY_ENOMEM. */
+int sy_textidx_block_probe(sy_arena *a, const void *p, size_t size,
+                           int *hits);
 
 #endif

@@ -17,7 +17,9 @@ import json
 import os
 import random
 import re
+import signal
 import subprocess
+import time
 import urllib.parse
 
 import sylib
@@ -44,7 +46,7 @@ REFERENCE = (
 
 def seed(stack, config=None, n=N):
     """A demo shop of n products (English search), or with config."""
-    key = (config or "english", n)
+    key = (stack.statedir, config or "english", n)
     if key not in SHOPS:
         exe = os.path.join(stack.env.get("SY_BUILDDIR") or sylib.BUILDDIR,
                            "synthia")
@@ -311,6 +313,146 @@ def test_another_tenants_words_never_match(stack):
     assert search(stack, shop, "quixotical") == []
     assert search(stack, shop, "gazebo or quixotical") == []
     assert same(stack, shop, "cotton -quixotical") > 0
+
+
+# ------------------------------------------ shared per host (shfile.h)
+
+def txt_files(stack, tid):
+    """{name: inode} of the tenant's index files in the runtime dir."""
+    pat = re.compile(r"txt-%s-v\d+\.bin" % tid)
+    return {n: os.stat(os.path.join(stack.statedir, n)).st_ino
+            for n in os.listdir(stack.statedir) if pat.fullmatch(n)}
+
+
+def txt_maps(tid, pid):
+    """Inodes of the tenant's index files that pid maps."""
+    out = set()
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and ("/txt-%s-" % tid) in parts[5]:
+                    out.add(int(parts[4]))
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def log_events(stack, event, tid=None, pids=None):
+    out = []
+    for line in stack.read_log("synthia.log").splitlines():
+        if '"event":"%s"' % event not in line or (tid and tid not in line):
+            continue
+        o = json.loads(line)
+        if pids is None or o.get("pid") in pids:
+            out.append(o)
+    return out
+
+
+def settled_logs():
+    # a responder writes its log lines once it has nothing else to do
+    time.sleep(0.3)
+
+
+def all_map_one_file(stack, tid):
+    """Every responder maps the tenant's one index file: its inode."""
+    files = txt_files(stack, tid)
+    assert len(files) == 1, files
+    (ino,) = files.values()
+    maps = {pid: txt_maps(tid, pid) for pid in stack.responder_pids()}
+    assert all(m == {ino} for m in maps.values()), (ino, maps)
+    return ino
+
+
+@sylib.own_stack(workers=4)
+def test_one_load_per_host_and_version(stack):
+    """Four responders search a tenant: one loads its index from
+    PostgreSQL into a file under runtime_dir, the others map that file
+    (no load, no copy in their heaps).  A write moves the version: again
+    one load, the new file replaces the old one, every responder moves
+    to it, and the searches rank as PostgreSQL does."""
+    shop = seed(stack)
+    tid = shop["tenant"]["id"]
+    warm(stack, shop)
+    settled_logs()
+    assert len(log_events(stack, "textidx_load", tid)) == 1, \
+        log_events(stack, "textidx_load", tid)
+    first = all_map_one_file(stack, tid)
+    assert check_many(stack, shop, FIXED[:6]) >= 1
+
+    h = syid.key(shop["keys"]["secret"])
+    r = stack.request("GET", V1 + "/products?limit=1", headers=h)
+    p = r.json()["items"][0]
+    r = stack.request("PATCH", V1 + "/products/" + p["id"],
+                      body={"name": "Quixotic " + p["name"]}, headers=h)
+    assert r.status == 200, r
+    sylib.wait_until(lambda: same(stack, shop, "quixotic") == 1 and
+                     txt_files(stack, tid) and
+                     first not in txt_files(stack, tid).values(),
+                     timeout=30, interval=0.2, what="the new version's file")
+    warm(stack, shop)
+    settled_logs()
+    assert len(log_events(stack, "textidx_load", tid)) == 2, \
+        log_events(stack, "textidx_load", tid)
+    second = all_map_one_file(stack, tid)
+    assert second != first
+    assert [g[0] for g in fulltext(search(stack, shop, "quixotic"))] == \
+        [p["id"]]
+
+
+@sylib.own_stack(workers=2)
+def test_broken_file_is_rejected_and_rebuilt(stack):
+    """A file whose bytes changed (one bit) or that lost its end is
+    rejected by its checksum and layout check (logged), loaded again and
+    replaced, the same bytes as before; the responders that map the
+    good file keep it."""
+    shop = seed(stack)
+    tid = shop["tenant"]["id"]
+    warm(stack, shop)
+    ino = all_map_one_file(stack, tid)
+    (name,) = txt_files(stack, tid)
+    path = os.path.join(stack.statedir, name)
+    with open(path, "rb") as f:
+        good = f.read()
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0x10
+    for broken in (good[:len(good) - 100], bytes(flipped)):
+        mark = len(stack.read_log("synthia.log"))
+        tmp = os.path.join(stack.statedir, "broken.tmp")
+        with open(tmp, "wb") as f:
+            f.write(broken)
+        os.rename(tmp, path)  # as a builder would: never in place
+        bad = os.stat(path).st_ino
+        victim = stack.oldest_responder()
+        os.kill(victim, signal.SIGKILL)
+        fresh = [q for q in stack.wait_responders(2, exclude=(victim,))
+                 if not txt_maps(tid, q)]
+        assert len(fresh) == 1, fresh
+        warm(stack, shop)
+        settled_logs()
+        log = stack.read_log("synthia.log")[mark:]
+        assert '"textidx_file_rejected"' in log, log[-2000:]
+        rebuilt = os.stat(path).st_ino
+        assert rebuilt not in (ino, bad)
+        with open(path, "rb") as f:
+            assert f.read() == good
+        assert txt_maps(tid, fresh[0]) == {rebuilt}
+        assert check_many(stack, shop, FIXED[:4]) >= 1
+        ino = rebuilt
+
+
+@sylib.own_stack(workers=2,
+                 extra_config="[server]\nruntime_dir = /nonexistent/synthia\n")
+def test_unwritable_runtime_dir_keeps_a_copy_each(stack):
+    shop = seed(stack, n=60)
+    tid = shop["tenant"]["id"]
+    assert check_many(stack, shop, FIXED[:6]) >= 1
+    settled_logs()
+    for pid in stack.responder_pids():
+        assert not txt_maps(tid, pid), pid
+    # each responder loaded its own copy; said once per responder
+    assert len(log_events(stack, "textidx_load", tid)) == 2
+    assert 1 <= len(log_events(stack, "textidx_unshared")) <= 2
 
 
 sylib.main(globals())
