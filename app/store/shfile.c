@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -132,6 +133,25 @@ sy_shfile_create(const char *dir, const char *prefix, char *tmp,
     return open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 }
 
+/* The catalog version in a name "<prefix>v<digits>.bin", or -1 (a
+ * temporary file, a name without a version). */
+static long long
+version_of(const char *name, size_t plen)
+{
+    long long v = 0;
+    if (strlen(name) < plen + 2)
+        return -1;
+    const char *p = name + plen;
+    if (*p++ != 'v' || *p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (LLONG_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return strcmp(p, ".bin") == 0 ? v : -1;
+}
+
 int
 sy_shfile_publish(const char *dir, const char *tmp, const char *name,
                   const char *prefix)
@@ -146,13 +166,15 @@ sy_shfile_publish(const char *dir, const char *tmp, const char *name,
         return -1;
     }
     size_t plen = strlen(prefix);
+    long long v = version_of(name, plen);
     DIR *d = opendir(dir);
     struct dirent *e;
     if (!d)
         return 0;
     while ((e = readdir(d)))
         if (strncmp(e->d_name, prefix, plen) == 0 &&
-            strcmp(e->d_name, name) != 0)
+            strcmp(e->d_name, name) != 0 &&
+            (v < 0 || version_of(e->d_name, plen) < v))
             unlinkat(dirfd(d), e->d_name, 0);
     closedir(d);
     return 0;

@@ -64,8 +64,11 @@ int sy_shfile_create(const char *dir, const char *prefix, char *tmp,
 
 /* Rename dir/tmp to dir/name, then unlink every other file of dir whose
  * name begins with prefix (older blocks of the key; temporary files of
- * builders that died: the caller holds the lock, so none is live).
- * 0, or -1 (errno set; tmp is unlinked). */
+ * builders that died: the caller holds the lock, so none is live) --
+ * except, when both names are "<prefix>v<version>.bin", a newer
+ * version's: a responder that still knew an older catalog version must
+ * not take away the file the others map next.  0, or -1 (errno set; tmp
+ * is unlinked). */
 int sy_shfile_publish(const char *dir, const char *tmp, const char *name,
                       const char *prefix);
 
