@@ -352,12 +352,13 @@ build(tenant_idx *t, loading *l)
 }
 
 static void
-log_load(const tenant_idx *t, size_t postings, const char *why,
-         int64_t t0)
+log_load(const tenant_idx *t, int64_t version, size_t postings,
+         const char *why, int64_t t0)
 {
     sy_logline *l =
         sy_log_begin(why ? SY_LOG_WARN : SY_LOG_INFO, "textidx_load");
     sy_log_cstr(l, "tenant", t->tenant);
+    sy_log_int(l, "version", version);
     sy_log_int(l, "products", t->n);
     sy_log_int(l, "lexemes", t->nlex);
     sy_log_int(l, "postings", (int64_t)postings);
@@ -371,7 +372,8 @@ log_load(const tenant_idx *t, size_t postings, const char *why,
 
 /* Load the tenant's index into t (emptied first), labelled fp. */
 static int
-load(sy_arena *a, tenant_idx *t, const char *tenant, const char *fp)
+load(sy_arena *a, tenant_idx *t, const char *tenant, const char *fp,
+     int64_t version)
 {
     PGresult *r;
     int64_t t0 = sy_mono_us();
@@ -427,7 +429,7 @@ load(sy_arena *a, tenant_idx *t, const char *tenant, const char *fp)
     if (!why && t->bytes > SY_TEXTIDX_MAX_BYTES)
         why = "memory";
     t->usable = !why;
-    log_load(t, l.ne, why, t0);
+    log_load(t, version, l.ne, why, t0);
     loading_free(&l);
     /* the load's scratch (and PostgreSQL's result, freed with the
      * request's arena) back to the system rather than kept in the heap */
@@ -688,7 +690,8 @@ log_unshared(const char *dir, const char *what, int err)
  * that heap copy.  0, SY_EDB, SY_ENOMEM, SY_ENOTFOUND. */
 static int
 load_shared(sy_arena *a, const char *dir, const char *name,
-            const char *tenant, const char *fp, tenant_idx *t)
+            const char *tenant, const char *fp, int64_t version,
+            tenant_idx *t)
 {
     char lockname[64], prefix[64], tmp[96];
     tenant_idx built = {0};
@@ -700,7 +703,7 @@ load_shared(sy_arena *a, const char *dir, const char *name,
         log_unshared(dir, "cannot lock a file", errno);
     else if ((rc = map_index(dir, name, tenant, fp, t)) == 0)
         goto out;
-    if ((rc = load(a, &built, tenant, fp)) < 0) {
+    if ((rc = load(a, &built, tenant, fp, version)) < 0) {
         slot_clear(&built);
         goto out;
     }
@@ -757,8 +760,8 @@ refresh(sy_arena *a, const char *tenant, int64_t version)
     if (rc < 0 || !fp)
         return rc == SY_ENOMEM ? rc : 0;
     if (!t->tenant[0] || strcmp(t->fp, fp) != 0) {
-        rc = dir ? load_shared(a, dir, name, tenant, fp, t)
-                 : load(a, t, tenant, fp);
+        rc = dir ? load_shared(a, dir, name, tenant, fp, version, t)
+                 : load(a, t, tenant, fp, version);
         if (rc < 0) {
             slot_clear(t);
             return rc == SY_ENOMEM ? rc : 0;
